@@ -1,0 +1,133 @@
+"""City blocks ("îlots"): built from the road network, or taken from a user's polygons.
+
+Blocks from roads are the enclosures of the road, railway and water network inside the study
+area (momepy.enclosures). Slivers (under 500 m², or thin strips under 5,000 m²) and blocks
+that are mostly water are dropped. Ids are stable for the same inputs: ``I00001``, ``I00002``, …
+numbered north to south, then west to east, by representative point.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import momepy
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import BuildError, EmptyFileError, MissingColumnError, NoOverlapError
+from .sources.vectors import require_polygons
+
+__all__ = [
+    "MIN_BLOCK_AREA_M2",
+    "blocks_from_network",
+    "blocks_from_polygons",
+    "barrier_roads",
+]
+
+MIN_BLOCK_AREA_M2 = 500.0
+THIN_BLOCK_AREA_M2 = 5_000.0
+THIN_COMPACTNESS = 0.08  # isoperimetric quotient 4πA/P² below which a small block is a strip
+MAX_WATER_SHARE = 0.5
+# Paths and links that do not cut the urban fabric into blocks.
+_NON_BARRIER_NATURES = {"sentier", "escalier", "bac ou liaison maritime", "piste cyclable", "bac auto", "bac piéton"}
+
+
+def barrier_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Road sections that bound blocks: ground-level roads, without footpaths, stairs or ferries."""
+    keep = np.ones(len(roads), dtype=bool)
+    if "nature" in roads:
+        nature = roads["nature"].astype("string").str.lower().fillna("")
+        keep &= ~nature.isin(_NON_BARRIER_NATURES).to_numpy()
+    if "position_par_rapport_au_sol" in roads:
+        pos = pd.to_numeric(roads["position_par_rapport_au_sol"], errors="coerce").fillna(0).to_numpy()
+        keep &= pos >= 0  # tunnels do not cut blocks
+    return roads[keep]
+
+
+def _stable_ids(geoms: gpd.GeoSeries) -> list[str]:
+    pts = geoms.representative_point()
+    order = np.lexsort((np.round(pts.x.to_numpy()), -np.round(pts.y.to_numpy())))
+    ids = np.empty(len(geoms), dtype=object)
+    ids[order] = [f"I{i + 1:05d}" for i in range(len(geoms))]
+    return list(ids)
+
+
+def blocks_from_network(
+    roads: gpd.GeoDataFrame,
+    study_area: shapely.Geometry,
+    railways: gpd.GeoDataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Blocks enclosed by roads (plus railways and water edges) within ``study_area``.
+
+    All inputs in the working (projected) CRS. Returns a GeoDataFrame indexed by ``block_id``.
+    """
+    if roads is None or roads.empty:
+        raise BuildError(
+            "Impossible de découper des îlots : aucun tronçon de route dans la zone d'étude. "
+            "Fournissez la BD TOPO (couche troncon_de_route) ou vos propres îlots (--blocks)."
+        )
+    crs = roads.crs
+    barriers = barrier_roads(roads)
+    extra = []
+    for layer in (railways, water):
+        if layer is not None and not layer.empty:
+            extra.append(gpd.GeoDataFrame(geometry=layer.geometry.boundary if layer.geom_type.str.contains("Polygon").any() else layer.geometry, crs=crs))
+    limit = gpd.GeoSeries([study_area], crs=crs)
+    enclosures = momepy.enclosures(barriers, limit=limit, additional_barriers=extra or None, clip=True)
+    geoms = enclosures.geometry
+    geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"]) & ~geoms.is_empty]
+    area = geoms.area
+    perimeter = geoms.length
+    compact = 4 * np.pi * area / np.maximum(perimeter**2, 1e-9)
+    keep = (area >= MIN_BLOCK_AREA_M2) & ~((area < THIN_BLOCK_AREA_M2) & (compact < THIN_COMPACTNESS))
+    geoms = geoms[keep]
+    if water is not None and not water.empty and len(geoms):
+        share = _covered_share(geoms, water)
+        geoms = geoms[share <= MAX_WATER_SHARE]
+    if geoms.empty:
+        raise NoOverlapError("Aucun îlot n'a pu être formé dans la zone d'étude à partir du réseau routier.")
+    blocks = gpd.GeoDataFrame(geometry=geoms.values, crs=crs)
+    blocks.index = pd.Index(_stable_ids(blocks.geometry), name="block_id")
+    return blocks.sort_index()
+
+
+def _covered_share(geoms: gpd.GeoSeries, cover: gpd.GeoDataFrame) -> np.ndarray:
+    """Fraction of each geometry's area covered by the union of ``cover`` polygons."""
+    union = shapely.union_all(cover.geometry.values)
+    inter = shapely.intersection(geoms.values, union)
+    return shapely.area(inter) / np.maximum(geoms.area.to_numpy(), 1e-9)
+
+
+def blocks_from_polygons(gdf: gpd.GeoDataFrame, id_column: str | None = None) -> gpd.GeoDataFrame:
+    """User-provided block polygons (IRIS, cadastral sections, ...) indexed by ``block_id``.
+
+    ``id_column`` must exist and be unique; without it, stable ids are generated.
+    """
+    if gdf.empty:
+        raise EmptyFileError("Le fichier d'îlots ne contient aucun polygone dans la zone d'étude.")
+    if id_column is not None and id_column not in gdf.columns:
+        cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
+        raise MissingColumnError(
+            f"Colonne d'identifiant « {id_column} » absente du fichier d'îlots (colonnes : {cols})."
+        )
+    polys = require_polygons(gdf, "Îlots")
+    if id_column is not None:
+        ids = polys[id_column].astype("string")
+        if ids.isna().any():
+            raise MissingColumnError(f"La colonne « {id_column} » a des identifiants vides.")
+        dup = ids[ids.duplicated()]
+        if len(dup):
+            raise MissingColumnError(
+                f"La colonne « {id_column} » n'identifie pas les îlots de façon unique (ex. « {dup.iloc[0]} » en double)."
+            )
+        keep = [c for c in polys.columns if c not in (polys.geometry.name, id_column)]
+        blocks = gpd.GeoDataFrame(polys[keep].copy(), geometry=polys.geometry.values, crs=polys.crs)
+        blocks.index = pd.Index(ids.to_numpy(dtype=object), name="block_id")
+    else:
+        keep = [c for c in polys.columns if c != polys.geometry.name]
+        blocks = gpd.GeoDataFrame(polys[keep].copy(), geometry=polys.geometry.values, crs=polys.crs)
+        blocks.index = pd.Index(_stable_ids(blocks.geometry), name="block_id")
+    # Attribute names from the user's file are kept with a prefix so they never shadow features.
+    blocks = blocks.rename(columns={c: f"attr_{c}" for c in keep})
+    return blocks.sort_index()

@@ -1,0 +1,434 @@
+"""Orchestration: sources → blocks → features → territory on disk.
+
+:func:`compute_territory` does the work in memory and returns the blocks with their features,
+the LST raster and the manifest; :func:`build_territory` writes them atomically. Progress is
+reported through an optional callback ``progress(message_fr, fraction)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import xarray as xr
+from pyproj import CRS
+
+from . import features as F
+from .blocks import blocks_from_network, blocks_from_polygons
+from .crs import WorkingCRS, bounds_to_wgs84, choose_working_crs
+from .errors import BuildError, NoOverlapError, UnreadableFileError
+from .sources import landsat
+from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
+from .sources.buildings import impute_heights, normalise_buildings
+from .sources.population import read_population
+from .sources.rasters import (
+    LstLayer,
+    composite,
+    raster_bounds,
+    read_class_raster,
+    read_continuous_raster,
+    read_lst_geotiff,
+)
+from .sources.vectors import layer_info, read_vector, require_polygons
+from .store import FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
+
+__all__ = ["BuildInputs", "BuiltTerritory", "Progress", "compute_territory", "build_territory", "write_territory"]
+
+Progress = Callable[[str, float], None]
+
+_PACKAGES = ("ilots", "numpy", "pandas", "geopandas", "shapely", "pyogrio", "rasterio", "rioxarray",
+             "exactextract", "momepy", "scikit-learn", "xarray", "pyproj")
+
+
+@dataclass
+class BuildInputs:
+    """What a territory is built from (paths as the user gave them)."""
+
+    name: str
+    lst: list[str]
+    landcover: str | None = None
+    ndvi: str | None = None
+    bdtopo: str | None = None
+    buildings: str | None = None
+    blocks: str | None = None
+    blocks_id: str | None = None
+    population: list[str] = field(default_factory=list)
+    population_key: str | None = None
+    synthetic: bool = False
+
+
+@dataclass
+class BuiltTerritory:
+    blocks: gpd.GeoDataFrame
+    lst: xr.DataArray
+    n_dates: xr.DataArray
+    manifest: dict
+
+
+def _noop(message: str, fraction: float) -> None:  # default progress callback
+    return None
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in _PACKAGES:
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _check_exists(inputs: BuildInputs) -> None:
+    if not inputs.lst:
+        raise BuildError("Il faut au moins un raster de température de surface (--lst).")
+    paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks) if p]
+    paths += list(inputs.population)
+    for p in paths:
+        if not Path(p).exists():
+            raise UnreadableFileError(f"Fichier ou dossier introuvable : {p}")
+
+
+def _lst_bounds(source: str, crs) -> tuple:
+    if landsat.is_landsat_source(source):
+        return raster_bounds(landsat.find_scene(source).st_b10, crs)
+    return raster_bounds(source, crs)
+
+
+def _vector_extent(inputs: BuildInputs, crs) -> tuple | None:
+    """Bounds (in ``crs``) of the vector data that defines the territory, if any."""
+    def info_bounds(path, layer=None):
+        info = layer_info(path, layer)
+        if info.get("features", 0) == 0 or info.get("total_bounds") is None or info.get("crs") is None:
+            return None
+        from rasterio.warp import transform_bounds
+
+        return tuple(transform_bounds(CRS.from_user_input(info["crs"]), CRS.from_user_input(crs), *info["total_bounds"]))
+
+    if inputs.blocks:
+        return info_bounds(inputs.blocks)
+    if inputs.buildings:
+        return info_bounds(inputs.buildings)
+    if inputs.bdtopo:
+        layers = list_bdtopo_layers(inputs.bdtopo)
+        boxes = [b for name in ("troncon_de_route", "batiment") if name in layers and (b := info_bounds(*layers[name]))]
+        if boxes:
+            arr = np.array(boxes)
+            return (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    return None
+
+
+def _intersect(a: tuple, b: tuple | None) -> tuple:
+    if b is None:
+        return a
+    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        raise NoOverlapError(
+            "Le raster de température ne recouvre pas les données vectorielles (bâtiments, routes ou îlots) : "
+            "vérifiez que les fichiers portent sur le même territoire."
+        )
+    return box
+
+
+def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
+    layers: list[LstLayer] = []
+    ndvis: list[xr.DataArray] = []
+    for i, src in enumerate(inputs.lst):
+        progress(f"Lecture des températures ({i + 1}/{len(inputs.lst)})", 0.05 + 0.15 * i / len(inputs.lst))
+        if landsat.is_landsat_source(src):
+            layer, ndvi = landsat.read_scene(landsat.find_scene(src), crs, bounds)
+            if ndvi is not None:
+                ndvis.append(ndvi)
+        else:
+            layer = read_lst_geotiff(src, crs, bounds)
+        layer.source["input"] = str(src)
+        layers.append(layer)
+    if len(layers) == 1:
+        lst = layers[0].data
+        n_dates = xr.ones_like(lst, dtype="uint8").where(np.isfinite(lst), 0).astype("uint8")
+    else:
+        lst, n_dates = composite(layers)
+    ndvi = None
+    if ndvis:
+        if len(ndvis) == 1:
+            ndvi = ndvis[0]
+        else:
+            stack = np.stack([n.rio.reproject_match(ndvis[0], nodata=np.nan).values for n in ndvis])
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    ndvi = ndvis[0].copy(data=np.nanmedian(stack, axis=0).astype("float32"))
+    return layers, lst, n_dates, ndvi
+
+
+def _source_entry(role: str, path: str, base: Path | None = None, **extra) -> dict:
+    p = Path(path)
+    files = [str(f) for f in sorted(p.rglob("*")) if f.is_file()] if p.is_dir() else [str(p)]
+    entry = {"role": role, "path": str(path), "files": []}
+    for f in files:
+        entry["files"].append({"path": f, "sha256": sha256_file(f), "bytes": Path(f).stat().st_size})
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return entry
+
+
+def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> BuiltTerritory:
+    """Read every source, build blocks and compute their features (see :mod:`ilots.features`)."""
+    progress = progress or _noop
+    t_wall, t_cpu = time.perf_counter(), time.process_time()
+    _check_exists(inputs)
+    progress("Analyse des fichiers", 0.02)
+
+    # 1. Working CRS from where the data lie (vector data first: it defines the territory).
+    probe = _vector_extent(inputs, 4326) or _lst_bounds(inputs.lst[0], 4326)
+    wcrs: WorkingCRS = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
+    crs = wcrs.crs
+
+    # 2. Study area: the first LST's footprint, restricted to the vector data.
+    lst_box = _lst_bounds(inputs.lst[0], crs)
+    study = _intersect(lst_box, _vector_extent(inputs, crs))
+
+    # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
+    lst_layers, lst, n_dates, landsat_ndvi = _read_lst(inputs, crs, study, progress)
+
+    # 4. Vector layers.
+    progress("Lecture des couches vectorielles", 0.25)
+    bd: BdTopo | None = None
+    if inputs.bdtopo:
+        bd = read_bdtopo(inputs.bdtopo, crs, bbox=study)
+    buildings = bd.get("batiment") if bd else None
+    buildings_coverage = shapely.box(*study) if buildings is not None else None
+    if inputs.buildings:
+        raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study), "Bâtiments")
+        buildings = impute_heights(normalise_buildings(raw)) if not raw.empty else None
+        if buildings is not None:
+            # A footprint file may cover only part of the territory: its hull marks where it is known.
+            buildings_coverage = shapely.convex_hull(shapely.union_all(buildings.geometry.values)).buffer(20.0)
+
+    # 5. Blocks.
+    progress("Découpage des îlots", 0.35)
+    if inputs.blocks:
+        raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False)
+        blocks = blocks_from_polygons(raw_blocks, inputs.blocks_id)
+        blocks_source = "file"
+    else:
+        if bd is None:
+            raise BuildError(
+                "Pour découper les îlots, fournissez la BD TOPO (--bdtopo, réseau routier) "
+                "ou vos propres polygones (--blocks FICHIER --blocks-id COLONNE)."
+            )
+        blocks = blocks_from_network(
+            bd.get("troncon_de_route"), shapely.box(*study), bd.get("troncon_de_voie_ferree"), bd.get("surface_hydrographique")
+        )
+        blocks_source = "roads"
+    availability: dict[str, dict] = {}
+
+    def mark(cols, source: str | None, note: str | None = None):
+        for c in cols:
+            availability[c] = {"available": source is not None, "source": source, **({"note": note} if note else {})}
+
+    # 6. Features.
+    progress("Statistiques zonales de température", 0.45)
+    table = pd.DataFrame(index=blocks.index)
+    table["area_m2"] = F.block_area(blocks)
+    mark(["area_m2"], "geometry")
+    lst_feats = F.lst_features(blocks, lst, n_dates if len(lst_layers) > 1 else None)
+    if not lst_feats["lst_mean_c"].notna().any():
+        raise NoOverlapError("Aucun îlot ne recouvre un pixel de température valide (nuages ou emprise disjointe).")
+    table = table.join(lst_feats)
+    mark(list(lst_feats.columns), "lst")
+    if "lst_n_dates" not in table:
+        table["lst_n_dates"] = np.where(table["lst_mean_c"].notna(), 1.0, np.nan)
+        mark(["lst_n_dates"], "lst")
+
+    ndvi_src = None
+    ndvi = None
+    if inputs.ndvi:
+        ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0))
+        ndvi_src = "ndvi"
+    elif landsat_ndvi is not None:
+        ndvi, ndvi_src = landsat_ndvi, "landsat_sr"
+    if ndvi is not None:
+        table = table.join(F.ndvi_features(blocks, ndvi))
+    else:
+        table["ndvi_mean"] = np.nan
+    mark(["ndvi_mean"], ndvi_src)
+
+    progress("Occupation du sol", 0.55)
+    lc_cols = list(F.WORLDCOVER_GROUPS)
+    landcover = None
+    if inputs.landcover:
+        landcover = read_class_raster(inputs.landcover, crs, study)
+        table = table.join(F.landcover_features(blocks, landcover))
+        mark(lc_cols, "landcover")
+    else:
+        for c in lc_cols:
+            table[c] = np.nan
+        mark(lc_cols, None)
+        veg = bd.get("zone_de_vegetation") if bd else None
+        water = bd.get("surface_hydrographique") if bd else None
+        if veg is not None:
+            wooded = veg[~veg["nature"].astype("string").str.lower().fillna("").isin(["haie", "lande ligneuse"])]
+            table["tree_frac"] = F.polygon_share(blocks, wooded)
+            mark(["tree_frac"], "bdtopo:zone_de_vegetation", "zones boisées BD TOPO (haies exclues)")
+        if water is not None:
+            table["water_frac"] = F.polygon_share(blocks, water)
+            mark(["water_frac"], "bdtopo:surface_hydrographique")
+
+    progress("Morphologie urbaine", 0.65)
+    bcols = ["building_coverage", "building_height_m", "built_volume_m3_per_m2", "height_imputed_frac"]
+    if buildings is not None and not buildings.empty:
+        bfeat = F.building_features(blocks, buildings)
+        covered = F.covered_share(blocks, buildings_coverage) >= F.MIN_COVERAGE
+        table = table.join(bfeat.where(covered, np.nan))
+        mark(bcols, "buildings" if inputs.buildings else "bdtopo:batiment",
+             None if covered.all() else f"bâti connu sur {int(covered.sum())} îlots sur {len(blocks)}")
+    else:
+        for c in bcols:
+            table[c] = np.nan
+        mark(bcols, None)
+    roads = bd.get("troncon_de_route") if bd else None
+    if roads is not None:
+        table["road_frac"] = F.road_surface_share(blocks, roads)
+        mark(["road_frac"], "bdtopo:troncon_de_route")
+    else:
+        table["road_frac"] = np.nan
+        mark(["road_frac"], None)
+    if roads is not None and buildings is not None:
+        table["impervious_frac"] = F.impervious_share(table["building_coverage"], table["road_frac"])
+        mark(["impervious_frac"], "buildings+roads", "bâti + chaussées (trottoirs et parkings non comptés)")
+    else:
+        table["impervious_frac"] = np.nan
+        mark(["impervious_frac"], None)
+
+    progress("Distances à l'eau et aux espaces verts", 0.75)
+    water_geoms, green_geoms, wsrc, gsrc = None, None, None, None
+    if bd is not None and bd.get("surface_hydrographique") is not None:
+        water_geoms, wsrc = bd.get("surface_hydrographique"), "bdtopo:surface_hydrographique"
+    elif landcover is not None:
+        water_geoms, wsrc = F.polygons_from_classes(landcover, [80], min_area_m2=1_000.0), "landcover"
+    if bd is not None and bd.get("zone_de_vegetation") is not None:
+        green_geoms, gsrc = F.large_green_spaces(bd.get("zone_de_vegetation")), "bdtopo:zone_de_vegetation"
+    elif landcover is not None:
+        green_geoms, gsrc = F.polygons_from_classes(landcover, [10, 20, 30], min_area_m2=F.LARGE_GREEN_SPACE_M2), "landcover"
+    table["dist_water_m"] = F.distance_to(blocks, water_geoms)
+    mark(["dist_water_m"], wsrc if table["dist_water_m"].notna().any() else None)
+    table["dist_green_m"] = F.distance_to(blocks, green_geoms)
+    mark(["dist_green_m"], gsrc if table["dist_green_m"].notna().any() else None)
+
+    progress("Population", 0.85)
+    pop_notes = []
+    for c in ("residents", "elderly_share", "low_income_share"):
+        table[c] = np.nan
+    mark(["residents", "elderly_share", "low_income_share"], None)
+    for path in inputs.population:
+        pop = read_population(path, crs, bbox=study)
+        pfeat, note = F.population_features(blocks, pop, inputs.population_key)
+        for c in pfeat.columns:
+            table[c] = table[c].fillna(pfeat[c]) if table[c].notna().any() else pfeat[c]
+            mark([c], f"population:{Path(path).name}")
+        pop_notes.append({"path": str(path), "columns": pop.columns, **note})
+
+    out = gpd.GeoDataFrame(table, geometry=blocks.geometry, crs=crs)
+    out = out.join(blocks.drop(columns=blocks.geometry.name))
+    for col in F.FEATURES:
+        if col in availability and availability[col]["available"] and not out[col].notna().any():
+            availability[col]["available"] = False
+    bounds = tuple(float(v) for v in out.total_bounds)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "name": inputs.name,
+        "synthetic": inputs.synthetic,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "crs": {"epsg": wcrs.epsg, "label": wcrs.label, "region": wcrs.region},
+        "bounds": bounds,
+        "bounds_wgs84": bounds_to_wgs84(bounds, crs),
+        "study_area": tuple(float(v) for v in study),
+        "area_km2": round(float(out.area.sum()) / 1e6, 3),
+        "n_blocks": int(len(out)),
+        "blocks": {"source": blocks_source, "id_column": inputs.blocks_id, "path": inputs.blocks},
+        "acquisition_dates": sorted({layer.date.isoformat() for layer in lst_layers if layer.date}),
+        "lst": {
+            "n_dates": len(lst_layers),
+            "composite": "median" if len(lst_layers) > 1 else None,
+            "resolution_m": float(abs(lst.rio.resolution()[0])),
+            "valid_share": float(np.isfinite(lst.values).mean()),
+            "scenes": [{**layer.source, "date": layer.date.isoformat() if layer.date else None} for layer in lst_layers],
+            "unit": "°C",
+            "what": "température de surface (LST), pas température de l'air",
+        },
+        "buildings": None if buildings is None else {
+            "n": int(len(buildings)),
+            "height_source": {k: int(v) for k, v in buildings["height_source"].value_counts().items()},
+        },
+        "bdtopo": None if bd is None else {"format": bd.fmt, "missing_layers": bd.missing,
+                                           "counts": {k: int(len(v)) for k, v in bd.layers.items()}},
+        "population": pop_notes,
+        "features": {name: {"unit": F.FEATURES[name].unit, "label_fr": F.FEATURES[name].label_fr,
+                            **availability.get(name, {"available": False, "source": None})}
+                     for name in F.FEATURES},
+        "software": _versions(),
+    }
+    progress("Empreintes des fichiers sources", 0.92)
+    sources = [_source_entry("lst", p) for p in inputs.lst]
+    for role, p in (("landcover", inputs.landcover), ("ndvi", inputs.ndvi), ("bdtopo", inputs.bdtopo),
+                    ("buildings", inputs.buildings), ("blocks", inputs.blocks)):
+        if p:
+            sources.append(_source_entry(role, p))
+    sources += [_source_entry("population", p) for p in inputs.population]
+    manifest["sources"] = sources
+    manifest["build"] = {
+        "wall_seconds": round(time.perf_counter() - t_wall, 2),
+        "cpu_seconds": round(time.process_time() - t_cpu, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "command": None,
+    }
+    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest)
+
+
+def _relativise(obj, prefix: str):
+    if isinstance(obj, dict):
+        return {k: _relativise(v, prefix) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_relativise(v, prefix) for v in obj]
+    if isinstance(obj, str) and prefix in obj:
+        return obj.replace(prefix, "")
+    return obj
+
+
+def write_territory(folder: Path, built: BuiltTerritory) -> None:
+    """Write a computed territory into ``folder`` (the manifest last: it marks completion).
+
+    Paths of sources stored inside the folder itself (the demo's) are made relative to it.
+    """
+    folder = Path(folder)
+    write_blocks(folder, built.blocks)
+    write_lst(folder, built.lst, built.n_dates)
+    manifest = _relativise(built.manifest, str(folder.resolve()) + "/")
+    write_json_atomic(folder / MANIFEST, manifest)
+
+
+def build_territory(
+    inputs: BuildInputs, out_dir: str | Path, progress: Progress | None = None, command: list[str] | None = None
+) -> Path:
+    """Build a territory from ``inputs`` and write it atomically to ``out_dir``."""
+    progress = progress or _noop
+    with staging(out_dir) as tmp:
+        built = compute_territory(inputs, progress)
+        built.manifest["build"]["command"] = command
+        progress("Écriture du territoire", 0.96)
+        write_territory(tmp, built)
+    progress("Territoire prêt", 1.0)
+    return Path(out_dir)

@@ -1,0 +1,155 @@
+"""Command line: ``python -m ilots build | info | demo``.
+
+User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
+code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IlotsError
+
+__all__ = ["main", "territory_summary"]
+
+EXIT_USER_ERROR = 2
+
+
+class _Progress:
+    """A tqdm bar on stderr, or nothing when stderr is not a terminal and quiet is asked."""
+
+    def __init__(self, enabled: bool):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, file=sys.stderr, bar_format="{percentage:3.0f}% |{bar:30}| {desc}", leave=False, disable=None)
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(message)
+            self.bar.n = int(round(fraction * 100))
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ilots", description="Îlots de chaleur : préparer et décrire un territoire.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="construire un territoire à partir de fichiers locaux")
+    b.add_argument("--out", required=True, help="dossier du territoire à écrire")
+    b.add_argument("--name", required=True, help="nom du territoire (ex. « Lyon »)")
+    b.add_argument("--lst", action="append", required=True,
+                   help="température de surface : GeoTIFF (K ou °C) ou scène Landsat C2 L2 (dossier, .tar, liste) ; répétable")
+    b.add_argument("--landcover", help="raster d'occupation du sol (classes ESA WorldCover)")
+    b.add_argument("--ndvi", help="raster de NDVI")
+    b.add_argument("--bdtopo", help="BD TOPO v3 : GeoPackage ou dossier de shapefiles")
+    b.add_argument("--buildings", help="emprises de bâtiments (tout format vectoriel), à la place de la BD TOPO")
+    b.add_argument("--blocks", help="polygones d'îlots fournis (IRIS, sections cadastrales…)")
+    b.add_argument("--blocks-id", help="colonne identifiant des îlots fournis")
+    b.add_argument("--population", action="append", default=[],
+                   help="population : carroyage Filosofi 200 m, polygones ou tableau joint sur l'identifiant ; répétable")
+    b.add_argument("--population-key", help="colonne de jointure du tableau de population")
+    b.add_argument("--quiet", action="store_true", help="sans barre de progression")
+
+    i = sub.add_parser("info", help="résumé d'un territoire")
+    i.add_argument("dir", help="dossier du territoire")
+    i.add_argument("--json", action="store_true", help="sortie JSON")
+
+    d = sub.add_parser("demo", help="générer et construire le territoire de démonstration (données synthétiques)")
+    d.add_argument("--out", default="data/demo", help="dossier du territoire (défaut : data/demo)")
+    d.add_argument("--size-km", type=float, default=5.0, help="côté de la ville synthétique en km (défaut 5)")
+    d.add_argument("--seed", type=int, default=2154, help="graine aléatoire (défaut 2154)")
+    d.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _num(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 2)
+
+
+def territory_summary(path: str | Path) -> dict:
+    """The JSON summary printed by ``info``: name, blocks, bounds, dates, LST figures, features."""
+    from .store import load_territory
+
+    terr = load_territory(path)
+    m = terr.manifest
+    lst = terr.blocks["lst_mean_c"]
+    return {
+        "name": m["name"],
+        "path": str(terr.path),
+        "synthetic": terr.synthetic,
+        "crs": m["crs"]["label"],
+        "n_blocks": int(len(terr.blocks)),
+        "n_blocks_with_lst": int(lst.notna().sum()),
+        "area_km2": m.get("area_km2"),
+        "bounds": m["bounds"],
+        "bounds_wgs84": m["bounds_wgs84"],
+        "acquisition_dates": m["acquisition_dates"],
+        "lst_block_mean_c": _num(lst.mean()),
+        "lst_block_min_c": _num(lst.min()),
+        "lst_block_max_c": _num(lst.max()),
+        "features": {k: v["available"] for k, v in m["features"].items()},
+        "created": m["created"],
+    }
+
+
+def _print_info(summary: dict) -> None:
+    fr = lambda x: "—" if x is None else f"{x:.1f}".replace(".", ",")  # noqa: E731
+    print(f"Territoire : {summary['name']}{' (données synthétiques)' if summary['synthetic'] else ''}")
+    print(f"Îlots : {summary['n_blocks']} ({summary['n_blocks_with_lst']} avec température), {fr(summary['area_km2'])} km²")
+    print(f"Dates d'acquisition : {', '.join(summary['acquisition_dates']) or 'inconnues'}")
+    print(f"Température de surface des îlots : moyenne {fr(summary['lst_block_mean_c'])} °C, "
+          f"min {fr(summary['lst_block_min_c'])} °C, max {fr(summary['lst_block_max_c'])} °C")
+    missing = [k for k, v in summary["features"].items() if not v]
+    print(f"Indicateurs indisponibles : {', '.join(missing) or 'aucun'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            from .build import BuildInputs, build_territory
+
+            inputs = BuildInputs(
+                name=args.name, lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
+                buildings=args.buildings, blocks=args.blocks, blocks_id=args.blocks_id,
+                population=args.population, population_key=args.population_key,
+            )
+            progress = _Progress(not args.quiet)
+            try:
+                out = build_territory(inputs, args.out, progress, command=["python", "-m", "ilots", *(argv or sys.argv[1:])])
+            finally:
+                progress.close()
+            _print_info(territory_summary(out))
+        elif args.command == "demo":
+            from .demo import build_demo
+
+            progress = _Progress(not args.quiet)
+            try:
+                out = build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress)
+            finally:
+                progress.close()
+            _print_info(territory_summary(out))
+        elif args.command == "info":
+            summary = territory_summary(args.dir)
+            if args.json:
+                print(json.dumps(summary, ensure_ascii=False, indent=2))
+            else:
+                _print_info(summary)
+    except IlotsError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("Interrompu : aucun territoire existant n'a été modifié.", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,81 @@
+"""The exception hierarchy of Îlots.
+
+Every error a user can cause (a wrong file, a wrong option, data that does not overlap) is an
+:class:`IlotsError`. Messages are written in French because they are shown as they are in the
+dashboard and on the command line; class names say precisely what went wrong, for code.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IlotsError",
+    "InputFileError",
+    "EmptyFileError",
+    "UnreadableFileError",
+    "MissingCRSError",
+    "MissingColumnError",
+    "MissingLayerError",
+    "GeometryTypeError",
+    "NoOverlapError",
+    "AllPixelsMaskedError",
+    "AmbiguousInputError",
+    "TerritoryNotFoundError",
+    "CorruptTerritoryError",
+    "BuildError",
+]
+
+
+class IlotsError(Exception):
+    """Base class: an error caused by the input, with a message fit for the user (French)."""
+
+
+class InputFileError(IlotsError):
+    """A file given by the user cannot be used."""
+
+
+class EmptyFileError(InputFileError):
+    """The file, layer or raster holds no data (zero bytes, no feature, no band)."""
+
+
+class UnreadableFileError(InputFileError):
+    """The file is corrupt, truncated or not in the expected format."""
+
+
+class MissingCRSError(InputFileError):
+    """The file carries no coordinate reference system, so it cannot be placed on the map."""
+
+
+class MissingColumnError(InputFileError):
+    """A required column (attribute) is absent from a table or layer."""
+
+
+class MissingLayerError(InputFileError):
+    """A required layer is absent from a GeoPackage or shapefile folder."""
+
+
+class GeometryTypeError(InputFileError):
+    """The geometries are of the wrong kind (lines where polygons are expected, ...)."""
+
+
+class NoOverlapError(IlotsError):
+    """Two inputs (raster and vectors, blocks and temperature) do not overlap."""
+
+
+class AllPixelsMaskedError(IlotsError):
+    """No valid pixel remains after masking clouds, shadows and fill values."""
+
+
+class AmbiguousInputError(IlotsError):
+    """The input can be read in more than one way and the choice must be made explicitly."""
+
+
+class TerritoryNotFoundError(IlotsError):
+    """No prepared territory at the given path."""
+
+
+class CorruptTerritoryError(IlotsError):
+    """A territory folder exists but its files are incomplete or inconsistent."""
+
+
+class BuildError(IlotsError):
+    """The build cannot go on with the given combination of inputs."""

@@ -1,0 +1,307 @@
+"""Per-block features: pure functions of blocks and layers, returning frames indexed by block id.
+
+Every feature is listed in :data:`FEATURES` with its unit and French label (the docs table in
+``docs/features.md`` is checked against it by the tests). A feature whose source is missing is
+NaN, never 0; a source covering only part of the territory gives NaN for blocks less than half
+covered (:data:`MIN_COVERAGE`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio.features
+import shapely
+import xarray as xr
+
+from .errors import MissingColumnError
+from .sources.population import PopulationSource
+from .zonal import class_fractions, valid_fraction, zonal_stats
+
+__all__ = [
+    "Feature",
+    "FEATURES",
+    "MIN_COVERAGE",
+    "LARGE_GREEN_SPACE_M2",
+    "WORLDCOVER_GROUPS",
+    "block_area",
+    "lst_features",
+    "ndvi_features",
+    "landcover_features",
+    "polygon_share",
+    "building_features",
+    "road_surface_share",
+    "impervious_share",
+    "distance_to",
+    "polygons_from_classes",
+    "large_green_spaces",
+    "covered_share",
+    "population_features",
+]
+
+MIN_COVERAGE = 0.5
+LARGE_GREEN_SPACE_M2 = 10_000.0  # 1 ha: a park or wood large enough to cool its surroundings
+
+
+@dataclass(frozen=True)
+class Feature:
+    unit: str
+    label_fr: str
+    description: str
+
+
+FEATURES: dict[str, Feature] = {
+    "area_m2": Feature("m²", "Surface de l'îlot", "Block area in the working CRS."),
+    "lst_mean_c": Feature("°C", "Température de surface moyenne", "Coverage-weighted mean LST of valid pixels."),
+    "lst_median_c": Feature("°C", "Température de surface médiane", "Coverage-weighted median LST."),
+    "lst_p90_c": Feature("°C", "Température de surface (90e centile)", "Coverage-weighted 90th percentile of LST."),
+    "lst_valid_frac": Feature("0–1", "Part de l'îlot couverte par des pixels valides", "Valid (cloud-free) LST pixel area / block area."),
+    "lst_n_dates": Feature("dates", "Nombre moyen de dates valides", "Coverage-weighted mean count of valid dates in the composite."),
+    "ndvi_mean": Feature("−1–1", "Indice de végétation (NDVI) moyen", "Coverage-weighted mean NDVI."),
+    "tree_frac": Feature("0–1", "Part d'arbres", "Land-cover share of trees (WorldCover 10), or BD TOPO wooded zones."),
+    "grass_frac": Feature("0–1", "Part d'herbe et d'arbustes", "Land-cover share of shrubs, grass, crops, wetland, moss (20, 30, 40, 90, 95, 100)."),
+    "built_frac": Feature("0–1", "Part bâtie ou revêtue (occupation du sol)", "Land-cover share of built-up (WorldCover 50: buildings and pavement)."),
+    "water_frac": Feature("0–1", "Part d'eau", "Land-cover share of permanent water (80), or BD TOPO water surfaces."),
+    "bare_frac": Feature("0–1", "Part de sol nu", "Land-cover share of bare or sparse vegetation and snow (60, 70)."),
+    "building_coverage": Feature("0–1", "Emprise au sol du bâti", "Building footprint area within the block / block area."),
+    "building_height_m": Feature("m", "Hauteur moyenne des bâtiments", "Footprint-weighted mean building height."),
+    "built_volume_m3_per_m2": Feature("m³/m²", "Volume bâti par m² d'îlot", "Sum of footprint × height / block area."),
+    "height_imputed_frac": Feature("0–1", "Part du bâti à hauteur estimée", "Share of footprint whose height was imputed (floors or neighbours)."),
+    "road_frac": Feature("0–1", "Part de chaussée", "Road carriageway area (width from BD TOPO) within the block / block area."),
+    "impervious_frac": Feature("0–1", "Part imperméabilisée", "Buildings + road carriageway, capped at 1."),
+    "dist_water_m": Feature("m", "Distance à l'eau", "Distance from the block edge to the nearest water body (0 if touching)."),
+    "dist_green_m": Feature("m", "Distance à un grand espace vert", "Distance to the nearest green space of at least 1 ha."),
+    "residents": Feature("habitants", "Habitants", "Residents spread by area from the population source."),
+    "elderly_share": Feature("0–1", "Part de personnes âgées", "Elderly residents / residents (age threshold depends on the source)."),
+    "low_income_share": Feature("0–1", "Part de ménages pauvres", "Low-income households / households (Filosofi Men_pauv / Men)."),
+}
+
+# ESA WorldCover classes grouped into our land-cover fractions.
+WORLDCOVER_GROUPS: dict[str, list[int]] = {
+    "tree_frac": [10],
+    "grass_frac": [20, 30, 40, 90, 95, 100],
+    "built_frac": [50],
+    "water_frac": [80],
+    "bare_frac": [60, 70],
+}
+
+
+def block_area(blocks: gpd.GeoDataFrame) -> pd.Series:
+    """Block area (m²)."""
+    return pd.Series(blocks.area.to_numpy(), index=blocks.index, name="area_m2")
+
+
+def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataArray | None = None) -> pd.DataFrame:
+    """LST mean, median and 90th percentile (°C), valid-pixel share, and mean valid-date count."""
+    stats = zonal_stats(lst, blocks, ["mean", "median", "quantile(q=0.9)"])
+    out = pd.DataFrame(
+        {
+            "lst_mean_c": stats["mean"],
+            "lst_median_c": stats["median"],
+            "lst_p90_c": stats["quantile_90"],
+            "lst_valid_frac": valid_fraction(lst, blocks),
+        },
+        index=blocks.index,
+    )
+    if n_dates is not None:
+        counts = n_dates.astype("float32").where(n_dates > 0)
+        out["lst_n_dates"] = zonal_stats(counts, blocks, ["mean"])["mean"]
+    return out
+
+
+def ndvi_features(blocks: gpd.GeoDataFrame, ndvi: xr.DataArray) -> pd.DataFrame:
+    """Mean NDVI, NaN where valid NDVI covers less than half of the block."""
+    mean = zonal_stats(ndvi, blocks, ["mean"])["mean"]
+    cover = valid_fraction(ndvi, blocks)
+    return pd.DataFrame({"ndvi_mean": mean.where(cover >= MIN_COVERAGE)}, index=blocks.index)
+
+
+def landcover_features(blocks: gpd.GeoDataFrame, landcover: xr.DataArray) -> pd.DataFrame:
+    """WorldCover class-group fractions of each block, NaN where less than half is classified."""
+    fr = class_fractions(landcover, blocks, WORLDCOVER_GROUPS)
+    ok = fr.pop("_coverage") >= MIN_COVERAGE
+    return fr.where(ok, np.nan)
+
+
+def _pairs(blocks: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(block positions, layer positions, intersection areas m²) of intersecting pairs."""
+    if layer is None or layer.empty or blocks.empty:
+        return np.array([], int), np.array([], int), np.array([], float)
+    layer_idx, block_idx = blocks.sindex.query(layer.geometry.values, predicate="intersects")
+    inter = shapely.intersection(layer.geometry.values[layer_idx], blocks.geometry.values[block_idx])
+    return block_idx, layer_idx, shapely.area(inter)
+
+
+def polygon_share(blocks: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> pd.Series:
+    """Share of each block covered by ``polygons`` (dissolved first, so overlaps count once)."""
+    if polygons is None or polygons.empty:
+        return pd.Series(0.0, index=blocks.index)
+    dissolved = gpd.GeoDataFrame(geometry=[shapely.union_all(polygons.geometry.values)], crs=polygons.crs)
+    dissolved = dissolved.explode(index_parts=False).reset_index(drop=True)
+    bi, _, area = _pairs(blocks, dissolved)
+    total = np.bincount(bi, weights=area, minlength=len(blocks))
+    return pd.Series(np.clip(total / np.maximum(blocks.area.to_numpy(), 1e-9), 0, 1), index=blocks.index)
+
+
+def building_features(blocks: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Building coverage ratio, footprint-weighted mean height (m), built volume (m³/m²) and the
+    share of footprint whose height was imputed. Buildings need ``height_m`` (and optionally
+    ``height_source``); the part of a footprint inside each block is what counts."""
+    n = len(blocks)
+    bi, li, area = _pairs(blocks, buildings)
+    height = buildings["height_m"].to_numpy(dtype="float64")[li] if len(li) else np.array([])
+    imputed = (
+        (buildings["height_source"].to_numpy()[li] != "measured").astype(float)
+        if len(li) and "height_source" in buildings
+        else np.zeros(len(li))
+    )
+    foot = np.bincount(bi, weights=area, minlength=n)
+    vol = np.bincount(bi, weights=area * height, minlength=n)
+    imp = np.bincount(bi, weights=area * imputed, minlength=n)
+    block_area_ = np.maximum(blocks.area.to_numpy(), 1e-9)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_h = np.where(foot > 0, vol / foot, np.nan)
+        imputed_share = np.where(foot > 0, imp / foot, np.nan)
+    return pd.DataFrame(
+        {
+            "building_coverage": np.clip(foot / block_area_, 0, 1),
+            "building_height_m": mean_h,
+            "built_volume_m3_per_m2": vol / block_area_,
+            "height_imputed_frac": imputed_share,
+        },
+        index=blocks.index,
+    )
+
+
+def road_surface_share(blocks: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> pd.Series:
+    """Share of each block covered by road carriageways (roads buffered by ``width_m`` / 2)."""
+    if roads is None or roads.empty:
+        return pd.Series(0.0, index=blocks.index)
+    surfaces = shapely.buffer(roads.geometry.values, roads["width_m"].to_numpy() / 2.0, cap_style="flat")
+    layer = gpd.GeoDataFrame(geometry=surfaces, crs=roads.crs)
+    li, bi = blocks.sindex.query(layer.geometry.values, predicate="intersects")
+    if len(bi) == 0:
+        return pd.Series(0.0, index=blocks.index)
+    pieces = shapely.intersection(layer.geometry.values[li], blocks.geometry.values[bi])
+    order = np.argsort(bi, kind="stable")
+    bi, pieces = bi[order], pieces[order]
+    starts = np.flatnonzero(np.r_[True, bi[1:] != bi[:-1]])
+    ends = np.r_[starts[1:], len(bi)]
+    total = np.zeros(len(blocks))
+    for s, e in zip(starts, ends):  # union per block so overlapping carriageways count once
+        total[bi[s]] = shapely.area(shapely.union_all(pieces[s:e])) if e - s > 1 else shapely.area(pieces[s])
+    return pd.Series(np.clip(total / np.maximum(blocks.area.to_numpy(), 1e-9), 0, 1), index=blocks.index)
+
+
+def impervious_share(building_coverage: pd.Series, road_frac: pd.Series) -> pd.Series:
+    """Buildings plus road carriageways, capped at 1 (sidewalks and car parks are not counted)."""
+    return (building_coverage + road_frac).clip(upper=1.0)
+
+
+def distance_to(blocks: gpd.GeoDataFrame, targets: gpd.GeoDataFrame | gpd.GeoSeries | None) -> pd.Series:
+    """Distance (m) from each block's edge to the nearest target geometry; NaN if there is none."""
+    geoms = targets.geometry if isinstance(targets, gpd.GeoDataFrame) else targets
+    if geoms is None or len(geoms) == 0:
+        return pd.Series(np.nan, index=blocks.index)
+    tree = shapely.STRtree(geoms.values)
+    (src, _), dist = tree.query_nearest(blocks.geometry.values, return_distance=True, all_matches=False)
+    out = np.full(len(blocks), np.nan)
+    out[src] = dist
+    return pd.Series(out, index=blocks.index)
+
+
+def polygons_from_classes(
+    landcover: xr.DataArray, codes: list[int], min_area_m2: float = 0.0
+) -> gpd.GeoSeries:
+    """Polygons of contiguous pixels whose class is in ``codes``, keeping those ≥ ``min_area_m2``."""
+    mask = np.isin(landcover.values, codes)
+    if not mask.any():
+        return gpd.GeoSeries([], crs=landcover.rio.crs)
+    shapes = rasterio.features.shapes(
+        mask.astype("uint8"), mask=mask, transform=landcover.rio.transform(), connectivity=8
+    )
+    geoms = [shapely.geometry.shape(g) for g, _ in shapes]
+    series = gpd.GeoSeries(geoms, crs=landcover.rio.crs)
+    return series[series.area >= min_area_m2].reset_index(drop=True)
+
+
+def large_green_spaces(vegetation: gpd.GeoDataFrame, min_area_m2: float = LARGE_GREEN_SPACE_M2) -> gpd.GeoSeries:
+    """Contiguous vegetation of at least ``min_area_m2`` from BD TOPO zones (hedges excluded)."""
+    if vegetation is None or vegetation.empty:
+        return gpd.GeoSeries([], crs=None if vegetation is None else vegetation.crs)
+    veg = vegetation
+    if "nature" in veg:
+        veg = veg[veg["nature"].astype("string").str.lower().fillna("") != "haie"]
+    merged = gpd.GeoSeries([shapely.union_all(veg.geometry.values)], crs=veg.crs).explode(index_parts=False)
+    return merged[merged.area >= min_area_m2].reset_index(drop=True)
+
+
+def covered_share(blocks: gpd.GeoDataFrame, coverage: shapely.Geometry) -> pd.Series:
+    """Share of each block inside the ``coverage`` polygon of a partial layer."""
+    inter = shapely.intersection(blocks.geometry.values, coverage)
+    return pd.Series(shapely.area(inter) / np.maximum(blocks.area.to_numpy(), 1e-9), index=blocks.index)
+
+
+def _match_key(table: pd.DataFrame, ids: pd.Index, key: str | None) -> str:
+    if key is not None:
+        if key not in table.columns:
+            raise MissingColumnError(f"Colonne de jointure « {key} » absente du tableau de population.")
+        return key
+    best, best_share = None, 0.0
+    idset = set(map(str, ids))
+    for col in table.columns:
+        if col in ("residents", "elderly", "households", "low_income_households"):
+            continue
+        share = table[col].astype(str).isin(idset).mean()
+        if share > best_share:
+            best, best_share = col, share
+    if best is None or best_share < 0.5:
+        raise MissingColumnError(
+            "Tableau de population : aucune colonne ne correspond aux identifiants des îlots "
+            "(précisez la colonne de jointure, ou fournissez un fichier géographique)."
+        )
+    return best
+
+
+def population_features(
+    blocks: gpd.GeoDataFrame, pop: PopulationSource, key: str | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Residents, elderly share and low-income share per block, and a note on how they were joined.
+
+    Tables are joined on the id column matching the block ids; grids and polygons are spread to
+    blocks in proportion to the intersected area. Blocks outside the source's extent are NaN.
+    """
+    data = pop.data
+    counts = [c for c in ("residents", "elderly", "households", "low_income_households") if c in data]
+    if pop.kind == "table":
+        col = _match_key(data, blocks.index, key)
+        table = data.assign(_key=data[col].astype(str)).groupby("_key")[counts].sum(min_count=1)
+        joined = table.reindex(blocks.index.astype(str))
+        joined.index = blocks.index
+        note = {"join": "table", "key": col, "matched_blocks": int(joined["residents"].notna().sum())}
+    else:
+        gdf = data if isinstance(data, gpd.GeoDataFrame) else gpd.GeoDataFrame(data)
+        bi, li, area = _pairs(blocks, gdf)
+        src_area = np.maximum(gdf.area.to_numpy()[li], 1e-9)
+        weight = area / src_area
+        joined = pd.DataFrame(index=blocks.index)
+        for c in counts:
+            vals = gdf[c].to_numpy(dtype="float64")[li]
+            joined[c] = np.bincount(bi, weights=np.nan_to_num(vals) * weight, minlength=len(blocks))
+        extent = shapely.box(*gdf.total_bounds) if pop.kind == "grid" else shapely.union_all(gdf.geometry.values)
+        inside = covered_share(blocks, extent) >= MIN_COVERAGE
+        joined = joined.where(inside, np.nan)
+        note = {"join": "area", "kind": pop.kind, "matched_blocks": int(inside.sum())}
+    out = pd.DataFrame(index=blocks.index)
+    out["residents"] = joined["residents"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if "elderly" in joined:
+            out["elderly_share"] = (joined["elderly"] / joined["residents"]).where(joined["residents"] > 0).clip(0, 1)
+        if "low_income_households" in joined:
+            out["low_income_share"] = (
+                joined["low_income_households"] / joined["households"]
+            ).where(joined["households"] > 0).clip(0, 1)
+    return out, note

@@ -1,0 +1,342 @@
+"""Reading rasters into the working CRS: ready LST GeoTIFFs, land cover, NDVI; date composites.
+
+Temperatures are resampled bilinearly and class rasters by nearest neighbour, each at (about) its
+native resolution. Missing values are NaN in float rasters and 0 in class rasters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.errors
+import rasterio.windows
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from pyproj import CRS
+from rasterio.enums import Resampling
+from rasterio.warp import transform_bounds
+
+from ..errors import (
+    AllPixelsMaskedError,
+    EmptyFileError,
+    MissingCRSError,
+    NoOverlapError,
+    UnreadableFileError,
+)
+
+__all__ = [
+    "LstLayer",
+    "KELVIN_THRESHOLD",
+    "ST_MULT",
+    "ST_ADD",
+    "open_raster",
+    "raster_bounds",
+    "read_window",
+    "to_working_grid",
+    "read_lst_geotiff",
+    "to_celsius",
+    "read_class_raster",
+    "read_continuous_raster",
+    "composite",
+    "date_from_name",
+]
+
+# Landsat Collection 2 Level-2 surface temperature scale factors (USGS; see docs/science.md 3.1).
+ST_MULT = 0.00341802
+ST_ADD = 149.0
+# A valid median above this is taken as Kelvin (no city has a surface at 200 °C, none at -73 °C).
+KELVIN_THRESHOLD = 200.0
+# Physically implausible surface temperatures (°C) are masked: the C2 product floor is 150 K.
+PLAUSIBLE_C = (-90.0, 90.0)
+
+
+@dataclass
+class LstLayer:
+    """One land-surface-temperature raster in °C, in the working CRS, with its provenance."""
+
+    data: xr.DataArray
+    date: dt.date | None
+    source: dict = field(default_factory=dict)
+
+
+def open_raster(path: str | Path) -> rasterio.DatasetReader:
+    """Open a raster with precise errors for empty, unreadable and CRS-less files."""
+    spath = str(path)
+    if not spath.startswith("/vsi"):
+        p = Path(spath)
+        if not p.exists():
+            raise UnreadableFileError(f"Fichier introuvable : {p}")
+        if p.is_file() and p.stat().st_size == 0:
+            raise EmptyFileError(f"Le fichier {p.name} est vide (0 octet).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            ds = rasterio.open(spath)
+    except rasterio.errors.RasterioIOError as exc:
+        raise UnreadableFileError(
+            f"{Path(spath).name} n'est pas un raster lisible (GeoTIFF attendu) : {exc}"
+        ) from exc
+    if ds.count < 1:
+        ds.close()
+        raise EmptyFileError(f"Le raster {Path(spath).name} n'a aucune bande.")
+    if ds.crs is None:
+        ds.close()
+        raise MissingCRSError(
+            f"Le raster {Path(spath).name} n'a pas de système de coordonnées (CRS) : "
+            "impossible de le placer sur la carte."
+        )
+    return ds
+
+
+def raster_bounds(path: str | Path, dst_crs: CRS | int | str) -> tuple[float, float, float, float]:
+    """Bounds of a raster file, transformed to ``dst_crs``."""
+    with open_raster(path) as ds:
+        return tuple(transform_bounds(ds.crs, CRS.from_user_input(dst_crs), *ds.bounds, densify_pts=21))
+
+
+def read_window(
+    ds: rasterio.DatasetReader,
+    band: int = 1,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: CRS | int | str | None = None,
+    margin_px: int = 3,
+) -> tuple[np.ndarray, rasterio.Affine]:
+    """Read one band, restricted to ``bounds`` (given in ``bounds_crs``) plus a margin.
+
+    Returns the raw array and its affine transform. Raises :class:`NoOverlapError` when the
+    bounds do not intersect the raster.
+    """
+    if bounds is None:
+        window = rasterio.windows.Window(0, 0, ds.width, ds.height)
+    else:
+        src_bounds = transform_bounds(CRS.from_user_input(bounds_crs), ds.crs, *bounds, densify_pts=21)
+        window = rasterio.windows.from_bounds(*src_bounds, transform=ds.transform)
+        window = rasterio.windows.Window(
+            int(np.floor(window.col_off)) - margin_px,
+            int(np.floor(window.row_off)) - margin_px,
+            int(np.ceil(window.width)) + 2 * margin_px + 1,
+            int(np.ceil(window.height)) + 2 * margin_px + 1,
+        )
+        full = rasterio.windows.Window(0, 0, ds.width, ds.height)
+        try:
+            window = window.intersection(full)
+        except rasterio.errors.WindowError:
+            window = None
+        if window is None or window.width < 1 or window.height < 1:
+            raise NoOverlapError(
+                f"Le raster {Path(ds.name).name} ne recouvre pas la zone d'étude."
+            )
+    try:
+        arr = ds.read(band, window=window)
+    except rasterio.errors.RasterioIOError as exc:
+        raise UnreadableFileError(
+            f"Lecture impossible de {Path(ds.name).name} (fichier tronqué ou corrompu ?) : {exc}"
+        ) from exc
+    return arr, ds.window_transform(window)
+
+
+def _as_dataarray(arr: np.ndarray, transform, crs, nodata) -> xr.DataArray:
+    height, width = arr.shape
+    xs = transform.c + transform.a * (np.arange(width) + 0.5)
+    ys = transform.f + transform.e * (np.arange(height) + 0.5)
+    da = xr.DataArray(arr, dims=("y", "x"), coords={"y": ys, "x": xs})
+    da = da.rio.write_crs(crs).rio.write_transform(transform)
+    return da.rio.write_nodata(nodata, encoded=False)
+
+
+def to_working_grid(
+    arr: np.ndarray,
+    transform,
+    src_crs,
+    dst_crs: CRS | int | str,
+    resampling: Resampling,
+    nodata,
+    bounds: tuple[float, float, float, float] | None = None,
+    resolution: float | None = None,
+) -> xr.DataArray:
+    """Reproject an array to ``dst_crs`` at (about) its native resolution, clipped to ``bounds``.
+
+    Float arrays use NaN for missing values; integer (class) arrays use ``nodata``.
+    """
+    da = _as_dataarray(arr, transform, src_crs, nodata)
+    dst = CRS.from_user_input(dst_crs)
+    kwargs = {"resampling": resampling, "nodata": nodata}
+    if resolution is not None:
+        kwargs["resolution"] = resolution
+    if CRS.from_user_input(src_crs) == dst and resolution is None:
+        out = da
+    else:
+        out = da.rio.reproject(dst, **kwargs)
+    if bounds is not None:
+        res = abs(out.rio.resolution()[0])
+        xmin, ymin, xmax, ymax = bounds
+        try:
+            out = out.rio.clip_box(xmin - 2 * res, ymin - 2 * res, xmax + 2 * res, ymax + 2 * res)
+        except Exception as exc:  # rioxarray raises its own NoDataInBounds / OneDimensionalRaster
+            raise NoOverlapError("Le raster ne recouvre pas la zone d'étude.") from exc
+    return out
+
+
+def date_from_name(name: str) -> dt.date | None:
+    """Acquisition date from a file name: ``2022-07-14`` or a Landsat id ``..._20220714_...``."""
+    m = re.search(r"(19|20)(\d{2})-(\d{2})-(\d{2})", name)
+    if m:
+        y, mo, d = int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4))
+    else:
+        m = re.search(r"(?:^|[_\-])((?:19|20)\d{2})(\d{2})(\d{2})(?:[_\-.]|$)", name)
+        if not m:
+            return None
+        y, mo, d = (int(g) for g in m.groups())
+    try:
+        return dt.date(y, mo, d)
+    except ValueError:
+        return None
+
+
+def to_celsius(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """Convert valid temperatures to °C, detecting the unit from the valid median.
+
+    ``values`` is float with NaN for missing. Returns (°C array, detected unit among
+    "kelvin", "celsius", "landsat_dn"). Implausible values are set to NaN.
+    """
+    valid = values[np.isfinite(values)]
+    if valid.size == 0:
+        raise AllPixelsMaskedError("Aucun pixel de température valide.")
+    median = float(np.median(valid))
+    if median > 1000.0:  # raw Landsat C2 ST_B10 digital numbers
+        out, unit = values * ST_MULT + ST_ADD - 273.15, "landsat_dn"
+    elif median > KELVIN_THRESHOLD:
+        out, unit = values - 273.15, "kelvin"
+    else:
+        out, unit = values.copy(), "celsius"
+    lo, hi = PLAUSIBLE_C
+    out = np.where((out < lo) | (out > hi), np.nan, out)
+    return out.astype("float32"), unit
+
+
+def read_lst_geotiff(
+    path: str | Path,
+    dst_crs: CRS | int | str,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: CRS | int | str | None = None,
+) -> LstLayer:
+    """Read a ready land-surface-temperature GeoTIFF (Kelvin or °C) into °C in ``dst_crs``.
+
+    The declared nodata, non-finite values and the value 149.0 (what a Landsat fill DN of 0
+    becomes once scaled to Kelvin) are missing. Kelvin is detected when the valid median is
+    above 200. ``bounds`` (in ``bounds_crs``, default ``dst_crs``) restrict the read.
+    """
+    path = Path(path)
+    with open_raster(path) as ds:
+        arr, transform = read_window(ds, 1, bounds, bounds_crs or dst_crs)
+        src_crs, nodata = ds.crs, ds.nodata
+        tags = ds.tags()
+    values = arr.astype("float64")
+    missing = ~np.isfinite(values) | np.isclose(values, ST_ADD)
+    if nodata is not None and np.isfinite(nodata):
+        missing |= values == nodata
+    if np.issubdtype(arr.dtype, np.integer):
+        missing |= arr == 0  # a zero DN or zero Kelvin is a fill value, never a temperature
+    values[missing] = np.nan
+    if not np.isfinite(values).any():
+        raise AllPixelsMaskedError(
+            f"Le raster {path.name} ne contient aucun pixel de température valide sur la zone."
+        )
+    celsius, unit = to_celsius(values)
+    data = to_working_grid(celsius, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds and _in(bounds, bounds_crs, dst_crs))
+    data.name = "lst_c"
+    date = date_from_name(path.name) or _date_from_tags(tags)
+    return LstLayer(
+        data=data,
+        date=date,
+        source={"kind": "lst_geotiff", "path": str(path), "unit_detected": unit},
+    )
+
+
+def _in(bounds, bounds_crs, dst_crs):
+    if bounds_crs is None or CRS.from_user_input(bounds_crs) == CRS.from_user_input(dst_crs):
+        return bounds
+    return tuple(transform_bounds(CRS.from_user_input(bounds_crs), CRS.from_user_input(dst_crs), *bounds))
+
+
+def _date_from_tags(tags: dict) -> dt.date | None:
+    for key in ("DATE_ACQUIRED", "ACQUISITION_DATE", "date"):
+        if key in tags:
+            return date_from_name(str(tags[key]))
+    return None
+
+
+def read_class_raster(
+    path: str | Path,
+    dst_crs: CRS | int | str,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> xr.DataArray:
+    """Read a land-cover class raster (e.g. ESA WorldCover) by nearest neighbour; 0 is missing."""
+    path = Path(path)
+    with open_raster(path) as ds:
+        if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
+            raise UnreadableFileError(
+                f"{path.name} n'est pas un raster de classes (entiers attendus, trouvé {ds.dtypes[0]})."
+            )
+        arr, transform = read_window(ds, 1, bounds, dst_crs)
+        src_crs, nodata = ds.crs, ds.nodata
+    arr = arr.astype("uint8", copy=True)
+    if nodata is not None and nodata != 0:
+        arr[arr == nodata] = 0
+    out = to_working_grid(arr, transform, src_crs, dst_crs, Resampling.nearest, 0, bounds)
+    if not (out.values != 0).any():
+        raise AllPixelsMaskedError(f"Le raster d'occupation du sol {path.name} est vide sur la zone.")
+    out.name = "landcover"
+    return out
+
+
+def read_continuous_raster(
+    path: str | Path,
+    dst_crs: CRS | int | str,
+    bounds: tuple[float, float, float, float] | None = None,
+    valid_range: tuple[float, float] | None = None,
+) -> xr.DataArray:
+    """Read a continuous raster (NDVI, ...) bilinearly; nodata and out-of-range values are NaN."""
+    path = Path(path)
+    with open_raster(path) as ds:
+        arr, transform = read_window(ds, 1, bounds, dst_crs)
+        src_crs, nodata = ds.crs, ds.nodata
+    values = arr.astype("float32")
+    if nodata is not None:
+        values[values == nodata] = np.nan
+    if valid_range is not None:
+        lo, hi = valid_range
+        values[(values < lo) | (values > hi)] = np.nan
+    if not np.isfinite(values).any():
+        raise AllPixelsMaskedError(f"Le raster {path.name} ne contient aucune valeur valide sur la zone.")
+    return to_working_grid(values, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds)
+
+
+def composite(layers: list[LstLayer]) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per-pixel median of several LST dates, on the grid of the first, and the valid-date count.
+
+    Returns (median °C, count of valid dates per pixel as uint8).
+    """
+    if not layers:
+        raise ValueError("composite() needs at least one layer")
+    ref = layers[0].data
+    stack = [ref.values]
+    for layer in layers[1:]:
+        matched = layer.data.rio.reproject_match(ref, resampling=Resampling.bilinear, nodata=np.nan)
+        stack.append(matched.values)
+    cube = np.stack(stack).astype("float32")
+    count = np.isfinite(cube).sum(axis=0).astype("uint8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+        median = np.nanmedian(cube, axis=0).astype("float32")
+    med = ref.copy(data=median)
+    med.name = "lst_c"
+    cnt = ref.copy(data=count).rio.write_nodata(None, encoded=False)
+    cnt.name = "n_dates"
+    return med, cnt
