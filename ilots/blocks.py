@@ -1,8 +1,9 @@
 """City blocks ("îlots"): built from the road network, or taken from a user's polygons.
 
 Blocks from roads are the enclosures of the road, railway and water network inside the study
-area (momepy.enclosures). Slivers (under 500 m², or thin strips under 5,000 m²) and blocks
-that are mostly water are dropped. Ids are stable for the same inputs: ``I00001``, ``I00002``, …
+area (momepy.enclosures). Slivers (under 500 m², or strips whose mean width 2 × area / perimeter
+is under 10 m, such as the space between a road and a parallel railway) and blocks that are
+mostly water are dropped. Ids are stable for the same inputs: ``I00001``, ``I00002``, …
 numbered north to south, then west to east, by representative point.
 """
 
@@ -25,8 +26,7 @@ __all__ = [
 ]
 
 MIN_BLOCK_AREA_M2 = 500.0
-THIN_BLOCK_AREA_M2 = 5_000.0
-THIN_COMPACTNESS = 0.08  # isoperimetric quotient 4πA/P² below which a small block is a strip
+MIN_MEAN_WIDTH_M = 10.0  # 2A/P: the width of a long thin strip
 MAX_WATER_SHARE = 0.5
 # Paths and links that do not cut the urban fabric into blocks.
 _NON_BARRIER_NATURES = {"sentier", "escalier", "bac ou liaison maritime", "piste cyclable", "bac auto", "bac piéton"}
@@ -79,8 +79,8 @@ def blocks_from_network(
     geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"]) & ~geoms.is_empty]
     area = geoms.area
     perimeter = geoms.length
-    compact = 4 * np.pi * area / np.maximum(perimeter**2, 1e-9)
-    keep = (area >= MIN_BLOCK_AREA_M2) & ~((area < THIN_BLOCK_AREA_M2) & (compact < THIN_COMPACTNESS))
+    mean_width = 2 * area / np.maximum(perimeter, 1e-9)
+    keep = (area >= MIN_BLOCK_AREA_M2) & (mean_width >= MIN_MEAN_WIDTH_M)
     geoms = geoms[keep]
     if water is not None and not water.empty and len(geoms):
         share = _covered_share(geoms, water)

@@ -102,7 +102,7 @@ def _check_exists(inputs: BuildInputs) -> None:
 
 def _lst_bounds(source: str, crs) -> tuple:
     if landsat.is_landsat_source(source):
-        return raster_bounds(landsat.find_scene(source).st_b10, crs)
+        return raster_bounds(landsat.find_scenes(source)[0].st_b10, crs)
     return raster_bounds(source, crs)
 
 
@@ -147,13 +147,16 @@ def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
     for i, src in enumerate(inputs.lst):
         progress(f"Lecture des températures ({i + 1}/{len(inputs.lst)})", 0.05 + 0.15 * i / len(inputs.lst))
         if landsat.is_landsat_source(src):
-            layer, ndvi = landsat.read_scene(landsat.find_scene(src), crs, bounds)
-            if ndvi is not None:
-                ndvis.append(ndvi)
+            for scene in landsat.find_scenes(src):  # a folder may hold several dates
+                layer, ndvi = landsat.read_scene(scene, crs, bounds)
+                if ndvi is not None:
+                    ndvis.append(ndvi)
+                layer.source["input"] = str(src)
+                layers.append(layer)
         else:
             layer = read_lst_geotiff(src, crs, bounds)
-        layer.source["input"] = str(src)
-        layers.append(layer)
+            layer.source["input"] = str(src)
+            layers.append(layer)
     if len(layers) == 1:
         lst = layers[0].data
         n_dates = xr.ones_like(lst, dtype="uint8").where(np.isfinite(lst), 0).astype("uint8")

@@ -12,6 +12,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource

@@ -27,7 +27,7 @@ import xarray as xr
 from pyproj import CRS
 from rasterio.enums import Resampling
 
-from ..errors import AllPixelsMaskedError, InputFileError, MissingLayerError, UnreadableFileError
+from ..errors import AllPixelsMaskedError, AmbiguousInputError, InputFileError, MissingLayerError, UnreadableFileError
 from .rasters import LstLayer, ST_ADD, ST_MULT, open_raster, read_window, to_working_grid
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "LandsatScene",
     "parse_mtl",
     "find_scene",
+    "find_scenes",
     "is_landsat_source",
     "qa_clear",
     "st_to_celsius",
@@ -221,39 +222,71 @@ def is_landsat_source(source: str | Path | list) -> bool:
     return name.endswith((".tar", ".tar.gz", ".tgz")) or name.upper().endswith("_ST_B10.TIF")
 
 
-def find_scene(source: str | Path | list) -> LandsatScene:
-    """Locate the bands and MTL of a scene given as a folder, a tar archive or a list of files.
+def _product_key(name: str) -> str:
+    base = Path(name).name
+    m = _PRODUCT_RE.search(base)
+    if m:
+        return m.group(0).upper()
+    upper = base.upper()
+    for suffix in list(_BANDS.values()) + ["_MTL.JSON", "_MTL.TXT", "_MTL.XML"]:
+        if upper.endswith(suffix):
+            return upper[: -len(suffix)]
+    return upper.rsplit("_", 1)[0]
+
+
+def find_scenes(source: str | Path | list) -> list[LandsatScene]:
+    """Every scene in a folder, a tar archive or a list of files (grouped by product id).
 
     A single ``*_ST_B10.TIF`` path is accepted too: its sibling files are looked up beside it.
     """
+    reader = lambda n: Path(n).read_text(encoding="utf-8")  # noqa: E731
     if isinstance(source, (list, tuple)):
-        paths = [str(Path(s)) for s in source]
-        return _scene_from_names(paths, reader=lambda n: Path(n).read_text(encoding="utf-8"))
-    p = Path(source)
-    if not p.exists():
-        raise UnreadableFileError(f"Scène Landsat introuvable : {p}")
-    if p.is_dir():
-        names = sorted(str(f) for f in p.iterdir() if f.is_file())
-        return _scene_from_names(names, reader=lambda n: Path(n).read_text(encoding="utf-8"))
-    lname = p.name.lower()
-    if lname.endswith((".tar", ".tar.gz", ".tgz")):
-        try:
-            with tarfile.open(p) as tar:
-                members = [m.name for m in tar.getmembers() if m.isfile()]
-        except (tarfile.TarError, OSError) as exc:
-            raise UnreadableFileError(f"Archive Landsat illisible ({p.name}) : {exc}") from exc
-        prefix = f"/vsitar/{p.resolve()}/"
+        names = [str(Path(s)) for s in source]
+    else:
+        p = Path(source)
+        if not p.exists():
+            raise UnreadableFileError(f"Scène Landsat introuvable : {p}")
+        if p.is_dir():
+            names = sorted(str(f) for f in p.iterdir() if f.is_file())
+        elif p.name.lower().endswith((".tar", ".tar.gz", ".tgz")):
+            try:
+                with tarfile.open(p) as tar:
+                    members = [m.name for m in tar.getmembers() if m.isfile()]
+            except (tarfile.TarError, OSError) as exc:
+                raise UnreadableFileError(f"Archive Landsat illisible ({p.name}) : {exc}") from exc
+            prefix = f"/vsitar/{p.resolve()}/"
 
-        def read_member(name: str) -> str:
-            with tarfile.open(p) as tar:
-                member = tar.extractfile(name[len(prefix):])
-                return member.read().decode("utf-8")
+            def reader(name: str) -> str:
+                with tarfile.open(p) as tar:
+                    return tar.extractfile(name[len(prefix):]).read().decode("utf-8")
 
-        return _scene_from_names([prefix + m for m in members], reader=read_member)
-    if p.name.upper().endswith("_ST_B10.TIF"):
-        names = sorted(str(f) for f in p.parent.iterdir() if f.is_file() and f.name.startswith(p.name[: -len("_ST_B10.TIF")]))
-        return _scene_from_names(names, reader=lambda n: Path(n).read_text(encoding="utf-8"))
-    raise InputFileError(f"{p.name} n'est ni un dossier de scène Landsat, ni une archive .tar, ni une bande ST_B10.")
+            names = [prefix + m for m in members]
+        elif p.name.upper().endswith("_ST_B10.TIF"):
+            key = _product_key(p.name)
+            names = sorted(str(f) for f in p.parent.iterdir() if f.is_file() and _product_key(f.name) == key)
+        else:
+            raise InputFileError(
+                f"{p.name} n'est ni un dossier de scène Landsat, ni une archive .tar, ni une bande ST_B10."
+            )
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(_product_key(name), []).append(name)
+    scenes = [_scene_from_names(g, reader) for g in groups.values() if any(n.upper().endswith("_ST_B10.TIF") for n in g)]
+    if not scenes:
+        raise MissingLayerError(
+            "Bande de température de surface introuvable : aucun fichier *_ST_B10.TIF dans la scène "
+            "(il faut un produit Landsat Collection 2 niveau 2, « L2SP »)."
+        )
+    return sorted(scenes, key=lambda s: (s.date or dt.date.min, s.product_id))
+
+
+def find_scene(source: str | Path | list) -> LandsatScene:
+    """The one scene in ``source``; :class:`AmbiguousInputError` if it holds several."""
+    scenes = find_scenes(source)
+    if len(scenes) > 1:
+        ids = ", ".join(s.product_id for s in scenes)
+        raise AmbiguousInputError(f"{len(scenes)} scènes Landsat trouvées ({ids}) : indiquez-en une seule.")
+    return scenes[0]
 
 
 def _scene_from_names(names: list[str], reader) -> LandsatScene:

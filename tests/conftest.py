@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny hand-made rasters, the real-data folder, a small demo territory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import rioxarray  # noqa: F401
+import xarray as xr
+from rasterio.transform import from_origin
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "data" / "real"
+
+
+def make_raster(data, res: float = 1.0, x0: float = 0.0, y0: float | None = None, crs=2154) -> xr.DataArray:
+    """A north-up DataArray from a literal 2-D array; (x0, top) is the upper-left corner."""
+    arr = np.asarray(data)
+    height, width = arr.shape
+    top = height * res if y0 is None else y0
+    transform = from_origin(x0, top, res, res)
+    xs = x0 + res * (np.arange(width) + 0.5)
+    ys = top - res * (np.arange(height) + 0.5)
+    da = xr.DataArray(arr, dims=("y", "x"), coords={"y": ys, "x": xs})
+    return da.rio.write_crs(crs).rio.write_transform(transform)
+
+
+def write_tif(path: Path, arr: np.ndarray, transform=None, crs=2154, nodata=None, **kw) -> Path:
+    arr = np.asarray(arr)
+    transform = transform or from_origin(0, arr.shape[0], 1, 1)
+    profile = dict(driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1, dtype=arr.dtype,
+                   transform=transform, nodata=nodata)
+    if crs is not None:
+        profile["crs"] = crs
+    profile.update(kw)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(arr, 1)
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    """../shared/data/real: skipped when absent locally, a failure under CI (CI has it)."""
+    if not REAL.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data expected at {REAL} under CI")
+        pytest.skip(f"real data folder absent: {REAL}")
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def demo_territory(tmp_path_factory) -> Path:
+    """A small (2 km × 2 km) demo territory, built once per test session."""
+    from ilots.demo import build_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    return build_demo(out, size_km=2.0, seed=7)

@@ -1,0 +1,63 @@
+"""The BD TOPO shapefile reader on the real Olemps extract (IGN v3 schema, real quirks)."""
+
+import pytest
+import shapely
+
+from ilots.blocks import blocks_from_network
+from ilots.sources.bdtopo import read_bdtopo
+from ilots.sources.vectors import shapefile_encoding
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def olemps(real_dir):
+    return read_bdtopo(real_dir / "olemps_bdtopo", 2154)
+
+
+def test_utf8_dbf_without_cpg_is_decoded(real_dir, olemps):
+    assert shapefile_encoding(real_dir / "olemps_bdtopo" / "ZONE_DE_VEGETATION.shp") == "UTF-8"
+    natures = set(olemps.get("zone_de_vegetation")["nature"])
+    assert "Forêt fermée de feuillus" in natures
+    assert not any("Ã" in n for n in natures)
+
+
+def test_layers_counts_z_dropped_and_geometry_only_roads(olemps):
+    assert {k: len(v) for k, v in olemps.layers.items()} == {
+        "batiment": 2273, "zone_de_vegetation": 665, "troncon_de_route": 1094,
+        "troncon_de_voie_ferree": 6, "surface_hydrographique": 28,
+    }
+    assert not olemps.get("batiment").geometry.has_z.any()
+    roads = olemps.get("troncon_de_route")  # no .dbf: geometry only, default width
+    assert roads["nature"].isna().all()
+    assert (roads["width_m"] == 5.0).all()
+
+
+def test_null_heights_are_imputed_and_flagged(olemps):
+    b = olemps.get("batiment")
+    assert (b["height_source"] != "measured").sum() >= 269  # 269 null + zero heights
+    assert set(b["height_source"]) == {"measured", "floors", "local_median"}
+    assert b["height_m"].notna().all() and (b["height_m"] > 0).all()
+
+
+def test_bbox_reads_only_the_study_area(real_dir):
+    small = read_bdtopo(real_dir / "olemps_bdtopo", 2154, bbox=(663000, 6359000, 664000, 6360000))
+    assert 0 < len(small.get("batiment")) < 2273
+
+
+def test_blocks_from_real_roads(olemps):
+    roads = olemps.get("troncon_de_route")
+    area = shapely.box(*roads.total_bounds)
+    blocks = blocks_from_network(roads, area, olemps.get("troncon_de_voie_ferree"), olemps.get("surface_hydrographique"))
+    assert len(blocks) > 100
+    assert blocks.area.min() >= 500
+    assert blocks.index.is_unique
+
+
+def test_empty_layers_are_reported_missing(real_dir, tmp_path):
+    folder = tmp_path / "bd"
+    folder.mkdir()
+    for f in (real_dir / "olemps_bdtopo").glob("AERODROME.*"):
+        (folder / f.name.replace("AERODROME", "SURFACE_HYDROGRAPHIQUE")).write_bytes(f.read_bytes())
+    bd = read_bdtopo(folder, 2154)
+    assert "surface_hydrographique" in bd.missing and "batiment" in bd.missing

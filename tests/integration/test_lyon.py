@@ -1,0 +1,82 @@
+"""End to end on real Lyon data: LST 2022-07-14, WorldCover, 185 IRIS, Lyon 1er buildings."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ilots.build import BuildInputs, build_territory
+from ilots.cli import main
+from ilots.store import load_territory
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def lyon(real_dir, tmp_path_factory):
+    r = real_dir / "lyon"
+    inputs = BuildInputs(
+        name="Lyon",
+        lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
+        landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"),
+        ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
+        buildings=str(r / "buildings_lyon1.geojson"),
+        blocks=str(r / "lyon_iris_heat_vulnerability.geojson"),
+        blocks_id="code_iris",
+        population=[str(r / "lyon_iris_elderly_pct.csv")],
+    )
+    out = tmp_path_factory.mktemp("lyon") / "lyon"
+    build_territory(inputs, out)
+    return load_territory(out)
+
+
+def test_blocks_have_lst_and_trees_are_cooler(lyon):
+    b = lyon.blocks
+    assert len(b) == 185
+    assert b["lst_mean_c"].notna().sum() >= 180
+    trees = b.loc[b["tree_frac"] > 0.5, "lst_mean_c"]
+    built = b.loc[b["built_frac"] > 0.7, "lst_mean_c"]
+    assert len(trees) >= 5 and len(built) >= 50
+    assert trees.mean() < built.mean() - 2.0  # 41.4 vs 45.3 °C measured
+
+
+def test_partial_layers_are_nan_outside_their_coverage(lyon):
+    b = lyon.blocks
+    lyon1 = b.index.str.startswith("693810")
+    assert b.loc[lyon1, "building_coverage"].notna().all()  # the 11 IRIS of Lyon 1er
+    assert b.loc[~lyon1, "building_coverage"].notna().sum() <= 3  # a few neighbours mostly inside the hull
+    assert b["ndvi_mean"].notna().sum() < 150  # Sentinel-2 NDVI is valid only east of 4.832 E
+    f = lyon.manifest["features"]
+    assert f["road_frac"]["available"] is False
+    assert f["building_coverage"]["available"] is True
+
+
+def test_manifest_provenance_and_population(lyon):
+    m = lyon.manifest
+    assert m["crs"]["epsg"] == 2154
+    assert m["acquisition_dates"] == ["2022-07-14"]
+    assert m["lst"]["scenes"][0]["unit_detected"] == "kelvin"
+    hashes = {s["role"]: s["files"][0]["sha256"] for s in m["sources"]}
+    assert len(hashes["lst"]) == 64
+    assert m["population"][0]["key"] == "IRIS" and m["population"][0]["matched_blocks"] == 185
+    assert lyon.blocks["residents"].sum() == pytest.approx(443596, rel=1e-3)
+    lst = lyon.lst()
+    assert lst.rio.crs.to_epsg() == 2154
+    assert 25 < float(np.nanmin(lst)) and float(np.nanmax(lst)) < 60
+
+
+def test_two_dates_are_composited(real_dir, tmp_path, capsys):
+    r = real_dir / "lyon"
+    code = main(["build", "--quiet", "--out", str(tmp_path / "two"), "--name", "Presqu'île",
+                 "--lst", str(r / "Lyon_LST_Landsat_2022-07-14.tif"), "--lst", str(r / "Lyon_LST_2022-06-21.tif"),
+                 "--buildings", str(r / "buildings_lyon1.geojson"),
+                 "--blocks", str(r / "lyon_iris_heat_vulnerability.geojson"), "--blocks-id", "code_iris"])
+    assert code == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "two"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["acquisition_dates"] == ["2022-06-21", "2022-07-14"]
+    t = load_territory(tmp_path / "two")
+    n = t.blocks["lst_n_dates"]
+    # The June scene covers only the Presqu'île: blocks there have two dates, the others one.
+    assert n.max() > 1.5 and n.min() == pytest.approx(1.0)

@@ -1,0 +1,148 @@
+"""Per-block features on hand-made polygons with hand-computable answers."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ilots.features import (
+    FEATURES,
+    building_features,
+    covered_share,
+    distance_to,
+    impervious_share,
+    large_green_spaces,
+    polygon_share,
+    polygons_from_classes,
+    population_features,
+    road_surface_share,
+)
+from ilots.sources.buildings import impute_heights, normalise_buildings
+from ilots.sources.population import PopulationSource, filosofi_squares
+from tests.conftest import ROOT, make_raster
+
+
+def blocks_2():
+    """Two 100 m × 100 m blocks side by side: A at x 0–100, B at x 100–200."""
+    return gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+        index=pd.Index(["A", "B"], name="block_id"), crs=2154,
+    )
+
+
+def test_building_coverage_height_and_volume():
+    buildings = gpd.GeoDataFrame(
+        {"height_m": [10.0, 30.0, 6.0], "height_source": ["measured", "floors", "measured"]},
+        geometry=[
+            shapely.box(10, 10, 30, 60),  # 1000 m² in A, 10 m
+            shapely.box(50, 10, 60, 60),  # 500 m² in A, 30 m (imputed from floors)
+            shapely.box(90, 0, 110, 50),  # straddles: 500 m² in A and 500 m² in B, 6 m
+        ],
+        crs=2154,
+    )
+    out = building_features(blocks_2(), buildings)
+    assert out.loc["A", "building_coverage"] == pytest.approx(2000 / 10000)
+    assert out.loc["B", "building_coverage"] == pytest.approx(500 / 10000)
+    assert out.loc["A", "building_height_m"] == pytest.approx((1000 * 10 + 500 * 30 + 500 * 6) / 2000)
+    assert out.loc["A", "built_volume_m3_per_m2"] == pytest.approx((10000 + 15000 + 3000) / 10000)
+    assert out.loc["A", "height_imputed_frac"] == pytest.approx(500 / 2000)
+    assert out.loc["B", "building_height_m"] == pytest.approx(6.0)
+
+
+def test_blocks_without_buildings_have_zero_cover_and_no_height():
+    empty = gpd.GeoDataFrame({"height_m": []}, geometry=[], crs=2154)
+    out = building_features(blocks_2(), empty)
+    assert out["building_coverage"].tolist() == [0.0, 0.0]
+    assert out["building_height_m"].isna().all()
+
+
+def test_road_surface_counts_overlapping_carriageways_once():
+    roads = gpd.GeoDataFrame(
+        {"width_m": [10.0, 10.0]},
+        geometry=[shapely.LineString([(0, 50), (100, 50)]), shapely.LineString([(50, 0), (50, 100)])],
+        crs=2154,
+    )
+    share = road_surface_share(blocks_2(), roads)
+    assert share["A"] == pytest.approx((1000 + 1000 - 100) / 10000)  # the 10 × 10 crossing once
+    assert share["B"] == 0.0
+    imp = impervious_share(pd.Series([0.95, 0.2]), pd.Series([0.1, 0.1]))
+    assert imp.tolist() == pytest.approx([1.0, 0.3])
+
+
+def test_polygon_share_dissolves_overlaps():
+    polys = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 50, 100), shapely.box(25, 0, 75, 100)], crs=2154)
+    assert polygon_share(blocks_2(), polys).tolist() == pytest.approx([0.75, 0.0])
+
+
+def test_distance_to_nearest_target_from_block_edge():
+    water = gpd.GeoSeries([shapely.box(300, 0, 320, 100)], crs=2154)
+    d = distance_to(blocks_2(), water)
+    assert d.tolist() == pytest.approx([200.0, 100.0])
+    assert distance_to(blocks_2(), gpd.GeoSeries([], crs=2154)).isna().all()
+
+
+def test_polygons_from_classes_and_green_space_size():
+    lc = make_raster(np.array([[10, 10, 50], [10, 10, 50], [80, 50, 50]], dtype="uint8"), res=100)
+    trees = polygons_from_classes(lc, [10], min_area_m2=10_000)
+    assert len(trees) == 1 and trees.area.iloc[0] == pytest.approx(40_000)
+    assert polygons_from_classes(lc, [80], min_area_m2=20_000).empty
+    veg = gpd.GeoDataFrame({"nature": ["Bois", "Haie", "Bois"]},
+                           geometry=[shapely.box(0, 0, 50, 100), shapely.box(0, 0, 500, 5), shapely.box(50, 0, 90, 100)], crs=2154)
+    big = large_green_spaces(veg, min_area_m2=5_000)
+    assert len(big) == 1 and big.area.iloc[0] == pytest.approx(9_000)  # touching woods merged, hedge ignored
+
+
+def test_height_imputation_floors_then_local_median():
+    gdf = gpd.GeoDataFrame(
+        {"HAUTEUR": [10.0, None, None, 0.0, 12.0], "NB_ETAGES": [3, 4, None, None, 4]},
+        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(5)], crs=2154,
+    )
+    out = impute_heights(normalise_buildings(gdf))
+    assert out["height_source"].tolist() == ["measured", "floors", "local_median", "local_median", "measured"]
+    # Neighbours with a known height (measured or from floors): 10, 12 (4 floors), 12 -> median 12.
+    assert out["height_m"].tolist() == pytest.approx([10.0, 12.0, 12.0, 12.0, 12.0])
+
+
+def test_population_grid_is_spread_by_area_and_nan_outside_extent():
+    grid = gpd.GeoDataFrame(
+        {"residents": [100.0], "elderly": [20.0], "households": [50.0], "low_income_households": [5.0]},
+        geometry=[shapely.box(0, 0, 200, 200)], crs=2154,
+    )
+    blocks = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100), shapely.box(1000, 0, 1100, 100)],
+                              index=pd.Index(["in", "out"], name="block_id"), crs=2154)
+    out, note = population_features(blocks, PopulationSource("grid", grid))
+    assert out.loc["in", "residents"] == pytest.approx(25.0)
+    assert out.loc["in", "elderly_share"] == pytest.approx(0.2)
+    assert out.loc["in", "low_income_share"] == pytest.approx(0.1)
+    assert np.isnan(out.loc["out", "residents"])
+    assert note["join"] == "area"
+
+
+def test_population_table_joins_on_the_matching_column():
+    table = pd.DataFrame({"code": ["A", "B", "Z"], "label": ["x", "y", "z"], "residents": [10.0, 0.0, 5.0],
+                          "elderly": [5.0, 0.0, 1.0]})
+    out, note = population_features(blocks_2(), PopulationSource("table", table))
+    assert note["key"] == "code"
+    assert out["residents"].tolist() == [10.0, 0.0]
+    assert out.loc["A", "elderly_share"] == 0.5
+    assert np.isnan(out.loc["B", "elderly_share"])  # no residents, no share
+
+
+def test_filosofi_ids_give_200m_squares():
+    sq = filosofi_squares(pd.Series(["CRS3035RES200mN2029800E3790800"]))
+    assert sq.crs.to_epsg() == 3035
+    assert sq.iloc[0].bounds == (3790800.0, 2029800.0, 3791000.0, 2029800.0 + 200)
+
+
+def test_covered_share():
+    cover = shapely.box(0, 0, 150, 100)
+    assert covered_share(blocks_2(), cover).tolist() == pytest.approx([1.0, 0.5])
+
+
+def test_every_feature_is_documented_with_its_unit():
+    doc = (ROOT / "docs" / "features.md").read_text(encoding="utf-8")
+    for name, feat in FEATURES.items():
+        assert f"`{name}`" in doc, name
+        row = next(line for line in doc.splitlines() if f"`{name}`" in line)
+        assert feat.unit in row, name

@@ -1,0 +1,52 @@
+"""The library never imports Streamlit, and modules import only from the floors below them."""
+
+import ast
+
+from tests.conftest import ROOT
+
+# Each module may import the modules of the floors listed for it (and the standard/third-party world).
+FLOORS = {
+    "errors": set(),
+    "crs": {"errors"},
+    "sources": {"errors", "crs", "sources"},
+    "zonal": {"errors"},
+    "blocks": {"errors", "sources"},
+    "features": {"errors", "sources", "zonal"},
+    "store": {"errors"},
+    "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "store"},
+    "demo": {"errors", "build", "store"},
+    "cli": {"errors", "build", "demo", "store"},
+}
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve to the top-level ilots module
+                parts = path.relative_to(ROOT / "ilots").with_suffix("").parts
+                base = parts[: max(0, len(parts) - node.level)]
+                mod = (node.module or "").split(".")
+                yield "ilots." + ".".join([*base, *mod]).strip(".")
+            else:
+                yield node.module or ""
+
+
+def test_no_streamlit_in_the_library():
+    for path in (ROOT / "ilots").rglob("*.py"):
+        assert not any(m.split(".")[0] == "streamlit" for m in _imports(path)), path
+
+
+def test_data_flows_one_way():
+    for path in (ROOT / "ilots").rglob("*.py"):
+        rel = path.relative_to(ROOT / "ilots").with_suffix("").parts
+        me = rel[0]
+        if me in ("__init__", "__main__"):
+            continue
+        allowed = FLOORS[me] | {me}
+        for mod in _imports(path):
+            if mod.startswith("ilots."):
+                target = mod.split(".")[1]
+                assert target in allowed or target == "", f"{path.name} imports {mod}"

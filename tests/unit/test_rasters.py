@@ -1,0 +1,92 @@
+"""LST GeoTIFF reading: unit detection, fill values, date composites."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from rasterio.transform import from_origin
+
+from ilots.errors import AllPixelsMaskedError, EmptyFileError, MissingCRSError, NoOverlapError, UnreadableFileError
+from ilots.sources.rasters import LstLayer, composite, date_from_name, read_lst_geotiff, to_celsius
+from tests.conftest import make_raster, write_tif
+
+T = from_origin(800000, 6500000, 30, 30)  # a 30 m Lambert-93 grid
+
+
+def test_kelvin_is_detected_and_converted():
+    out, unit = to_celsius(np.array([300.0, 310.0, np.nan]))
+    assert unit == "kelvin"
+    assert out[:2] == pytest.approx([26.85, 36.85])
+    assert np.isnan(out[2])
+
+
+def test_celsius_is_kept():
+    out, unit = to_celsius(np.array([25.0, 41.5]))
+    assert unit == "celsius"
+    assert out == pytest.approx([25.0, 41.5])
+
+
+def test_raw_landsat_dn_is_scaled():
+    dn = np.array([44000.0])  # 44000 × 0.00341802 + 149 = 299.39 K = 26.24 °C
+    out, unit = to_celsius(dn)
+    assert unit == "landsat_dn"
+    assert out[0] == pytest.approx(44000 * 0.00341802 + 149.0 - 273.15, abs=1e-3)
+
+
+def test_read_lst_geotiff_masks_declared_nodata_and_scaled_fill(tmp_path):
+    arr = np.array([[300.0, 149.0, 305.0], [-9999.0, 310.0, 315.0]])
+    path = write_tif(tmp_path / "LST_2022-07-14.tif", arr, T, nodata=-9999.0)
+    layer = read_lst_geotiff(path, 2154)
+    values = layer.data.values
+    assert np.isfinite(values).sum() == 4
+    assert np.nanmax(values) == pytest.approx(315 - 273.15, abs=1e-4)
+    assert layer.date == dt.date(2022, 7, 14)
+    assert layer.source["unit_detected"] == "kelvin"
+
+
+def test_all_fill_raster_is_reported(tmp_path):
+    path = write_tif(tmp_path / "empty.tif", np.full((3, 3), 149.0), T, nodata=149.0)
+    with pytest.raises(AllPixelsMaskedError):
+        read_lst_geotiff(path, 2154)
+
+
+def test_zero_byte_png_and_crs_less_files(tmp_path):
+    (tmp_path / "zero.tif").write_bytes(b"")
+    with pytest.raises(EmptyFileError):
+        read_lst_geotiff(tmp_path / "zero.tif", 2154)
+    (tmp_path / "image.tif").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    with pytest.raises(UnreadableFileError):
+        read_lst_geotiff(tmp_path / "image.tif", 2154)
+    nocrs = write_tif(tmp_path / "nocrs.tif", np.full((3, 3), 300.0), T, crs=None)
+    with pytest.raises(MissingCRSError):
+        read_lst_geotiff(nocrs, 2154)
+
+
+def test_bounds_outside_raster_raise_no_overlap(tmp_path):
+    path = write_tif(tmp_path / "lst.tif", np.full((3, 3), 300.0), T)
+    with pytest.raises(NoOverlapError):
+        read_lst_geotiff(path, 2154, bounds=(0, 0, 10, 10))
+
+
+def test_two_date_composite_is_a_pixel_median_with_valid_count():
+    a = make_raster(np.array([[30.0, np.nan], [32.0, 34.0]], dtype="float32"), res=30)
+    b = make_raster(np.array([[36.0, 40.0], [np.nan, 38.0]], dtype="float32"), res=30)
+    med, count = composite([LstLayer(a, None), LstLayer(b, None)])
+    assert med.values[0, 0] == pytest.approx(33.0)
+    assert med.values[0, 1] == pytest.approx(40.0)  # only one valid date
+    assert med.values[1, 0] == pytest.approx(32.0)
+    assert med.values[1, 1] == pytest.approx(36.0)
+    assert count.values.tolist() == [[2, 1], [1, 2]]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Lyon_LST_Landsat_2022-07-14.tif", dt.date(2022, 7, 14)),
+        ("LC08_L2SP_008059_20191201_20200825_02_T1_ST_B10.TIF", dt.date(2019, 12, 1)),
+        ("lst.tif", None),
+        ("scene_2022-13-45.tif", None),
+    ],
+)
+def test_date_from_name(name, expected):
+    assert date_from_name(name) == expected

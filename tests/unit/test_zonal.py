@@ -1,0 +1,72 @@
+"""Coverage-weighted zonal statistics on rasters whose answers are computable by hand."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ilots.zonal import class_fractions, valid_fraction, zonal_stats
+from tests.conftest import make_raster
+
+# 3×3 raster, 1 m pixels, values 1..9 row by row from the top: row 0 (top) is 1 2 3.
+GRID = np.arange(1, 10, dtype="float64").reshape(3, 3)
+
+
+def _blocks(*geoms):
+    return gpd.GeoDataFrame(geometry=list(geoms), index=pd.Index([f"b{i}" for i in range(len(geoms))], name="block_id"), crs=2154)
+
+
+@pytest.mark.parametrize(
+    ("geom", "expected_mean"),
+    [
+        (shapely.box(0, 0, 3, 3), 5.0),  # whole raster
+        (shapely.box(0, 2, 1, 3), 1.0),  # exactly the top-left pixel
+        (shapely.box(0, 0, 2, 1), 7.5),  # bottom row, pixels 7 and 8
+        # Half-pixel offsets: weights 1/4 at corners, 1/2 on edges, 1 in the centre -> 5.
+        (shapely.box(0.5, 0.5, 2.5, 2.5), 5.0),
+        # Right half of pixel 1 (0.5) + whole pixel 2 (1) -> (0.5*1 + 1*2) / 1.5
+        (shapely.box(0.5, 2, 2, 3), (0.5 * 1 + 2) / 1.5),
+    ],
+)
+def test_coverage_weighted_mean(geom, expected_mean):
+    out = zonal_stats(make_raster(GRID), _blocks(geom), ["mean"])
+    assert out["mean"].iloc[0] == pytest.approx(expected_mean)
+
+
+def test_results_keep_block_index_and_order():
+    blocks = _blocks(shapely.box(2, 2, 3, 3), shapely.box(0, 2, 1, 3))
+    out = zonal_stats(make_raster(GRID), blocks, ["mean", "median", "quantile(q=0.9)"])
+    assert list(out.index) == ["b0", "b1"]
+    assert out["mean"].tolist() == pytest.approx([3.0, 1.0])
+
+
+def test_nan_pixels_are_ignored_and_valid_fraction_counts_them():
+    grid = GRID.copy()
+    grid[0, 0] = np.nan  # top-left missing (cloud)
+    blocks = _blocks(shapely.box(0, 0, 3, 3), shapely.box(0, 2, 1, 3))
+    out = zonal_stats(make_raster(grid), blocks, ["mean"])
+    assert out["mean"].iloc[0] == pytest.approx((45 - 1) / 8)
+    assert np.isnan(out["mean"].iloc[1])
+    frac = valid_fraction(make_raster(grid), blocks)
+    assert frac.tolist() == pytest.approx([8 / 9, 0.0])
+
+
+def test_block_partly_outside_raster_has_partial_valid_fraction():
+    blocks = _blocks(shapely.box(2, 0, 4, 1))  # half over pixel 9, half outside
+    frac = valid_fraction(make_raster(GRID), blocks)
+    assert frac.iloc[0] == pytest.approx(0.5)
+    assert zonal_stats(make_raster(GRID), blocks, ["mean"])["mean"].iloc[0] == pytest.approx(9.0)
+
+
+def test_class_fractions_by_group_with_half_pixels():
+    classes = np.array([[10, 10, 50], [30, 50, 50], [80, 80, 0]], dtype="uint8")  # 0 = no data
+    groups = {"tree": [10], "grass": [30], "built": [50], "water": [80]}
+    # Left two columns of the top two rows: 2 trees, 1 grass, 1 built.
+    out = class_fractions(make_raster(classes), _blocks(shapely.box(0, 1, 2, 3)), groups)
+    assert out.loc["b0", ["tree", "grass", "built", "water"]].tolist() == pytest.approx([0.5, 0.25, 0.25, 0.0])
+    assert out.loc["b0", "_coverage"] == pytest.approx(1.0)
+    # Bottom row: two water pixels and one nodata pixel -> fractions of the classified part.
+    out = class_fractions(make_raster(classes), _blocks(shapely.box(0, 0, 3, 1)), groups)
+    assert out.loc["b0", "water"] == pytest.approx(1.0)
+    assert out.loc["b0", "_coverage"] == pytest.approx(2 / 3)
