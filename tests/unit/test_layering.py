@@ -7,6 +7,7 @@ from tests.conftest import ROOT
 # Each module may import the modules of the floors listed for it (and the standard/third-party world).
 FLOORS = {
     "errors": set(),
+    "fr": set(),
     "crs": {"errors"},
     "sources": {"errors", "crs", "sources"},
     "zonal": {"errors"},

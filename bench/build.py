@@ -1,0 +1,79 @@
+"""Benchmark of the territory build on synthetic towns of about 25, 100 and 400 km².
+
+    python bench/build.py [--sizes 5 10 20] [--keep DIR]
+
+Each size (side in km) is generated first (not timed), then built in a fresh subprocess that
+reports its own wall time, CPU time and peak resident memory, so sizes do not share caches.
+Prints one line per size; record the figures in bench/RESULTS.md with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def one(src: Path, out: Path) -> dict:
+    """Build one generated town and return its measurements (runs inside the subprocess)."""
+    from ilots.build import BuildInputs, build_territory
+    from ilots.demo import PRODUCT_ID
+    from ilots.store import load_territory
+
+    inputs = BuildInputs(
+        name="bench", lst=[str(src / "landsat" / PRODUCT_ID)], landcover=str(src / "worldcover_ilotville_10m.tif"),
+        bdtopo=str(src / "bdtopo_ilotville.gpkg"), population=[str(src / "filosofi_200m_ilotville.csv")],
+    )
+    t0, c0 = time.perf_counter(), time.process_time()
+    build_territory(inputs, out)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    terr = load_territory(out)
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "n_blocks": len(terr.blocks),
+        "n_buildings": terr.manifest["buildings"]["n"],
+        "area_km2": terr.manifest["area_km2"],
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--sizes", nargs="+", type=float, default=[5.0, 10.0, 20.0], help="town sides in km")
+    p.add_argument("--keep", help="keep generated towns in this folder")
+    p.add_argument("--one", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(one(Path(args.one[0]), Path(args.one[1]))))
+        return
+    from ilots.demo import generate_demo_sources
+
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ilots-bench-"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"{'side km':>8} {'km²':>7} {'buildings':>10} {'blocks':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'s/km²':>6}")
+    for side in args.sizes:
+        src = work / f"town_{side:g}km"
+        t0 = time.perf_counter()
+        generate_demo_sources(src, size_km=side, seed=2154)
+        gen = time.perf_counter() - t0
+        res = subprocess.run([sys.executable, __file__, "--one", str(src), str(work / f"terr_{side:g}km")],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        print(f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
+              f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} s)",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""French formatting of numbers and dates for everything shown to users (3,2 °C ; 14 juillet 2022)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+__all__ = ["num", "temp", "pct", "date_fr", "MONTHS"]
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")
+_NBSP = "\u202f"  # narrow no-break space, the French thousands separator
+
+
+def num(x: float | None, digits: int = 1) -> str:
+    """A number the French way: decimal comma, narrow no-break space for thousands.
+
+    >>> num(12345.678, 1)
+    '12\u202f345,7'
+    >>> num(None)
+    '—'
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    text = f"{x:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", _NBSP)
+
+
+def temp(x: float | None, digits: int = 1, signed: bool = False) -> str:
+    """A temperature in °C: ``temp(3.21, signed=True)`` → ``'+3,2 °C'``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    sign = "+" if signed and x > 0 else ("−" if x < 0 else "")
+    return f"{sign}{num(abs(x), digits)}\u00a0°C"
+
+
+def pct(share: float | None, digits: int = 0) -> str:
+    """A share in [0, 1] as a percentage: ``pct(0.853)`` → ``'85 %'``."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "—"
+    return f"{num(100 * share, digits)}\u00a0%"
+
+
+def date_fr(value: str | dt.date | None) -> str:
+    """``'2022-07-14'`` → ``'14 juillet 2022'`` (``1er`` for the first of the month).
+
+    >>> date_fr("2023-08-01")
+    '1er août 2023'
+    """
+    if value is None:
+        return "date inconnue"
+    d = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    day = "1er" if d.day == 1 else str(d.day)
+    return f"{day} {MONTHS[d.month - 1]} {d.year}"
