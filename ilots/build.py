@@ -65,6 +65,8 @@ class BuildInputs:
     blocks_id: str | None = None
     population: list[str] = field(default_factory=list)
     population_key: str | None = None
+    area: str | None = None
+    bbox_wgs84: tuple[float, float, float, float] | None = None
     synthetic: bool = False
 
 
@@ -93,7 +95,7 @@ def _versions() -> dict[str, str]:
 def _check_exists(inputs: BuildInputs) -> None:
     if not inputs.lst:
         raise BuildError("Il faut au moins un raster de température de surface (--lst).")
-    paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks) if p]
+    paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks, inputs.area) if p]
     paths += list(inputs.population)
     for p in paths:
         if not Path(p).exists():
@@ -116,6 +118,12 @@ def _vector_extent(inputs: BuildInputs, crs) -> tuple | None:
 
         return tuple(transform_bounds(CRS.from_user_input(info["crs"]), CRS.from_user_input(crs), *info["total_bounds"]))
 
+    if inputs.area:
+        return info_bounds(inputs.area)
+    if inputs.bbox_wgs84:
+        from rasterio.warp import transform_bounds
+
+        return tuple(transform_bounds(CRS.from_epsg(4326), CRS.from_user_input(crs), *inputs.bbox_wgs84))
     if inputs.blocks:
         return info_bounds(inputs.blocks)
     if inputs.buildings:
@@ -177,10 +185,10 @@ def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
     return layers, lst, n_dates, ndvi
 
 
-def _source_entry(role: str, path: str, base: Path | None = None, **extra) -> dict:
-    p = Path(path)
+def _source_entry(role: str, path: str, **extra) -> dict:
+    p = Path(path).resolve()
     files = [str(f) for f in sorted(p.rglob("*")) if f.is_file()] if p.is_dir() else [str(p)]
-    entry = {"role": role, "path": str(path), "files": []}
+    entry = {"role": role, "path": str(p), "files": []}
     for f in files:
         entry["files"].append({"path": f, "sha256": sha256_file(f), "bytes": Path(f).stat().st_size})
     entry.update({k: v for k, v in extra.items() if v is not None})
@@ -202,6 +210,12 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     # 2. Study area: the first LST's footprint, restricted to the vector data.
     lst_box = _lst_bounds(inputs.lst[0], crs)
     study = _intersect(lst_box, _vector_extent(inputs, crs))
+    area_geom = shapely.box(*study)
+    if inputs.area:
+        area = require_polygons(read_vector(inputs.area, crs, allow_empty=False), "Zone d'étude")
+        area_geom = shapely.intersection(shapely.union_all(area.geometry.values), area_geom)
+        if area_geom.is_empty:
+            raise NoOverlapError("La zone d'étude (--area) ne recouvre pas le raster de température.")
 
     # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
     lst_layers, lst, n_dates, landsat_ndvi = _read_lst(inputs, crs, study, progress)
@@ -212,7 +226,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     if inputs.bdtopo:
         bd = read_bdtopo(inputs.bdtopo, crs, bbox=study)
     buildings = bd.get("batiment") if bd else None
-    buildings_coverage = shapely.box(*study) if buildings is not None else None
+    buildings_coverage = area_geom if buildings is not None else None
     if inputs.buildings:
         raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study), "Bâtiments")
         buildings = impute_heights(normalise_buildings(raw)) if not raw.empty else None
@@ -225,6 +239,10 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     if inputs.blocks:
         raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False)
         blocks = blocks_from_polygons(raw_blocks, inputs.blocks_id)
+        if inputs.area:
+            blocks = blocks[F.covered_share(blocks, area_geom) >= F.MIN_COVERAGE]
+            if blocks.empty:
+                raise NoOverlapError("Aucun îlot fourni ne se trouve dans la zone d'étude (--area).")
         blocks_source = "file"
     else:
         if bd is None:
@@ -233,7 +251,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
                 "ou vos propres polygones (--blocks FICHIER --blocks-id COLONNE)."
             )
         blocks = blocks_from_network(
-            bd.get("troncon_de_route"), shapely.box(*study), bd.get("troncon_de_voie_ferree"), bd.get("surface_hydrographique")
+            bd.get("troncon_de_route"), area_geom, bd.get("troncon_de_voie_ferree"), bd.get("surface_hydrographique")
         )
         blocks_source = "roads"
     availability: dict[str, dict] = {}
@@ -359,6 +377,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
         "bounds": bounds,
         "bounds_wgs84": bounds_to_wgs84(bounds, crs),
         "study_area": tuple(float(v) for v in study),
+        "study_area_source": "area" if inputs.area else ("bbox" if inputs.bbox_wgs84 else "data"),
         "area_km2": round(float(out.area.sum()) / 1e6, 3),
         "n_blocks": int(len(out)),
         "blocks": {"source": blocks_source, "id_column": inputs.blocks_id, "path": inputs.blocks},
@@ -387,7 +406,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     progress("Empreintes des fichiers sources", 0.92)
     sources = [_source_entry("lst", p) for p in inputs.lst]
     for role, p in (("landcover", inputs.landcover), ("ndvi", inputs.ndvi), ("bdtopo", inputs.bdtopo),
-                    ("buildings", inputs.buildings), ("blocks", inputs.blocks)):
+                    ("buildings", inputs.buildings), ("blocks", inputs.blocks), ("area", inputs.area)):
         if p:
             sources.append(_source_entry(role, p))
     sources += [_source_entry("population", p) for p in inputs.population]

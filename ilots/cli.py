@@ -41,6 +41,16 @@ class _Progress:
             self.bar.close()
 
 
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.replace(";", ",").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+        raise argparse.ArgumentTypeError("attendu lon_min,lat_min,lon_max,lat_max, ex. 4.80,45.74,4.87,45.78")
+    return values
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ilots", description="Îlots de chaleur : préparer et décrire un territoire.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -59,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--population", action="append", default=[],
                    help="population : carroyage Filosofi 200 m, polygones ou tableau joint sur l'identifiant ; répétable")
     b.add_argument("--population-key", help="colonne de jointure du tableau de population")
+    b.add_argument("--area", help="zone d'étude : polygone(s) (limite communale…) ; les îlots y sont découpés")
+    b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 
     i = sub.add_parser("info", help="résumé d'un territoire")
@@ -124,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 name=args.name, lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
                 buildings=args.buildings, blocks=args.blocks, blocks_id=args.blocks_id,
                 population=args.population, population_key=args.population_key,
+                area=args.area, bbox_wgs84=args.bbox,
             )
             progress = _Progress(not args.quiet)
             try:

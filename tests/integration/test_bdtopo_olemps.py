@@ -61,3 +61,35 @@ def test_empty_layers_are_reported_missing(real_dir, tmp_path):
         (folder / f.name.replace("AERODROME", "SURFACE_HYDROGRAPHIQUE")).write_bytes(f.read_bytes())
     bd = read_bdtopo(folder, 2154)
     assert "surface_hydrographique" in bd.missing and "batiment" in bd.missing
+
+
+def test_area_restricts_blocks_to_a_commune_boundary(real_dir, tmp_path):
+    """--area: blocks cut from roads inside the commune polygon only (Olemps has no LST: a fake one)."""
+    import numpy as np
+    from rasterio.transform import from_origin
+
+    from ilots.build import BuildInputs, compute_territory
+    from tests.conftest import write_tif
+
+    bd = real_dir / "olemps_bdtopo"
+    lst = write_tif(tmp_path / "lst_2022-07-14.tif", np.full((200, 200), 310.0), from_origin(660000, 6364000, 30, 30))
+    built = compute_territory(BuildInputs(name="Olemps", lst=[str(lst)], bdtopo=str(bd), area=str(bd / "COMMUNE.shp")))
+    commune = __import__("geopandas").read_file(bd / "COMMUNE.shp").to_crs(2154).geometry.iloc[0]
+    assert built.blocks.within(commune.buffer(1.0)).all()
+    assert built.manifest["study_area_source"] == "area"
+    assert built.manifest["features"]["tree_frac"]["source"] == "bdtopo:zone_de_vegetation"
+    assert 0 < built.blocks["tree_frac"].mean() < 1
+    assert built.blocks["lst_mean_c"].round(2).eq(36.85).all()
+
+
+def test_wfs_geojson_buildings_as_footprints(real_dir):
+    """The Géoplateforme WFS response (lon/lat 3D MultiPolygons, lower-case v3 fields) as --buildings."""
+    from ilots.sources.buildings import impute_heights, normalise_buildings
+    from ilots.sources.vectors import read_vector, require_polygons
+
+    path = real_dir / "formats" / "wfs" / "BDTOPO_V3_batiment_Lyon_getfeature.geojson"
+    b = impute_heights(normalise_buildings(require_polygons(read_vector(path, 2154), "WFS")))
+    assert len(b) == 1532
+    assert (b["height_source"] != "measured").sum() >= 195
+    assert b.crs.to_epsg() == 2154 and not b.geometry.has_z.any()
+    assert 840_000 < b.total_bounds[0] < 845_000  # Lyon in Lambert-93: lon/lat axis order handled

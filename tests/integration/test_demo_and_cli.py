@@ -79,6 +79,9 @@ def test_cli_user_errors_exit_2_with_one_french_line(demo_territory, tmp_path, c
     (tmp_path / "fake.tif").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     cases.append((["build", "--out", str(tmp_path / "d"), "--name", "x", "--lst", str(tmp_path / "fake.tif"),
                    "--bdtopo", str(src / "bdtopo_ilotville.gpkg")], "lisible"))
+    nocrs = write_tif(tmp_path / "nocrs.tif", np.full((5, 5), 305.0), crs=None)
+    cases.append((["build", "--out", str(tmp_path / "e"), "--name", "x", "--lst", str(nocrs),
+                   "--bdtopo", str(src / "bdtopo_ilotville.gpkg")], "système de coordonnées"))
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err

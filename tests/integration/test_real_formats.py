@@ -90,3 +90,16 @@ def test_real_scene_from_tar_archive(fmt, tmp_path):
     direct, _ = read_scene(find_scene(sorted(fmt.glob(f"{CLEAR}_*"))), 32618)
     np.testing.assert_array_equal(layer.data.values, direct.data.values)
     assert ndvi is not None
+
+
+def test_masks_are_taken_per_band(fmt):
+    """ST fill (DN 0) and QA fill (value 1, no nodata tag) cover different pixels: both are masked."""
+    import rasterio
+
+    with rasterio.open(fmt / f"{CLEAR}_ST_B10.TIF") as st, rasterio.open(fmt / f"{CLEAR}_QA_PIXEL.TIF") as qa:
+        st_dn, qa_v = st.read(1), qa.read(1)
+        assert st.nodata == 0 and qa.nodata is None
+    expected_clear = (st_dn != 0) & ((qa_v & 0b11111) == 0)
+    assert ((st_dn == 0) != ((qa_v & 1) == 1)).any()  # the two fill footprints differ
+    layer, _ = read_scene(find_scene(sorted(fmt.glob(f"{CLEAR}_*"))), 32618)
+    assert layer.source["clear_fraction_in_window"] == pytest.approx(expected_clear.mean(), abs=1e-4)
