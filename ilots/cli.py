@@ -73,6 +73,30 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 
+    f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
+    f.add_argument("dir", help="dossier du territoire")
+    f.add_argument("--tile-m", type=float, default=1000.0, help="taille des tuiles de validation spatiale en m (défaut 1000)")
+    f.add_argument("--folds", type=int, default=5, help="nombre de plis (défaut 5)")
+    f.add_argument("--json", action="store_true", help="sortie JSON")
+
+    s = sub.add_parser("scenario", help="simuler un scénario de végétalisation")
+    s.add_argument("dir", help="dossier du territoire")
+    s.add_argument("--trees", type=float, default=0.0, help="points de couvert arboré ajoutés (0–100)")
+    s.add_argument("--depave", type=float, default=0.0, help="%% du sol revêtu hors toits désimperméabilisé")
+    s.add_argument("--green-roofs", type=float, default=0.0, help="%% des toits plats végétalisés")
+    s.add_argument("--cool-roofs", type=float, default=0.0, help="%% des toits rendus réfléchissants")
+    s.add_argument("--cool-pavements", type=float, default=0.0, help="%% des chaussées rendues réfléchissantes")
+    s.add_argument("--where", default="all", help="îlots visés : all (défaut) ou risk>=N")
+    s.add_argument("--blocks", help="îlots visés : identifiants séparés par des virgules")
+    s.add_argument("--polygon", help="îlots visés : ceux qui touchent ce(s) polygone(s) (fichier vectoriel)")
+    s.add_argument("--name", help="nom du scénario (défaut : celui de --save, sinon « Scénario »)")
+    s.add_argument("--save", metavar="NAME", help="enregistrer le scénario sous ce nom")
+    s.add_argument("--load", metavar="NAME", help="rejouer un scénario enregistré")
+    s.add_argument("--list", action="store_true", help="lister les scénarios enregistrés")
+    s.add_argument("--delete", metavar="NAME", help="supprimer un scénario enregistré")
+    s.add_argument("--costs", help="coûts unitaires (JSON, €/m²) à la place des valeurs par défaut")
+    s.add_argument("--json", action="store_true", help="sortie JSON")
+
     i = sub.add_parser("info", help="résumé d'un territoire")
     i.add_argument("dir", help="dossier du territoire")
     i.add_argument("--json", action="store_true", help="sortie JSON")
@@ -96,6 +120,17 @@ def territory_summary(path: str | Path) -> dict:
     terr = load_territory(path)
     m = terr.manifest
     lst = terr.blocks["lst_mean_c"]
+    extra = {}
+    stored = terr.model()
+    if stored is not None:
+        from .analysis import model_summary
+
+        meta, table = stored
+        extra["metrics"] = model_summary(meta)
+        extra["risk"] = {
+            "mode": meta["risk"]["mode"],
+            "blocks_by_class": {str(k): int(v) for k, v in table["risk_class"].value_counts().sort_index().items()},
+        }
     return {
         "name": m["name"],
         "path": str(terr.path),
@@ -112,6 +147,7 @@ def territory_summary(path: str | Path) -> dict:
         "lst_block_max_c": _num(lst.max()),
         "features": {k: v["available"] for k, v in m["features"].items()},
         "created": m["created"],
+        **extra,
     }
 
 
@@ -124,6 +160,92 @@ def _print_info(summary: dict) -> None:
           f"min {fr(summary['lst_block_min_c'])} °C, max {fr(summary['lst_block_max_c'])} °C")
     missing = [k for k, v in summary["features"].items() if not v]
     print(f"Indicateurs indisponibles : {', '.join(missing) or 'aucun'}")
+    if "metrics" in summary:
+        sp, rd = summary["metrics"]["spatial_cv"], summary["metrics"]["random_cv"]
+        print(f"Modèle ({summary['metrics']['model']}) : validation spatiale R² {fr(sp['r2'] * 100)} %, "
+              f"erreur {fr(sp['rmse_c'])} °C ; validation aléatoire R² {fr(rd['r2'] * 100)} %")
+
+
+def _print_scenario(s: dict) -> None:
+    from . import fr as F
+
+    lo, hi = s["delta_mean_interval_c"]
+    band = f" (intervalle à 90 % : {F.temp(lo, signed=True)} à {F.temp(hi, signed=True)})" if lo is not None else ""
+    print(f"Scénario « {s['name']} » : {s['n_blocks_changed']} îlots modifiés")
+    print(f"Variation moyenne de température de surface des îlots modifiés : {F.temp(s['delta_mean_c'], 2, signed=True)}{band}")
+    print(f"Pondérée par les habitants : {F.temp(s['delta_pop_weighted_c'], 2, signed=True)} ; "
+          f"habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}")
+    print(f"Coût estimé : {F.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
+
+
+def _fit(args) -> None:
+    from .analysis import fit_territory, model_summary
+    from .store import load_territory
+
+    terr = load_territory(args.dir)
+    meta, table = fit_territory(terr, tile_m=args.tile_m, n_folds=args.folds)
+    summary = model_summary(meta)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        _print_info(territory_summary(args.dir))
+
+
+def _scenario(args) -> None:
+    from .analysis import ensure_model
+    from .scenarios import (
+        Intervention, Scenario, ScenarioEngine, ScenarioError, Target, UnitCosts, delete_scenario,
+        list_scenarios, load_scenario, parse_where, save_scenario,
+    )
+    from .sources.vectors import read_vector
+    from .store import load_territory
+
+    terr = load_territory(args.dir)
+    if args.list:
+        good, problems = list_scenarios(terr.path)
+        if args.json:
+            print(json.dumps({"scenarios": [s.to_dict() for s in good], "problems": problems}, ensure_ascii=False, indent=2))
+        else:
+            for s in good:
+                print(f"- {s.name} : " + ", ".join(f"{i.kind} {i.intensity:g}" for i in s.interventions))
+            for p in problems:
+                print(f"! {p}", file=sys.stderr)
+        return
+    if args.delete:
+        delete_scenario(terr.path, args.delete)
+        print(f"Scénario « {args.delete} » supprimé.")
+        return
+    if args.load:
+        scenario = load_scenario(terr.path, args.load)
+    else:
+        if args.blocks:
+            target = Target("ids", ids=[b.strip() for b in args.blocks.split(",") if b.strip()])
+        elif args.polygon:
+            poly = read_vector(args.polygon, terr.manifest["crs"]["epsg"], allow_empty=False)
+            import shapely
+
+            target = Target("polygon", polygon_wkt=shapely.union_all(poly.geometry.values).wkt)
+        else:
+            target = parse_where(args.where)
+        items = [Intervention(kind, value, target) for kind, value in (
+            ("trees", args.trees), ("depave", args.depave), ("green_roofs", args.green_roofs),
+            ("cool_roofs", args.cool_roofs), ("cool_pavements", args.cool_pavements)) if value]
+        scenario = Scenario(args.name or args.save or "Scénario", items).validate()
+    costs = None
+    if args.costs:
+        try:
+            costs = UnitCosts.from_dict(json.loads(Path(args.costs).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, AttributeError) as exc:
+            raise ScenarioError(f"Fichier de coûts illisible ({args.costs}) : {exc}") from exc
+    meta, table = ensure_model(terr)
+    _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
+    if args.save:
+        save_scenario(terr.path, scenario)
+        summary["saved_as"] = args.save
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        _print_scenario(summary)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 progress.close()
             _print_info(territory_summary(out))
+        elif args.command == "fit":
+            _fit(args)
+        elif args.command == "scenario":
+            _scenario(args)
         elif args.command == "info":
             summary = territory_summary(args.dir)
             if args.json:

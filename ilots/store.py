@@ -19,6 +19,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import xarray as xr
 
@@ -37,12 +38,17 @@ __all__ = [
     "write_blocks",
     "write_lst",
     "write_json_atomic",
+    "write_parquet_atomic",
+    "save_model",
     "sha256_file",
 ]
 
 MANIFEST = "territory.json"
 BLOCKS = "blocks.parquet"
 LST = "lst.tif"
+MODEL = "model.json"
+MODEL_TABLE = "model.parquet"
+SCENARIOS = "scenarios"
 FORMAT_VERSION = 1
 
 
@@ -61,6 +67,23 @@ class Territory:
     @property
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic", False))
+
+    def model(self) -> tuple[dict, pd.DataFrame] | None:
+        """The stored model metadata and per-block outputs, or None if the model was never fitted.
+
+        Raises :class:`CorruptTerritoryError` if the files exist but cannot be read.
+        """
+        meta_path, table_path = self.path / MODEL, self.path / MODEL_TABLE
+        if not meta_path.exists() or not table_path.exists():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            table = pd.read_parquet(table_path)
+        except Exception as exc:  # json and pyarrow raise unrelated exception types
+            raise CorruptTerritoryError(f"Le modèle de {self.name} est illisible : {exc}") from exc
+        if len(table) != len(self.blocks) or not table.index.equals(self.blocks.index):
+            raise CorruptTerritoryError(f"Le modèle de {self.name} ne correspond plus à ses îlots : réajustez-le.")
+        return meta, table
 
     def lst(self) -> xr.DataArray:
         """The territory's LST raster (°C, NaN where missing) in the working CRS."""
@@ -176,6 +199,27 @@ def staging(out_dir: str | Path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_parquet_atomic(path: str | Path, frame: pd.DataFrame) -> None:
+    """Write a (Geo)DataFrame to Parquet through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        frame.to_parquet(tmp, index=True)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def save_model(folder: str | Path, meta: dict, table: pd.DataFrame) -> None:
+    """Store a fitted model: per-block outputs first, then the metadata (which marks completion)."""
+    folder = Path(folder)
+    write_parquet_atomic(folder / MODEL_TABLE, table)
+    write_json_atomic(folder / MODEL, meta)
 
 
 def write_blocks(folder: Path, blocks: gpd.GeoDataFrame) -> Path:

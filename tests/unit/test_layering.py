@@ -16,7 +16,12 @@ FLOORS = {
     "store": {"errors"},
     "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "store"},
     "demo": {"errors", "build", "store"},
-    "cli": {"errors", "build", "demo", "store"},
+    "model": {"errors", "features"},
+    "risk": set(),
+    "explain": {"fr", "model"},
+    "scenarios": {"errors", "model", "risk", "store"},
+    "analysis": {"explain", "model", "risk", "store"},
+    "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr"},
 }
 
 

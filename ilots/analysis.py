@@ -1,0 +1,93 @@
+"""Fit a territory's heat model, compute its risk index and explanations, and store them.
+
+``fit_territory`` is what ``python -m ilots fit DIR`` and the dashboard call. ``ensure_model``
+returns the stored model, refitting it when it is missing or was saved by another version of
+scikit-learn (a stored model is never trusted across versions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import sklearn
+
+from .explain import explain_blocks
+from .model import FitResult, LinearModel, fit_models
+from .risk import CLASS_LABELS, hazard_anomaly, risk_index
+from .store import Territory, save_model
+
+__all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary"]
+
+MODEL_FORMAT = 1
+
+
+def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
+    table = pd.DataFrame(terr.blocks.drop(columns=terr.blocks.geometry.name))
+    preds = fit.predictions
+    anomaly, ref, source = hazard_anomaly(table["lst_mean_c"], preds["lst_pred_c"], table["lst_valid_frac"])
+    risk, risk_note = risk_index(table, anomaly)
+    used_lst = anomaly + ref
+    explained = explain_blocks(fit.linear, table, used_lst)
+    out = preds.copy()
+    out["lst_used_c"] = used_lst
+    out["lst_source"] = source
+    out["anomaly_c"] = anomaly
+    for col in risk.columns:
+        out[col] = risk[col]
+    out["risk_label"] = out["risk_class"].map(CLASS_LABELS).fillna("inconnu")
+    out["explanation"] = explained["explanation"]
+    out["reasons"] = explained["reasons"].map(lambda r: json.dumps(r, ensure_ascii=False))
+    risk_note["reference_median_c"] = ref
+    return out, risk_note
+
+
+def fit_territory(terr: Territory, tile_m: float = 1000.0, n_folds: int = 5, save: bool = True) -> tuple[dict, pd.DataFrame]:
+    """Fit, explain and score ``terr``; store ``model.json`` and ``model.parquet`` if ``save``."""
+    fit = fit_models(terr.blocks, terr.manifest.get("features"), tile_m=tile_m, n_folds=n_folds)
+    table, risk_note = _outputs(terr, fit)
+    meta = {
+        "format_version": MODEL_FORMAT,
+        "territory": terr.name,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "sklearn": sklearn.__version__,
+        **fit.to_json(),
+        "risk": risk_note,
+        "scenario_engine": "ridge",
+    }
+    if save:
+        save_model(terr.path, meta, table)
+    return meta, table
+
+
+def ensure_model(terr: Territory) -> tuple[dict, pd.DataFrame]:
+    """The stored model, or a fresh fit when it is missing or from another scikit-learn version."""
+    stored = terr.model()
+    if stored is not None:
+        meta, table = stored
+        if meta.get("sklearn") == sklearn.__version__ and meta.get("format_version") == MODEL_FORMAT:
+            return meta, table
+    return fit_territory(terr)
+
+
+def linear_model(meta: dict) -> LinearModel:
+    return LinearModel.from_dict(meta["linear"])
+
+
+def model_summary(meta: dict) -> dict:
+    """The ``metrics`` block of ``info --json``."""
+    m = meta["metrics"]
+    keep = ("r2", "rmse_c", "mae_c", "n_folds")
+    return {
+        "spatial_cv": {k: m["spatial_cv"][k] for k in keep},
+        "random_cv": {k: m["random_cv"][k] for k in keep},
+        "model": meta["chosen"],
+        "baselines_spatial_cv": {k: m["by_model"]["spatial_cv"][k] for k in ("baseline_mean", "baseline_vegetation")},
+        "ridge_spatial_cv": m["by_model"]["spatial_cv"]["ridge"],
+        "boosting_spatial_cv": m["by_model"]["spatial_cv"]["boosting"],
+        "tile_m": meta["folds"]["tile_m"],
+        "n_train": meta["training"]["n_train"],
+        "effects": {f: {"per": e["label_fr"], "effect_c": e["effect_c"], "interval_c": [e["lo_c"], e["hi_c"]]}
+                    for f, e in meta["effects"].items()},
+    }

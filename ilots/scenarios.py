@@ -1,0 +1,477 @@
+"""Greening scenarios: interventions edit block features, the linear model predicts the cooling.
+
+A :class:`Scenario` is data: a name and a list of :class:`Intervention` (kind, target, intensity),
+saved as JSON in the territory's ``scenarios/`` folder. Kinds:
+
+- ``trees``: +N points of tree cover, taken from bare ground first, then from sealed ground that
+  is not a roof (courtyards, car parks, pavements); sealing falls accordingly.
+- ``depave``: N % of the sealed non-roof ground becomes vegetation (grass).
+- ``green_roofs``: N % of the flat roof area is greened. Footprints do not change; seen from the
+  satellite the greened roof behaves like grass, so its effect is the model's grass effect.
+- ``cool_roofs`` / ``cool_pavements``: reflective coatings on N % of roofs or carriageways.
+
+Cooling is the ridge's prediction for the edited features (the ridge is monotone and its
+effects are stated in the model card); its 90 % interval comes from the spatial bootstrap of the
+ridge's coefficients. The model has no albedo feature, so reflective surfaces use a literature
+coefficient — −0.3 °C per +0.1 of albedo of the block (city albedo +0.1 → −0.3 K mean air
+temperature, Santamouris 2014, Solar Energy 103:682) — reported separately and labelled as such.
+Edits that take a feature beyond the training range are flagged as extrapolation (the ridge
+clips inputs to that range, so its effect saturates there).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import IlotsError
+from .model import LinearModel
+from .risk import RiskParams, risk_index
+from .store import SCENARIOS, write_json_atomic
+
+__all__ = [
+    "KINDS",
+    "ScenarioError",
+    "ScenarioFileError",
+    "ScenarioExistsError",
+    "Target",
+    "Intervention",
+    "Scenario",
+    "UnitCosts",
+    "PUBLISHED",
+    "ScenarioEngine",
+    "parse_where",
+    "save_scenario",
+    "load_scenario",
+    "list_scenarios",
+    "delete_scenario",
+]
+
+KINDS = {
+    "trees": "Planter des arbres (points de couvert arboré)",
+    "depave": "Désimperméabiliser (% du sol revêtu hors toits)",
+    "green_roofs": "Végétaliser les toits plats (% de leur surface)",
+    "cool_roofs": "Toits réfléchissants (% des toits)",
+    "cool_pavements": "Chaussées réfléchissantes (% des chaussées)",
+}
+FLAT_ROOF_SHARE_TALL = 0.7  # share of flat roofs where buildings average ≥ 12 m [our estimate]
+FLAT_ROOF_SHARE_LOW = 0.3  # pitched roofs dominate among houses [our estimate]
+ROOF_ALBEDO_GAIN = 0.5  # white coating: ~0.15 → ~0.65 (Santamouris 2014 review, typical products)
+PAVEMENT_ALBEDO_GAIN = 0.3  # reflective pavement coatings [our estimate from the same review]
+LITERATURE_C_PER_ALBEDO = -3.0  # −0.3 °C per +0.1 of block albedo (Santamouris 2014, air temperature)
+SCHWAAB_GRASS_TO_TREES = 0.5  # treeless green is 2–4 × less effective than trees (Schwaab et al. 2021)
+
+# Published magnitudes shown beside the model's own effect as a sanity band.
+PUBLISHED = {
+    "trees": {"per": "+10 points de couvert arboré", "value_c": -0.63, "range_c": [-0.8, -0.4],
+              "metric": "température de surface de jour",
+              "source": "Yang et al. 2022, Environ. Res. Lett., doi 10.1088/1748-9326/ac4c1c"},
+    "cool_roofs": {"per": "+0,1 d'albédo des toits", "value_c": -0.2, "range_c": [-0.33, -0.1],
+                   "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
+    "green_roofs": {"per": "toit végétalisé contre toit noir", "value_c": -18.4, "range_c": None,
+                    "metric": "température de surface du toit (max. de jour)", "source": "Javits Center, New York"},
+    "depave": {"per": "—", "value_c": None, "range_c": None, "metric": "—",
+               "source": "pas d'ordre de grandeur robuste publié (PFMV / TRIBU)"},
+    "cool_pavements": {"per": "+0,1 d'albédo de la ville", "value_c": -0.3, "range_c": [-0.9, -0.3],
+                       "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
+}
+
+
+class ScenarioError(IlotsError):
+    """A scenario is malformed or asks for values out of range."""
+
+
+class ScenarioFileError(ScenarioError):
+    """A saved scenario file cannot be read."""
+
+
+class ScenarioExistsError(ScenarioError):
+    """A scenario of that name is already saved."""
+
+
+@dataclass
+class Target:
+    """Which blocks an intervention applies to: ``all``, ``risk`` (class ≥ ``min_class``),
+    ``ids`` (a list of block ids) or ``polygon`` (blocks intersecting a WKT polygon, working CRS)."""
+
+    kind: str = "all"
+    min_class: int | None = None
+    ids: list[str] | None = None
+    polygon_wkt: str | None = None
+
+    def validate(self) -> None:
+        if self.kind not in ("all", "risk", "ids", "polygon"):
+            raise ScenarioError(f"Cible inconnue : « {self.kind} » (attendu all, risk, ids ou polygon).")
+        if self.kind == "risk" and (self.min_class is None or not 1 <= int(self.min_class) <= 5):
+            raise ScenarioError("La classe de risque minimale doit être comprise entre 1 et 5.")
+        if self.kind == "ids" and not self.ids:
+            raise ScenarioError("Aucun îlot choisi.")
+        if self.kind == "polygon":
+            try:
+                geom = shapely.from_wkt(self.polygon_wkt or "")
+            except shapely.errors.GEOSException as exc:
+                raise ScenarioError(f"Polygone illisible : {exc}") from exc
+            if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+                raise ScenarioError("La zone dessinée doit être un polygone.")
+
+
+@dataclass
+class Intervention:
+    kind: str
+    intensity: float
+    target: Target = field(default_factory=Target)
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise ScenarioError(f"Type d'intervention inconnu : « {self.kind} » (attendu {', '.join(KINDS)}).")
+        try:
+            value = float(self.intensity)
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"Intensité non numérique pour « {self.kind} » : {self.intensity!r}.") from exc
+        if not np.isfinite(value) or not 0 <= value <= 100:
+            raise ScenarioError(f"Intensité hors limites pour « {self.kind} » : {value} (attendu entre 0 et 100).")
+        self.target.validate()
+
+
+@dataclass
+class Scenario:
+    name: str
+    interventions: list[Intervention] = field(default_factory=list)
+    description: str = ""
+
+    def validate(self) -> Scenario:
+        if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 80:
+            raise ScenarioError("Le nom du scénario doit compter de 1 à 80 caractères.")
+        for i in self.interventions:
+            i.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return {"format_version": 1, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scenario:
+        """Build and validate a scenario from JSON data; :class:`ScenarioError` if malformed."""
+        if not isinstance(data, dict):
+            raise ScenarioError("Un scénario doit être un objet JSON.")
+        try:
+            items = [
+                Intervention(kind=i["kind"], intensity=i["intensity"], target=Target(**(i.get("target") or {})))
+                for i in data.get("interventions", [])
+            ]
+            scenario = cls(name=data["name"], interventions=items, description=str(data.get("description", "")))
+        except (KeyError, TypeError) as exc:
+            raise ScenarioError(f"Scénario mal formé : champ manquant ou inattendu ({exc}).") from exc
+        return scenario.validate()
+
+
+@dataclass
+class UnitCosts:
+    """Unit costs in € per m² treated (orders of magnitude to adapt locally; edit them freely)."""
+
+    trees_eur_m2: float = 150.0
+    depave_eur_m2: float = 100.0
+    green_roofs_eur_m2: float = 80.0
+    cool_roofs_eur_m2: float = 30.0
+    cool_pavements_eur_m2: float = 40.0
+
+    SOURCES = {
+        "trees_eur_m2": "ADEME, Plus fraîche ma ville, fiche « Plantation d'arbres » : 1 500 à 3 000 € par arbre "
+                        "en ville dense avec fosse, ~15–20 m² de couvert à 15 ans (ordre de grandeur, à vérifier)",
+        "depave_eur_m2": "Agence de l'eau Rhône Méditerranée Corse, « Vers la ville perméable » (2017) : 50 à 150 €/m² "
+                         "(à vérifier)",
+        "green_roofs_eur_m2": "ADIVET / Plus fraîche ma ville, toiture végétalisée extensive : 50 à 100 €/m² (à vérifier)",
+        "cool_roofs_eur_m2": "Plus fraîche ma ville, revêtement réfléchissant de toiture : 15 à 40 €/m² (à vérifier)",
+        "cool_pavements_eur_m2": "revêtement de chaussée clair : 30 à 60 €/m² [notre estimation]",
+    }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UnitCosts:
+        known = {k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__}
+        if any(v < 0 or not np.isfinite(v) for v in known.values()):
+            raise ScenarioError("Les coûts unitaires doivent être des nombres positifs.")
+        return cls(**known)
+
+
+def parse_where(text: str) -> Target:
+    """``all``, ``risk>=4``, ``risk>3``, ``risk==5`` → a :class:`Target`."""
+    t = text.strip().lower().replace(" ", "")
+    if t in ("all", "tout", "tous", ""):
+        return Target("all")
+    m = re.fullmatch(r"risk(>=|>|==|=)([1-5])", t)
+    if not m:
+        raise ScenarioError(f"Condition « {text} » non comprise : utilisez all ou risk>=N (N de 1 à 5).")
+    op, n = m.group(1), int(m.group(2))
+    if op == ">":
+        if n == 5:
+            raise ScenarioError("Aucune classe de risque au-dessus de 5.")
+        n += 1
+    return Target("risk", min_class=n) if op in (">=", ">") else Target("ids", ids=None, min_class=n)
+
+
+class ScenarioEngine:
+    """Everything needed to apply scenarios to one territory quickly (built once, then reused).
+
+    ``blocks`` is the territory's block table (GeoDataFrame), ``meta``/``model_table`` the stored
+    model (see :func:`ilots.analysis.ensure_model`).
+    """
+
+    def __init__(self, blocks, meta: dict, model_table: pd.DataFrame, costs: UnitCosts | None = None):
+        self.index = blocks.index
+        self.geometry = blocks.geometry
+        self.table = pd.DataFrame(blocks.drop(columns=blocks.geometry.name))
+        self.model = LinearModel.from_dict(meta["linear"])
+        self.meta = meta
+        self.costs = costs or UnitCosts()
+        self.area = self.table["area_m2"].to_numpy(dtype="float64")
+        self.residents = self.table["residents"].fillna(0).to_numpy() if "residents" in self.table else np.zeros(len(self.table))
+        self.base_lst = model_table["lst_used_c"].to_numpy(dtype="float64")
+        self.base_class = model_table["risk_class"].to_numpy()
+        self.risk_class_by_id = model_table["risk_class"]
+        self.reference_c = float(meta["risk"]["reference_median_c"])
+        self.D0 = self.model.design(self.table)
+        self.coef = np.asarray(self.model.coef)
+        self.boot = np.asarray(self.model.boot_coef) if self.model.boot_coef else np.zeros((0, len(self.coef)))
+        self.lower = dict(zip(self.model.features, self.model.lower))
+        self.upper = dict(zip(self.model.features, self.model.upper))
+        self.uses = set(self.model.features)
+
+    # -- targets ---------------------------------------------------------------------------------
+    def mask(self, target: Target) -> np.ndarray:
+        if target.kind == "all":
+            return np.ones(len(self.index), dtype=bool)
+        if target.kind == "risk":
+            return self.base_class >= int(target.min_class)
+        if target.kind == "ids":
+            if target.ids is None:  # risk==N
+                return self.base_class == int(target.min_class)
+            unknown = set(target.ids) - set(self.index)
+            if unknown:
+                raise ScenarioError(f"Îlots inconnus : {', '.join(sorted(unknown)[:5])}.")
+            return self.index.isin(target.ids)
+        geom = shapely.from_wkt(target.polygon_wkt)
+        return np.asarray(self.geometry.intersects(geom))
+
+    # -- features --------------------------------------------------------------------------------
+    def _col(self, name: str, default=np.nan) -> np.ndarray:
+        if name in self.table:
+            return self.table[name].to_numpy(dtype="float64", copy=True)
+        return np.full(len(self.table), default, dtype="float64")
+
+    def apply(self, scenario: Scenario) -> tuple[pd.DataFrame, dict]:
+        """Per-block results and the summary of ``scenario`` (validated first)."""
+        scenario.validate()
+        n = len(self.index)
+        tree, grass, built, bare = (self._col(c) for c in ("tree_frac", "grass_frac", "built_frac", "bare_frac"))
+        cover, imperv, road = self._col("building_coverage"), self._col("impervious_frac"), self._col("road_frac")
+        height = self._col("building_height_m")
+        c0 = np.nan_to_num(cover)
+        # Sealed ground that is not a roof: built-up land cover minus footprints, else roads.
+        sealed = np.where(np.isfinite(built), np.maximum(np.nan_to_num(built) - c0, 0.0),
+                          np.nan_to_num(np.where(np.isfinite(imperv), imperv - c0, 0.0)))
+        bare0 = np.nan_to_num(bare)
+        flat_share = np.where(np.nan_to_num(height) >= 12.0, FLAT_ROOF_SHARE_TALL, FLAT_ROOF_SHARE_LOW)
+        m2 = dict.fromkeys(KINDS, 0.0)
+        albedo = np.zeros(n)
+        changed = np.zeros(n, dtype=bool)
+        d_tree, d_grass, d_sealed, d_bare, d_roof_green = (np.zeros(n) for _ in range(5))
+        for item in scenario.interventions:
+            sel = self.mask(item.target)
+            share = float(item.intensity) / 100.0
+            if share == 0 or not sel.any():
+                continue
+            if item.kind == "trees":
+                want = np.where(sel, share, 0.0)
+                from_bare = np.minimum(want, np.maximum(bare0 + d_bare, 0))
+                from_sealed = np.minimum(want - from_bare, np.maximum(sealed + d_sealed, 0))
+                d_bare -= from_bare
+                d_sealed -= from_sealed
+                d_tree += from_bare + from_sealed
+                m2["trees"] += float(((from_bare + from_sealed) * self.area).sum())
+            elif item.kind == "depave":
+                x = np.where(sel, share * np.maximum(sealed + d_sealed, 0), 0.0)
+                d_sealed -= x
+                d_grass += x
+                m2["depave"] += float((x * self.area).sum())
+            elif item.kind == "green_roofs":
+                g = np.where(sel, share * flat_share * c0, 0.0)
+                g = np.minimum(g, np.maximum(flat_share * c0 - d_roof_green, 0))
+                d_roof_green += g
+                m2["green_roofs"] += float((g * self.area).sum())
+            elif item.kind == "cool_roofs":
+                r = np.where(sel, share * c0, 0.0)
+                albedo += r * ROOF_ALBEDO_GAIN
+                m2["cool_roofs"] += float((r * self.area).sum())
+            elif item.kind == "cool_pavements":
+                r = np.where(sel, share * np.nan_to_num(road), 0.0)
+                albedo += r * PAVEMENT_ALBEDO_GAIN
+                m2["cool_pavements"] += float((r * self.area).sum())
+            changed |= sel
+        # Consistent fraction edits: trees and depaving replace bare or sealed ground; green roofs
+        # turn roof (built-up land cover) into apparent grass; footprints never change.
+        new = self.table.copy()
+        if np.isfinite(tree).any():
+            new["tree_frac"] = np.clip(tree + d_tree, 0, 1)
+        if np.isfinite(grass).any():
+            new["grass_frac"] = np.clip(grass + d_grass + d_roof_green, 0, 1)
+        if np.isfinite(bare).any():
+            new["bare_frac"] = np.clip(bare + d_bare, 0, 1)
+        if np.isfinite(built).any():
+            new["built_frac"] = np.clip(built + d_sealed - d_roof_green, 0, 1)
+        if np.isfinite(imperv).any():
+            new["impervious_frac"] = np.clip(np.maximum(imperv + d_sealed, c0), 0, 1)
+        # Without a grass term in the model, greened ground and roofs count as half a tree (Schwaab et al. 2021).
+        proxy_trees = "grass_frac" not in self.uses and "tree_frac" in self.uses
+        if proxy_trees and "tree_frac" in new:
+            new["tree_frac"] = np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * (d_grass + d_roof_green), 0, 1)
+        D1 = self.model.design(new)
+        dD = D1 - self.D0
+        delta_model = dD @ self.coef
+        delta_lit = LITERATURE_C_PER_ALBEDO * albedo
+        delta = delta_model + delta_lit
+        boot = dD @ self.boot.T if len(self.boot) else np.zeros((n, 0))
+        sd = boot.std(axis=1) if boot.shape[1] else np.zeros(n)
+        # Extrapolation: an edited feature leaves the range the model was trained on.
+        extrap = np.zeros(n, dtype=bool)
+        for f in self.model.features:
+            if f in new:
+                v = new[f].to_numpy(dtype="float64")
+                moved = np.abs(np.nan_to_num(v) - np.nan_to_num(self.table[f].to_numpy(dtype="float64"))) > 1e-12
+                extrap |= moved & ((v < self.lower[f] - 1e-9) | (v > self.upper[f] + 1e-9))
+        new_lst = self.base_lst + delta
+        table = self.table.assign(lst_mean_c=new_lst)
+        risk, _ = risk_index(table, pd.Series(new_lst - self.reference_c, index=self.index),
+                             RiskParams(**self.meta["risk"]["params"]))
+        new_class = risk["risk_class"].to_numpy()
+        per_block = pd.DataFrame(
+            {
+                "lst_before_c": self.base_lst,
+                "lst_after_c": new_lst,
+                "delta_c": delta,
+                "delta_lo_c": delta - 1.645 * sd,
+                "delta_hi_c": delta + 1.645 * sd,
+                "delta_model_c": delta_model,
+                "delta_literature_c": delta_lit,
+                "risk_class_before": self.base_class,
+                "risk_class_after": new_class,
+                "changed": changed,
+                "extrapolated": extrap & changed,
+            },
+            index=self.index,
+        )
+        return per_block, self._summary(scenario, per_block, boot, m2, changed)
+
+    def _summary(self, scenario, pb, boot, m2, changed) -> dict:
+        area_w = self.area * changed
+        res_w = self.residents * changed
+        delta = pb["delta_c"].to_numpy()
+        lit = pb["delta_literature_c"].to_numpy()
+
+        def wmean(values, w):
+            return float(np.sum(values * w) / np.sum(w)) if np.sum(w) > 0 else 0.0
+
+        def wmean_boot(w):
+            if boot.shape[1] == 0 or np.sum(w) <= 0:
+                return [None, None]
+            per = (w @ (boot + lit[:, None])) / np.sum(w)
+            return [float(np.quantile(per, 0.05)), float(np.quantile(per, 0.95))]
+
+        before, after = pb["risk_class_before"].to_numpy(), pb["risk_class_after"].to_numpy()
+        out_of_high = (before >= 4) & (after < 4)
+        costs = {
+            "trees": m2["trees"] * self.costs.trees_eur_m2,
+            "depave": m2["depave"] * self.costs.depave_eur_m2,
+            "green_roofs": m2["green_roofs"] * self.costs.green_roofs_eur_m2,
+            "cool_roofs": m2["cool_roofs"] * self.costs.cool_roofs_eur_m2,
+            "cool_pavements": m2["cool_pavements"] * self.costs.cool_pavements_eur_m2,
+        }
+        kinds = {i.kind for i in scenario.interventions if float(i.intensity) > 0}
+        tree_effect = self.model.effect("tree_frac") * 0.1 if "tree_frac" in self.uses else None
+        return {
+            "name": scenario.name,
+            "n_blocks_changed": int(changed.sum()),
+            "area_changed_m2": float(self.area[changed].sum()),
+            "delta_mean_c": wmean(delta, area_w),
+            "delta_mean_interval_c": wmean_boot(area_w),
+            "delta_pop_weighted_c": wmean(delta, res_w),
+            "delta_pop_weighted_interval_c": wmean_boot(res_w),
+            "delta_territory_mean_c": wmean(delta, self.area),
+            "delta_literature_mean_c": wmean(lit, area_w),
+            "residents_reached": float(res_w.sum()),
+            "residents_out_of_high_risk": float(self.residents[out_of_high].sum()),
+            "blocks_out_of_high_risk": int(out_of_high.sum()),
+            "n_extrapolated": int(pb["extrapolated"].sum()),
+            "m2": m2,
+            "cost_eur": float(sum(costs.values())),
+            "cost_by_measure_eur": costs,
+            "unit_costs": asdict(self.costs),
+            "sanity": {k: {**PUBLISHED[k], "model_c": tree_effect if k == "trees" else None} for k in sorted(kinds)},
+            "engine": "ridge (effets du modèle) + littérature pour l'albédo",
+            "what": "température de surface (LST) vers 11 h solaire, pas température de l'air",
+        }
+
+
+# -- persistence -------------------------------------------------------------------------------
+
+def _slug(name: str) -> str:
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", ascii_).strip("-").lower()
+    return slug[:60] or "scenario"
+
+
+def save_scenario(territory_dir: str | Path, scenario: Scenario, overwrite: bool = False) -> Path:
+    """Save ``scenario`` atomically; refuse to replace an existing file unless ``overwrite``."""
+    scenario.validate()
+    folder = Path(territory_dir) / SCENARIOS
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{_slug(scenario.name)}.json"
+    if path.exists() and not overwrite:
+        raise ScenarioExistsError(f"Un scénario nommé « {scenario.name} » existe déjà : choisissez un autre nom.")
+    write_json_atomic(path, scenario.to_dict())
+    return path
+
+
+def load_scenario(territory_dir: str | Path, name: str) -> Scenario:
+    path = Path(territory_dir) / SCENARIOS / f"{_slug(name)}.json"
+    if not path.exists():
+        raise ScenarioFileError(f"Aucun scénario nommé « {name} ».")
+    return _read(path)
+
+
+def _read(path: Path) -> Scenario:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioFileError(f"Le fichier de scénario {path.name} est illisible : {exc}") from exc
+    try:
+        return Scenario.from_dict(data)
+    except ScenarioError as exc:
+        raise ScenarioFileError(f"{path.name} : {exc}") from exc
+
+
+def list_scenarios(territory_dir: str | Path) -> tuple[list[Scenario], list[str]]:
+    """Saved scenarios, and one French message per file that could not be read (never raised)."""
+    folder = Path(territory_dir) / SCENARIOS
+    good, problems = [], []
+    if not folder.is_dir():
+        return good, problems
+    for path in sorted(folder.glob("*.json")):
+        try:
+            good.append(_read(path))
+        except ScenarioFileError as exc:
+            problems.append(str(exc))
+    return good, problems
+
+
+def delete_scenario(territory_dir: str | Path, name: str) -> None:
+    path = Path(territory_dir) / SCENARIOS / f"{_slug(name)}.json"
+    if not path.exists():
+        raise ScenarioFileError(f"Aucun scénario nommé « {name} ».")
+    path.unlink()
