@@ -239,6 +239,8 @@ class ScenarioEngine:
         self.D0 = self.model.design(self.table)
         self.coef = np.asarray(self.model.coef)
         self.boot = np.asarray(self.model.boot_coef) if self.model.boot_coef else np.zeros((0, len(self.coef)))
+        # Covariance of the bootstrap coefficients: per-block SDs of a delta are a quadratic form.
+        self.boot_cov = np.cov(self.boot, rowvar=False) if len(self.boot) > 1 else np.zeros((len(self.coef),) * 2)
         self.lower = dict(zip(self.model.features, self.model.lower))
         self.upper = dict(zip(self.model.features, self.model.upper))
         self.uses = set(self.model.features)
@@ -336,8 +338,7 @@ class ScenarioEngine:
         delta_model = dD @ self.coef
         delta_lit = LITERATURE_C_PER_ALBEDO * albedo
         delta = delta_model + delta_lit
-        boot = dD @ self.boot.T if len(self.boot) else np.zeros((n, 0))
-        sd = boot.std(axis=1) if boot.shape[1] else np.zeros(n)
+        sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", dD, np.atleast_2d(self.boot_cov), dD), 0.0))
         # Extrapolation: an edited feature leaves the range the model was trained on.
         extrap = np.zeros(n, dtype=bool)
         for f in self.model.features:
@@ -366,9 +367,9 @@ class ScenarioEngine:
             },
             index=self.index,
         )
-        return per_block, self._summary(scenario, per_block, boot, m2, changed)
+        return per_block, self._summary(scenario, per_block, dD, m2, changed)
 
-    def _summary(self, scenario, pb, boot, m2, changed) -> dict:
+    def _summary(self, scenario, pb, dD, m2, changed) -> dict:
         area_w = self.area * changed
         res_w = self.residents * changed
         delta = pb["delta_c"].to_numpy()
@@ -378,9 +379,10 @@ class ScenarioEngine:
             return float(np.sum(values * w) / np.sum(w)) if np.sum(w) > 0 else 0.0
 
         def wmean_boot(w):
-            if boot.shape[1] == 0 or np.sum(w) <= 0:
+            """90 % interval of a weighted mean delta over the bootstrap coefficient samples."""
+            if len(self.boot) == 0 or np.sum(w) <= 0:
                 return [None, None]
-            per = (w @ (boot + lit[:, None])) / np.sum(w)
+            per = ((w @ dD) @ self.boot.T + w @ lit) / np.sum(w)
             return [float(np.quantile(per, 0.05)), float(np.quantile(per, 0.95))]
 
         before, after = pb["risk_class_before"].to_numpy(), pb["risk_class_after"].to_numpy()

@@ -1,0 +1,109 @@
+"""The heat model on real Lyon data (IRIS blocks, WorldCover, LST 14 July 2022) and the CLI contract."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GroupKFold
+
+from ilots.build import BuildInputs, build_territory
+from ilots.cli import main
+from ilots.model import MIN_VALID_FRAC, spatial_groups
+from ilots.store import load_territory
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def lyon_dir(real_dir, tmp_path_factory):
+    r = real_dir / "lyon"
+    out = tmp_path_factory.mktemp("lyonmodel") / "lyon"
+    build_territory(BuildInputs(
+        name="Lyon", lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
+        landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"), ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
+        buildings=str(r / "buildings_lyon1.geojson"),
+        blocks=str(r / "lyon_iris_heat_vulnerability.geojson"), blocks_id="code_iris",
+        population=[str(r / "lyon_iris_elderly_pct.csv")],
+    ), out)
+    assert main(["fit", str(out)]) == 0
+    return out
+
+
+def test_fit_reports_spatial_and_random_cv_and_a_cooling_tree_effect(lyon_dir, capsys):
+    capsys.readouterr()
+    assert main(["info", str(lyon_dir), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    m = info["metrics"]
+    for kind in ("spatial_cv", "random_cv"):
+        assert set(m[kind]) == {"r2", "rmse_c", "mae_c", "n_folds"}
+    assert m["spatial_cv"]["n_folds"] == 5
+    assert m["effects"]["tree_frac"]["effect_c"] < 0
+    assert m["effects"]["tree_frac"]["interval_c"][1] < 0
+    # Partial layers must neither crash the fit nor count as zero: they are dropped, with the reason.
+    meta = json.loads((lyon_dir / "model.json").read_text())
+    assert meta["features"]["building_coverage"]["used"] is False
+    assert "manquant" in meta["features"]["building_coverage"]["reason"]
+
+
+def test_product_model_beats_the_plain_ridge_floor_on_its_own_folds(lyon_dir):
+    terr = load_territory(lyon_dir)
+    meta, _ = terr.model()
+    b = terr.blocks
+    train = (b["lst_mean_c"].notna() & (b["lst_valid_frac"] >= MIN_VALID_FRAC)).to_numpy()
+    X = b.loc[train, ["tree_frac", "grass_frac", "built_frac", "water_frac", "bare_frac"]].to_numpy()
+    y = b.loc[train, "lst_mean_c"].to_numpy()
+    groups = spatial_groups(b, meta["folds"]["tile_m"])[train]
+    pred = np.empty_like(y)
+    for tr, te in GroupKFold(n_splits=meta["folds"]["n_folds"], shuffle=True, random_state=meta["folds"]["seed"]).split(X, y, groups):
+        pred[te] = Ridge(alpha=1.0).fit(X[tr], y[tr]).predict(X[te])
+    floor = r2_score(y, pred)
+    product = meta["metrics"]["spatial_cv"]["r2"]
+    assert floor > 0.55  # "about 0.6" per the issue; measured 0.8 here
+    assert product >= floor - 0.01, (product, floor)
+
+
+def test_scenario_command_json_contract(lyon_dir, capsys):
+    capsys.readouterr()
+    assert main(["scenario", str(lyon_dir), "--trees", "10", "--where", "risk>=4", "--depave", "20",
+                 "--green-roofs", "50", "--save", "Plan canopée", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    for key in ("delta_mean_c", "delta_pop_weighted_c", "residents_out_of_high_risk", "cost_eur",
+                "n_blocks_changed", "n_extrapolated"):
+        assert key in s
+    assert s["delta_mean_c"] < 0 and s["n_blocks_changed"] > 0 and s["cost_eur"] > 0
+    assert (lyon_dir / "scenarios" / "plan-canopee.json").exists()
+    assert main(["scenario", str(lyon_dir), "--load", "Plan canopée", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["delta_mean_c"] == pytest.approx(s["delta_mean_c"])
+    assert main(["scenario", str(lyon_dir), "--trees", "5", "--save", "Plan canopée"]) == 2
+    assert "existe déjà" in capsys.readouterr().err
+
+
+def test_model_table_has_risk_and_explanations(lyon_dir):
+    terr = load_territory(lyon_dir)
+    meta, table = terr.model()
+    assert set(table["risk_class"].unique()) <= {1, 2, 3, 4, 5}
+    assert table["explanation"].str.startswith("Cet îlot").all()
+    hottest = terr.blocks["lst_mean_c"].idxmax()
+    assert "plus chaud" in table.loc[hottest, "explanation"]
+    assert "d'arbres" in table.loc[hottest, "explanation"]
+    assert meta["risk"]["mode"] == "aléa × exposition × vulnérabilité"
+    assert pd.api.types.is_bool_dtype(table["in_fit"])
+
+
+def test_model_from_another_sklearn_version_is_refitted(lyon_dir, tmp_path):
+    import shutil
+
+    from ilots.analysis import ensure_model
+
+    copy = tmp_path / "lyon"
+    shutil.copytree(lyon_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    meta["sklearn"] = "0.0.1"
+    meta["linear"]["coef"] = [999.0] * len(meta["linear"]["coef"])  # would be absurd if trusted
+    (copy / "model.json").write_text(json.dumps(meta))
+    fresh, _ = ensure_model(load_territory(copy))
+    assert fresh["sklearn"] != "0.0.1" and max(abs(c) for c in fresh["linear"]["coef"]) < 100

@@ -1,0 +1,52 @@
+"""Risk index and per-block explanations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ilots.explain import contributions, describe, sentence
+from ilots.model import LinearModel
+from ilots.risk import hazard_anomaly, risk_class, risk_index
+
+
+def test_classes_and_thresholds():
+    assert risk_class([0, 19.9, 20, 59.9, 60, 80, 100, np.nan]).tolist() == [1, 1, 2, 3, 4, 5, 5, 0]
+
+
+def test_score_is_monotone_in_hazard_and_hazard_only_without_population():
+    table = pd.DataFrame({"area_m2": [10_000.0] * 5, "residents": [100.0] * 5, "elderly_share": [0.3] * 5})
+    anomaly = pd.Series([-3.0, -1.0, 0.5, 2.0, 5.0])
+    out, note = risk_index(table, anomaly)
+    assert out["risk_score"].is_monotonic_increasing
+    assert out["risk_score"].iloc[0] == 0 and note["mode"].startswith("aléa × exposition")
+    alone, note2 = risk_index(table[["area_m2"]], anomaly)
+    assert "aléa seul" in note2["mode"]
+    assert alone["risk_score"].tolist() == pytest.approx([0, 20, 50, 80, 100])
+
+
+def test_uninhabited_hot_block_scores_low():
+    table = pd.DataFrame({"area_m2": [10_000.0, 10_000.0], "residents": [0.0, 150.0]})
+    out, _ = risk_index(table, pd.Series([3.0, 3.0]))
+    assert out["risk_score"].iloc[0] == pytest.approx(25.0)
+    assert out["risk_score"].iloc[1] == pytest.approx(100.0)
+
+
+def test_hazard_uses_prediction_where_clouded():
+    obs = pd.Series([40.0, 42.0, np.nan, 44.0])
+    pred = pd.Series([39.0, 41.0, 45.0, 43.0])
+    anomaly, ref, source = hazard_anomaly(obs, pred, pd.Series([1.0, 0.2, 0.0, 1.0]))
+    assert source.tolist() == ["observed", "predicted", "predicted", "observed"]
+    assert ref == pytest.approx(np.median([40, 41, 45, 44]))
+
+
+def test_contributions_sum_to_the_linear_departure_and_sentence_is_french():
+    model = LinearModel(["tree_frac", "impervious_frac"], [0.0, 0.0], [1.0, 1.0], [0.2, 0.5], [],
+                        ["tree_frac", "impervious_frac"], [-6.0, 4.0], 40.0, 1.0, [0.0, 0.0])
+    table = pd.DataFrame({"tree_frac": [0.02, 0.4], "impervious_frac": [0.85, 0.3]}, index=["hot", "cool"])
+    c = contributions(model, table)
+    pred = model.predict(table)
+    assert c.sum(axis=1).to_numpy() == pytest.approx(pred - pred.mean())
+    s = sentence(3.21, [{"text": describe("impervious_frac", 0.85, 0.5)}, {"text": describe("tree_frac", 0.02, 0.2)}])
+    assert s == "Cet îlot est 3,2\u00a0°C plus chaud que la moyenne : 85\u00a0% de surfaces imperméables, 2\u00a0% d'arbres."
+    assert sentence(0.1, []).startswith("Cet îlot est proche")
+    assert "plus frais" in sentence(-2.0, [])
