@@ -8,7 +8,9 @@ scikit-learn (a stored model is never trusted across versions).
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
+import platform
 
 import pandas as pd
 import sklearn
@@ -52,6 +54,8 @@ def fit_territory(terr: Territory, tile_m: float = 1000.0, n_folds: int = 5, sav
         "territory": terr.name,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "sklearn": sklearn.__version__,
+        "software": {"python": platform.python_version(),
+                     **{p: importlib.metadata.version(p) for p in ("scikit-learn", "numpy", "pandas", "scipy")}},
         **fit.to_json(),
         "risk": risk_note,
         "scenario_engine": "ridge",

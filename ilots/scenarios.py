@@ -48,6 +48,7 @@ __all__ = [
     "PUBLISHED",
     "ScenarioEngine",
     "parse_where",
+    "compare_scenarios",
     "save_scenario",
     "load_scenario",
     "list_scenarios",
@@ -418,6 +419,22 @@ class ScenarioEngine:
             "engine": "ridge (effets du modèle) + littérature pour l'albédo",
             "what": "température de surface (LST) vers 11 h solaire, pas température de l'air",
         }
+
+
+def compare_scenarios(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.DataFrame:
+    """One row per scenario with its headline figures, for side-by-side tables and charts."""
+    rows = []
+    for sc in scenarios:
+        _, s = engine.apply(sc)
+        lo, hi = s["delta_mean_interval_c"]
+        rows.append({
+            "scenario": s["name"], "n_blocks_changed": s["n_blocks_changed"], "delta_mean_c": s["delta_mean_c"],
+            "delta_mean_lo_c": lo, "delta_mean_hi_c": hi, "delta_pop_weighted_c": s["delta_pop_weighted_c"],
+            "residents_out_of_high_risk": s["residents_out_of_high_risk"], "cost_eur": s["cost_eur"],
+            "eur_per_resident_reached": s["cost_eur"] / s["residents_reached"] if s["residents_reached"] else None,
+            "n_extrapolated": s["n_extrapolated"],
+        })
+    return pd.DataFrame(rows).set_index("scenario") if rows else pd.DataFrame()
 
 
 # -- persistence -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ilots.analysis import fit_territory
 from ilots.scenarios import (
     Intervention, Scenario, ScenarioEngine, ScenarioError, ScenarioExistsError, Target, UnitCosts,
-    delete_scenario, list_scenarios, load_scenario, parse_where, save_scenario,
+    compare_scenarios, delete_scenario, list_scenarios, load_scenario, parse_where, save_scenario,
 )
 from ilots.store import load_territory
 
@@ -143,3 +143,10 @@ def test_unit_costs_are_editable_and_cited():
 def test_polygon_target_validation():
     with pytest.raises(ScenarioError, match="polygone"):
         Target("polygon", polygon_wkt=shapely.Point(0, 0).wkt).validate()
+
+
+def test_compare_scenarios_side_by_side(engine):
+    table = compare_scenarios(engine, [Scenario("A", [Intervention("trees", 5)]), Scenario("B", [Intervention("trees", 15)])])
+    assert list(table.index) == ["A", "B"]
+    assert table.loc["B", "delta_mean_c"] < table.loc["A", "delta_mean_c"] < 0
+    assert table.loc["B", "cost_eur"] > table.loc["A", "cost_eur"] > 0
