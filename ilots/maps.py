@@ -1,0 +1,387 @@
+"""Folium maps of a territory: block layers, the LST image overlay, legends, and a display budget.
+
+Pure functions returning ``folium.Map`` objects (no Streamlit), testable on their HTML. Rules:
+
+- never more than :data:`MAX_POLYGONS` polygons in one layer: geometries are simplified and their
+  coordinates rounded for display; beyond the budget, blocks are aggregated to a square grid;
+- the LST raster is drawn as one PNG image overlay, not as polygons;
+- colour-blind-safe sequential palettes (magma, viridis, cividis, ColorBrewer YlOrRd/Greens), each
+  with a legend and its unit;
+- text coming from data (names, ids) is HTML-escaped before it reaches a tooltip or popup;
+- no CDN: Leaflet 1.9 and Leaflet.draw come from the ``django-leaflet`` PyPI package (its static
+  files only; Django is never imported) and are inlined as data URLs, so maps work offline and on
+  a collectivité's own server. Legends are plain HTML with French number formatting (branca's
+  legends would pull d3 from a CDN).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import importlib.util
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import branca.colormap as cm
+import folium
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import shapely
+import xarray as xr
+from folium.plugins import Draw
+from rasterio.enums import Resampling
+
+from . import fr
+from .risk import CLASS_LABELS
+
+matplotlib.use("Agg")
+from matplotlib import colormaps  # noqa: E402
+
+__all__ = [
+    "MAX_POLYGONS",
+    "LAYERS",
+    "RISK_COLOURS",
+    "Layer",
+    "display_frame",
+    "aggregate_to_grid",
+    "lst_overlay_png",
+    "base_map",
+    "add_block_layer",
+    "add_lst_overlay",
+    "territory_map",
+    "delta_map",
+    "localise_assets",
+    "offline_assets",
+]
+
+MAX_POLYGONS = 5000
+RISK_COLOURS = {1: "#ffffb2", 2: "#fecc5c", 3: "#fd8d3c", 4: "#f03b20", 5: "#bd0026", 0: "#bdbdbd"}
+# IGN Géoplateforme, Plan IGN v2 (Licence Ouverte): the French public basemap.
+TILES = ("https://data.geopf.fr/wmts?REQUEST=GetTile&SERVICE=WMTS&VERSION=1.0.0&STYLE=normal&TILEMATRIXSET=PM"
+         "&FORMAT=image/png&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
+TILES_ATTRIBUTION = '© <a href="https://www.ign.fr/">IGN</a> Plan IGN'
+
+
+@dataclass(frozen=True)
+class Layer:
+    column: str
+    title: str
+    unit: str
+    palette: str  # matplotlib colormap name, or "risk"
+    percent: bool = False
+
+
+LAYERS = {
+    "lst": Layer("lst_mean_c", "Température de surface", "°C", "magma"),
+    "risk": Layer("risk_class", "Risque de chaleur", "classe", "risk"),
+    "trees": Layer("tree_frac", "Part d'arbres", "%", "Greens", percent=True),
+    "sealing": Layer("impervious_frac", "Part imperméabilisée", "%", "cividis", percent=True),
+    "height": Layer("building_height_m", "Hauteur moyenne du bâti", "m", "viridis"),
+}
+
+
+def _static_dir() -> Path:
+    spec = importlib.util.find_spec("leaflet")  # django-leaflet; find_spec does not execute the package
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("django-leaflet is not installed: pip install -r requirements.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / "static" / "leaflet"
+
+
+def _data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+def _css_inline_images(path: Path) -> str:
+    css = path.read_text(encoding="utf-8")
+
+    def repl(match: re.Match) -> str:
+        target = match.group(2)
+        img = path.parent / target
+        if target.startswith(("#", "data:")) or not img.is_file():
+            return match.group(0)
+        mime = "image/svg+xml" if img.suffix == ".svg" else "image/png"
+        return f"url({_data_url(img.read_bytes(), mime)})"
+
+    return re.sub(r"url\((['\"]?)([^)'\"]+)\1\)", repl, css)
+
+
+@functools.lru_cache(maxsize=1)
+def offline_assets() -> dict[str, str]:
+    """Data URLs of Leaflet and Leaflet.draw (JS, and CSS with their images inlined)."""
+    d = _static_dir()
+    return {
+        "leaflet": _data_url((d / "leaflet.js").read_bytes(), "text/javascript"),
+        "leaflet_css": _data_url(_css_inline_images(d / "leaflet.css").encode(), "text/css"),
+        "leaflet_draw_js": _data_url((d / "draw" / "leaflet.draw.js").read_bytes(), "text/javascript"),
+        "leaflet_draw_css": _data_url(_css_inline_images(d / "draw" / "leaflet.draw.css").encode(), "text/css"),
+    }
+
+
+def _walk(element):
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+def localise_assets(m: folium.Map) -> folium.Map:
+    """Point every JS/CSS dependency of ``m`` at the local assets; drop the ones our maps never use
+    (jQuery, Bootstrap, awesome-markers, Font Awesome)."""
+    assets = offline_assets()
+    for el in _walk(m):
+        if hasattr(el, "default_js"):
+            el.default_js = [(k, assets[k]) for k, _ in el.default_js if k in assets]
+        if hasattr(el, "default_css"):
+            el.default_css = [(k, assets[k]) for k, _ in el.default_css if k in assets]
+    return m
+
+
+def _legend(m: folium.Map, title: str, unit: str, vmin: float, vmax: float, palette: str, slot: int) -> None:
+    """A gradient legend with French tick labels, stacked at the bottom right."""
+    cmap = colormaps[palette]
+    stops = ", ".join(matplotlib.colors.to_hex(cmap(x)) for x in np.linspace(0.05, 0.95, 9))
+    ticks = np.linspace(vmin, vmax, 5)
+    digits = 0 if vmax - vmin >= 10 else 1
+    labels = "".join(f"<span>{html.escape(fr.num(t, digits))}</span>" for t in ticks)
+    block = (
+        f'<div class="ilots-legend" style="position:absolute;right:12px;bottom:{24 + slot * 78}px;z-index:9999;'
+        'background:white;padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111;'
+        f'width:230px"><b>{html.escape(title)} ({html.escape(unit)})</b>'
+        f'<div style="height:12px;margin:4px 0;background:linear-gradient(to right, {stops});border:1px solid #777"></div>'
+        f'<div style="display:flex;justify-content:space-between">{labels}</div></div>'
+    )
+    m.get_root().html.add_child(folium.Element(block))
+
+
+def _palette(name: str, vmin: float, vmax: float, caption: str) -> cm.LinearColormap:
+    cmap = colormaps[name]
+    colours = [matplotlib.colors.to_hex(cmap(x)) for x in np.linspace(0.05, 0.95, 9)]
+    return cm.LinearColormap(colours, vmin=vmin, vmax=vmax, caption=caption)
+
+
+def display_frame(blocks: gpd.GeoDataFrame, columns: list[str], tolerance_m: float | None = None) -> gpd.GeoDataFrame:
+    """Blocks ready for display: simplified in metres, in WGS84, coordinates rounded to ~1 m."""
+    n = len(blocks)
+    tol = tolerance_m if tolerance_m is not None else (1.0 if n < 1000 else 3.0 if n < 5000 else 6.0)
+    keep = [c for c in columns if c in blocks.columns]
+    out = gpd.GeoDataFrame(blocks[keep].copy(), geometry=blocks.geometry.simplify(tol, preserve_topology=True), crs=blocks.crs)
+    out = out.to_crs(4326)
+    out["geometry"] = shapely.set_precision(out.geometry.values, 1e-5)
+    out = out[~out.geometry.is_empty]
+    out["block_id"] = [html.escape(str(i)) for i in out.index]
+    return out
+
+
+def aggregate_to_grid(blocks: gpd.GeoDataFrame, column: str, cell_m: float) -> gpd.GeoDataFrame:
+    """Area-weighted mean of ``column`` on square cells of ``cell_m`` (working CRS, metres)."""
+    pts = blocks.geometry.representative_point()
+    gx = np.floor(pts.x.to_numpy() / cell_m)
+    gy = np.floor(pts.y.to_numpy() / cell_m)
+    df = pd.DataFrame({"gx": gx, "gy": gy, "v": blocks[column].to_numpy(dtype="float64"), "a": blocks.area.to_numpy()})
+    df = df[np.isfinite(df["v"])]
+    df["va"] = df["v"] * df["a"]
+    g = df.groupby(["gx", "gy"], as_index=False).agg(va=("va", "sum"), a=("a", "sum"), n=("v", "size"))
+    g[column] = g["va"] / g["a"]
+    geoms = shapely.box(g["gx"] * cell_m, g["gy"] * cell_m, (g["gx"] + 1) * cell_m, (g["gy"] + 1) * cell_m)
+    return gpd.GeoDataFrame({column: g[column], "n_blocks": g["n"]}, geometry=geoms, crs=blocks.crs)
+
+
+def lst_overlay_png(lst: xr.DataArray, vmin: float, vmax: float, palette: str = "magma") -> tuple[str, list]:
+    """The LST raster as a base64 PNG data URL in WGS84 and its [[south, west], [north, east]] bounds."""
+    from PIL import Image
+
+    da = lst.rio.reproject(4326, resampling=Resampling.bilinear, nodata=np.nan)
+    values = da.values.astype("float64")
+    norm = np.clip((values - vmin) / max(vmax - vmin, 1e-9), 0, 1)
+    rgba = (colormaps[palette](norm) * 255).astype("uint8")
+    rgba[..., 3] = np.where(np.isfinite(values), 200, 0)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    left, bottom, right, top = da.rio.bounds()
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), [[bottom, left], [top, right]]
+
+
+def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
+    """A light basemap fitted to (west, south, east, north)."""
+    west, south, east, north = bounds_wgs84
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=True,
+                   zoom_start=13, prefer_canvas=True, max_zoom=19)
+    folium.TileLayer(TILES, attr=TILES_ATTRIBUTION, name="Fond de carte IGN", max_zoom=19, max_native_zoom=18).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):
+    if layer.palette == "risk":
+        colours = values.fillna(0).astype(int).map(RISK_COLOURS).fillna("#bdbdbd")
+        return colours, None
+    scale = _palette(layer.palette, vmin, vmax, f"{layer.title} ({layer.unit})")
+    if layer.percent:
+        scale = _palette(layer.palette, vmin * 100, vmax * 100, f"{layer.title} ({layer.unit})")
+        colours = values.map(lambda v: scale(float(np.clip(v * 100, vmin * 100, vmax * 100))) if pd.notna(v) else "#d9d9d9")
+    else:
+        colours = values.map(lambda v: scale(float(np.clip(v, vmin, vmax))) if pd.notna(v) else "#d9d9d9")
+    return colours, scale
+
+
+def _tooltip_value(col: str, v) -> str:
+    if pd.isna(v):
+        return "—"
+    if col in ("lst_mean_c", "lst_after_c", "lst_before_c"):
+        return fr.temp(float(v))
+    if col in ("delta_c",):
+        return fr.temp(float(v), 2, signed=True)
+    if col.endswith("_frac") or col == "building_coverage":
+        return fr.pct(float(v))
+    if col == "building_height_m":
+        return f"{fr.num(float(v), 0)} m"
+    if col == "residents":
+        return fr.num(float(v), 0)
+    if col == "risk_class":
+        return CLASS_LABELS.get(int(v), "inconnu")
+    return html.escape(str(v))
+
+
+TOOLTIP_FIELDS = {
+    "block_id": "Îlot",
+    "name": "Nom",
+    "lst_mean_c": "Température de surface",
+    "risk_class": "Risque de chaleur",
+    "tree_frac": "Arbres",
+    "impervious_frac": "Imperméabilisé",
+    "building_height_m": "Hauteur du bâti",
+    "residents": "Habitants",
+}
+
+
+def add_block_layer(
+    m: folium.Map,
+    blocks: gpd.GeoDataFrame,
+    layer: Layer,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    show: bool = True,
+    name: str | None = None,
+    tooltip_fields: dict[str, str] | None = None,
+    cell_m: float = 250.0,
+) -> folium.GeoJson:
+    """Add one block layer coloured by ``layer.column`` with a legend and an escaped tooltip.
+
+    ``blocks`` is in the working CRS. Beyond :data:`MAX_POLYGONS` blocks, an aggregated grid is
+    drawn instead (tooltip: mean value and number of blocks).
+    """
+    col = layer.column
+    values = blocks[col] if col in blocks else pd.Series(np.nan, index=blocks.index)
+    finite = values[np.isfinite(values.astype("float64"))]
+    lo = vmin if vmin is not None else (float(finite.quantile(0.02)) if len(finite) else 0.0)
+    hi = vmax if vmax is not None else (float(finite.quantile(0.98)) if len(finite) else 1.0)
+    if hi <= lo:
+        hi = lo + 1e-6
+    fields = dict(tooltip_fields or TOOLTIP_FIELDS)
+    if len(blocks) > MAX_POLYGONS:
+        frame = aggregate_to_grid(blocks.assign(**{col: values}), col, cell_m).to_crs(4326)
+        frame["n_blocks"] = frame["n_blocks"].astype(int)
+        fields = {col: f"{layer.title} (moyenne)", "n_blocks": "Îlots regroupés"}
+    else:
+        cols = [c for c in fields if c in blocks.columns and c != "block_id"]
+        if col not in cols:
+            cols.append(col)
+        frame = display_frame(blocks.assign(**{col: values}), cols)
+        fields = {k: v for k, v in fields.items() if k in frame.columns}
+    colours, scale = _colours(frame[col], layer, lo, hi)
+    frame["_colour"] = colours.to_numpy()
+    shown = {}
+    for c in fields:
+        shown[f"_t_{c}"] = [_tooltip_value(c, v) for v in frame[c]] if c != "block_id" else frame[c].tolist()
+    props = pd.DataFrame(shown, index=frame.index)
+    gj_frame = gpd.GeoDataFrame(
+        pd.concat([frame[["_colour"]], props, frame[["block_id"]] if "block_id" in frame else None], axis=1),
+        geometry=frame.geometry, crs=4326,
+    )
+    gj = folium.GeoJson(
+        gj_frame.to_json(drop_id=True),
+        name=name or layer.title,
+        show=show,
+        style_function=lambda f: {"fillColor": f["properties"]["_colour"], "color": "#555555", "weight": 0.4,
+                                  "fillOpacity": 0.75},
+        highlight_function=lambda f: {"weight": 2.0, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=list(props.columns), aliases=list(fields.values()), labels=True,
+                                      sticky=False, localize=False),
+        zoom_on_click=False,
+    )
+    gj.add_to(m)
+    if scale is not None:
+        slot = getattr(m, "_ilots_legends", 0)
+        factor = 100 if layer.percent else 1
+        _legend(m, layer.title, layer.unit, lo * factor, hi * factor, layer.palette, slot)
+        m._ilots_legends = slot + 1
+    else:
+        _risk_legend(m)
+    return gj
+
+
+def _risk_legend(m: folium.Map) -> None:
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;background:{RISK_COLOURS[k]};'
+        f'border:1px solid #555;margin-right:6px;vertical-align:middle"></span>{html.escape(v)}</div>'
+        for k, v in CLASS_LABELS.items()
+    )
+    legend = (
+        '<div class="ilots-legend" style="position:absolute;bottom:24px;left:12px;z-index:9999;background:white;'
+        'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111">'
+        f'<b>Risque de chaleur</b>{rows}</div>'
+    )
+    m.get_root().html.add_child(folium.Element(legend))
+
+
+def add_lst_overlay(m: folium.Map, lst: xr.DataArray, vmin: float, vmax: float, show: bool = False) -> None:
+    """The LST raster as one semi-transparent image, with its °C legend."""
+    url, bounds = lst_overlay_png(lst, vmin, vmax)
+    folium.raster_layers.ImageOverlay(url, bounds=bounds, name="Température de surface (image satellite)",
+                                      opacity=0.8, show=show, interactive=False).add_to(m)
+
+
+def territory_map(
+    blocks: gpd.GeoDataFrame,
+    bounds_wgs84,
+    layers: list[str],
+    lst: xr.DataArray | None = None,
+    draw: bool = False,
+) -> folium.Map:
+    """A map with the chosen block layers (keys of :data:`LAYERS`), optional LST image and draw tool."""
+    m = base_map(bounds_wgs84)
+    lst_values = blocks["lst_mean_c"].dropna() if "lst_mean_c" in blocks else pd.Series(dtype=float)
+    vmin = float(lst_values.quantile(0.02)) if len(lst_values) else 0.0
+    vmax = float(lst_values.quantile(0.98)) if len(lst_values) else 1.0
+    if lst is not None:
+        add_lst_overlay(m, lst, vmin, vmax, show=not layers)
+    for i, key in enumerate(layers):
+        layer = LAYERS[key]
+        lo, hi = (vmin, vmax) if key == "lst" else (None, None)
+        if layer.percent:
+            lo, hi = 0.0, 1.0
+        add_block_layer(m, blocks, layer, lo, hi, show=(i == 0))
+    if draw:
+        Draw(export=False, position="topleft",
+             draw_options={"polyline": False, "rectangle": True, "circle": False, "marker": False,
+                           "circlemarker": False, "polygon": True},
+             edit_options={"edit": False}).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return localise_assets(m)
+
+
+def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> folium.Map:
+    """Scenario map: ΔLST of each block (°C), diverging around 0 (cooling in blue)."""
+    m = base_map(bounds_wgs84)
+    d = delta.reindex(blocks.index)
+    lo = float(min(d.min(), -0.1)) if d.notna().any() else -1.0
+    frame = blocks.assign(delta_c=d)
+    layer = Layer("delta_c", "Variation de température de surface", "°C", "Blues_r")
+    add_block_layer(m, frame, layer, lo, 0.0, tooltip_fields={"block_id": "Îlot", "delta_c": "Variation",
+                                                              "lst_mean_c": "Température actuelle"})
+    folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(m)
