@@ -21,6 +21,11 @@ FLOORS = {
     "explain": {"fr", "model"},
     "scenarios": {"errors", "model", "risk", "store"},
     "analysis": {"explain", "model", "risk", "store"},
+    "maps": {"fr", "risk"},
+    "export": set(),
+    "briefing": {"fr", "maps", "risk"},
+    "search": {"errors", "fr"},
+    "uploads": {"errors"},
     "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr"},
 }
 
