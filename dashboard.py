@@ -7,7 +7,20 @@ import streamlit as st
 
 st.set_page_config(page_title="Îlots de chaleur", page_icon=":material/thermostat:", layout="wide")
 
-pages = [
-    st.Page("pages/overview.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
-]
+pages = {
+    "Comprendre": [
+        st.Page("pages/overview.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
+        st.Page("pages/map.py", title="Carte", icon=":material/map:"),
+        st.Page("pages/model.py", title="Modèle", icon=":material/query_stats:"),
+    ],
+    "Agir": [
+        st.Page("pages/scenarios.py", title="Scénarios", icon=":material/park:"),
+        st.Page("pages/briefing.py", title="Briefing", icon=":material/description:"),
+        st.Page("pages/cafe.py", title="Café IA", icon=":material/groups:"),
+    ],
+    "Données": [
+        st.Page("pages/transparency.py", title="Données et transparence", icon=":material/verified:"),
+        st.Page("pages/new_territory.py", title="Nouveau territoire", icon=":material/upload_file:"),
+    ],
+}
 st.navigation(pages).run()

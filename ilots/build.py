@@ -41,7 +41,8 @@ from .sources.rasters import (
     read_lst_geotiff,
 )
 from .sources.vectors import layer_info, read_vector, require_polygons
-from .store import FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
+from .search import streets_from_roads
+from .store import STREETS, FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
 
 __all__ = ["BuildInputs", "BuiltTerritory", "Progress", "compute_territory", "build_territory", "write_territory"]
 
@@ -76,6 +77,7 @@ class BuiltTerritory:
     lst: xr.DataArray
     n_dates: xr.DataArray
     manifest: dict
+    streets: gpd.GeoDataFrame | None = None
 
 
 def _noop(message: str, fraction: float) -> None:  # default progress callback
@@ -417,7 +419,9 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "command": None,
     }
-    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest)
+    streets = streets_from_roads(roads) if roads is not None else None
+    manifest["streets"] = 0 if streets is None else int(len(streets))
+    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets)
 
 
 def _relativise(obj, prefix: str):
@@ -438,6 +442,8 @@ def write_territory(folder: Path, built: BuiltTerritory) -> None:
     folder = Path(folder)
     write_blocks(folder, built.blocks)
     write_lst(folder, built.lst, built.n_dates)
+    if built.streets is not None and len(built.streets):
+        built.streets.to_parquet(folder / STREETS)
     manifest = _relativise(built.manifest, str(folder.resolve()) + "/")
     write_json_atomic(folder / MANIFEST, manifest)
 

@@ -370,7 +370,8 @@ def territory_map(
              draw_options={"polyline": False, "rectangle": True, "circle": False, "marker": False,
                            "circlemarker": False, "polygon": True},
              edit_options={"edit": False}).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    n_overlays = len(layers) + (lst is not None)
+    folium.LayerControl(collapsed=n_overlays <= 1).add_to(m)
     return localise_assets(m)
 
 

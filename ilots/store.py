@@ -49,6 +49,7 @@ LST = "lst.tif"
 MODEL = "model.json"
 MODEL_TABLE = "model.parquet"
 SCENARIOS = "scenarios"
+STREETS = "streets.parquet"
 FORMAT_VERSION = 1
 
 
@@ -67,6 +68,11 @@ class Territory:
     @property
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic", False))
+
+    def streets(self) -> gpd.GeoDataFrame | None:
+        """Named streets (working CRS) for offline search, when the build had named roads."""
+        path = self.path / STREETS
+        return gpd.read_parquet(path) if path.exists() else None
 
     def model(self) -> tuple[dict, pd.DataFrame] | None:
         """The stored model metadata and per-block outputs, or None if the model was never fitted.

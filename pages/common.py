@@ -78,3 +78,98 @@ def select_territory() -> Territory:
 def dates_text(terr: Territory) -> str:
     dates = terr.manifest.get("acquisition_dates") or []
     return ", ".join(fr.date_fr(d) for d in dates) or "date d'acquisition inconnue"
+
+
+# -- model, engine and tables (cached per territory version) --------------------------------------
+
+def _mtime(terr: Territory) -> float:
+    path = terr.path / "model.json"
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _model(path: str, territory_mtime: float, model_mtime: float):
+    from ilots.analysis import ensure_model
+
+    return ensure_model(load(Path(path)))
+
+
+def model(terr: Territory):
+    """(meta, per-block table) of the territory's model, fitting it once if needed."""
+    if not (terr.path / "model.json").exists():
+        with st.spinner("Ajustement du modèle de chaleur (une seule fois pour ce territoire)…"):
+            return _model(str(terr.path), (terr.path / "territory.json").stat().st_mtime, 0.0)
+    return _model(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _engine(path: str, territory_mtime: float, model_mtime: float):
+    from ilots.scenarios import ScenarioEngine
+
+    terr = load(Path(path))
+    meta, table = _model(path, territory_mtime, model_mtime)
+    return ScenarioEngine(terr.blocks, meta, table)
+
+
+def engine(terr: Territory):
+    model(terr)
+    return _engine(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _table(path: str, territory_mtime: float, model_mtime: float):
+    terr = load(Path(path))
+    _, mt = _model(path, territory_mtime, model_mtime)
+    cols = ["risk_class", "risk_score", "risk_label", "lst_used_c", "lst_pred_c", "residual_c", "anomaly_c",
+            "explanation", "reasons", "lst_source"]
+    return terr.blocks.join(mt[cols])
+
+
+def blocks_with_model(terr: Territory):
+    """Blocks (working CRS) joined with risk, predictions and explanations. Read-only."""
+    model(terr)
+    return _table(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _map(path: str, territory_mtime: float, model_mtime: float, layers: tuple, with_lst: bool, draw: bool):
+    from ilots.maps import territory_map
+
+    terr = load(Path(path))
+    blocks = _table(path, territory_mtime, model_mtime)
+    return territory_map(blocks, terr.manifest["bounds_wgs84"], list(layers), lst=terr.lst() if with_lst else None,
+                         draw=draw)
+
+
+def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, draw: bool = False):
+    """The folium map of the territory, built once per territory version and layer choice.
+
+    Each session gets its own copy: rendering a folium map mutates it, and the cached one is shared."""
+    import copy
+
+    model(terr)
+    return copy.deepcopy(_map(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr), tuple(layers), with_lst, draw))
+
+
+def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = None):
+    """Render a folium map; only the listed interactions are sent back to Python."""
+    from streamlit_folium import st_folium
+
+    return st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [])
+
+
+def md_escape(text: str) -> str:
+    """Text from data, safe inside Markdown (no links, images, emphasis or HTML)."""
+    out = str(text)
+    for ch in "\\`*_{}[]()#+-.!|<>~":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+
+def _slug_for_file(name: str) -> str:
+    import re
+    import unicodedata
+
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "_", ascii_).strip("_").lower() or "territoire"

@@ -1,13 +1,14 @@
-"""Vue d'ensemble: the territory, its dates and its key figures."""
+"""Vue d'ensemble: the territory, its dates, four key figures and the heat-risk map."""
 
 import pandas as pd
 import streamlit as st
 
 from ilots import fr
-from pages.common import dates_text, select_territory
+from pages.common import blocks_with_model, dates_text, model, select_territory, show_map, territory_map
 
 terr = select_territory()
-blocks = terr.blocks
+meta, _ = model(terr)
+blocks = blocks_with_model(terr)
 m = terr.manifest
 
 st.title(terr.name)
@@ -16,48 +17,32 @@ st.caption(
     "c'est la température des toits, des sols et de la végétation, pas celle de l'air."
 )
 
-lst = blocks["lst_mean_c"]
-hot_threshold = lst.quantile(0.9)
+lst = blocks["lst_used_c"]
+residents = blocks["residents"] if "residents" in blocks else pd.Series(0.0, index=blocks.index)
+high = residents[blocks["risk_class"] >= 4].sum()
+spatial = meta["metrics"]["spatial_cv"]
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Îlots", fr.num(len(blocks), 0), help="Îlots urbains délimités par les rues, les voies ferrées et l'eau, ou fournis.")
-c2.metric("Température de surface moyenne", fr.temp(lst.mean()))
-c3.metric("10 % des îlots les plus chauds", f"≥ {fr.temp(hot_threshold)}")
-c4.metric("Surface étudiée", f"{fr.num(m.get('area_km2'), 1)} km²")
+c1.metric("Température de surface moyenne", fr.temp(lst.mean()), help="Moyenne des îlots, observée ou prédite sous les nuages.")
+c2.metric("Îlots les plus chauds (10 %)", f"≥ {fr.temp(lst.quantile(0.9))}",
+          help=f"{fr.num((lst >= lst.quantile(0.9)).sum(), 0)} îlots sur {fr.num(len(blocks), 0)}.")
+if residents.sum() > 0:
+    c3.metric("Habitants en risque élevé", fr.num(high, 0), help="Habitants des îlots de classe « élevé » ou « très élevé ».")
+else:
+    c3.metric("Îlots en risque élevé", fr.num((blocks["risk_class"] >= 4).sum(), 0), help="Sans données de population : aléa seul.")
+c4.metric("Précision du modèle", f"± {fr.temp(spatial['rmse_c'])}",
+          help=f"Erreur moyenne en validation spatiale (quartiers entiers mis de côté) ; R² {fr.num(spatial['r2'] * 100, 0)} %.")
 
-st.subheader("Les îlots les plus chauds")
-top = blocks.nlargest(10, "lst_mean_c")
-table = pd.DataFrame(
-    {
-        "Température de surface": top["lst_mean_c"].map(fr.temp),
+st.subheader("Risque de chaleur par îlot")
+st.caption(f"Indice 0–100 : {meta['risk']['mode']}. Cliquez sur « Carte » pour explorer les autres couches.")
+show_map(territory_map(terr, ["risk"]), key="overview_map", height=520)
+
+with st.expander("Tableau : les 20 îlots les plus chauds (alternative à la carte)"):
+    top = blocks.nlargest(20, "lst_used_c")
+    st.dataframe(pd.DataFrame({
+        "Température de surface": top["lst_used_c"].map(fr.temp),
+        "Risque": top["risk_label"],
         "Arbres": top["tree_frac"].map(fr.pct),
         "Imperméabilisé": top["impervious_frac"].map(fr.pct),
-        "Hauteur moyenne du bâti": top["building_height_m"].map(lambda h: f"{fr.num(h, 0)} m"),
-        "Habitants": top["residents"].map(lambda r: fr.num(r, 0)),
-    },
-    index=pd.Index(top.index, name="Îlot"),
-)
-st.dataframe(table)
-
-st.subheader("Indicateurs disponibles")
-SOURCES_FR = {
-    "geometry": "géométrie des îlots", "lst": "température de surface (satellite)", "ndvi": "raster NDVI",
-    "landsat_sr": "réflectances Landsat", "landcover": "occupation du sol", "buildings": "fichier de bâtiments",
-    "buildings+roads": "bâtiments et routes",
-}
-
-
-def source_fr(source: str | None) -> str:
-    if not source:
-        return "—"
-    if source.startswith("bdtopo:"):
-        return f"BD TOPO ({source.split(':', 1)[1]})"
-    if source.startswith("population:"):
-        return f"population ({source.split(':', 1)[1]})"
-    return SOURCES_FR.get(source, source)
-
-
-feats = pd.DataFrame(
-    [{"Indicateur": f["label_fr"], "Unité": f["unit"], "Disponible": "oui" if f["available"] else "non",
-      "Source": source_fr(f.get("source")), "Remarque": f.get("note", "")} for f in m["features"].values()]
-)
-st.dataframe(feats, hide_index=True)
+        "Habitants": top["residents"].map(lambda r: fr.num(r, 0)) if "residents" in top else "—",
+        "Pourquoi": top["explanation"],
+    }, index=pd.Index(top.index, name="Îlot")))

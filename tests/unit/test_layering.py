@@ -14,7 +14,7 @@ FLOORS = {
     "blocks": {"errors", "sources"},
     "features": {"errors", "sources", "zonal"},
     "store": {"errors"},
-    "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "store"},
+    "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "store", "search"},
     "demo": {"errors", "build", "store"},
     "model": {"errors", "features"},
     "risk": set(),
@@ -24,8 +24,8 @@ FLOORS = {
     "maps": {"fr", "risk"},
     "export": set(),
     "briefing": {"fr", "maps", "risk"},
-    "search": {"errors", "fr"},
-    "uploads": {"errors"},
+    "search": {"errors"},
+    "uploads": {"errors", "sources"},
     "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr"},
 }
 

@@ -1,0 +1,142 @@
+"""Finding a place in a territory: street names offline, block names and ids, and (optionally)
+the national address API (Base Adresse Nationale, api-adresse.data.gouv.fr) with a short timeout.
+
+Offline search needs no network: it matches the road names the build stored (BD TOPO
+``nom_1_gauche``...) and text attributes of user-provided blocks (IRIS names...), ignoring case,
+accents and punctuation. Each hit points to the block nearest to it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .errors import IlotsError
+
+__all__ = ["GeocodingUnavailable", "normalise", "streets_from_roads", "search_places", "geocode_address",
+           "block_at", "ADDRESS_API"]
+
+ADDRESS_API = "https://api-adresse.data.gouv.fr/search/"
+
+
+class GeocodingUnavailable(IlotsError):
+    """The address service could not be reached or answered badly (offline, timeout, error page)."""
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces: « Rue de l'Épée » → « rue de l epee »."""
+    t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", t).strip()
+
+
+def streets_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per street name (merged sections), from roads with a ``nom`` column."""
+    if roads is None or roads.empty or "nom" not in roads:
+        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=None if roads is None else roads.crs)
+    named = roads[roads["nom"].notna() & (roads["nom"].astype(str).str.strip() != "")]
+    if named.empty:
+        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=roads.crs)
+    merged = named.dissolve(by="nom").reset_index()
+    return gpd.GeoDataFrame({"name": merged["nom"].astype(str).to_numpy()}, geometry=merged.geometry.values, crs=roads.crs)
+
+
+def block_at(blocks: gpd.GeoDataFrame, x: float, y: float) -> str | None:
+    """Id of the block containing (x, y) in the blocks' CRS, else the nearest one."""
+    if blocks.empty:
+        return None
+    pt = shapely.Point(x, y)
+    hits = blocks.sindex.query(pt, predicate="intersects")
+    if len(hits):
+        return str(blocks.index[hits[0]])
+    idx = blocks.sindex.nearest(pt, return_all=False)[1][0]
+    return str(blocks.index[idx])
+
+
+def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None,
+                  limit: int = 8) -> list[dict]:
+    """Places matching every word of ``query`` (prefixes allowed), best first.
+
+    Each hit: ``label``, ``kind`` ("rue", "îlot"), ``block_id`` and ``x``, ``y`` in the blocks' CRS.
+    """
+    words = normalise(query).split()
+    if not words:
+        return []
+    hits: list[tuple[float, dict]] = []
+
+    def score(name: str) -> float | None:
+        tokens = normalise(name).split()
+        if all(any(t.startswith(w) for t in tokens) for w in words):
+            return len(tokens) - sum(w in tokens for w in words)  # exact words first, then shorter names
+        return None
+
+    if streets is not None and not streets.empty:
+        for name, geom in zip(streets["name"], streets.geometry):
+            s = score(name)
+            if s is not None:
+                pt = shapely.line_interpolate_point(geom, 0.5, normalized=True) if geom.geom_type != "Point" else geom
+                if pt.is_empty:
+                    pt = geom.representative_point()
+                hits.append((s, {"label": str(name), "kind": "rue", "x": pt.x, "y": pt.y,
+                                 "block_id": block_at(blocks, pt.x, pt.y)}))
+    text_cols = [c for c in blocks.columns if c.startswith("attr_") and blocks[c].dtype != float]
+    for bid, row in blocks[text_cols].iterrows():
+        for col in text_cols:
+            value = row[col]
+            if isinstance(value, str) and (s := score(value)) is not None:
+                pt = blocks.geometry.loc[bid].representative_point()
+                hits.append((s + 0.5, {"label": value, "kind": "îlot", "x": pt.x, "y": pt.y, "block_id": str(bid)}))
+                break
+    if normalise(query).replace(" ", "") in {normalise(str(i)).replace(" ", "") for i in blocks.index}:
+        bid = next(i for i in blocks.index if normalise(str(i)).replace(" ", "") == normalise(query).replace(" ", ""))
+        pt = blocks.geometry.loc[bid].representative_point()
+        hits.append((-1, {"label": f"Îlot {bid}", "kind": "îlot", "x": pt.x, "y": pt.y, "block_id": str(bid)}))
+    hits.sort(key=lambda h: (h[0], h[1]["label"]))
+    seen, out = set(), []
+    for _, h in hits:
+        if h["label"] not in seen:
+            seen.add(h["label"])
+            out.append(h)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def geocode_address(query: str, near: tuple[float, float] | None = None, timeout: float = 2.0,
+                    base_url: str = ADDRESS_API, limit: int = 5) -> list[dict]:
+    """Addresses from the national address API: ``label``, ``lon``, ``lat``, ``score``.
+
+    ``near`` is (lon, lat) to favour results around the territory. Raises
+    :class:`GeocodingUnavailable` (never hangs longer than ``timeout`` seconds per attempt).
+    """
+    if len(query.strip()) < 3:
+        return []
+    params = {"q": query.strip()[:200], "limit": str(limit)}
+    if near is not None:
+        params["lon"], params["lat"] = f"{near[0]:.5f}", f"{near[1]:.5f}"
+    url = f"{base_url}?{urllib.parse.urlencode(params)}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https base URL
+            if resp.status != 200:
+                raise GeocodingUnavailable(f"Le service d'adresses a répondu {resp.status}.")
+            payload = json.loads(resp.read(2_000_000).decode("utf-8"))
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise GeocodingUnavailable("Le service national d'adresses est injoignable : recherche par nom de rue seulement.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GeocodingUnavailable("Réponse illisible du service d'adresses.") from exc
+    out = []
+    for f in payload.get("features", []) if isinstance(payload, dict) else []:
+        try:
+            lon, lat = f["geometry"]["coordinates"][:2]
+            out.append({"label": str(f["properties"]["label"]), "lon": float(lon), "lat": float(lat),
+                        "score": float(f["properties"].get("score", np.nan))})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out

@@ -1,0 +1,121 @@
+"""Safe handling of uploaded files for the "Nouveau territoire" page (no Streamlit here).
+
+Zip archives are extracted member by member into a temporary folder, refusing absolute paths,
+``..`` components, symbolic links, too many files, and archives that inflate beyond a size or
+ratio limit (zip bombs). Every file is then checked for what it claims to be (a raster that opens,
+a vector layer that opens), with one French sentence per problem.
+"""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import InputFileError, UnreadableFileError
+
+__all__ = ["UploadError", "Limits", "safe_extract_zip", "check_raster", "check_vector", "find_bdtopo_root",
+           "safe_name"]
+
+
+class UploadError(InputFileError):
+    """An uploaded file is refused (unsafe archive, too large, wrong format)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_bytes: int = 500 * 1024**2
+    max_unpacked_bytes: int = 4 * 1024**3
+    max_ratio: float = 200.0
+    max_files: int = 5000
+
+
+def safe_name(name: str) -> str:
+    """A file name stripped of any directory part and unusual characters."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in base)
+    if not cleaned or cleaned.startswith("."):
+        cleaned = "fichier" + cleaned
+    return cleaned[:150]
+
+
+def safe_extract_zip(archive: str | Path, dest: str | Path, limits: Limits = Limits()) -> list[Path]:
+    """Extract ``archive`` into ``dest`` after checking every member; return the extracted files."""
+    archive, dest = Path(archive), Path(dest)
+    if archive.stat().st_size > limits.max_upload_bytes:
+        raise UploadError(f"L'archive {archive.name} dépasse la taille maximale autorisée.")
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UploadError(f"{archive.name} n'est pas une archive zip valide.") from exc
+    with zf:
+        members = zf.infolist()
+        if len(members) > limits.max_files:
+            raise UploadError(f"L'archive contient trop de fichiers ({len(members)}).")
+        total = 0
+        for m in members:
+            name = m.filename.replace("\\", "/")
+            parts = PurePosixPath(name).parts
+            if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
+                raise UploadError(f"L'archive contient un chemin dangereux (« {m.filename} ») : elle est refusée.")
+            mode = (m.external_attr >> 16) & 0o177777
+            if stat.S_ISLNK(mode):
+                raise UploadError(f"L'archive contient un lien symbolique (« {m.filename} ») : elle est refusée.")
+            total += m.file_size
+            if m.compress_size and m.file_size / max(m.compress_size, 1) > limits.max_ratio and m.file_size > 10 * 1024**2:
+                raise UploadError("L'archive se décompresse de façon anormale (bombe zip ?) : elle est refusée.")
+        if total > limits.max_unpacked_bytes:
+            raise UploadError("L'archive décompressée serait trop volumineuse.")
+        dest.mkdir(parents=True, exist_ok=True)
+        root = dest.resolve()
+        out = []
+        for m in members:
+            if m.is_dir():
+                continue
+            target = (dest / m.filename.replace("\\", "/")).resolve()
+            if root not in target.parents:
+                raise UploadError(f"L'archive contient un chemin dangereux (« {m.filename} ») : elle est refusée.")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            with zf.open(m) as src, open(target, "wb") as dst:
+                while chunk := src.read(1024 * 1024):
+                    written += len(chunk)
+                    if written > m.file_size or written > limits.max_unpacked_bytes:
+                        raise UploadError("L'archive se décompresse de façon anormale (bombe zip ?) : elle est refusée.")
+                    dst.write(chunk)
+            out.append(target)
+    return out
+
+
+def check_raster(path: str | Path) -> None:
+    """Raise :class:`UploadError` unless ``path`` is a georeferenced raster GDAL can read."""
+    from .sources.rasters import open_raster
+
+    try:
+        with open_raster(path) as ds:
+            ds.read(1, window=((0, min(ds.height, 16)), (0, min(ds.width, 16))))
+    except (UnreadableFileError, InputFileError) as exc:
+        raise UploadError(f"{Path(path).name} : {exc}") from exc
+
+
+def check_vector(path: str | Path) -> None:
+    """Raise :class:`UploadError` unless ``path`` is a vector layer with features and a CRS."""
+    from .sources.vectors import layer_info
+
+    try:
+        info = layer_info(path)
+    except InputFileError as exc:
+        raise UploadError(f"{Path(path).name} : {exc}") from exc
+    if info.get("crs") is None:
+        raise UploadError(f"{Path(path).name} n'a pas de système de coordonnées.")
+
+
+def find_bdtopo_root(folder: str | Path) -> Path | None:
+    """The GeoPackage or the folder holding BD TOPO layers inside an extracted archive."""
+    folder = Path(folder)
+    gpkgs = sorted(folder.rglob("*.gpkg"))
+    if gpkgs:
+        return gpkgs[0]
+    shp = [p for p in folder.rglob("*") if p.suffix.lower() == ".shp" and p.stem.upper() == "BATIMENT"]
+    return shp[0].parent if shp else None

@@ -1,0 +1,55 @@
+"""Briefing: the one-page PDF for elected officials, and GeoPackage / CSV exports."""
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from ilots.briefing import briefing_pdf
+from ilots.export import export_table, to_csv_bytes, to_geopackage
+from ilots.scenarios import list_scenarios
+from pages.common import _slug_for_file, engine, model, select_territory
+
+terr = select_territory()
+meta, table = model(terr)
+st.title("Briefing et exports")
+
+saved, problems = list_scenarios(terr.path)
+choice = st.selectbox("Scénario à présenter", ["Aucun"] + [s.name for s in saved], key="briefing_scenario")
+scenario = next((s for s in saved if s.name == choice), None)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _pdf(path: str, scenario_name: str | None, _scenario, model_created: str) -> bytes:
+    summary, per_block = (None, None)
+    if _scenario is not None:
+        per_block, summary = engine(terr).apply(_scenario)
+    return briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, summary, per_block)
+
+
+with st.spinner("Préparation du document…"):
+    pdf = _pdf(str(terr.path), choice, scenario, meta["created"])
+st.download_button("Télécharger le briefing (PDF, une page A4)", pdf, file_name=f"briefing_{_slug_for_file(terr.name)}.pdf",
+                   mime="application/pdf", key="dl_pdf", type="primary")
+st.caption("Carte du risque, trois chiffres clés, la situation actuelle comparée au scénario choisi, "
+           "la fiabilité du modèle, les sources et les limites.")
+
+st.subheader("Exports des îlots")
+st.caption("Tous les indicateurs, prédictions, classes de risque et explications, par îlot. GeoPackage en "
+           f"{terr.manifest['crs']['label']} pour QGIS ; CSV au format français (séparateur « ; », virgule décimale, "
+           "UTF-8), avec la position de chaque îlot en longitude/latitude.")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _exports(path: str, model_created: str) -> tuple[bytes, bytes]:
+    ex = export_table(terr.blocks, table)
+    with tempfile.TemporaryDirectory() as tmp:
+        gpkg = to_geopackage(ex, Path(tmp) / "ilots.gpkg").read_bytes()
+    return gpkg, to_csv_bytes(ex)
+
+
+gpkg, csv = _exports(str(terr.path), meta["created"])
+c1, c2 = st.columns(2)
+c1.download_button("GeoPackage (.gpkg)", gpkg, file_name=f"ilots_{_slug_for_file(terr.name)}.gpkg",
+                   mime="application/geopackage+sqlite3", key="dl_gpkg")
+c2.download_button("Tableur (.csv)", csv, file_name=f"ilots_{_slug_for_file(terr.name)}.csv", mime="text/csv", key="dl_csv")

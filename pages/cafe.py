@@ -1,0 +1,65 @@
+"""Café IA: for citizens, on a phone or a projector. Find your block, see why it is hot, plant trees."""
+
+import streamlit as st
+
+from ilots import fr
+from ilots.scenarios import Intervention, Scenario, Target
+from ilots.search import search_places
+from pages.common import blocks_with_model, engine, select_territory, show_map, territory_map
+
+st.markdown(
+    """<style>
+    .stApp p, .stApp li, .stApp label, .stApp input {font-size: 1.25rem !important;}
+    .stApp h1 {font-size: 2.4rem !important;}
+    .ilots-big {font-size: 3rem; font-weight: 700; line-height: 1.1; margin: .2rem 0;}
+    .ilots-sub {font-size: 1.2rem; color: #333;}
+    </style>""",
+    unsafe_allow_html=True,
+)
+terr = select_territory()
+blocks = blocks_with_model(terr)
+eng = engine(terr)
+st.title("Et mon îlot ?")
+st.write("Tapez le nom de votre rue, ou touchez la carte.")
+
+query = st.text_input("Votre rue", key="cafe_search", placeholder="ex. avenue Jean Jaurès")
+if query:
+    hits = search_places(query, blocks, terr.streets(), limit=5)
+    if hits:
+        i = st.radio("Choisissez", range(len(hits)), format_func=lambda k: hits[k]["label"], key="cafe_hit")
+        st.session_state["cafe_block"] = hits[i]["block_id"]
+    else:
+        st.write("Rue introuvable ici. Essayez un autre nom, ou touchez la carte.")
+
+with st.expander("Carte", expanded=not st.session_state.get("cafe_block")):
+    state = show_map(territory_map(terr, ["lst"]), key="cafe_map", height=380, returned=["last_active_drawing"])
+    clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
+    if clicked in blocks.index:
+        st.session_state["cafe_block"] = clicked
+
+bid = st.session_state.get("cafe_block")
+if bid in blocks.index:
+    b = blocks.loc[bid]
+    mean = blocks["lst_used_c"].mean()
+    diff = b["lst_used_c"] - mean
+    word = "plus chaud" if diff > 0 else "plus frais"
+    st.subheader("Votre îlot")
+    st.markdown(f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
+                f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : '
+                f'{fr.temp(abs(diff))} {word} que la moyenne de la ville ({fr.temp(mean)}).</div>',
+                unsafe_allow_html=True)
+    st.write(b["explanation"])
+    st.subheader("Et si on plantait des arbres ici ?")
+    pts = st.slider("Arbres en plus (points de couvert)", 0, 40, 10, key="cafe_trees")
+    per_block, _ = eng.apply(Scenario("café", [Intervention("trees", pts, Target("ids", ids=[bid]))]))
+    d = per_block.loc[bid, "delta_c"]
+    if pts == 0:
+        st.write("Faites glisser le curseur pour voir l'effet.")
+    else:
+        st.markdown(f'<div class="ilots-big">{fr.temp(d, 1, True)}</div>'
+                    f'<div class="ilots-sub">au sol avec {pts} % de la surface de l\'îlot couverte d\'arbres en plus, '
+                    f"sur les cours, parkings et trottoirs.</div>", unsafe_allow_html=True)
+        if per_block.loc[bid, "extrapolated"]:
+            st.write("C'est plus que ce qu'on observe aujourd'hui dans la ville : l'estimation est moins sûre.")
+    st.caption("Température des surfaces (toits, sols, arbres) mesurée par satellite, pas celle de l'air. "
+               "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022).")

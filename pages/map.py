@@ -1,0 +1,84 @@
+"""Carte: toggled layers, block card on click, search by street name (offline) or address (BAN)."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+from pyproj import Transformer
+
+from ilots import fr
+from ilots.maps import LAYERS
+from ilots.search import GeocodingUnavailable, block_at, geocode_address, search_places
+from pages.common import blocks_with_model, md_escape, select_territory, show_map, territory_map
+
+terr = select_territory()
+blocks = blocks_with_model(terr)
+st.title("Carte des îlots")
+
+LABELS = {"lst": "Température de surface", "risk": "Risque de chaleur", "trees": "Part d'arbres",
+          "sealing": "Part imperméabilisée", "height": "Hauteur du bâti"}
+available = [k for k in LABELS if LAYERS[k].column in blocks and blocks[LAYERS[k].column].notna().any()]
+left, right = st.columns([3, 2])
+with left:
+    chosen = st.multiselect("Couches", available, default=[k for k in ("lst", "risk") if k in available],
+                            format_func=LABELS.get, key="map_layers")
+    with_lst = st.toggle("Image satellite de température (°C)", value=False, key="map_lst_image")
+
+with right:
+    query = st.text_input("Rechercher une rue, un quartier ou une adresse", key="map_search",
+                          placeholder="ex. rue Victor Hugo")
+    if query:
+        hits = search_places(query, blocks, terr.streets())
+        if not hits:
+            try:
+                lon, lat = (sum(terr.manifest["bounds_wgs84"][i::2]) / 2 for i in (0, 1))
+                to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
+                for a in geocode_address(query, near=(lon, lat)):
+                    x, y = to_local.transform(a["lon"], a["lat"])
+                    bid = block_at(blocks, x, y)
+                    if blocks.geometry.loc[bid].distance(__import__("shapely").Point(x, y)) < 200:
+                        hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
+            except GeocodingUnavailable as exc:
+                st.caption(str(exc))
+        if hits:
+            pick = st.selectbox("Résultats", range(len(hits)), format_func=lambda i: f"{hits[i]['label']} ({hits[i]['kind']})",
+                                key="map_hit")
+            st.session_state["selected_block"] = hits[pick]["block_id"]
+        else:
+            st.info("Aucun résultat dans ce territoire.")
+
+state = show_map(territory_map(terr, chosen, with_lst=with_lst), key=f"map_{'-'.join(chosen)}_{with_lst}",
+                 height=600, returned=["last_active_drawing"])
+clicked = (state or {}).get("last_active_drawing") or {}
+bid = (clicked.get("properties") or {}).get("block_id")
+if bid and bid in blocks.index:
+    st.session_state["selected_block"] = bid
+
+bid = st.session_state.get("selected_block")
+if bid in blocks.index:
+    b = blocks.loc[bid]
+    st.subheader(f"Îlot {md_escape(bid)}")
+    st.write(b["explanation"])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Température de surface", fr.temp(b["lst_used_c"]),
+              f"{fr.temp(b['anomaly_c'], 1, True)} / médiane", delta_color="inverse")
+    c2.metric("Risque de chaleur", b["risk_label"], f"score {fr.num(b['risk_score'], 0)}/100", delta_color="off")
+    c3.metric("Arbres", fr.pct(b.get("tree_frac")))
+    c4.metric("Habitants", fr.num(b.get("residents"), 0))
+    reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) else []
+    if reasons:
+        st.caption("Contribution estimée de chaque facteur à l'écart avec la moyenne (modèle linéaire) : "
+                   + " ; ".join(f"{r['text']} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons))
+    if b["lst_source"] == "predicted":
+        st.caption("Température prédite par le modèle : l'îlot était en grande partie sous les nuages.")
+    if st.button("Simuler la végétalisation de cet îlot", key="simulate_block"):
+        st.session_state["scenario_ids"] = [bid]
+        st.switch_page("pages/scenarios.py")
+else:
+    st.caption("Cliquez sur un îlot pour afficher sa fiche.")
+
+with st.expander("Tableau des îlots (alternative à la carte, triable)"):
+    cols = {"lst_used_c": "Temp. de surface (°C)", "risk_label": "Risque", "tree_frac": "Arbres (0–1)",
+            "impervious_frac": "Imperméabilisé (0–1)", "building_height_m": "Hauteur (m)", "residents": "Habitants"}
+    present = [c for c in cols if c in blocks]
+    st.dataframe(pd.DataFrame(blocks[present]).rename(columns=cols).round(2), height=300)

@@ -1,0 +1,72 @@
+"""Modèle: how good the heat model is (spatial vs random CV), its effects in °C, and its limits."""
+
+import pandas as pd
+import streamlit as st
+
+from ilots import fr
+from ilots.maps import Layer, add_block_layer, base_map, localise_assets
+from pages.common import blocks_with_model, model, select_territory, show_map
+
+terr = select_territory()
+meta, table = model(terr)
+blocks = blocks_with_model(terr)
+st.title("Le modèle de chaleur")
+
+m = meta["metrics"]
+sp, rd = m["spatial_cv"], m["random_cv"]
+st.markdown(
+    f"Le modèle retenu (**{'régression ridge' if meta['chosen'] == 'ridge' else 'gradient boosting'}**) explique "
+    f"**{fr.num(sp['r2'] * 100, 0)} %** des écarts de température de surface entre îlots quand on le teste sur des "
+    f"quartiers entiers qu'il n'a jamais vus, avec une erreur moyenne de **{fr.temp(sp['rmse_c'])}**. "
+    f"Testé îlot par îlot au hasard, il semblerait meilleur ({fr.num(rd['r2'] * 100, 0)} %) : c'est la validation "
+    "spatiale qui compte, car des îlots voisins se ressemblent."
+)
+rows = []
+names = {"ridge": "Régression ridge", "boosting": "Gradient boosting", "baseline_vegetation": "Végétation seule",
+         "baseline_mean": "Moyenne (référence)"}
+for key, label in names.items():
+    s, r = m["by_model"]["spatial_cv"][key], m["by_model"]["random_cv"][key]
+    rows.append({"Modèle": label, "R² spatial": fr.num(s["r2"], 2), "Erreur spatiale (RMSE)": fr.temp(s["rmse_c"], 2),
+                 "Erreur absolue moyenne": fr.temp(s["mae_c"], 2), "R² aléatoire": fr.num(r["r2"], 2)})
+st.dataframe(pd.DataFrame(rows), hide_index=True)
+st.caption(f"Validation spatiale : {meta['folds']['n_folds']} plis de tuiles de {fr.num(meta['folds']['tile_m'], 0)} m ; "
+           f"{fr.num(meta['training']['n_train'], 0)} îlots d'apprentissage ; "
+           f"{fr.num(meta['training']['n_excluded_low_valid'], 0)} îlots exclus (moins de la moitié de pixels valides).")
+
+c1, c2 = st.columns(2)
+with c1:
+    st.subheader("Observé et prédit")
+    fit = table[table["in_fit"]]
+    chart = pd.DataFrame({"Observé (°C)": blocks.loc[fit.index, "lst_mean_c"], "Prédit hors échantillon (°C)": fit["lst_oof_c"]})
+    st.scatter_chart(chart, x="Observé (°C)", y="Prédit hors échantillon (°C)", height=360)
+with c2:
+    st.subheader("Effets en °C (modèle linéaire)")
+    eff = pd.DataFrame([{"Facteur": e["label_fr"], "Effet (°C)": round(e["effect_c"], 2),
+                         "Intervalle à 90 %": f"{fr.temp(e['lo_c'], 2, True)} à {fr.temp(e['hi_c'], 2, True)}"}
+                        for e in meta["effects"].values()])
+    st.dataframe(eff, hide_index=True)
+    st.caption("Référence publiée : environ −0,6 °C de température de surface pour +10 % de couvert arboré "
+               "(Yang et al. 2022, 510 villes).")
+
+st.subheader("Carte des résidus")
+st.caption("Observé moins prédit : en rouge, îlots plus chauds que ce que le modèle explique (à examiner sur le terrain).")
+fmap = base_map(terr.manifest["bounds_wgs84"])
+res = table["residual_c"].reindex(blocks.index)
+lim = float(max(abs(res.quantile(0.02)), abs(res.quantile(0.98)), 0.5))
+add_block_layer(fmap, blocks.assign(residual_c=res), Layer("residual_c", "Résidu", "°C", "RdBu_r"), -lim, lim,
+                tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"})
+show_map(localise_assets(fmap), key="residual_map", height=460)
+
+with st.expander("Facteurs utilisés et écartés"):
+    st.dataframe(pd.DataFrame([{"Facteur": k, "Utilisé": "oui" if v["used"] else "non", "Raison": v.get("reason") or ""}
+                               for k, v in meta["features"].items()]), hide_index=True)
+
+st.subheader("Limites")
+st.markdown(
+    "- Température **de surface** (toits, sols, végétation) vers **11 h solaire** le jour du passage du satellite : "
+    "ce n'est pas la température de l'air ressentie, ni la chaleur de la nuit qui pèse le plus sur la santé.\n"
+    "- Résolution thermique native d'environ **100 m** : des îlots voisins partagent les mêmes pixels.\n"
+    "- Les dates dépendent des nuages ; une image est la météo d'un seul jour.\n"
+    "- Les effets sont des **associations** observées sur ce territoire, pas des lois physiques : à confirmer "
+    "par des mesures de terrain avant d'engager des travaux."
+)

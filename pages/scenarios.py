@@ -1,0 +1,145 @@
+"""Scénarios: choose blocks and interventions, see the cooling, save, reload, delete, compare."""
+
+import pandas as pd
+import shapely
+import streamlit as st
+from pyproj import Transformer
+
+from ilots import fr
+from ilots.errors import IlotsError
+from ilots.maps import delta_map
+from ilots.scenarios import (
+    KINDS, PUBLISHED, Intervention, Scenario, Target, compare_scenarios, delete_scenario, list_scenarios,
+    save_scenario,
+)
+from pages.common import blocks_with_model, engine, md_escape, select_territory, show_map, territory_map
+
+terr = select_territory()
+eng = engine(terr)
+blocks = blocks_with_model(terr)
+st.title("Scénarios de végétalisation")
+st.caption("Effets estimés sur la température de surface vers 11 h solaire (modèle linéaire du territoire) ; "
+           "les toits et chaussées réfléchissants utilisent un coefficient publié (Santamouris 2014).")
+
+# -- which blocks ----------------------------------------------------------------------------------
+TARGETS = {"risk": "Îlots à risque élevé ou plus", "all": "Tous les îlots", "drawn": "Zone dessinée sur la carte",
+           "ids": "Îlots choisis sur la carte"}
+default = "ids" if st.session_state.get("scenario_ids") else "risk"
+mode = st.radio("Îlots concernés", list(TARGETS), format_func=TARGETS.get, horizontal=True,
+                index=list(TARGETS).index(default), key="scenario_target")
+target = Target("all")
+if mode == "risk":
+    cls = st.select_slider("Classe de risque minimale", options=[2, 3, 4, 5], value=4, key="scenario_min_class",
+                           format_func=lambda c: {2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}[c])
+    target = Target("risk", min_class=cls)
+elif mode == "ids":
+    ids = [i for i in st.session_state.get("scenario_ids", []) if i in blocks.index]
+    st.caption("Cliquez sur des îlots de la carte pour les ajouter ou les retirer.")
+    state = show_map(territory_map(terr, ["risk"]), key="scenario_pick_map", height=420, returned=["last_active_drawing"])
+    clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
+    if clicked in blocks.index and st.session_state.get("scenario_last_click") != clicked:
+        st.session_state["scenario_last_click"] = clicked
+        ids = [i for i in ids if i != clicked] if clicked in ids else ids + [clicked]
+        st.session_state["scenario_ids"] = ids
+    st.write("Îlots choisis : " + (", ".join(md_escape(i) for i in ids) if ids else "aucun"))
+    target = Target("ids", ids=ids) if ids else None
+elif mode == "drawn":
+    st.caption("Dessinez un polygone ou un rectangle avec les outils en haut à gauche de la carte.")
+    state = show_map(territory_map(terr, ["risk"], draw=True), key="scenario_draw_map", height=420,
+                     returned=["all_drawings"])
+    drawings = (state or {}).get("all_drawings") or []
+    polys = [shapely.geometry.shape(d["geometry"]) for d in drawings
+             if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
+    if polys:
+        to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
+        local = shapely.ops.transform(to_local.transform, shapely.union_all(polys))
+        target = Target("polygon", polygon_wkt=local.wkt)
+    else:
+        target = None
+
+# -- interventions (a fragment: moving a slider reruns only this part) ----------------------------
+
+
+@st.fragment
+def interventions_panel(target: Target | None) -> None:
+    c1, c2, c3 = st.columns(3)
+    trees = c1.slider("Arbres : points de couvert ajoutés", 0, 40, 10, key="sc_trees")
+    depave = c2.slider("Désimperméabiliser : % du sol revêtu", 0, 100, 0, key="sc_depave")
+    green = c3.slider("Toits plats végétalisés (%)", 0, 100, 0, key="sc_green")
+    c4, c5, _ = st.columns(3)
+    cool = c4.slider("Toits réfléchissants (%)", 0, 100, 0, key="sc_cool")
+    pave = c5.slider("Chaussées réfléchissantes (%)", 0, 100, 0, key="sc_pave")
+    if target is None:
+        st.info("Choisissez d'abord des îlots.")
+        return
+    items = [Intervention(k, v, target) for k, v in (("trees", trees), ("depave", depave), ("green_roofs", green),
+                                                       ("cool_roofs", cool), ("cool_pavements", pave)) if v]
+    scenario = Scenario(st.session_state.get("sc_name") or "Mon scénario", items)
+    per_block, s = eng.apply(scenario)
+    st.session_state["last_scenario"] = scenario
+    lo, hi = s["delta_mean_interval_c"]
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Îlots modifiés", fr.num(s["n_blocks_changed"], 0))
+    m2.metric("Température de surface", fr.temp(s["delta_mean_c"], 2, signed=True),
+              help=(f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
+                    f"à {fr.temp(hi, 2, True)}" if lo is not None else "Aucun changement."))
+    m3.metric("Habitants sortis du risque élevé", fr.num(s["residents_out_of_high_risk"], 0),
+              help=f"Variation pondérée par les habitants : {fr.temp(s['delta_pop_weighted_c'], 2, True)}")
+    m4.metric("Coût estimé", f"{fr.num(s['cost_eur'] / 1e6, 2)} M€",
+              help="Coûts unitaires indicatifs (€/m²), à adapter : voir la page Données et transparence.")
+    if lo is not None:
+        st.caption(f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
+                   f"Surfaces traitées : {fr.num(sum(s['m2'].values()) / 10_000, 2)} ha.")
+    if s["n_extrapolated"]:
+        st.warning(f"{s['n_extrapolated']} îlots sortent des valeurs observées sur le territoire : l'effet y est plafonné "
+                   "et moins sûr.")
+    for kind, band in s["sanity"].items():
+        model_txt = f" ; ce modèle : {fr.temp(band['model_c'], 2, True)}" if band.get("model_c") is not None else ""
+        value = fr.temp(band["value_c"], 2, True) if band["value_c"] is not None else "—"
+        st.caption(f"Repère publié ({KINDS[kind].split(' (')[0].lower()}) : {value} pour {band['per']}, "
+                   f"{band['metric']} — {band['source']}{model_txt}.")
+    show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
+             key="delta_map", height=420)
+
+
+interventions_panel(target)
+
+# -- save, reload, delete, compare -----------------------------------------------------------------
+st.subheader("Enregistrer et comparer")
+saved, problems = list_scenarios(terr.path)
+for p in problems:
+    st.warning(f"Scénario ignoré : {p}")
+c1, c2 = st.columns([2, 1])
+name = c1.text_input("Nom du scénario", key="sc_name", max_chars=80)
+if c2.button("Enregistrer", key="sc_save", disabled=not name):
+    last = st.session_state.get("last_scenario")
+    try:
+        if last is None or not last.interventions:
+            raise IlotsError("Réglez au moins une intervention avant d'enregistrer.")
+        save_scenario(terr.path, Scenario(name, last.interventions))
+        st.success(f"Scénario « {name} » enregistré.")
+        saved, problems = list_scenarios(terr.path)
+    except IlotsError as exc:
+        st.error(str(exc))
+
+if saved:
+    names = [s.name for s in saved]
+    picked = st.multiselect("Comparer (jusqu'à trois scénarios)", names, default=names[:min(3, len(names))],
+                            max_selections=3, key="sc_compare")
+    if picked:
+        table = compare_scenarios(eng, [s for s in saved if s.name in picked])
+        shown = pd.DataFrame({
+            "Îlots modifiés": table["n_blocks_changed"].map(lambda v: fr.num(v, 0)),
+            "Temp. de surface": table["delta_mean_c"].map(lambda v: fr.temp(v, 2, True)),
+            "Pondérée habitants": table["delta_pop_weighted_c"].map(lambda v: fr.temp(v, 2, True)),
+            "Habitants sortis du risque élevé": table["residents_out_of_high_risk"].map(lambda v: fr.num(v, 0)),
+            "Coût (M€)": table["cost_eur"].map(lambda v: fr.num(v / 1e6, 2)),
+        })
+        st.dataframe(shown)
+        st.bar_chart(table[["delta_mean_c"]].rename(columns={"delta_mean_c": "Variation moyenne (°C)"}), height=240)
+    c3, c4 = st.columns([2, 1])
+    to_delete = c3.selectbox("Supprimer un scénario", ["—"] + names, key="sc_delete_pick")
+    if c4.button("Supprimer", key="sc_delete", disabled=to_delete == "—"):
+        delete_scenario(terr.path, to_delete)
+        st.success(f"Scénario « {to_delete} » supprimé.")
+        st.rerun()
