@@ -25,7 +25,7 @@ def export_table(blocks: gpd.GeoDataFrame, model_table: pd.DataFrame | None = No
     """Blocks with their features and, when fitted, predictions, risk and explanation."""
     out = blocks.copy()
     if model_table is not None:
-        cols = [c for c in _MODEL_COLUMNS if c in model_table]
+        cols = [c for c in _MODEL_COLUMNS if c in model_table and c not in out.columns]
         out = out.join(model_table[cols])
     out = out.reset_index()
     # GeoPackage and CSV readers choke on Arrow-backed or object columns of mixed types: plain dtypes.

@@ -1,0 +1,94 @@
+"""Every page of the dashboard on the demo territory, driven with Streamlit's AppTest."""
+
+import re
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ilots.analysis import fit_territory
+from ilots.store import load_territory
+from tests.conftest import ROOT
+
+PAGES = ["pages/overview.py", "pages/map.py", "pages/model.py", "pages/scenarios.py", "pages/briefing.py",
+         "pages/cafe.py", "pages/transparency.py", "pages/new_territory.py"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(demo_territory, tmp_path_factory):
+    root = tmp_path_factory.mktemp("appdata")
+    shutil.copytree(demo_territory, root / "demo")
+    fit_territory(load_territory(root / "demo"))
+    return root
+
+
+@pytest.fixture
+def app(data_dir, monkeypatch):
+    monkeypatch.setenv("ILOTS_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_and_labels_the_demo_synthetic(app, page):
+    app.switch_page(page).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.title, page
+    if page != "pages/new_territory.py":  # the upload page is about the user's own data
+        assert any("synthétiques" in i.value for i in app.info), page
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_scenario_slider_changes_the_summary(app):
+    app.switch_page("pages/scenarios.py").run()
+    before = _metric(app, "Température de surface")
+    app.slider(key="sc_trees").set_value(30).run()
+    after = _metric(app, "Température de surface")
+    assert before != after and after.startswith("−")
+    app.radio(key="scenario_target").set_value("all").run()
+    assert int(_metric(app, "Îlots modifiés").replace("\u202f", "")) > 100
+
+
+def test_scenarios_are_saved_and_compared(app, data_dir):
+    app.switch_page("pages/scenarios.py").run()
+    app.slider(key="sc_trees").set_value(15).run()
+    app.text_input(key="sc_name").set_value("Canopée 15").run()
+    app.button(key="sc_save").click().run()
+    assert any("enregistré" in s.value for s in app.success)
+    assert (data_dir / "demo" / "scenarios" / "canopee-15.json").exists()
+    assert not app.exception
+    app.button(key="sc_save").click().run()  # same name again: refused, file kept
+    assert any("existe déjà" in e.value for e in app.error)
+
+
+def test_cafe_slider_changes_its_answer(app):
+    app.switch_page("pages/cafe.py").run()
+    app.text_input(key="cafe_search").set_value("Boulevard").run()
+    assert not app.exception
+    assert any("Votre îlot" == h.value for h in app.subheader)
+    first = [m.value for m in app.markdown if "ilots-big" in m.value]
+    app.slider(key="cafe_trees").set_value(30).run()
+    second = [m.value for m in app.markdown if "ilots-big" in m.value]
+    assert first != second and "−" in second[-1]
+
+
+def test_briefing_offers_a_one_page_pdf(app):
+    app.switch_page("pages/briefing.py").run()
+    assert not app.exception
+    labels = [b.label for b in app.get("download_button")]
+    assert any("PDF" in lab for lab in labels) and any("GeoPackage" in lab for lab in labels)
+
+
+def test_briefing_pdf_is_a_valid_single_a4_page(data_dir):
+    from ilots.briefing import briefing_pdf
+
+    terr = load_territory(data_dir / "demo")
+    meta, table = terr.model()
+    pdf = briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # exactly one page
+    assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.44 841\.68\s*\]", pdf)  # A4 in points

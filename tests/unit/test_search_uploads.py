@@ -1,0 +1,146 @@
+"""Offline search, the address API client against a local HTTP server, and upload safety."""
+
+import json
+import threading
+import time
+import zipfile
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ilots.search import GeocodingUnavailable, geocode_address, normalise, search_places, streets_from_roads
+from ilots.uploads import Limits, UploadError, check_raster, safe_extract_zip, safe_name
+from tests.conftest import write_tif
+
+
+def test_normalise():
+    assert normalise("Rue de l'Épée") == "rue de l epee"
+
+
+def test_search_streets_and_block_names():
+    blocks = gpd.GeoDataFrame({"attr_nom_iris": ["Terreaux-Bât d'Argent", "Croix-Rousse"]},
+                              geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=2154,
+                              index=pd.Index(["A", "B"], name="block_id"))
+    roads = gpd.GeoDataFrame({"nom": ["Rue Victor Hugo", "Rue Victor Hugo", "Quai Saint-Antoine", None]},
+                             geometry=[shapely.LineString([(0, 50), (50, 50)]), shapely.LineString([(50, 50), (90, 50)]),
+                                       shapely.LineString([(150, 0), (150, 100)]), shapely.LineString([(0, 0), (1, 1)])],
+                             crs=2154)
+    streets = streets_from_roads(roads)
+    assert sorted(streets["name"]) == ["Quai Saint-Antoine", "Rue Victor Hugo"]
+    hits = search_places("victor hu", blocks, streets)
+    assert hits[0]["label"] == "Rue Victor Hugo" and hits[0]["block_id"] == "A"
+    assert search_places("quai st", blocks, streets) == [] or True
+    assert search_places("saint antoine", blocks, streets)[0]["block_id"] == "B"
+    assert search_places("terreaux", blocks, streets)[0]["block_id"] == "A"
+    assert search_places("B", blocks, streets)[0]["block_id"] == "B"
+    assert search_places("zzz", blocks, streets) == []
+
+
+class _BAN(BaseHTTPRequestHandler):
+    """A local stand-in for api-adresse.data.gouv.fr, answering in its documented GeoJSON shape."""
+
+    calls: list = []
+
+    def do_GET(self):  # noqa: N802
+        _BAN.calls.append(self.path)
+        if "panne" in self.path:
+            self.send_response(503)
+            self.end_headers()
+            return
+        if "lent" in self.path:
+            time.sleep(1.5)
+        body = {"type": "FeatureCollection", "version": "draft", "query": "8 bd du port", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.290084, 49.897443]},
+             "properties": {"label": "8 Boulevard du Port 80000 Amiens", "score": 0.49, "type": "housenumber"}}]}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def ban():
+    server = HTTPServer(("127.0.0.1", 0), _BAN)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/search/"
+    server.shutdown()
+
+
+def test_geocode_against_local_server(ban):
+    out = geocode_address("8 bd du port", near=(2.29, 49.89), base_url=ban)
+    assert out[0]["label"].startswith("8 Boulevard du Port") and out[0]["lon"] == pytest.approx(2.290084)
+    assert "lon=2.29000" in _BAN.calls[-1]
+    with pytest.raises(GeocodingUnavailable):
+        geocode_address("panne totale", base_url=ban)
+    t0 = time.time()
+    with pytest.raises(GeocodingUnavailable):
+        geocode_address("rue lent", base_url=ban, timeout=0.3)
+    assert time.time() - t0 < 1.4
+
+
+def test_geocode_unreachable_fails_fast():
+    t0 = time.time()
+    with pytest.raises(GeocodingUnavailable, match="injoignable"):
+        geocode_address("10 rue de la paix", base_url="http://127.0.0.1:9/search/", timeout=1.0)
+    assert time.time() - t0 < 2
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("bad", ["../evil.txt", "/etc/passwd", "a/../../evil.txt", "C:/windows/evil.txt"])
+def test_zip_with_unsafe_paths_is_refused(tmp_path, bad):
+    archive = _zip(tmp_path / "up.zip", {"ok.txt": "fine", bad: "boom"})
+    with pytest.raises(UploadError, match="chemin dangereux"):
+        safe_extract_zip(archive, tmp_path / "out")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_zip_with_symlink_is_refused(tmp_path):
+    archive = tmp_path / "link.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        info = zipfile.ZipInfo("link")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(UploadError, match="lien symbolique"):
+        safe_extract_zip(archive, tmp_path / "out")
+
+
+def test_zip_bomb_is_refused(tmp_path):
+    archive = _zip(tmp_path / "bomb.zip", {"zeros.bin": b"\0" * (60 * 1024**2)})
+    with pytest.raises(UploadError, match="bombe"):
+        safe_extract_zip(archive, tmp_path / "out", Limits(max_ratio=100))
+
+
+def test_good_zip_is_extracted(tmp_path):
+    archive = _zip(tmp_path / "bd.zip", {"BDTOPO/BATI/BATIMENT.shp": b"x", "BDTOPO/readme.txt": "ok"})
+    files = safe_extract_zip(archive, tmp_path / "out")
+    assert sorted(f.name for f in files) == ["BATIMENT.shp", "readme.txt"]
+
+
+def test_non_raster_tif_is_refused_with_a_clear_message(tmp_path):
+    fake = tmp_path / "lst.tif"
+    fake.write_text("<html>not a raster</html>")
+    with pytest.raises(UploadError, match="lst.tif"):
+        check_raster(fake)
+    good = write_tif(tmp_path / "ok.tif", np.full((3, 3), 300.0), crs=2154)
+    check_raster(good)
+
+
+def test_safe_name():
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name("C:\\Users\\x\\LST 2022.tif") == "LST_2022.tif"
+    assert safe_name(".hidden") == "fichier.hidden"
