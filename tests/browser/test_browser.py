@@ -1,0 +1,133 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright on 127.0.0.1.
+
+Skipped when Chromium is not installed locally; under CI (where .ci/run installs it) a missing
+Chromium is a failure. Screenshots go to tests/artifacts/ (git-ignored).
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from ilots.analysis import fit_territory
+from ilots.store import load_territory
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_territory, tmp_path_factory):
+    data = tmp_path_factory.mktemp("browserdata")
+    shutil.copytree(demo_territory, data / "demo")
+    fit_territory(load_territory(data / "demo"))
+    port = _free_port()
+    env = {**os.environ, "ILOTS_DATA_DIR": str(data)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the Streamlit server did not start")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM, "Chromium is required under CI: .ci/run installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                              "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def _open(browser, url, width=1400, height=1000):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_selector("h1", timeout=90_000)
+    return page
+
+
+def _metric(page, label):
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_map_and_legend_appear(server, browser):
+    page = _open(browser, server + "/map")
+    frame = page.frame_locator('iframe[title*="st_folium"]').first
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    frame.locator(".ilots-legend", has_text="Température de surface").first.wait_for(timeout=30_000)
+    frame.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)  # blocks drawn on a canvas
+    page.screenshot(path=str(ARTIFACTS / "map.png"))
+    page.close()
+
+
+def test_scenario_slider_changes_the_figure(server, browser):
+    page = _open(browser, server + "/scenarios")
+    page.locator('[data-testid="stMetric"]', has_text="Température de surface").first.wait_for(timeout=60_000)
+    before = _metric(page, "Température de surface")
+    slider = page.get_by_role("slider").nth(1)  # 0 is the risk class, 1 the trees slider
+    slider.focus()
+    for _ in range(10):
+        slider.press("ArrowRight")
+    page.wait_for_function(
+        "(b) => { const m = [...document.querySelectorAll('[data-testid=stMetric]')]"
+        ".find(e => e.innerText.includes('Température de surface'));"
+        " return m && !m.innerText.includes(b); }", arg=before, timeout=10_000)
+    after = _metric(page, "Température de surface")
+    assert after != before and after.startswith("−")
+    page.screenshot(path=str(ARTIFACTS / "scenarios.png"))
+    page.close()
+
+
+def test_cafe_ia_works_at_phone_width(server, browser):
+    page = _open(browser, server + "/cafe", width=390, height=844)
+    box = page.get_by_label("Votre rue")
+    box.fill("Boulevard")
+    box.press("Enter")
+    page.get_by_text("Votre îlot").wait_for(timeout=30_000)
+    big = page.locator(".ilots-big")
+    first = big.last.inner_text()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(8):
+        slider.press("ArrowRight")
+    page.locator(".ilots-sub", has_text="avec 18 %").wait_for(timeout=10_000)  # 10 + 8 steps
+    assert big.last.inner_text() != first
+    assert re.match(r"^[−+]?\d", big.last.inner_text())
+    # Nothing overflows the phone's width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    page.screenshot(path=str(ARTIFACTS / "cafe_390.png"), full_page=True)
+    page.close()
