@@ -33,32 +33,35 @@ def contributions(model: LinearModel, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Shares: « 85 % de surfaces imperméables ».
+_SHARE_PHRASES = {
+    "tree_frac": "d'arbres", "grass_frac": "d'herbe et d'arbustes", "water_frac": "d'eau", "bare_frac": "de sol nu",
+    "impervious_frac": "de surfaces imperméables", "road_frac": "de chaussées",
+}
+# Values compared with the territory mean: (noun, word if above, word if below, value format).
+_RELATIVE_PHRASES = {
+    "building_coverage": ("bâti", "dense", "aéré", lambda v: f"{fr.pct(v)} d'emprise au sol"),
+    "building_height_m": ("bâtiments", "hauts", "bas", lambda v: f"{fr.num(v, 0)} m"),
+    "built_volume_m3_per_m2": ("volume bâti", "élevé", "faible", lambda v: f"{fr.num(v, 1)} m³/m²"),
+    "ndvi_mean": ("végétation", "dense", "peu active", lambda v: f"NDVI {fr.num(v, 2)}"),
+}
+# Distances: (phrase when touching, phrase otherwise).
+_DISTANCE_PHRASES = {
+    "dist_water_m": ("au bord de l'eau", "de l'eau"),
+    "dist_green_m": ("contre un grand espace vert", "d'un grand espace vert"),
+}
+
+
 def describe(feature: str, value: float, mean: float) -> str:
     """A short French description of a block's value for ``feature``."""
-    if feature == "tree_frac":
-        return f"{fr.pct(value)} d'arbres"
-    if feature == "grass_frac":
-        return f"{fr.pct(value)} d'herbe et d'arbustes"
-    if feature == "water_frac":
-        return f"{fr.pct(value)} d'eau"
-    if feature == "bare_frac":
-        return f"{fr.pct(value)} de sol nu"
-    if feature == "impervious_frac":
-        return f"{fr.pct(value)} de surfaces imperméables"
-    if feature == "road_frac":
-        return f"{fr.pct(value)} de chaussées"
-    if feature == "building_coverage":
-        return f"bâti {'dense' if value >= mean else 'aéré'} ({fr.pct(value)} d'emprise au sol)"
-    if feature == "building_height_m":
-        return f"bâtiments {'hauts' if value >= mean else 'bas'} ({fr.num(value, 0)} m)"
-    if feature == "built_volume_m3_per_m2":
-        return f"volume bâti {'élevé' if value >= mean else 'faible'} ({fr.num(value, 1)} m³/m²)"
-    if feature == "ndvi_mean":
-        return f"végétation {'dense' if value >= mean else 'peu active'} (NDVI {fr.num(value, 2)})"
-    if feature == "dist_water_m":
-        return "au bord de l'eau" if value < 1 else f"à {fr.num(value, 0)} m de l'eau"
-    if feature == "dist_green_m":
-        return "contre un grand espace vert" if value < 1 else f"à {fr.num(value, 0)} m d'un grand espace vert"
+    if feature in _SHARE_PHRASES:
+        return f"{fr.pct(value)} {_SHARE_PHRASES[feature]}"
+    if feature in _RELATIVE_PHRASES:
+        noun, above, below, fmt = _RELATIVE_PHRASES[feature]
+        return f"{noun} {above if value >= mean else below} ({fmt(value)})"
+    if feature in _DISTANCE_PHRASES:
+        touching, target = _DISTANCE_PHRASES[feature]
+        return touching if value < 1 else f"à {fr.num(value, 0)} m {target}"
     return f"{feature} = {fr.num(value, 2)}"
 
 

@@ -50,3 +50,18 @@ def test_contributions_sum_to_the_linear_departure_and_sentence_is_french():
     assert s == "Cet îlot est 3,2\u00a0°C plus chaud que la moyenne : 85\u00a0% de surfaces imperméables, 2\u00a0% d'arbres."
     assert sentence(0.1, []).startswith("Cet îlot est proche")
     assert "plus frais" in sentence(-2.0, [])
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "mean", "text"),
+    [
+        ("tree_frac", 0.02, 0.2, "2\u00a0% d'arbres"),
+        ("building_coverage", 0.6, 0.3, "bâti dense (60\u00a0% d'emprise au sol)"),
+        ("building_height_m", 6.0, 12.0, "bâtiments bas (6 m)"),
+        ("ndvi_mean", 0.61, 0.4, "végétation dense (NDVI 0,61)"),
+        ("dist_water_m", 0.0, 500.0, "au bord de l'eau"),
+        ("dist_green_m", 1250.0, 300.0, "à 1\u202f250 m d'un grand espace vert"),
+    ],
+)
+def test_describe(feature, value, mean, text):
+    assert describe(feature, value, mean) == text
