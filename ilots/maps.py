@@ -57,6 +57,7 @@ __all__ = [
     "delta_map",
     "localise_assets",
     "offline_assets",
+    "session_copy",
 ]
 
 MAX_POLYGONS = 5000
@@ -246,15 +247,13 @@ def _tooltip_value(col: str, v) -> str:
     return html.escape(str(v))
 
 
+# Few fields: every one is repeated in each of up to 5,000 features (the click card shows the rest).
 TOOLTIP_FIELDS = {
     "block_id": "Îlot",
-    "name": "Nom",
     "lst_mean_c": "Température de surface",
     "risk_class": "Risque de chaleur",
     "tree_frac": "Arbres",
     "impervious_frac": "Imperméabilisé",
-    "building_height_m": "Hauteur du bâti",
-    "residents": "Habitants",
 }
 
 
@@ -294,14 +293,11 @@ def add_block_layer(
         fields = {k: v for k, v in fields.items() if k in frame.columns}
     colours, scale = _colours(frame[col], layer, lo, hi)
     frame["_colour"] = colours.to_numpy()
-    shown = {}
-    for c in fields:
-        shown[f"_t_{c}"] = [_tooltip_value(c, v) for v in frame[c]] if c != "block_id" else frame[c].tolist()
+    shown = {("block_id" if c == "block_id" else f"_t_{c}"): (frame[c].tolist() if c == "block_id" else
+                                                               [_tooltip_value(c, v) for v in frame[c]])
+             for c in fields}
     props = pd.DataFrame(shown, index=frame.index)
-    gj_frame = gpd.GeoDataFrame(
-        pd.concat([frame[["_colour"]], props, frame[["block_id"]] if "block_id" in frame else None], axis=1),
-        geometry=frame.geometry, crs=4326,
-    )
+    gj_frame = gpd.GeoDataFrame(pd.concat([frame[["_colour"]], props], axis=1), geometry=frame.geometry, crs=4326)
     gj = folium.GeoJson(
         gj_frame.to_json(drop_id=True),
         name=name or layer.title,
@@ -373,6 +369,19 @@ def territory_map(
     n_overlays = len(layers) + (lst is not None)
     folium.LayerControl(collapsed=n_overlays <= 1).add_to(m)
     return localise_assets(m)
+
+
+def session_copy(m: folium.Map) -> folium.Map:
+    """A copy of a cached map for one session: rendering mutates the map's element tree, but the
+    GeoJSON payloads (the bulk of the memory) are only read, so they are shared, not copied."""
+    import copy
+
+    memo = {}
+    for el in _walk(m):
+        data = getattr(el, "data", None)
+        if isinstance(data, dict) and "features" in data:
+            memo[id(data)] = data
+    return copy.deepcopy(m, memo)
 
 
 def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> folium.Map:

@@ -145,10 +145,10 @@ def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, dr
     """The folium map of the territory, built once per territory version and layer choice.
 
     Each session gets its own copy: rendering a folium map mutates it, and the cached one is shared."""
-    import copy
+    from ilots.maps import session_copy
 
     model(terr)
-    return copy.deepcopy(_map(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr), tuple(layers), with_lst, draw))
+    return session_copy(_map(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr), tuple(layers), with_lst, draw))
 
 
 def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = None):

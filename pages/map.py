@@ -20,8 +20,8 @@ LABELS = {"lst": "Température de surface", "risk": "Risque de chaleur", "trees"
 available = [k for k in LABELS if LAYERS[k].column in blocks and blocks[LAYERS[k].column].notna().any()]
 left, right = st.columns([3, 2])
 with left:
-    chosen = st.multiselect("Couches", available, default=[k for k in ("lst", "risk") if k in available],
-                            format_func=LABELS.get, key="map_layers")
+    chosen = st.multiselect("Couches (la première est affichée, les autres dans le sélecteur de la carte)", available,
+                            default=[k for k in ("lst",) if k in available], format_func=LABELS.get, key="map_layers")
     with_lst = st.toggle("Image satellite de température (°C)", value=False, key="map_lst_image")
 
 with right:
