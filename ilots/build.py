@@ -419,7 +419,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "command": None,
     }
-    streets = streets_from_roads(roads) if roads is not None else None
+    streets = streets_from_roads(roads, bd.get("commune") if bd else None)
     manifest["streets"] = 0 if streets is None else int(len(streets))
     return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets)
 

@@ -17,6 +17,7 @@ import urllib.request
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from .errors import IlotsError
@@ -37,15 +38,22 @@ def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", t).strip()
 
 
-def streets_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One row per street name (merged sections), from roads with a ``nom`` column."""
-    if roads is None or roads.empty or "nom" not in roads:
-        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=None if roads is None else roads.crs)
-    named = roads[roads["nom"].notna() & (roads["nom"].astype(str).str.strip() != "")]
-    if named.empty:
-        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=roads.crs)
-    merged = named.dissolve(by="nom").reset_index()
-    return gpd.GeoDataFrame({"name": merged["nom"].astype(str).to_numpy()}, geometry=merged.geometry.values, crs=roads.crs)
+def streets_from_roads(roads: gpd.GeoDataFrame | None, communes: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Searchable names: one row per street name (merged sections) and per commune, with ``kind``."""
+    frames = []
+    for layer, kind in ((roads, "rue"), (communes, "commune")):
+        if layer is None or layer.empty or "nom" not in layer:
+            continue
+        named = layer[layer["nom"].notna() & (layer["nom"].astype(str).str.strip() != "")]
+        if named.empty:
+            continue
+        merged = named.dissolve(by="nom").reset_index()
+        frames.append(gpd.GeoDataFrame({"name": merged["nom"].astype(str).to_numpy(), "kind": kind},
+                                       geometry=merged.geometry.values, crs=layer.crs))
+    if not frames:
+        crs = roads.crs if roads is not None else (communes.crs if communes is not None else None)
+        return gpd.GeoDataFrame({"name": [], "kind": []}, geometry=[], crs=crs)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def block_at(blocks: gpd.GeoDataFrame, x: float, y: float) -> str | None:
@@ -78,13 +86,17 @@ def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFram
         return None
 
     if streets is not None and not streets.empty:
-        for name, geom in zip(streets["name"], streets.geometry):
+        kinds = streets["kind"] if "kind" in streets else ["rue"] * len(streets)
+        for name, kind, geom in zip(streets["name"], kinds, streets.geometry):
             s = score(name)
             if s is not None:
-                pt = shapely.line_interpolate_point(geom, 0.5, normalized=True) if geom.geom_type != "Point" else geom
+                if "LineString" in geom.geom_type:
+                    pt = shapely.line_interpolate_point(geom, 0.5, normalized=True)
+                else:
+                    pt = geom.representative_point()
                 if pt.is_empty:
                     pt = geom.representative_point()
-                hits.append((s, {"label": str(name), "kind": "rue", "x": pt.x, "y": pt.y,
+                hits.append((s, {"label": str(name), "kind": kind, "x": pt.x, "y": pt.y,
                                  "block_id": block_at(blocks, pt.x, pt.y)}))
     text_cols = [c for c in blocks.columns if c.startswith("attr_") and blocks[c].dtype != float]
     for bid, row in blocks[text_cols].iterrows():

@@ -28,7 +28,10 @@ LAYERS = (
     "troncon_de_route",
     "troncon_de_voie_ferree",
     "surface_hydrographique",
+    "commune",
 )
+# Layers that are read when present but never required (names for search).
+OPTIONAL = ("commune",)
 
 _ROAD_ALIASES = {
     "nature": ["nature", "NATURE"],
@@ -143,7 +146,8 @@ def read_bdtopo(
     files: set[str] = set()
     for name in LAYERS:
         if name not in available:
-            missing.append(name)
+            if name not in OPTIONAL:
+                missing.append(name)
             continue
         file, lyr = available[name]
         gdf = read_vector(file, dst_crs, layer=lyr, bbox=bbox)

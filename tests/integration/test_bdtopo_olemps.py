@@ -25,7 +25,7 @@ def test_utf8_dbf_without_cpg_is_decoded(real_dir, olemps):
 def test_layers_counts_z_dropped_and_geometry_only_roads(olemps):
     assert {k: len(v) for k, v in olemps.layers.items()} == {
         "batiment": 2273, "zone_de_vegetation": 665, "troncon_de_route": 1094,
-        "troncon_de_voie_ferree": 6, "surface_hydrographique": 28,
+        "troncon_de_voie_ferree": 6, "surface_hydrographique": 28, "commune": 1,
     }
     assert not olemps.get("batiment").geometry.has_z.any()
     roads = olemps.get("troncon_de_route")  # no .dbf: geometry only, default width
@@ -80,6 +80,11 @@ def test_area_restricts_blocks_to_a_commune_boundary(real_dir, tmp_path):
     assert built.manifest["features"]["tree_frac"]["source"] == "bdtopo:zone_de_vegetation"
     assert 0 < built.blocks["tree_frac"].mean() < 1
     assert built.blocks["lst_mean_c"].round(2).eq(36.85).all()
+    # The commune name is searchable offline (the roads have no names: their .dbf is missing).
+    from ilots.search import search_places
+
+    hit = search_places("olemps", built.blocks, built.streets)[0]
+    assert hit["kind"] == "commune" and hit["block_id"] in built.blocks.index
 
 
 def test_wfs_geojson_buildings_as_footprints(real_dir):
