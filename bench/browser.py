@@ -70,7 +70,7 @@ def main() -> None:
             time.sleep(0.5)
     from playwright.sync_api import sync_playwright
 
-    map_times, slider_times = [], []
+    map_times, slider_times, base_times = [], [], []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=shutil.which("chromium"),
@@ -83,6 +83,10 @@ def main() -> None:
             warm.close()
             for _ in range(args.repeat):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(base + "/transparency")  # baseline: a page without a map
+                page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
+                base_times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 page.goto(base + "/map")
                 page.frame_locator('iframe[title*="st_folium"]').first.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=60_000)
@@ -107,6 +111,7 @@ def main() -> None:
         proc.terminate()
         shutil.rmtree(data, ignore_errors=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {n_blocks} blocks")
+    print(f"page without map (baseline): median {np.median(base_times):.2f} s, max {max(base_times):.2f} s")
     print(f"map page interactive: median {np.median(map_times):.2f} s, max {max(map_times):.2f} s (n={len(map_times)})")
     print(f"scenario slider update: median {np.median(slider_times):.2f} s, max {max(slider_times):.2f} s (n={len(slider_times)})")
 

@@ -164,6 +164,10 @@ def _palette(name: str, vmin: float, vmax: float, caption: str) -> cm.LinearColo
     return cm.LinearColormap(colours, vmin=vmin, vmax=vmax, caption=caption)
 
 
+def _rgb(colour: str) -> str:
+    return colour[:7]  # branca returns #rrggbbaa; the alpha is always ff here
+
+
 def display_frame(blocks: gpd.GeoDataFrame, columns: list[str], tolerance_m: float | None = None) -> gpd.GeoDataFrame:
     """Blocks ready for display: simplified in metres, in WGS84, coordinates rounded to ~1 m."""
     n = len(blocks)
@@ -267,11 +271,12 @@ def add_block_layer(
     name: str | None = None,
     tooltip_fields: dict[str, str] | None = None,
     cell_m: float = 250.0,
+    max_polygons: int = MAX_POLYGONS,
 ) -> folium.GeoJson:
     """Add one block layer coloured by ``layer.column`` with a legend and an escaped tooltip.
 
     ``blocks`` is in the working CRS. Beyond :data:`MAX_POLYGONS` blocks, an aggregated grid is
-    drawn instead (tooltip: mean value and number of blocks).
+    drawn instead (tooltip: mean value and number of blocks); ``max_polygons`` lowers that budget.
     """
     col = layer.column
     values = blocks[col] if col in blocks else pd.Series(np.nan, index=blocks.index)
@@ -281,7 +286,7 @@ def add_block_layer(
     if hi <= lo:
         hi = lo + 1e-6
     fields = dict(tooltip_fields or TOOLTIP_FIELDS)
-    if len(blocks) > MAX_POLYGONS:
+    if len(blocks) > min(max_polygons, MAX_POLYGONS):
         frame = aggregate_to_grid(blocks.assign(**{col: values}), col, cell_m).to_crs(4326)
         frame["n_blocks"] = frame["n_blocks"].astype(int)
         fields = {col: f"{layer.title} (moyenne)", "n_blocks": "Îlots regroupés"}
@@ -292,7 +297,7 @@ def add_block_layer(
         frame = display_frame(blocks.assign(**{col: values}), cols)
         fields = {k: v for k, v in fields.items() if k in frame.columns}
     colours, scale = _colours(frame[col], layer, lo, hi)
-    frame["_colour"] = colours.to_numpy()
+    frame["_colour"] = [_rgb(c) for c in colours]
     shown = {("block_id" if c == "block_id" else f"_t_{c}"): (frame[c].tolist() if c == "block_id" else
                                                                [_tooltip_value(c, v) for v in frame[c]])
              for c in fields}
@@ -384,14 +389,20 @@ def session_copy(m: folium.Map) -> folium.Map:
     return copy.deepcopy(m, memo)
 
 
+DELTA_MAX_POLYGONS = 1500  # the delta map is redrawn at every slider move: keep it light
+
+
 def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> folium.Map:
-    """Scenario map: ΔLST of each block (°C), diverging around 0 (cooling in blue)."""
+    """Scenario map: ΔLST (°C) of the changed blocks only (NaN elsewhere), cooling in blue; beyond
+    :data:`DELTA_MAX_POLYGONS` changed blocks, a 250 m grid of mean ΔLST."""
     m = base_map(bounds_wgs84)
     d = delta.reindex(blocks.index)
     lo = float(min(d.min(), -0.1)) if d.notna().any() else -1.0
-    frame = blocks.assign(delta_c=d)
+    changed = d.notna()
+    frame = blocks.loc[changed].assign(delta_c=d[changed]) if changed.any() else blocks.iloc[:0].assign(delta_c=[])
     layer = Layer("delta_c", "Variation de température de surface", "°C", "Blues_r")
     add_block_layer(m, frame, layer, lo, 0.0, tooltip_fields={"block_id": "Îlot", "delta_c": "Variation",
-                                                              "lst_mean_c": "Température actuelle"})
+                                                              "lst_mean_c": "Température actuelle"},
+                    max_polygons=DELTA_MAX_POLYGONS)
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
