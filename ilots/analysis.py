@@ -15,6 +15,7 @@ import platform
 import pandas as pd
 import sklearn
 
+from .errors import CorruptTerritoryError
 from .explain import explain_blocks
 from .model import FitResult, LinearModel, fit_models
 from .risk import CLASS_LABELS, hazard_anomaly, risk_index
@@ -67,7 +68,10 @@ def fit_territory(terr: Territory, tile_m: float = 1000.0, n_folds: int = 5, sav
 
 def ensure_model(terr: Territory) -> tuple[dict, pd.DataFrame]:
     """The stored model, or a fresh fit when it is missing or from another scikit-learn version."""
-    stored = terr.model()
+    try:
+        stored = terr.model()
+    except CorruptTerritoryError:  # derived data: a damaged model is simply fitted again
+        stored = None
     if stored is not None:
         meta, table = stored
         if meta.get("sklearn") == sklearn.__version__ and meta.get("format_version") == MODEL_FORMAT:

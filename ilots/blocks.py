@@ -111,7 +111,7 @@ def blocks_from_polygons(gdf: gpd.GeoDataFrame, id_column: str | None = None) ->
         raise MissingColumnError(
             f"Colonne d'identifiant « {id_column} » absente du fichier d'îlots (colonnes : {cols})."
         )
-    polys = require_polygons(gdf, "Îlots")
+    polys = require_polygons(gdf, "Îlots", strict=True)
     if id_column is not None:
         ids = polys[id_column].astype("string")
         if ids.isna().any():

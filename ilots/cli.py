@@ -235,8 +235,12 @@ def _scenario(args) -> None:
     if args.costs:
         try:
             costs = UnitCosts.from_dict(json.loads(Path(args.costs).read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError, AttributeError) as exc:
-            raise ScenarioError(f"Fichier de coûts illisible ({args.costs}) : {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(f"Fichier de coûts illisible ({args.costs}) : JSON invalide ligne {exc.lineno}, "
+                                f"colonne {exc.colno}.") from exc
+        except (OSError, AttributeError) as exc:
+            raise ScenarioError(f"Fichier de coûts illisible ({args.costs}) : un objet JSON "
+                                "{\"trees_eur_m2\": 150, …} est attendu.") from exc
     meta, table = ensure_model(terr)
     _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
     if args.save:

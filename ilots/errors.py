@@ -16,6 +16,9 @@ __all__ = [
     "MissingColumnError",
     "MissingLayerError",
     "GeometryTypeError",
+    "TooLargeError",
+    "BandCountError",
+    "RotatedRasterError",
     "NoOverlapError",
     "AllPixelsMaskedError",
     "AmbiguousInputError",
@@ -55,6 +58,18 @@ class MissingLayerError(InputFileError):
 
 class GeometryTypeError(InputFileError):
     """The geometries are of the wrong kind (lines where polygons are expected, ...)."""
+
+
+class TooLargeError(InputFileError):
+    """The input is too large to be processed at once (pixels, features or bytes)."""
+
+
+class BandCountError(InputFileError):
+    """A raster has another number of bands than the one expected."""
+
+
+class RotatedRasterError(InputFileError):
+    """A raster's geotransform has rotation terms; it must be warped to a north-up grid first."""
 
 
 class NoOverlapError(IlotsError):

@@ -118,7 +118,7 @@ class Target:
             try:
                 geom = shapely.from_wkt(self.polygon_wkt or "")
             except shapely.errors.GEOSException as exc:
-                raise ScenarioError(f"Polygone illisible : {exc}") from exc
+                raise ScenarioError("La zone dessinée est illisible (géométrie WKT invalide).") from exc
             if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
                 raise ScenarioError("La zone dessinée doit être un polygone.")
 
@@ -467,8 +467,11 @@ def load_scenario(territory_dir: str | Path, name: str) -> Scenario:
 def _read(path: Path) -> Scenario:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError(f"Le fichier de scénario {path.name} est illisible : {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ScenarioFileError(f"Le fichier de scénario {path.name} est illisible : JSON invalide ligne {exc.lineno}, "
+                                f"colonne {exc.colno}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioFileError(f"Le fichier de scénario {path.name} n'est pas un texte UTF-8.") from exc
     try:
         return Scenario.from_dict(data)
     except ScenarioError as exc:

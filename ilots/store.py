@@ -100,6 +100,39 @@ class Territory:
         return da.load()
 
 
+def recover(path: str | Path) -> None:
+    """Finish or undo an interrupted swap, and remove staging folders left by killed builds.
+
+    A build swaps folders with two renames (current → ``.NAME.old-*``, staging → current). If the
+    process died between them, the previous territory is put back. Staging folders
+    (``.NAME.building-*``) of builds that died are deleted: they never hold a complete territory.
+    """
+    p = Path(path)
+    parent = p.parent
+    if not parent.is_dir():
+        return
+    olds = sorted(parent.glob(f".{p.name}.old-*"), key=lambda q: q.stat().st_mtime)
+    if not p.exists() and olds:
+        os.rename(olds[-1], p)
+        olds = olds[:-1]
+    for q in olds:
+        shutil.rmtree(q, ignore_errors=True)
+    for q in parent.glob(f".{p.name}.building-*"):
+        pid = q.name.rsplit("-", 2)[-2] if q.name.count("-") >= 2 else ""
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(q, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def is_territory(path: str | Path) -> bool:
     """Whether ``path`` holds a complete territory (manifest written last, so it marks completion)."""
     p = Path(path)
@@ -111,12 +144,15 @@ def list_territories(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
+    for name in {q.name.split(".")[1] for q in root.glob(".*.old-*")}:
+        recover(root / name)
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_territory(p))
 
 
 def load_territory(path: str | Path) -> Territory:
     """Load a territory folder, with precise errors for a missing or damaged one."""
     p = Path(path)
+    recover(p)
     if not p.is_dir() or not (p / MANIFEST).exists():
         raise TerritoryNotFoundError(f"Aucun territoire préparé dans {p} (fichier {MANIFEST} absent).")
     try:
@@ -182,6 +218,7 @@ def staging(out_dir: str | Path):
     is removed and ``out_dir`` is left as it was.
     """
     out = Path(out_dir)
+    recover(out)
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out} existe et n'est pas un dossier.")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
@@ -189,7 +226,7 @@ def staging(out_dir: str | Path):
             f"Le dossier {out} existe, n'est pas vide et n'est pas un territoire : choisissez un autre dossier."
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
+    tmp = out.parent / f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp

@@ -96,7 +96,7 @@ def list_bdtopo_layers(path: str | Path) -> dict[str, tuple[Path, str | None]]:
         try:
             names = [row[0] for row in pyogrio.list_layers(path)]
         except Exception as exc:  # pyogrio raises DataSourceError for non-GeoPackages
-            raise UnreadableFileError(f"{path.name} n'est pas un GeoPackage lisible : {exc}") from exc
+            raise UnreadableFileError(f"{path.name} n'est pas un GeoPackage lisible : fichier corrompu ou d'un autre format.") from exc
         for name in names:
             key = name.lower().split(".")[-1]
             if key in LAYERS:

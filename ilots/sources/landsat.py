@@ -124,7 +124,7 @@ def parse_mtl(text: str, name: str = "MTL") -> Mtl:
         else:
             groups = _parse_mtl_txt(text)
     except (json.JSONDecodeError, ET.ParseError) as exc:
-        raise UnreadableFileError(f"Fichier de métadonnées Landsat illisible ({name}) : {exc}") from exc
+        raise UnreadableFileError(f"Fichier de métadonnées Landsat illisible ({name}) : contenu tronqué ou mal formé.") from exc
     if not groups:
         raise UnreadableFileError(f"{name} n'est pas un fichier de métadonnées Landsat (MTL).")
     return Mtl(groups)
@@ -217,7 +217,7 @@ def is_landsat_source(source: str | Path | list) -> bool:
         return any(str(s).upper().endswith("_ST_B10.TIF") for s in source)
     p = Path(source)
     if p.is_dir():
-        return any(f.name.upper().endswith("_ST_B10.TIF") for f in p.iterdir())
+        return True  # a folder given as temperature source can only be a scene folder
     name = p.name.lower()
     return name.endswith((".tar", ".tar.gz", ".tgz")) or name.upper().endswith("_ST_B10.TIF")
 

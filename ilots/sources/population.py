@@ -110,7 +110,8 @@ def read_population(
         try:
             df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding_errors="replace")
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : {exc}") from exc
+            raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : un CSV à séparateur "
+                                      "« , » ou « ; » est attendu.") from exc
         if df.empty:
             raise EmptyFileError(f"Le tableau {path.name} ne contient aucune ligne.")
         idcar = _first(df, ["Idcar_200m", "IdINSPIRE", "idcar_200m"])

@@ -24,9 +24,13 @@ from rasterio.warp import transform_bounds
 
 from ..errors import (
     AllPixelsMaskedError,
+    AmbiguousInputError,
+    BandCountError,
     EmptyFileError,
     MissingCRSError,
     NoOverlapError,
+    RotatedRasterError,
+    TooLargeError,
     UnreadableFileError,
 )
 
@@ -54,6 +58,10 @@ ST_ADD = 149.0
 KELVIN_THRESHOLD = 200.0
 # Physically implausible surface temperatures (°C) are masked: the C2 product floor is 150 K.
 PLAUSIBLE_C = (-90.0, 90.0)
+# A valid median in this range is neither a plausible °C nor a plausible Kelvin surface temperature.
+AMBIGUOUS_MEDIAN = (75.0, KELVIN_THRESHOLD)
+# Largest window read at once (pixels): 150 million float32 pixels is 600 MB.
+MAX_PIXELS = 150_000_000
 
 
 @dataclass
@@ -80,11 +88,18 @@ def open_raster(path: str | Path) -> rasterio.DatasetReader:
             ds = rasterio.open(spath)
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableFileError(
-            f"{Path(spath).name} n'est pas un raster lisible (GeoTIFF attendu) : {exc}"
+            f"{Path(spath).name} n'est pas un raster lisible (GeoTIFF attendu) : fichier corrompu, ou d'un autre format."
         ) from exc
     if ds.count < 1:
         ds.close()
         raise EmptyFileError(f"Le raster {Path(spath).name} n'a aucune bande.")
+    t = ds.transform
+    if t.b != 0 or t.d != 0:
+        ds.close()
+        raise RotatedRasterError(
+            f"Le raster {Path(spath).name} est tourné (géoréférencement avec rotation) : redressez-le d'abord, "
+            "par exemple avec « gdalwarp -t_srs EPSG:2154 entrée.tif sortie.tif »."
+        )
     if ds.crs is None:
         ds.close()
         raise MissingCRSError(
@@ -92,6 +107,13 @@ def open_raster(path: str | Path) -> rasterio.DatasetReader:
             "impossible de le placer sur la carte."
         )
     return ds
+
+
+def _single_band(ds, path: Path, what: str) -> None:
+    if ds.count != 1:
+        raise BandCountError(
+            f"{path.name} a {ds.count} bandes : un raster de {what} n'en a qu'une (une image en couleurs ne convient pas)."
+        )
 
 
 def raster_bounds(path: str | Path, dst_crs: CRS | int | str) -> tuple[float, float, float, float]:
@@ -132,11 +154,16 @@ def read_window(
             raise NoOverlapError(
                 f"Le raster {Path(ds.name).name} ne recouvre pas la zone d'étude."
             )
+    if window.width * window.height > MAX_PIXELS:
+        raise TooLargeError(
+            f"Le raster {Path(ds.name).name} compte {window.width * window.height / 1e6:.0f} millions de pixels sur la "
+            "zone d'étude : limitez la zone (--area ou --bbox) ou découpez le raster."
+        )
     try:
         arr = ds.read(band, window=window)
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableFileError(
-            f"Lecture impossible de {Path(ds.name).name} (fichier tronqué ou corrompu ?) : {exc}"
+            f"Lecture impossible de {Path(ds.name).name} : le fichier semble tronqué ou corrompu."
         ) from exc
     return arr, ds.window_transform(window)
 
@@ -209,6 +236,11 @@ def to_celsius(values: np.ndarray) -> tuple[np.ndarray, str]:
     if valid.size == 0:
         raise AllPixelsMaskedError("Aucun pixel de température valide.")
     median = float(np.median(valid))
+    if AMBIGUOUS_MEDIAN[0] < median <= AMBIGUOUS_MEDIAN[1]:
+        raise AmbiguousInputError(
+            f"Unité de température introuvable : la valeur médiane ({median:.1f}) n'est plausible ni en °C ni en "
+            "kelvins. Fournissez la température de surface en °C ou en K."
+        )
     if median > 1000.0:  # raw Landsat C2 ST_B10 digital numbers
         out, unit = values * ST_MULT + ST_ADD - 273.15, "landsat_dn"
     elif median > KELVIN_THRESHOLD:
@@ -217,6 +249,8 @@ def to_celsius(values: np.ndarray) -> tuple[np.ndarray, str]:
         out, unit = values.copy(), "celsius"
     lo, hi = PLAUSIBLE_C
     out = np.where((out < lo) | (out > hi), np.nan, out)
+    if not np.isfinite(out).any():
+        raise AllPixelsMaskedError("Aucune température de surface plausible (entre −90 et 90 °C) dans le raster.")
     return out.astype("float32"), unit
 
 
@@ -234,6 +268,7 @@ def read_lst_geotiff(
     """
     path = Path(path)
     with open_raster(path) as ds:
+        _single_band(ds, path, "température de surface")
         arr, transform = read_window(ds, 1, bounds, bounds_crs or dst_crs)
         src_crs, nodata = ds.crs, ds.nodata
         tags = ds.tags()
@@ -280,6 +315,7 @@ def read_class_raster(
     """Read a land-cover class raster (e.g. ESA WorldCover) by nearest neighbour; 0 is missing."""
     path = Path(path)
     with open_raster(path) as ds:
+        _single_band(ds, path, "occupation du sol")
         if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
             raise UnreadableFileError(
                 f"{path.name} n'est pas un raster de classes (entiers attendus, trouvé {ds.dtypes[0]})."

@@ -60,6 +60,11 @@ def _check_file(path: Path) -> None:
         raise UnreadableFileError(f"Fichier introuvable : {path}")
     if path.is_file() and path.stat().st_size == 0:
         raise EmptyFileError(f"Le fichier {path.name} est vide (0 octet).")
+    if path.suffix.lower() == ".shp" and not any(path.with_suffix(e).exists() for e in (".shx", ".SHX")):
+        raise UnreadableFileError(
+            f"Le fichier {path.stem}.shx manque à côté de {path.name} : un shapefile se compose de plusieurs "
+            "fichiers (.shp, .shx, .dbf, .prj) à fournir ensemble."
+        )
 
 
 def layer_info(path: str | Path, layer: str | None = None) -> dict:
@@ -71,7 +76,10 @@ def layer_info(path: str | Path, layer: str | None = None) -> dict:
             warnings.simplefilter("ignore", UserWarning)
             return pyogrio.read_info(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise UnreadableFileError(f"{path.name} n'est pas un fichier vectoriel lisible : {exc}") from exc
+        raise UnreadableFileError(
+            f"{path.name} n'est pas un fichier vectoriel lisible (GeoPackage, shapefile, GeoJSON…) : fichier corrompu "
+            "ou d'un autre format."
+        ) from exc
 
 
 def read_vector(
@@ -116,7 +124,7 @@ def read_vector(
             warnings.simplefilter("ignore", UserWarning)  # "Measured (M) geometry types are not supported"
             gdf = pyogrio.read_dataframe(path, **kwargs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
-        raise UnreadableFileError(f"Lecture impossible de {path.name} : {exc}") from exc
+        raise UnreadableFileError(f"Lecture impossible de {path.name} : fichier corrompu ou incomplet.") from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
         raise UnreadableFileError(f"{path.name} ne contient pas de géométries.")
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
@@ -132,8 +140,9 @@ def read_vector(
     return gdf.reset_index(drop=True)
 
 
-def require_polygons(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
-    """Keep polygons (repairing invalid ones); raise if the layer holds no polygon at all."""
+def require_polygons(gdf: gpd.GeoDataFrame, what: str, strict: bool = False) -> gpd.GeoDataFrame:
+    """Keep polygons (repairing invalid ones); raise if the layer holds no polygon at all, or, when
+    ``strict``, if it mixes polygons with points or lines."""
     if gdf.empty:
         return gdf
     types = gdf.geom_type
@@ -141,6 +150,10 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if not poly.any():
         kinds = ", ".join(sorted(set(types)))
         raise GeometryTypeError(f"{what} : des polygones sont attendus, le fichier contient {kinds}.")
+    if strict and not poly.all():
+        kinds = ", ".join(sorted(set(types[~poly])))
+        raise GeometryTypeError(f"{what} : le fichier mélange des polygones et d'autres géométries ({kinds}) ; "
+                                "gardez seulement les polygones.")
     gdf = gdf[poly].copy()
     invalid = ~gdf.geometry.is_valid
     if invalid.any():

@@ -20,7 +20,7 @@ FLOORS = {
     "risk": set(),
     "explain": {"fr", "model"},
     "scenarios": {"errors", "model", "risk", "store"},
-    "analysis": {"explain", "model", "risk", "store"},
+    "analysis": {"errors", "explain", "model", "risk", "store"},
     "maps": {"fr", "risk"},
     "export": set(),
     "briefing": {"fr", "maps", "risk"},
