@@ -268,8 +268,9 @@ class ScenarioEngine:
             return self.table[name].to_numpy(dtype="float64", copy=True)
         return np.full(len(self.table), default, dtype="float64")
 
-    def apply(self, scenario: Scenario) -> tuple[pd.DataFrame, dict]:
-        """Per-block results and the summary of ``scenario`` (validated first)."""
+    def edit(self, scenario: Scenario) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
+        """The block features after the scenario's interventions: (edited table, changed mask,
+        block albedo gain, m² treated by kind). Fractions stay in [0, 1]; footprints never change."""
         scenario.validate()
         n = len(self.index)
         tree, grass, built, bare = (self._col(c) for c in ("tree_frac", "grass_frac", "built_frac", "bare_frac"))
@@ -330,11 +331,18 @@ class ScenarioEngine:
             new["built_frac"] = np.clip(built + d_sealed - d_roof_green, 0, 1)
         if np.isfinite(imperv).any():
             new["impervious_frac"] = np.clip(np.maximum(imperv + d_sealed, c0), 0, 1)
-        # Without a grass term in the model, greened ground and roofs count as half a tree (Schwaab et al. 2021).
-        proxy_trees = "grass_frac" not in self.uses and "tree_frac" in self.uses
-        if proxy_trees and "tree_frac" in new:
-            new["tree_frac"] = np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * (d_grass + d_roof_green), 0, 1)
-        D1 = self.model.design(new)
+        new.attrs["greened"] = d_grass + d_roof_green  # ground or roofs turned green, share of block
+        return new, changed, albedo, m2
+
+    def apply(self, scenario: Scenario) -> tuple[pd.DataFrame, dict]:
+        """Per-block results and the summary of ``scenario`` (validated first)."""
+        new, changed, albedo, m2 = self.edit(scenario)
+        n = len(self.index)
+        model_input = new
+        if "grass_frac" not in self.uses and "tree_frac" in self.uses and "tree_frac" in new:
+            # Without a grass term, greened ground and roofs count as half a tree (Schwaab et al. 2021).
+            model_input = new.assign(tree_frac=np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * new.attrs["greened"], 0, 1))
+        D1 = self.model.design(model_input)
         dD = D1 - self.D0
         delta_model = dD @ self.coef
         delta_lit = LITERATURE_C_PER_ALBEDO * albedo
