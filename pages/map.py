@@ -8,7 +8,9 @@ from pyproj import Transformer
 
 from ilots import fr
 from ilots.maps import LAYERS
-from ilots.search import GeocodingUnavailable, block_at, geocode_address, search_places
+import os
+
+from ilots.search import ADDRESS_API, GeocodingUnavailable, block_at, geocode_address, search_places
 from pages.common import blocks_with_model, md_escape, select_territory, show_map, territory_map
 
 terr = select_territory()
@@ -29,11 +31,12 @@ with right:
                           placeholder="ex. rue Victor Hugo")
     if query:
         hits = search_places(query, blocks, terr.streets())
-        if not hits:
+        address_api = os.environ.get("ILOTS_ADDRESS_API", ADDRESS_API)  # "off": no outbound call at all
+        if not hits and address_api != "off":
             try:
                 lon, lat = (sum(terr.manifest["bounds_wgs84"][i::2]) / 2 for i in (0, 1))
                 to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
-                for a in geocode_address(query, near=(lon, lat)):
+                for a in geocode_address(query, near=(lon, lat), base_url=address_api):
                     x, y = to_local.transform(a["lon"], a["lat"])
                     bid = block_at(blocks, x, y)
                     if blocks.geometry.loc[bid].distance(__import__("shapely").Point(x, y)) < 200:

@@ -98,8 +98,10 @@ def interventions_panel(target: Target | None) -> None:
         value = fr.temp(band["value_c"], 2, True) if band["value_c"] is not None else "—"
         st.caption(f"Repère publié ({KINDS[kind].split(' (')[0].lower()}) : {value} pour {band['per']}, "
                    f"{band['metric']} — {band['source']}{model_txt}.")
-    show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
-             key="delta_map", height=420)
+    # The map is opt-in: redrawing it at every slider move would cost each user ~0.1 s of server time.
+    if st.toggle("Carte des variations de température", key="sc_show_map"):
+        show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
+                 key="delta_map", height=420)
 
 
 interventions_panel(target)

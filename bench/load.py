@@ -1,0 +1,195 @@
+"""Load test: N concurrent sessions on a local dashboard (127.0.0.1 only), bounded in count and time.
+
+    python bench/load.py [--sessions 20] [--moves 3] [--territory DIR] [--browser]
+
+Default: websocket sessions speaking Streamlit's own protocol (protobuf BackMsg/ForwardMsg on
+/_stcore/stream), so that 20 sessions measure the server rather than 20 browser renderers competing for
+the same 2 cores. Each session opens the map page, then the scenario page, then moves the trees slider
+``--moves`` times (a fragment rerun, as the browser sends it), checking that the « Température de
+surface » figure changes. ``--browser`` does the same with Chromium pages (Playwright).
+Reports errors (timeouts, exceptions, unchanged figures) and p50/p95. Target: no error, p95 < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+async def session(browser, base: str, moves: int, results: dict, i: int) -> None:
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await ctx.new_page()
+    try:
+        t0 = time.perf_counter()
+        await page.goto(base + "/map", timeout=120_000)
+        await page.frame_locator('iframe[title*="st_folium"]').first.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=120_000)
+        results["map"].append(time.perf_counter() - t0)
+        await page.goto(base + "/scenarios", timeout=120_000)
+        metric = page.locator('[data-testid="stMetric"]', has_text="Température de surface").first
+        await metric.wait_for(timeout=120_000)
+        slider = page.get_by_role("slider").nth(1)
+        await slider.focus()
+        for _ in range(moves):
+            before = await metric.inner_text()
+            t0 = time.perf_counter()
+            await slider.press("ArrowRight")
+            await page.wait_for_function(
+                "(b) => { const m = [...document.querySelectorAll('[data-testid=stMetric]')]"
+                ".find(e => e.innerText.includes('Température de surface')); return m && m.innerText !== b; }",
+                arg=before, timeout=60_000)
+            results["slider"].append(time.perf_counter() - t0)
+        if await page.locator('[data-testid="stException"]').count():
+            results["errors"].append(f"session {i}: exception shown")
+    except Exception as exc:  # a timeout or a crash counts as an error of this session
+        results["errors"].append(f"session {i}: {type(exc).__name__}: {str(exc)[:120]}")
+    finally:
+        await ctx.close()
+
+
+async def ws_rerun(ws, page: str, widgets=(), fragment_id: str = "", timeout: float = 120.0):
+    """Send one rerun request and read ForwardMsgs until the script finishes: (seconds, elements)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = BackMsg()
+    msg.rerun_script.page_name = page
+    if fragment_id:
+        msg.rerun_script.fragment_id = fragment_id
+    for w in widgets:
+        msg.rerun_script.widget_states.widgets.append(w)
+    t0 = time.perf_counter()
+    await ws.send(msg.SerializeToString())
+    found: dict = {}
+    while True:
+        fm = ForwardMsg()
+        fm.ParseFromString(await asyncio.wait_for(ws.recv(), timeout))
+        kind = fm.WhichOneof("type")
+        if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+            el = fm.delta.new_element
+            et = el.WhichOneof("type")
+            if et == "slider":
+                found[f"slider:{el.slider.label}"] = (el.slider.id, fm.delta.fragment_id)
+            elif et == "metric":
+                found[f"metric:{el.metric.label}"] = el.metric.body
+            elif et == "exception":
+                found["exception"] = el.exception.message
+        elif kind == "script_finished":
+            return time.perf_counter() - t0, found
+
+
+async def ws_session(base: str, moves: int, results: dict, i: int) -> None:
+    import websockets
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    url = base.replace("http://", "ws://") + "/_stcore/stream"
+    try:
+        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
+            dt, found = await ws_rerun(ws, "map")
+            results["map"].append(dt)
+            _, found = await ws_rerun(ws, "scenarios")
+            slider_id, fragment = found["slider:Arbres : points de couvert ajoutés"]
+            value = found["metric:Température de surface"]
+            for k in range(moves):
+                w = WidgetState(id=slider_id)
+                w.double_array_value.data.append(12 + 4 * k + i % 3)
+                dt, found = await ws_rerun(ws, "scenarios", [w], fragment)
+                results["slider"].append(dt)
+                new = found.get("metric:Température de surface")
+                if "exception" in found or new is None or new == value:
+                    results["errors"].append(f"session {i}: figure not updated ({found.get('exception', new)})")
+                value = new
+    except Exception as exc:  # a timeout or a dropped connection counts as an error of this session
+        results["errors"].append(f"session {i}: {type(exc).__name__}: {str(exc)[:120]}")
+
+
+async def run_ws(base: str, sessions: int, moves: int) -> dict:
+    results = {"map": [], "slider": [], "errors": []}
+    await ws_session(base, 1, {"map": [], "slider": [], "errors": []}, -1)  # fills the server's caches once
+    t0 = time.perf_counter()
+    await asyncio.gather(*(ws_session(base, moves, results, i) for i in range(sessions)))
+    results["wall"] = time.perf_counter() - t0
+    return results
+
+
+async def run(base: str, sessions: int, moves: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    results = {"map": [], "slider": [], "errors": []}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"),
+                                           args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        warm = {"map": [], "slider": [], "errors": []}
+        await session(browser, base, 1, warm, -1)  # fills the server's caches once
+        t0 = time.perf_counter()
+        await asyncio.gather(*(session(browser, base, moves, results, i) for i in range(sessions)))
+        results["wall"] = time.perf_counter() - t0
+        await browser.close()
+    return results
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--sessions", type=int, default=20)
+    p.add_argument("--moves", type=int, default=3)
+    p.add_argument("--territory", type=Path, default=ROOT / "bench" / "out" / "demo_5km")
+    p.add_argument("--browser", action="store_true", help="Chromium pages instead of websocket sessions")
+    args = p.parse_args()
+    from ilots.analysis import fit_territory
+    from ilots.demo import build_demo
+    from ilots.store import is_territory, load_territory
+
+    if not is_territory(args.territory):
+        build_demo(args.territory)
+    terr = load_territory(args.territory)
+    if terr.model() is None:
+        fit_territory(terr)
+    data = Path(tempfile.mkdtemp(prefix="ilots-load-"))
+    os.symlink(args.territory.resolve(), data / "demo")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port",
+                               str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+                              cwd=ROOT, env={**os.environ, "ILOTS_DATA_DIR": str(data)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        res = asyncio.run((run if args.browser else run_ws)(base, args.sessions, args.moves))
+    finally:
+        server.terminate()
+        shutil.rmtree(data, ignore_errors=True)
+    mode = "browser (Chromium)" if args.browser else "websocket"
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(terr.blocks)} blocks; {args.sessions} concurrent "
+          f"{mode} sessions, {args.moves} slider moves each; wall {res['wall']:.1f} s")
+    for key, label in (("map", "map page (full run)"), ("slider", "slider move until figure updated")):
+        v = np.array(res[key])
+        if len(v):
+            print(f"{label}: n={len(v)} p50 {np.percentile(v, 50):.2f} s, p95 {np.percentile(v, 95):.2f} s, max {v.max():.2f} s")
+    print(f"errors: {len(res['errors'])}")
+    for e in res["errors"][:10]:
+        print("  " + e)
+
+
+if __name__ == "__main__":
+    main()
