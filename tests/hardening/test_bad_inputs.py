@@ -3,6 +3,7 @@ with one French sentence on the command line, and leaves an existing territory u
 
 import json
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def shapefile_bdtopo(drop_suffix):
         folder.mkdir()
         for layer in ("batiment", "troncon_de_route"):
             gdf = gpd.read_file(src["bdtopo"], layer=layer).iloc[:200]
-            gdf.to_file(folder / f"{layer.upper()}.shp", encoding="utf-8")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # GDAL truncates field names to 10 characters, as IGN's do
+                gdf.to_file(folder / f"{layer.upper()}.shp", encoding="utf-8")
         (folder / f"BATIMENT{drop_suffix}").unlink()
         return {"bdtopo": str(folder)}
     return make
