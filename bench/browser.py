@@ -15,18 +15,18 @@ import argparse
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import dashboard_server  # noqa: E402
 
 
 def ensure_territory(path: Path, size_km: float) -> Path:
@@ -54,25 +54,11 @@ def main() -> None:
     n_blocks = len(load_territory(terr_dir).blocks)
     data = Path(tempfile.mkdtemp(prefix="ilots-bench-data-"))
     os.symlink(terr_dir.resolve(), data / "demo")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env={**os.environ, "ILOTS_DATA_DIR": str(data)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(180):
-        try:
-            if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
     from playwright.sync_api import sync_playwright
 
     map_times, slider_times, base_times = [], [], []
     try:
-        with sync_playwright() as pw:
+        with dashboard_server(data) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=shutil.which("chromium"),
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             warm = browser.new_page()
@@ -108,7 +94,6 @@ def main() -> None:
                 page.close()
             browser.close()
     finally:
-        proc.terminate()
         shutil.rmtree(data, ignore_errors=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {n_blocks} blocks")
     print(f"page without map (baseline): median {np.median(base_times):.2f} s, max {max(base_times):.2f} s")

@@ -17,18 +17,18 @@ import asyncio
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import dashboard_server  # noqa: E402
 
 
 async def session(browser, base: str, moves: int, results: dict, i: int) -> None:
@@ -160,24 +160,10 @@ def main() -> None:
         fit_territory(terr)
     data = Path(tempfile.mkdtemp(prefix="ilots-load-"))
     os.symlink(args.territory.resolve(), data / "demo")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port",
-                               str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                              cwd=ROOT, env={**os.environ, "ILOTS_DATA_DIR": str(data)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        res = asyncio.run((run if args.browser else run_ws)(base, args.sessions, args.moves))
+        with dashboard_server(data) as base:
+            res = asyncio.run((run if args.browser else run_ws)(base, args.sessions, args.moves))
     finally:
-        server.terminate()
         shutil.rmtree(data, ignore_errors=True)
     mode = "browser (Chromium)" if args.browser else "websocket"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(terr.blocks)} blocks; {args.sessions} concurrent "

@@ -11,7 +11,6 @@ import datetime as dt
 import importlib.metadata
 import platform
 import resource
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field

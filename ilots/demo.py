@@ -249,7 +249,7 @@ def _scatter_boxes(block, setback, spacing, size, rng):
 def _buildings(town: _Town) -> gpd.GeoDataFrame:
     rng = town.rng
     geoms, heights, usages, natures, dark = [], [], [], [], []
-    for block, zone, park, wood in zip(town.blocks.geometry, town.blocks["zone"], town.blocks["park"], town.blocks["wood"]):
+    for block, zone, park, wood in zip(town.blocks.geometry, town.blocks["zone"], town.blocks["park"], town.blocks["wood"], strict=True):
         if park or wood or zone == 4:
             continue
         if zone == 0:
@@ -259,7 +259,7 @@ def _buildings(town: _Town) -> gpd.GeoDataFrame:
         elif zone == 1:
             parts = _ring_pieces(block, 3.0, rng.uniform(9, 12), rng.uniform(12, 18), rng)
             keep = rng.random(len(parts)) > 0.15
-            parts = [p for p, k in zip(parts, keep) if k]
+            parts = [p for p, k in zip(parts, keep, strict=True) if k]
             h = rng.uniform(8, 16, len(parts))
             use = np.where(rng.random(len(parts)) < 0.15, "Commercial et services", "Résidentiel")
         elif zone == 2:
@@ -312,7 +312,7 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
     blocks = town.blocks
     zone_codes = np.where(blocks["wood"], 6, np.where(blocks["park"], 5, blocks["zone"]))
     zone = rasterio.features.rasterize(
-        zip(blocks.geometry, zone_codes + 1), out_shape=shape, transform=transform, fill=0, dtype="uint8"
+        zip(blocks.geometry, zone_codes + 1, strict=True), out_shape=shape, transform=transform, fill=0, dtype="uint8"
     ).astype(int) - 1  # -1 outside blocks (streets)
     noise = ndimage.gaussian_filter(rng.normal(size=shape), 2.5)
     q = (noise - noise.mean()) / noise.std()
@@ -520,7 +520,7 @@ def _population(town: _Town, buildings: gpd.GeoDataFrame, path: Path) -> None:
     poor = np.clip(np.where(east, 0.32, 0.11) + rng.normal(0, 0.04, len(cells)), 0.0, 0.6)
     men = ind / 2.1
     out = pd.DataFrame({
-        "Idcar_200m": [f"CRS3035RES200mN{int(n)}E{int(e)}" for n, e in zip(cells["n"], cells["e"])],
+        "Idcar_200m": [f"CRS3035RES200mN{int(n)}E{int(e)}" for n, e in zip(cells["n"], cells["e"], strict=True)],
         "Ind": np.round(ind, 1),
         "Men": np.round(men, 1),
         "Men_pauv": np.round(men * poor, 1),

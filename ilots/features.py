@@ -191,7 +191,7 @@ def road_surface_share(blocks: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> pd.
     starts = np.flatnonzero(np.r_[True, bi[1:] != bi[:-1]])
     ends = np.r_[starts[1:], len(bi)]
     total = np.zeros(len(blocks))
-    for s, e in zip(starts, ends):  # union per block so overlapping carriageways count once
+    for s, e in zip(starts, ends, strict=True):  # union per block so overlapping carriageways count once
         total[bi[s]] = shapely.area(shapely.union_all(pieces[s:e])) if e - s > 1 else shapely.area(pieces[s])
     return pd.Series(np.clip(total / np.maximum(blocks.area.to_numpy(), 1e-9), 0, 1), index=blocks.index)
 

@@ -242,8 +242,8 @@ class ScenarioEngine:
         self.boot = np.asarray(self.model.boot_coef) if self.model.boot_coef else np.zeros((0, len(self.coef)))
         # Covariance of the bootstrap coefficients: per-block SDs of a delta are a quadratic form.
         self.boot_cov = np.cov(self.boot, rowvar=False) if len(self.boot) > 1 else np.zeros((len(self.coef),) * 2)
-        self.lower = dict(zip(self.model.features, self.model.lower))
-        self.upper = dict(zip(self.model.features, self.model.upper))
+        self.lower = dict(zip(self.model.features, self.model.lower, strict=True))
+        self.upper = dict(zip(self.model.features, self.model.upper, strict=True))
         self.uses = set(self.model.features)
 
     # -- targets ---------------------------------------------------------------------------------

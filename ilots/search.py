@@ -87,7 +87,7 @@ def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFram
 
     if streets is not None and not streets.empty:
         kinds = streets["kind"] if "kind" in streets else ["rue"] * len(streets)
-        for name, kind, geom in zip(streets["name"], kinds, streets.geometry):
+        for name, kind, geom in zip(streets["name"], kinds, streets.geometry, strict=True):
             s = score(name)
             if s is not None:
                 if "LineString" in geom.geom_type:

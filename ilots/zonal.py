@@ -75,11 +75,11 @@ def class_fractions(
     df = _run(da, blocks, ["frac", "unique", "count"], nodata=nodata)
     out = pd.DataFrame(0.0, index=blocks.index, columns=list(groups))
     lookup = {code: name for name, codes in groups.items() for code in codes}
-    for i, (fracs, codes) in enumerate(zip(df["frac"], df["unique"])):
+    for i, (fracs, codes) in enumerate(zip(df["frac"], df["unique"], strict=True)):
         if fracs is None or len(fracs) == 0:
             out.iloc[i] = np.nan
             continue
-        for f, code in zip(fracs, codes):
+        for f, code in zip(fracs, codes, strict=True):
             name = lookup.get(int(code))
             if name is not None:
                 out.iat[i, out.columns.get_loc(name)] += float(f)

@@ -9,7 +9,7 @@ from ilots import fr
 from ilots.errors import IlotsError
 from ilots.maps import delta_map
 from ilots.scenarios import (
-    KINDS, PUBLISHED, Intervention, Scenario, Target, compare_scenarios, delete_scenario, list_scenarios,
+    KINDS, Intervention, Scenario, Target, compare_scenarios, delete_scenario, list_scenarios,
     save_scenario,
 )
 from pages.common import blocks_with_model, engine, md_escape, select_territory, show_map, territory_map

@@ -58,3 +58,17 @@ def demo_territory(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("demo") / "demo"
     return build_demo(out, size_km=2.0, seed=7)
+
+
+@pytest.fixture(scope="module")
+def fitted_data_dir(demo_territory, tmp_path_factory) -> Path:
+    """A data folder holding a copy of the small demo with its model fitted (for the app tests)."""
+    import shutil
+
+    from ilots.analysis import fit_territory
+    from ilots.store import load_territory
+
+    root = tmp_path_factory.mktemp("appdata")
+    shutil.copytree(demo_territory, root / "demo")
+    fit_territory(load_territory(root / "demo"))
+    return root

@@ -1,12 +1,10 @@
 """Every page of the dashboard on the demo territory, driven with Streamlit's AppTest."""
 
 import re
-import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ilots.analysis import fit_territory
 from ilots.store import load_territory
 from tests.conftest import ROOT
 
@@ -15,11 +13,8 @@ PAGES = ["pages/overview.py", "pages/map.py", "pages/model.py", "pages/scenarios
 
 
 @pytest.fixture(scope="module")
-def data_dir(demo_territory, tmp_path_factory):
-    root = tmp_path_factory.mktemp("appdata")
-    shutil.copytree(demo_territory, root / "demo")
-    fit_territory(load_territory(root / "demo"))
-    return root
+def data_dir(fitted_data_dir):
+    return fitted_data_dir
 
 
 @pytest.fixture

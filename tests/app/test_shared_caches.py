@@ -1,22 +1,16 @@
 """Sessions share cached territories and maps; no page may mutate them in a way another session sees."""
 
-import shutil
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ilots.analysis import fit_territory
-from ilots.store import load_territory
 from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def data_dir(demo_territory, tmp_path_factory):
-    root = tmp_path_factory.mktemp("sharedcache")
-    shutil.copytree(demo_territory, root / "demo")
-    fit_territory(load_territory(root / "demo"))
-    return root
+def data_dir(fitted_data_dir):
+    return fitted_data_dir
 
 
 def test_pages_do_not_mutate_shared_caches(data_dir, monkeypatch):
