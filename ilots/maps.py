@@ -21,6 +21,7 @@ import functools
 import html
 import importlib.util
 import io
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +262,59 @@ TOOLTIP_FIELDS = {
 }
 
 
+def _frozen_template():
+    """folium's GeoJson template with the data serialised once (``this.data_json``) instead of at
+    every render; None if folium's template no longer has the expected shape (then it is kept)."""
+    import inspect
+
+    from folium.template import Template
+
+    try:
+        src = inspect.getsource(folium.GeoJson)
+    except (OSError, TypeError):
+        return None
+    match = re.search(r'_template = Template\(\s*"""(.*?)"""\s*\)', src, re.S)
+    if not match or match.group(1).count("{{ this.data|tojson }}") != 1:
+        return None
+    return Template(match.group(1).replace("{{ this.data|tojson }}", "{{ this.data_json }}"))
+
+
+class FrozenGeoJson(folium.GeoJson):
+    """A GeoJson layer whose features and styles never change once built (all of ours).
+
+    st_folium renders the whole map at every Streamlit rerun; folium would then recompute every
+    feature's style and walk every coordinate for the bounds (~0.2 s per 1,000 blocks). Here the
+    bounds are given at construction and the style maps computed once, then reused, including by the
+    per-session copies (see :func:`session_copy`).
+    """
+
+    _fast_template = _frozen_template()
+
+    def __init__(self, data, bounds: list[list[float]], **kwargs):
+        super().__init__(data, **kwargs)
+        self._frozen_bounds = bounds
+        self._frozen_styles: dict = {}
+        if self._fast_template is not None:
+            from jinja2.utils import htmlsafe_json_dumps
+
+            self._template = self._fast_template
+            self.data_json = htmlsafe_json_dumps(self.data)  # what Jinja's tojson filter would emit
+
+    def _get_self_bounds(self):
+        return self._frozen_bounds
+
+    def render(self, **kwargs):
+        if "style_map" not in self._frozen_styles:
+            super().render(**kwargs)
+            self._frozen_styles["style_map"] = getattr(self, "style_map", None)
+            self._frozen_styles["highlight_map"] = getattr(self, "highlight_map", None)
+            return
+        self.parent_map = folium.utilities.get_obj_in_upper_tree(self, folium.Map)
+        self.style_map = self._frozen_styles["style_map"]
+        self.highlight_map = self._frozen_styles["highlight_map"]
+        super(folium.GeoJson, self).render(**kwargs)  # the Layer's render: the template only
+
+
 def add_block_layer(
     m: folium.Map,
     blocks: gpd.GeoDataFrame,
@@ -303,8 +357,10 @@ def add_block_layer(
              for c in fields}
     props = pd.DataFrame(shown, index=frame.index)
     gj_frame = gpd.GeoDataFrame(pd.concat([frame[["_colour"]], props], axis=1), geometry=frame.geometry, crs=4326)
-    gj = folium.GeoJson(
-        gj_frame.to_json(drop_id=True),
+    west, south, east, north = (float(v) for v in gj_frame.total_bounds) if len(gj_frame) else (0.0, 0.0, 0.0, 0.0)
+    gj = FrozenGeoJson(
+        json.loads(gj_frame.to_json(drop_id=True)),
+        [[south, west], [north, east]],
         name=name or layer.title,
         show=show,
         style_function=lambda f: {"fillColor": f["properties"]["_colour"], "color": "#555555", "weight": 0.4,
@@ -386,6 +442,12 @@ def session_copy(m: folium.Map) -> folium.Map:
         data = getattr(el, "data", None)
         if isinstance(data, dict) and "features" in data:
             memo[id(data)] = data
+        styles = getattr(el, "_frozen_styles", None)
+        if styles is not None:  # computed once, then read only: shared by every session
+            memo[id(styles)] = styles
+        text = getattr(el, "data_json", None)
+        if text is not None:
+            memo[id(text)] = text
     return copy.deepcopy(m, memo)
 
 

@@ -155,7 +155,9 @@ def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = Non
     """Render a folium map; only the listed interactions are sent back to Python."""
     from streamlit_folium import st_folium
 
-    return st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [])
+    # render=False: st_folium renders the map itself; its extra render of the whole figure is redundant.
+    return st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [],
+                     render=False)
 
 
 def md_escape(text: str) -> str:
