@@ -90,3 +90,22 @@ def test_localise_assets_drops_unused_cdn_dependencies():
     m = localise_assets(base_map(BOUNDS))
     assert [k for k, _ in m.default_js] == ["leaflet"]
     assert all(v.startswith("data:") for _, v in m.default_css)
+
+
+def test_frozen_geojson_renders_exactly_like_folium(monkeypatch):
+    """The precomputed-JSON template must give the same page as folium's own GeoJson template."""
+    import re
+
+    from ilots.maps import FrozenGeoJson, session_copy
+
+    assert FrozenGeoJson._fast_template is not None  # folium's template still has the expected shape
+    fast = territory_map(blocks(), BOUNDS, ["lst", "risk"])
+    first = session_copy(fast).get_root().render()
+    again = session_copy(fast).get_root().render()  # styles and JSON reused from the first render
+    monkeypatch.setattr(FrozenGeoJson, "_fast_template", None)
+    plain = territory_map(blocks(), BOUNDS, ["lst", "risk"]).get_root().render()
+
+    def norm(html):
+        return re.sub(r"_[0-9a-f]{32}", "_ID", html)
+
+    assert norm(first) == norm(again) == norm(plain)
