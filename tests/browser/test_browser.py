@@ -131,3 +131,57 @@ def test_cafe_ia_works_at_phone_width(server, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     page.screenshot(path=str(ARTIFACTS / "cafe_390.png"), full_page=True)
     page.close()
+
+
+def _upload_page(server, browser, name):
+    page = _open(browser, server + "/new_territory", height=1400)
+    page.get_by_label("Nom du territoire").fill(name)
+    page.keyboard.press("Enter")
+    return page, page.locator('input[type="file"]')
+
+
+def _alert_after_submit(page) -> str:
+    page.wait_for_timeout(1500)  # let the uploads reach the server
+    page.get_by_role("button", name="Préparer le territoire").click()
+    alert = page.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"]').first
+    alert.wait_for(timeout=240_000)
+    return alert.inner_text()
+
+
+def test_upload_rejects_a_zip_with_parent_paths(server, browser, demo_territory, tmp_path):
+    import zipfile
+
+    evil = tmp_path / "bdtopo.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("BDTOPO/BATIMENT.shp", b"x")
+        zf.writestr("../../evil.txt", b"boom")
+    page, files = _upload_page(server, browser, "Archive piégée")
+    files.nth(0).set_input_files(str(evil))
+    files.nth(1).set_input_files(str(next((demo_territory / "sources" / "landsat").iterdir()) / "LC09_L2SP_199027_20230822_20230823_02_T1_ST_B10.TIF"))
+    text = _alert_after_submit(page)
+    assert "chemin dangereux" in text
+    assert not (tmp_path.parent / "evil.txt").exists()
+    page.close()
+
+
+def test_upload_rejects_a_fake_tif(server, browser, demo_territory, tmp_path):
+    fake = tmp_path / "LST_2023-08-22.tif"
+    fake.write_text("<html><body>ceci n'est pas un raster</body></html>")
+    page, files = _upload_page(server, browser, "Faux raster")
+    files.nth(0).set_input_files(str(demo_territory / "sources" / "bdtopo_ilotville.gpkg"))
+    files.nth(1).set_input_files(str(fake))
+    text = _alert_after_submit(page)
+    assert "LST_2023-08-22.tif" in text and "raster lisible" in text
+    page.close()
+
+
+def test_upload_builds_a_new_territory(server, browser, demo_territory):
+    src = demo_territory / "sources"
+    page, files = _upload_page(server, browser, "Ville déposée")
+    files.nth(0).set_input_files(str(src / "bdtopo_ilotville.gpkg"))
+    files.nth(1).set_input_files(sorted(str(p) for p in next((src / "landsat").iterdir()).iterdir()))
+    files.nth(2).set_input_files(str(src / "worldcover_ilotville_10m.tif"))
+    text = _alert_after_submit(page)
+    assert "prêt" in text, text
+    page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+    page.close()
