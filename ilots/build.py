@@ -12,6 +12,7 @@ import importlib.metadata
 import platform
 import resource
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,12 +178,9 @@ def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
             ndvi = ndvis[0]
         else:
             stack = np.stack([n.rio.reproject_match(ndvis[0], nodata=np.nan).values for n in ndvis])
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    ndvi = ndvis[0].copy(data=np.nanmedian(stack, axis=0).astype("float32"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+                ndvi = ndvis[0].copy(data=np.nanmedian(stack, axis=0).astype("float32"))
     return layers, lst, n_dates, ndvi
 
 

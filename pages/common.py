@@ -47,6 +47,10 @@ def ensure_demo() -> None:
     except IlotsError as exc:
         st.error(f"Le territoire de démonstration n'a pas pu être préparé : {exc}")
         st.stop()
+    except OSError as exc:
+        st.error(f"Le territoire de démonstration n'a pas pu être écrit dans {root} (disque plein, en lecture "
+                 "seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR.")
+        st.stop()
     bar.empty()
 
 

@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import shapely
 import streamlit as st
 from pyproj import Transformer
 
@@ -39,7 +40,7 @@ with right:
                 for a in geocode_address(query, near=(lon, lat), base_url=address_api):
                     x, y = to_local.transform(a["lon"], a["lat"])
                     bid = block_at(blocks, x, y)
-                    if blocks.geometry.loc[bid].distance(__import__("shapely").Point(x, y)) < 200:
+                    if blocks.geometry.loc[bid].distance(shapely.Point(x, y)) < 200:
                         hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
             except GeocodingUnavailable as exc:
                 st.caption(str(exc))

@@ -108,8 +108,11 @@ if st.button("Préparer le territoire", type="primary", key="new_go", disabled=n
                 fit_territory(load_territory(target))
                 bar.empty()
                 st.success(f"Territoire « {name} » prêt : choisissez-le dans la liste à gauche.")
-                st.cache_resource.clear()
             except IlotsError as exc:
                 bar.empty()
                 st.error(str(exc))
                 st.caption("Aucun territoire existant n'a été modifié.")
+            except OSError as exc:
+                bar.empty()
+                st.error("Écriture impossible dans le dossier des territoires (disque plein, en lecture seule ou "
+                         "droits insuffisants) : aucun territoire existant n'a été modifié.")

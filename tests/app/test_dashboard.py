@@ -34,3 +34,19 @@ def test_demo_is_built_on_first_start(tmp_path, monkeypatch):
     assert not at.exception
     assert (tmp_path / "demo" / "territory.json").exists()
     assert at.title[0].value.startswith("Îlotville")
+
+
+def test_unwritable_data_folder_is_a_clear_message(tmp_path, monkeypatch):
+    """A read-only disk (staged: the session runs as root) gives a French message, not a crash."""
+    import errno
+
+    from pages import common
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(common, "build_demo", read_only)
+    monkeypatch.setenv("ILOTS_DATA_DIR", str(tmp_path / "data"))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any("ILOTS_DATA_DIR" in e.value and "lecture seule" in e.value for e in at.error)
