@@ -16,6 +16,25 @@ from ilots.errors import IlotsError
 from ilots.store import Territory, list_territories, load_territory
 
 APP_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _leave_legacy_page_discovery() -> None:
+    """Make every run go through dashboard.py's st.navigation.
+
+    Streamlit starts in its legacy multipage mode when a ``pages/`` folder sits beside the main
+    script, and leaves it only once st.navigation runs. A first visit straight to a page URL
+    (``/model``) would run that page alone, list every file of pages/ (``common`` included) in the
+    sidebar and keep the server in that mode. Every page imports this module, so this is the place
+    to switch the legacy mode off and rerun through dashboard.py, which resolves the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_page_discovery()
 DEMO_FOLDER = "demo"
 SYNTHETIC_BANNER = "Données synthétiques : « Îlotville » est une ville fictive générée pour la démonstration."
 

@@ -29,7 +29,7 @@ with left:
 
 with right:
     query = st.text_input("Rechercher une rue, un quartier ou une adresse", key="map_search",
-                          placeholder="ex. rue Victor Hugo")
+                          placeholder="ex. rue Pasteur")
     if query:
         hits = search_places(query, blocks, terr.streets())
         address_api = os.environ.get("ILOTS_ADDRESS_API", ADDRESS_API)  # "off": no outbound call at all
@@ -64,9 +64,10 @@ if bid in blocks.index:
     st.subheader(f"Îlot {md_escape(bid)}")
     st.write(b["explanation"])
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Température de surface", fr.temp(b["lst_used_c"]),
-              f"{fr.temp(b['anomaly_c'], 1, True)} / médiane", delta_color="inverse")
-    c2.metric("Risque de chaleur", b["risk_label"], f"score {fr.num(b['risk_score'], 0)}/100", delta_color="off")
+    hotter = b["anomaly_c"] > 0  # the typographic minus of French numbers is not read as a sign by st.metric
+    c1.metric("Température de surface", fr.temp(b["lst_used_c"]), f"{fr.temp(b['anomaly_c'], 1, True)} / médiane",
+              delta_color="red" if hotter else "blue", delta_arrow="up" if hotter else "down")
+    c2.metric("Risque de chaleur", b["risk_label"], help=f"Score {fr.num(b['risk_score'], 0)} sur 100.")
     c3.metric("Arbres", fr.pct(b.get("tree_frac")))
     c4.metric("Habitants", fr.num(b.get("residents"), 0))
     reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) else []

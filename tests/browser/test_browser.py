@@ -85,7 +85,11 @@ def _metric(page, label):
 
 
 def test_map_and_legend_appear(server, browser):
+    # The server is fresh and this first visit goes straight to a page URL: the sidebar must still be
+    # dashboard.py's navigation, not Streamlit's legacy listing of the pages/ folder.
     page = _open(browser, server + "/map")
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "Comprendre" in sidebar and "Café IA" in sidebar and "common" not in sidebar
     frame = page.frame_locator('iframe[title*="st_folium"]').first
     frame.locator(".leaflet-container").wait_for(timeout=60_000)
     frame.locator(".ilots-legend", has_text="Température de surface").first.wait_for(timeout=30_000)
