@@ -21,10 +21,12 @@ LICENCES = {"lst": "USGS Landsat : domaine public", "bdtopo": "IGN BD TOPO : Lic
             "landcover": "ESA WorldCover : CC BY 4.0", "population": "INSEE : Licence Ouverte Etalab 2.0",
             "blocks": "selon le fournisseur (IGN IRIS : Licence Ouverte)", "buildings": "selon le fournisseur",
             "ndvi": "Copernicus Sentinel-2 : licence libre Copernicus", "area": "selon le fournisseur"}
+ROLES = {"lst": "Température de surface", "bdtopo": "BD TOPO", "landcover": "Occupation du sol", "ndvi": "NDVI",
+         "population": "Population", "blocks": "Îlots fournis", "buildings": "Bâtiments", "area": "Zone d'étude"}
 rows = []
 for src in m.get("sources", []):
     for f in src["files"]:
-        rows.append({"Rôle": src["role"], "Fichier": f["path"].split("/")[-1], "Taille (Mo)": fr.num(f["bytes"] / 1e6, 2),
+        rows.append({"Rôle": ROLES.get(src["role"], src["role"]), "Fichier": f["path"].split("/")[-1], "Taille (Mo)": fr.num(f["bytes"] / 1e6, 2),
                      "Empreinte SHA-256": f["sha256"][:16] + "…",
                      "Licence": "données synthétiques" if terr.synthetic else LICENCES.get(src["role"], "—")})
 st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -63,7 +65,10 @@ pas des seuils officiels.
 
 st.subheader("Coûts unitaires des scénarios (€/m², indicatifs)")
 costs = UnitCosts()
-st.dataframe(pd.DataFrame([{"Mesure": k.replace("_eur_m2", ""), "€/m²": fr.num(getattr(costs, k), 0), "Source": v}
+MEASURES = {"trees_eur_m2": "Plantation d'arbres (m² de couvert)", "depave_eur_m2": "Désimperméabilisation",
+            "green_roofs_eur_m2": "Toiture végétalisée", "cool_roofs_eur_m2": "Toiture réfléchissante",
+            "cool_pavements_eur_m2": "Chaussée réfléchissante"}
+st.dataframe(pd.DataFrame([{"Mesure": MEASURES.get(k, k), "€/m²": fr.num(getattr(costs, k), 0), "Source": v}
                            for k, v in UnitCosts.SOURCES.items()]), hide_index=True)
 
 st.subheader("Empreinte de calcul")
