@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 import shapely
 import xarray as xr
+from branca.element import MacroElement
 from folium.plugins import Draw
+from folium.template import Template
 from rasterio.enums import Resampling
 
 from . import fr
@@ -211,11 +213,22 @@ def lst_overlay_png(lst: xr.DataArray, vmin: float, vmax: float, palette: str = 
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(), [[bottom, left], [top, right]]
 
 
+class _MetricScale(MacroElement):
+    """A metric-only scale bar (folium's control_scale adds miles and feet)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({metric: true, imperial: false, position: 'bottomleft'}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
     """A light basemap fitted to (west, south, east, north)."""
     west, south, east, north = bounds_wgs84
-    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=True,
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=False,
                    zoom_start=13, prefer_canvas=True, max_zoom=19)
+    _MetricScale().add_to(m)
     folium.TileLayer(TILES, attr=TILES_ATTRIBUTION, name="Fond de carte IGN", max_zoom=19, max_native_zoom=18).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
@@ -266,8 +279,6 @@ def _frozen_template():
     """folium's GeoJson template with the data serialised once (``this.data_json``) instead of at
     every render; None if folium's template no longer has the expected shape (then it is kept)."""
     import inspect
-
-    from folium.template import Template
 
     try:
         src = inspect.getsource(folium.GeoJson)
@@ -388,7 +399,7 @@ def _risk_legend(m: folium.Map) -> None:
         for k, v in CLASS_LABELS.items()
     )
     legend = (
-        '<div class="ilots-legend" style="position:absolute;bottom:24px;left:12px;z-index:9999;background:white;'
+        '<div class="ilots-legend" style="position:absolute;bottom:40px;left:12px;z-index:9999;background:white;'
         'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111">'
         f'<b>Risque de chaleur</b>{rows}</div>'
     )

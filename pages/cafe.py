@@ -42,11 +42,13 @@ if bid in blocks.index:
     b = blocks.loc[bid]
     mean = blocks["lst_used_c"].mean()
     diff = b["lst_used_c"] - mean
-    word = "plus chaud" if diff > 0 else "plus frais"
+    if abs(diff) < 0.3:
+        compared = f"comme la moyenne de la ville ({fr.temp(mean)})"
+    else:
+        compared = f"{fr.temp(abs(diff))} {'plus chaud' if diff > 0 else 'plus frais'} que la moyenne de la ville ({fr.temp(mean)})"
     st.subheader("Votre îlot")
     st.markdown(f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
-                f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : '
-                f'{fr.temp(abs(diff))} {word} que la moyenne de la ville ({fr.temp(mean)}).</div>',
+                f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : {compared}.</div>',
                 unsafe_allow_html=True)
     st.write(b["explanation"])
     st.subheader("Et si on plantait des arbres ici ?")
