@@ -144,8 +144,12 @@ def _upload_page(server, browser, name):
     return page, page.locator('input[type="file"]')
 
 
-def _alert_after_submit(page) -> str:
-    page.wait_for_timeout(1500)  # let the uploads reach the server
+def _alert_after_submit(page, n_files: int) -> str:
+    # Submit only once the server has received every upload (Streamlit lists each received file).
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('[data-testid=stFileChip]').length >= n"
+        " && !document.querySelector('[data-testid=stFileUploader] [role=progressbar]')",
+        arg=n_files, timeout=120_000)
     page.get_by_role("button", name="Préparer le territoire").click()
     alert = page.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentError"]').first
     alert.wait_for(timeout=240_000)
@@ -162,7 +166,7 @@ def test_upload_rejects_a_zip_with_parent_paths(server, browser, demo_territory,
     page, files = _upload_page(server, browser, "Archive piégée")
     files.nth(0).set_input_files(str(evil))
     files.nth(1).set_input_files(str(next((demo_territory / "sources" / "landsat").iterdir()) / "LC09_L2SP_199027_20230822_20230823_02_T1_ST_B10.TIF"))
-    text = _alert_after_submit(page)
+    text = _alert_after_submit(page, 2)
     assert "chemin dangereux" in text
     assert not (tmp_path.parent / "evil.txt").exists()
     page.close()
@@ -174,7 +178,7 @@ def test_upload_rejects_a_fake_tif(server, browser, demo_territory, tmp_path):
     page, files = _upload_page(server, browser, "Faux raster")
     files.nth(0).set_input_files(str(demo_territory / "sources" / "bdtopo_ilotville.gpkg"))
     files.nth(1).set_input_files(str(fake))
-    text = _alert_after_submit(page)
+    text = _alert_after_submit(page, 2)
     assert "LST_2023-08-22.tif" in text and "raster lisible" in text
     page.close()
 
@@ -183,9 +187,10 @@ def test_upload_builds_a_new_territory(server, browser, demo_territory):
     src = demo_territory / "sources"
     page, files = _upload_page(server, browser, "Ville déposée")
     files.nth(0).set_input_files(str(src / "bdtopo_ilotville.gpkg"))
-    files.nth(1).set_input_files(sorted(str(p) for p in next((src / "landsat").iterdir()).iterdir()))
+    landsat = sorted(str(p) for p in next((src / "landsat").iterdir()).iterdir())
+    files.nth(1).set_input_files(landsat)
     files.nth(2).set_input_files(str(src / "worldcover_ilotville_10m.tif"))
-    text = _alert_after_submit(page)
+    text = _alert_after_submit(page, 2 + len(landsat))
     assert "prêt" in text, text
     page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
     page.close()
