@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import unicodedata
 
-__all__ = ["num", "temp", "pct", "date_fr", "MONTHS"]
+__all__ = ["num", "temp", "pct", "date_fr", "slug", "MONTHS"]
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
@@ -52,3 +54,9 @@ def date_fr(value: str | dt.date | None) -> str:
     d = dt.date.fromisoformat(value) if isinstance(value, str) else value
     day = "1er" if d.day == 1 else str(d.day)
     return f"{day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def slug(text: str, sep: str = "-", max_len: int = 60) -> str:
+    """An ASCII file or folder name from a French name: ``slug("Cours d'école")`` → ``'cours-d-ecole'``."""
+    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-zA-Z0-9]+", sep, ascii_).strip(sep).lower()[:max_len]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import fr
 from .errors import IlotsError
 from .model import LinearModel
 from .risk import RiskParams, risk_index
@@ -448,9 +448,7 @@ def compare_scenarios(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.D
 # -- persistence -------------------------------------------------------------------------------
 
 def _slug(name: str) -> str:
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-zA-Z0-9]+", "-", ascii_).strip("-").lower()
-    return slug[:60] or "scenario"
+    return fr.slug(name) or "scenario"
 
 
 def save_scenario(territory_dir: str | Path, scenario: Scenario, overwrite: bool = False) -> Path:

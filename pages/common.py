@@ -66,7 +66,7 @@ def ensure_demo() -> None:
     except IlotsError as exc:
         st.error(f"Le territoire de démonstration n'a pas pu être préparé : {exc}")
         st.stop()
-    except OSError as exc:
+    except OSError:
         st.error(f"Le territoire de démonstration n'a pas pu être écrit dans {root} (disque plein, en lecture "
                  "seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR.")
         st.stop()
@@ -105,9 +105,11 @@ def dates_text(terr: Territory) -> str:
 
 # -- model, engine and tables (cached per territory version) --------------------------------------
 
-def _mtime(terr: Territory) -> float:
-    path = terr.path / "model.json"
-    return path.stat().st_mtime if path.exists() else 0.0
+def _version(terr: Territory) -> tuple[str, float, float]:
+    """Cache key of a territory's current files: (path, territory mtime, model mtime or 0)."""
+    model_file = terr.path / "model.json"
+    return (str(terr.path), (terr.path / "territory.json").stat().st_mtime,
+            model_file.stat().st_mtime if model_file.exists() else 0.0)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -121,8 +123,8 @@ def model(terr: Territory):
     """(meta, per-block table) of the territory's model, fitting it once if needed."""
     if not (terr.path / "model.json").exists():
         with st.spinner("Ajustement du modèle de chaleur (une seule fois pour ce territoire)…"):
-            return _model(str(terr.path), (terr.path / "territory.json").stat().st_mtime, 0.0)
-    return _model(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr))
+            return _model(*_version(terr))
+    return _model(*_version(terr))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -136,7 +138,7 @@ def _engine(path: str, territory_mtime: float, model_mtime: float):
 
 def engine(terr: Territory):
     model(terr)
-    return _engine(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr))
+    return _engine(*_version(terr))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -151,7 +153,7 @@ def _table(path: str, territory_mtime: float, model_mtime: float):
 def blocks_with_model(terr: Territory):
     """Blocks (working CRS) joined with risk, predictions and explanations. Read-only."""
     model(terr)
-    return _table(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr))
+    return _table(*_version(terr))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -171,7 +173,7 @@ def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, dr
     from ilots.maps import session_copy
 
     model(terr)
-    return session_copy(_map(str(terr.path), (terr.path / "territory.json").stat().st_mtime, _mtime(terr), tuple(layers), with_lst, draw))
+    return session_copy(_map(*_version(terr), tuple(layers), with_lst, draw))
 
 
 def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = None):
@@ -193,8 +195,4 @@ def md_escape(text: str) -> str:
 
 
 def _slug_for_file(name: str) -> str:
-    import re
-    import unicodedata
-
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "_", ascii_).strip("_").lower() or "territoire"
+    return fr.slug(name, sep="_") or "territoire"

@@ -1,14 +1,13 @@
 """Nouveau territoire: build a territory from uploaded files, validated, with a progress bar."""
 
-import re
 import shutil
 import tempfile
-import unicodedata
 from pathlib import Path
 
 import streamlit as st
 
 from ilots.build import BuildInputs, build_territory
+from ilots.fr import slug
 from ilots.errors import IlotsError
 from ilots.store import is_territory
 from ilots.uploads import Limits, UploadError, check_raster, check_vector, find_bdtopo_root, safe_extract_zip, safe_name
@@ -28,11 +27,6 @@ blocks = st.file_uploader("Vos îlots (facultatif : GeoPackage ou GeoJSON ; sino
 blocks_id = st.text_input("Colonne identifiant de vos îlots", key="new_blocks_id") if blocks else None
 population = st.file_uploader("Population (facultatif : carroyage Filosofi CSV ou GeoPackage)", type=["csv", "gpkg"],
                               key="new_pop")
-
-
-def slug(text: str) -> str:
-    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_).strip("-").lower()[:60]
 
 
 def save_upload(upload, folder: Path) -> Path:
@@ -112,7 +106,7 @@ if st.button("Préparer le territoire", type="primary", key="new_go", disabled=n
                 bar.empty()
                 st.error(str(exc))
                 st.caption("Aucun territoire existant n'a été modifié.")
-            except OSError as exc:
+            except OSError:
                 bar.empty()
                 st.error("Écriture impossible dans le dossier des territoires (disque plein, en lecture seule ou "
                          "droits insuffisants) : aucun territoire existant n'a été modifié.")

@@ -19,7 +19,7 @@ FLOORS = {
     "model": {"errors", "features"},
     "risk": set(),
     "explain": {"fr", "model"},
-    "scenarios": {"errors", "model", "risk", "store"},
+    "scenarios": {"errors", "fr", "model", "risk", "store"},
     "analysis": {"errors", "explain", "model", "risk", "store"},
     "maps": {"fr", "risk"},
     "export": set(),
