@@ -1,4 +1,4 @@
-"""Command line: ``python -m ilots build | info | demo``.
+"""Command line: ``python -m ilots build | fetch | info | demo | fit | scenario``.
 
 User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
 code 2, without a traceback.
@@ -41,6 +41,47 @@ class _Progress:
             self.bar.close()
 
 
+class _StageBars:
+    """One tqdm bar per stage of a fetch (each left on screen when done), on stderr."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.stage: str | None = None
+        self.bar = None
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=True, disable=None,
+                            bar_format="{desc:<42} {percentage:3.0f}% |{bar:24}| {n_fmt}/{total_fmt}" if total else None)
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _months(text: str) -> tuple[int, int]:
+    try:
+        parts = [int(v) for v in text.replace("–", "-").split("-")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not (1 <= parts[0] <= parts[1] <= 12):
+        raise argparse.ArgumentTypeError("attendu un mois ou un intervalle de mois, ex. 6-8 pour juin à août")
+    return parts[0], parts[1]
+
+
 def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         values = tuple(float(v) for v in text.replace(";", ",").split(","))
@@ -72,6 +113,24 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--area", help="zone d'étude : polygone(s) (limite communale…) ; les îlots y sont découpés")
     b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
+
+    g = sub.add_parser("fetch", help="télécharger les données ouvertes d'une commune (IGN, Landsat, WorldCover) et la construire")
+    g.add_argument("--commune", action="append", required=True,
+                   help="code INSEE (ex. 37261) ou nom exact de commune ; répétable, ou codes séparés par des virgules")
+    g.add_argument("--year", type=int, required=True, help="année de l'été étudié (ex. 2023)")
+    g.add_argument("--out", required=True, help="dossier du territoire à écrire")
+    g.add_argument("--name", help="nom du territoire (défaut : nom de la commune)")
+    g.add_argument("--months", type=_months, default=(6, 8), help="mois des scènes Landsat (défaut 6-8 : juin à août)")
+    g.add_argument("--scenes", type=int, default=3, help="nombre de scènes les plus claires gardées (défaut 3)")
+    g.add_argument("--max-cloud", type=float, default=20.0,
+                   help="part maximale de nuages sur le territoire pour garder une scène, en %% (défaut 20)")
+    g.add_argument("--population", action="append", default=[],
+                   help="carroyage INSEE Filosofi 200 m local (CSV ou GeoPackage) ; voir le README pour l'obtenir")
+    g.add_argument("--no-worldcover", action="store_true", help="ne pas télécharger l'occupation du sol ESA WorldCover")
+    g.add_argument("--cache", help="dossier du cache des téléchargements (défaut : $ILOTS_CACHE_DIR ou ~/.cache/ilots)")
+    g.add_argument("--wfs-url", help="adresse du service WFS (défaut : Géoplateforme IGN, ou $ILOTS_WFS_URL)")
+    g.add_argument("--stac-url", help="adresse de l'API STAC (défaut : Planetary Computer, ou $ILOTS_STAC_URL)")
+    g.add_argument("--quiet", action="store_true", help="sans barres de progression")
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
@@ -194,8 +253,17 @@ def _fit(args) -> None:
 def _scenario(args) -> None:
     from .analysis import ensure_model
     from .scenarios import (
-        Intervention, Scenario, ScenarioEngine, ScenarioError, Target, UnitCosts, delete_scenario,
-        list_scenarios, load_scenario, parse_where, save_scenario,
+        Intervention,
+        Scenario,
+        ScenarioEngine,
+        ScenarioError,
+        Target,
+        UnitCosts,
+        delete_scenario,
+        list_scenarios,
+        load_scenario,
+        parse_where,
+        save_scenario,
     )
     from .sources.vectors import read_vector
     from .store import load_territory
@@ -252,6 +320,45 @@ def _scenario(args) -> None:
         _print_scenario(summary)
 
 
+def _print_fetch(summary) -> None:
+    from .fr import date_fr, num, pct
+
+    codes = ", ".join(f"{c['nom']} ({c['code_insee']})" for c in summary.communes)
+    print(f"Communes : {codes}")
+    print(f"Scènes Landsat gardées ({len(summary.scenes)}) :")
+    for s in summary.scenes:
+        print(f"  {date_fr(s['date'])}  {s['product_id']}  nuages sur le territoire {pct(s['cloud_fraction_in_territory'])}"
+              f" (scène entière {pct(None if s['scene_cloud_cover_pct'] is None else s['scene_cloud_cover_pct'] / 100)})")
+    if summary.rejected_scenes:
+        print(f"Scènes écartées ({len(summary.rejected_scenes)}) : "
+              + ", ".join(f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])})" for s in summary.rejected_scenes))
+    print("BD TOPO : " + ", ".join(f"{k} {num(v, 0)}" for k, v in summary.layer_counts.items()))
+    wc = summary.worldcover
+    print(f"ESA WorldCover : {'v' + str(wc['version']) + ' (' + wc['year'] + '), ' + str(len(wc['items'])) + ' tuile(s)' if wc else 'non disponible'}")
+    print(f"Téléchargements : {summary.downloads}, repris du cache : {summary.cache_hits} ; {num(summary.seconds, 1)} s")
+    print()
+
+
+def _fetch(args, argv) -> None:
+    from .fetch import FetchRequest, fetch_territory
+
+    communes = [c.strip() for arg in args.commune for c in (arg.split(",") if any(ch.isdigit() for ch in arg) else [arg])]
+    req = FetchRequest(communes=communes, year=args.year, months=args.months, n_scenes=args.scenes,
+                       max_cloud=args.max_cloud / 100.0, name=args.name, population=args.population,
+                       worldcover=not args.no_worldcover, cache_dir=Path(args.cache) if args.cache else None)
+    if args.wfs_url:
+        req.wfs_url = args.wfs_url
+    if args.stac_url:
+        req.stac_url = args.stac_url
+    bars = _StageBars(not args.quiet)
+    try:
+        summary = fetch_territory(req, args.out, bars, command=["python", "-m", "ilots", *(argv or sys.argv[1:])])
+    finally:
+        bars.close()
+    _print_fetch(summary)
+    _print_info(territory_summary(summary.out))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -270,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 progress.close()
             _print_info(territory_summary(out))
+        elif args.command == "fetch":
+            _fetch(args, argv)
         elif args.command == "demo":
             from .demo import build_demo
 

@@ -25,6 +25,11 @@ __all__ = [
     "TerritoryNotFoundError",
     "CorruptTerritoryError",
     "BuildError",
+    "FetchError",
+    "ServiceUnavailableError",
+    "UnknownCommuneError",
+    "NoSceneError",
+    "EmptyLayerError",
 ]
 
 
@@ -94,3 +99,23 @@ class CorruptTerritoryError(IlotsError):
 
 class BuildError(IlotsError):
     """The build cannot go on with the given combination of inputs."""
+
+
+class FetchError(IlotsError):
+    """Downloading open data (IGN WFS, STAC) failed."""
+
+
+class ServiceUnavailableError(FetchError):
+    """A web service cannot be reached, or answers with an error page instead of data."""
+
+
+class UnknownCommuneError(FetchError):
+    """No commune has the INSEE code or the name given."""
+
+
+class NoSceneError(FetchError):
+    """No satellite scene meets the cloud threshold over the territory in the chosen period."""
+
+
+class EmptyLayerError(FetchError):
+    """A required layer came back empty over the territory."""

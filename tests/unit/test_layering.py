@@ -26,7 +26,8 @@ FLOORS = {
     "briefing": {"fr", "maps", "risk"},
     "search": {"errors"},
     "uploads": {"errors", "sources"},
-    "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr"},
+    "fetch": {"errors", "crs", "fr", "sources", "build", "store"},
+    "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr", "fetch"},
 }
 
 
