@@ -72,3 +72,18 @@ def fitted_data_dir(demo_territory, tmp_path_factory) -> Path:
     shutil.copytree(demo_territory, root / "demo")
     fit_territory(load_territory(root / "demo"))
     return root
+
+
+@pytest.fixture(scope="session")
+def fake_world(tmp_path_factory):
+    """The fake commune Îlotville (INSEE 37999) served by a local stand-in of the IGN WFS and STAC API.
+
+    Yields ``(services, base_url, population_csv)``; see tests/fakeworld.py and tests/fetchserver.py.
+    """
+    from tests.fakeworld import bind, build_fake_world
+    from tests.fetchserver import LocalServer
+
+    services, population = build_fake_world(tmp_path_factory.mktemp("fakeworld"))
+    with LocalServer(services) as url:
+        bind(services, url)
+        yield services, url, population

@@ -29,19 +29,15 @@ from ilots.fetch.http import Downloader, RetryPolicy, write_atomic
 from ilots.fetch.stac import read_window, select_landsat, sign_href
 from ilots.fetch.wfs import commune_boundaries, get_features
 from ilots.store import load_territory
-from tests.fakeworld import CODE, VARIANTS, bind, build_fake_world, item_id
+from tests.fakeworld import CODE, VARIANTS, item_id
 from tests.fetchserver import FakeServices, LocalServer, recorded_item
 
 FAST = RetryPolicy(total=3, connect=0, backoff_s=0.01, timeout_s=(2.0, 10.0))
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fakeworld")
-    services, population = build_fake_world(folder)
-    with LocalServer(services) as url:
-        bind(services, url)
-        yield services, url, population
+@pytest.fixture
+def world(fake_world):
+    return fake_world
 
 
 @pytest.fixture
