@@ -42,7 +42,8 @@ from .sources.rasters import (
 )
 from .sources.vectors import layer_info, read_vector, require_polygons
 from .search import streets_from_roads
-from .store import STREETS, FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
+from .zonal import CoverageWeights, coverage_weights
+from .store import COVERAGE, STREETS, FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
 
 __all__ = ["BuildInputs", "BuiltTerritory", "Progress", "compute_territory", "build_territory", "write_territory"]
 
@@ -78,6 +79,7 @@ class BuiltTerritory:
     n_dates: xr.DataArray
     manifest: dict
     streets: gpd.GeoDataFrame | None = None
+    coverage: CoverageWeights | None = None
 
 
 def _noop(message: str, fraction: float) -> None:  # default progress callback
@@ -418,7 +420,9 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     }
     streets = streets_from_roads(roads, bd.get("commune") if bd else None)
     manifest["streets"] = 0 if streets is None else int(len(streets))
-    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets)
+    progress("Poids de couverture îlots × pixels", 0.94)
+    coverage = coverage_weights(lst, out)
+    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage)
 
 
 def _relativise(obj, prefix: str):
@@ -441,6 +445,8 @@ def write_territory(folder: Path, built: BuiltTerritory) -> None:
     write_lst(folder, built.lst, built.n_dates)
     if built.streets is not None and len(built.streets):
         built.streets.to_parquet(folder / STREETS)
+    if built.coverage is not None:
+        built.coverage.save(folder / COVERAGE)
     manifest = _relativise(built.manifest, str(folder.resolve()) + "/")
     write_json_atomic(folder / MANIFEST, manifest)
 

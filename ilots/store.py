@@ -50,6 +50,8 @@ MODEL = "model.json"
 MODEL_TABLE = "model.parquet"
 SCENARIOS = "scenarios"
 STREETS = "streets.parquet"
+# Block × LST-pixel coverage fractions (sparse, see ilots.zonal.CoverageWeights): re-aggregation without a new pass.
+COVERAGE = "coverage.npz"
 FORMAT_VERSION = 1
 
 
@@ -98,6 +100,13 @@ class Territory:
         da = rioxarray.open_rasterio(self.path / LST, masked=True).sel(band=1, drop=True)
         da.name = "lst_c"
         return da.load()
+
+    def coverage(self):
+        """Block × LST-pixel coverage weights (:class:`ilots.zonal.CoverageWeights`), or None if absent."""
+        from .zonal import CoverageWeights
+
+        path = self.path / COVERAGE
+        return CoverageWeights.load(path) if path.exists() else None
 
 
 def recover(path: str | Path) -> None:

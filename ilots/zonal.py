@@ -8,16 +8,20 @@ class rasters) are ignored. Results are indexed like the blocks.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+from pyproj import CRS
+from scipy import sparse
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
-__all__ = ["raster_source", "zonal_stats", "valid_fraction", "class_fractions"]
+__all__ = ["raster_source", "zonal_stats", "valid_fraction", "class_fractions", "CoverageWeights", "coverage_weights",
+           "sparse_mean"]
 
 
 def raster_source(da: xr.DataArray, nodata=None) -> NumPyRasterSource:
@@ -86,3 +90,79 @@ def class_fractions(
     res_x, res_y = (abs(r) for r in da.rio.resolution())
     out["_coverage"] = (df["count"].astype("float64") * res_x * res_y / np.maximum(blocks.area, 1e-9)).clip(0, 1)
     return out
+
+
+@dataclass(frozen=True)
+class CoverageWeights:
+    """Block × pixel coverage fractions of one raster grid, as a sparse CSR matrix.
+
+    ``matrix[i, j]`` is the fraction of pixel ``j`` (row-major index in a grid of ``shape``
+    with ``transform``) covered by block ``i`` — exactly the weights exactextract uses. Computed
+    once, they turn zonal means of any raster on the same grid (another date, a modified raster)
+    into one sparse product.
+    """
+
+    matrix: sparse.csr_matrix
+    shape: tuple[int, int]
+    transform: tuple[float, ...]
+    crs_wkt: str
+    index: pd.Index
+
+    def matches(self, da: xr.DataArray) -> bool:
+        """Whether ``da`` lies on the grid these weights were computed for."""
+        return (tuple(da.shape[-2:]) == self.shape
+                and np.allclose(tuple(da.rio.transform())[:6], self.transform[:6])
+                and da.rio.crs is not None and CRS.from_user_input(da.rio.crs) == CRS.from_wkt(self.crs_wkt))
+
+    def save(self, path) -> None:
+        """Write to an ``.npz`` file (plus the block ids and the grid signature)."""
+        m = self.matrix.tocsr()
+        np.savez_compressed(path, data=m.data, indices=m.indices, indptr=m.indptr, n_pixels=m.shape[1],
+                            shape=np.array(self.shape), transform=np.array(self.transform),
+                            crs_wkt=np.array(self.crs_wkt), index=np.array(self.index.astype(str), dtype=object))
+
+    @classmethod
+    def load(cls, path) -> CoverageWeights:
+        with np.load(path, allow_pickle=True) as z:
+            n = len(z["indptr"]) - 1
+            m = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, int(z["n_pixels"])))
+            return cls(m, tuple(int(v) for v in z["shape"]), tuple(float(v) for v in z["transform"]),
+                       str(z["crs_wkt"]), pd.Index(list(z["index"]), name="block_id"))
+
+
+def coverage_weights(grid: xr.DataArray, blocks: gpd.GeoDataFrame) -> CoverageWeights:
+    """Coverage fractions of every pixel of ``grid`` by every block (exactextract ``cell_id``/``coverage``)."""
+    height, width = grid.shape[-2:]
+    ones = grid.copy(data=np.ones((height, width), dtype="float32")) if grid.ndim == 2 else None
+    if ones is None:
+        raise ValueError("coverage_weights expects a single-band (2-D) grid")
+    if ones.rio.transform().e > 0:
+        raise ValueError("coverage_weights expects a north-up grid")
+    df = _run(ones, blocks, ["cell_id", "coverage"])
+    rows, cols, vals = [], [], []
+    for i, (ids, cov) in enumerate(zip(df["cell_id"], df["coverage"], strict=True)):
+        if ids is None or len(ids) == 0:
+            continue
+        rows.append(np.full(len(ids), i, dtype=np.int64))
+        cols.append(np.asarray(ids, dtype=np.int64))
+        vals.append(np.asarray(cov, dtype=np.float64))
+    if rows:
+        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    else:
+        r = c = np.array([], dtype=np.int64)
+        v = np.array([], dtype=np.float64)
+    m = sparse.csr_matrix((v, (r, c)), shape=(len(blocks), height * width))
+    return CoverageWeights(m, (height, width), tuple(grid.rio.transform())[:6], grid.rio.crs.to_wkt(), blocks.index)
+
+
+def sparse_mean(weights: CoverageWeights, da: xr.DataArray) -> pd.Series:
+    """Coverage-weighted mean of ``da`` per block (NaN pixels ignored), as exactextract's ``mean``."""
+    if not weights.matches(da):
+        raise ValueError("the raster is not on the grid of these coverage weights")
+    values = np.asarray(da.values, dtype="float64").ravel()
+    valid = np.isfinite(values)
+    num = weights.matrix @ np.where(valid, values, 0.0)
+    den = weights.matrix @ valid.astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(den > 0, num / den, np.nan)
+    return pd.Series(mean, index=weights.index, name="mean")

@@ -80,3 +80,18 @@ def test_two_dates_are_composited(real_dir, tmp_path, capsys):
     n = t.blocks["lst_n_dates"]
     # The June scene covers only the Presqu'île: blocks there have two dates, the others one.
     assert n.max() > 1.5 and n.min() == pytest.approx(1.0)
+
+
+def test_sparse_reaggregation_agrees_with_exactextract(lyon):
+    """The stored block × pixel weights give the LST means again by a sparse product (issue: < 0.05 °C)."""
+    from ilots.zonal import sparse_mean
+
+    weights = lyon.coverage()
+    assert weights is not None and list(weights.index) == list(lyon.blocks.index)
+    again = sparse_mean(weights, lyon.lst())
+    stored = lyon.blocks["lst_mean_c"]
+    both = stored.notna() & again.notna()
+    assert both.sum() >= 180 and (stored.notna() == again.notna()).all()
+    assert np.abs(again[both] - stored[both]).max() < 0.05
+    warmer = sparse_mean(weights, lyon.lst() + 1.5)  # a modified raster: no new zonal pass
+    assert np.allclose(warmer[both], again[both] + 1.5, atol=1e-4)

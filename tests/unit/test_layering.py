@@ -13,7 +13,7 @@ FLOORS = {
     "zonal": {"errors"},
     "blocks": {"errors", "sources"},
     "features": {"errors", "sources", "zonal"},
-    "store": {"errors"},
+    "store": {"errors", "zonal"},
     "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "store", "search"},
     "demo": {"errors", "build", "store"},
     "model": {"errors", "features"},

@@ -70,3 +70,28 @@ def test_class_fractions_by_group_with_half_pixels():
     out = class_fractions(make_raster(classes), _blocks(shapely.box(0, 0, 3, 1)), groups)
     assert out.loc["b0", "water"] == pytest.approx(1.0)
     assert out.loc["b0", "_coverage"] == pytest.approx(2 / 3)
+
+
+def test_sparse_mean_equals_exactextract_mean_and_round_trips(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from ilots.zonal import CoverageWeights, coverage_weights, sparse_mean, zonal_stats
+    from tests.conftest import make_raster
+
+    rng = np.random.default_rng(5)
+    arr = rng.normal(30, 3, (40, 50)).astype("float32")
+    arr[rng.random(arr.shape) < 0.15] = np.nan
+    da = make_raster(arr, res=30.0, x0=500_000, y0=6_700_000)
+    pts = rng.uniform([500_100, 6_698_900], [501_400, 6_699_900], (60, 2))
+    blocks = gpd.GeoDataFrame(geometry=shapely.buffer(shapely.points(pts), rng.uniform(10, 120, 60)), crs=2154)
+    blocks.index = [f"I{i:03d}" for i in range(60)]
+    w = coverage_weights(da, blocks)
+    expected = zonal_stats(da, blocks, ["mean"])["mean"]
+    assert np.allclose(sparse_mean(w, da), expected, atol=1e-6, equal_nan=True)
+    w.save(tmp_path / "w.npz")
+    back = CoverageWeights.load(tmp_path / "w.npz")
+    assert list(back.index) == list(blocks.index) and back.matches(da)
+    assert np.allclose(sparse_mean(back, da), expected, atol=1e-6, equal_nan=True)
+    with pytest.raises(ValueError, match="grid"):
+        sparse_mean(w, make_raster(arr, res=20.0, x0=500_000, y0=6_700_000))
