@@ -45,7 +45,8 @@ from .search import streets_from_roads
 from .zonal import CoverageWeights, coverage_weights
 from .store import COVERAGE, STREETS, FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
 
-__all__ = ["BuildInputs", "BuiltTerritory", "Progress", "compute_territory", "build_territory", "write_territory"]
+__all__ = ["BuildInputs", "BuiltTerritory", "Progress", "Rasters", "compute_territory", "build_territory", "read_rasters",
+           "write_territory"]
 
 Progress = Callable[[str, float], None]
 
@@ -70,6 +71,10 @@ class BuildInputs:
     area: str | None = None
     bbox_wgs84: tuple[float, float, float, float] | None = None
     synthetic: bool = False
+    # Internal (tiled builds): restrict the study area to these bounds in the working CRS, and
+    # skip hashing the source files (done once for the whole territory).
+    study_bounds: tuple[float, float, float, float] | None = None
+    hash_sources: bool = True
 
 
 @dataclass
@@ -196,8 +201,36 @@ def _source_entry(role: str, path: str, **extra) -> dict:
     return entry
 
 
-def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> BuiltTerritory:
-    """Read every source, build blocks and compute their features (see :mod:`ilots.features`)."""
+@dataclass
+class Rasters:
+    """The territory's rasters on the working grid (read once; tiles of a tiled build share them)."""
+
+    lst_layers: list
+    lst: xr.DataArray
+    n_dates: xr.DataArray
+    landsat_ndvi: xr.DataArray | None
+    ndvi: xr.DataArray | None
+    landcover: xr.DataArray | None
+    populations: list | None = None  # the population tables (small too), one per input
+
+
+def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> Rasters:
+    """Read LST (masked, composited), NDVI and land cover over ``study`` (working-CRS bounds)."""
+    progress = progress or _noop
+    lst_layers, lst, n_dates, landsat_ndvi = _read_lst(inputs, crs, study, progress)
+    ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0)) if inputs.ndvi else None
+    landcover = read_class_raster(inputs.landcover, crs, study) if inputs.landcover else None
+    populations = [read_population(path, crs, bbox=study) for path in inputs.population]
+    return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations)
+
+
+def compute_territory(inputs: BuildInputs, progress: Progress | None = None, rasters: Rasters | None = None
+                      ) -> BuiltTerritory:
+    """Read every source, build blocks and compute their features (see :mod:`ilots.features`).
+
+    ``rasters`` (from :func:`read_rasters` over a larger area) skips reading them again: a tiled
+    build reads them once, so every tile uses the same pixel grid.
+    """
     progress = progress or _noop
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     _check_exists(inputs)
@@ -211,6 +244,8 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     # 2. Study area: the first LST's footprint, restricted to the vector data.
     lst_box = _lst_bounds(inputs.lst[0], crs)
     study = _intersect(lst_box, _vector_extent(inputs, crs))
+    if inputs.study_bounds is not None:
+        study = _intersect(study, inputs.study_bounds)
     area_geom = shapely.box(*study)
     if inputs.area:
         area = require_polygons(read_vector(inputs.area, crs, allow_empty=False), "Zone d'étude")
@@ -219,7 +254,9 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
             raise NoOverlapError("La zone d'étude (--area) ne recouvre pas le raster de température.")
 
     # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
-    lst_layers, lst, n_dates, landsat_ndvi = _read_lst(inputs, crs, study, progress)
+    if rasters is None:
+        rasters = read_rasters(inputs, crs, study, progress)
+    lst_layers, lst, n_dates, landsat_ndvi = rasters.lst_layers, rasters.lst, rasters.n_dates, rasters.landsat_ndvi
 
     # 4. Vector layers.
     progress("Lecture des couches vectorielles", 0.25)
@@ -278,7 +315,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     ndvi_src = None
     ndvi = None
     if inputs.ndvi:
-        ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0))
+        ndvi = rasters.ndvi
         ndvi_src = "ndvi"
     elif landsat_ndvi is not None:
         ndvi, ndvi_src = landsat_ndvi, "landsat_sr"
@@ -292,7 +329,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     lc_cols = list(F.WORLDCOVER_GROUPS)
     landcover = None
     if inputs.landcover:
-        landcover = read_class_raster(inputs.landcover, crs, study)
+        landcover = rasters.landcover
         table = table.join(F.landcover_features(blocks, landcover))
         mark(lc_cols, "landcover")
     else:
@@ -355,8 +392,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
     for c in ("residents", "elderly_share", "low_income_share"):
         table[c] = np.nan
     mark(["residents", "elderly_share", "low_income_share"], None)
-    for path in inputs.population:
-        pop = read_population(path, crs, bbox=study)
+    for path, pop in zip(inputs.population, rasters.populations, strict=True):
         pfeat, note = F.population_features(blocks, pop, inputs.population_key)
         for c in pfeat.columns:
             table[c] = table[c].fillna(pfeat[c]) if table[c].notna().any() else pfeat[c]
@@ -405,12 +441,13 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None) -> 
         "software": _versions(),
     }
     progress("Empreintes des fichiers sources", 0.92)
-    sources = [_source_entry("lst", p) for p in inputs.lst]
+    entry = _source_entry if inputs.hash_sources else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
+    sources = [entry("lst", p) for p in inputs.lst]
     for role, p in (("landcover", inputs.landcover), ("ndvi", inputs.ndvi), ("bdtopo", inputs.bdtopo),
                     ("buildings", inputs.buildings), ("blocks", inputs.blocks), ("area", inputs.area)):
         if p:
-            sources.append(_source_entry(role, p))
-    sources += [_source_entry("population", p) for p in inputs.population]
+            sources.append(entry(role, p))
+    sources += [entry("population", p) for p in inputs.population]
     manifest["sources"] = sources
     manifest["build"] = {
         "wall_seconds": round(time.perf_counter() - t_wall, 2),

@@ -132,6 +132,22 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--stac-url", help="adresse de l'API STAC (défaut : Planetary Computer, ou $ILOTS_STAC_URL)")
     g.add_argument("--quiet", action="store_true", help="sans barres de progression")
 
+    m = sub.add_parser("build-many", help="construire une commune par tâche Dask (LocalCluster ou cluster existant)")
+    m.add_argument("--communes", required=True,
+                   help="fichier de polygones de communes (code_insee, nom), fichier texte de codes, ou codes séparés par des virgules")
+    m.add_argument("--out", required=True, help="dossier de sortie : un territoire par commune, blocks/ et summary.csv")
+    m.add_argument("--scheduler", help="adresse d'un ordonnanceur Dask (ex. tcp://10.0.0.5:8786) ; défaut : LocalCluster")
+    m.add_argument("--workers", type=int, default=2, help="workers du LocalCluster (défaut 2)")
+    m.add_argument("--lst", action="append", default=[], help="comme pour build (avec un fichier de communes)")
+    m.add_argument("--landcover")
+    m.add_argument("--ndvi")
+    m.add_argument("--bdtopo")
+    m.add_argument("--population", action="append", default=[])
+    m.add_argument("--year", type=int, help="avec des codes INSEE : année de l'été (téléchargement, voir fetch)")
+    m.add_argument("--months", type=_months, default=(6, 8))
+    m.add_argument("--max-cloud", type=float, default=20.0)
+    m.add_argument("--quiet", action="store_true")
+
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
     f.add_argument("--tile-m", type=float, default=1000.0, help="taille des tuiles de validation spatiale en m (défaut 1000)")
@@ -359,6 +375,37 @@ def _fetch(args, argv) -> None:
     _print_info(territory_summary(summary.out))
 
 
+def _build_many(args, argv) -> None:
+    from .build import BuildInputs
+    from .errors import BuildError
+    from .scale import build_many, read_communes
+
+    communes = read_communes(args.communes)
+    inputs, fetch = None, None
+    if isinstance(communes, list):
+        if args.year is None:
+            raise BuildError("Avec des codes INSEE, indiquez l'année (--year) : chaque commune est téléchargée.")
+        fetch = {"year": args.year, "months": args.months, "max_cloud": args.max_cloud / 100.0}
+    else:
+        if not args.lst:
+            raise BuildError("Avec un fichier de communes, donnez les sources communes (--lst, --bdtopo…).")
+        inputs = BuildInputs(name="", lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
+                             population=args.population)
+    progress = _Progress(not args.quiet)
+    try:
+        summary = build_many(communes, args.out, inputs=inputs, fetch=fetch, scheduler=args.scheduler,
+                             n_workers=args.workers, progress=progress,
+                             command=["python", "-m", "ilots", *(argv or sys.argv[1:])])
+    finally:
+        progress.close()
+    counts = summary["status"].value_counts()
+    print(f"Communes : {counts.get('built', 0)} construites, {counts.get('skipped', 0)} déjà prêtes, "
+          f"{counts.get('failed', 0)} en échec ; {int(summary['n_blocks'].fillna(0).sum())} îlots.")
+    for row in summary[summary["status"] == "failed"].itertuples():
+        print(f"  {row.nom} ({row.code_insee}) : {row.error}")
+    print(f"Résumé : {Path(args.out) / 'summary.csv'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -377,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 progress.close()
             _print_info(territory_summary(out))
+        elif args.command == "build-many":
+            _build_many(args, argv)
         elif args.command == "fetch":
             _fetch(args, argv)
         elif args.command == "demo":

@@ -27,7 +27,8 @@ FLOORS = {
     "search": {"errors"},
     "uploads": {"errors", "sources"},
     "fetch": {"errors", "crs", "fr", "sources", "build", "store"},
-    "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr", "fetch"},
+    "scale": {"errors", "crs", "fr", "sources", "blocks", "zonal", "build", "store", "fetch"},
+    "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr", "fetch", "scale"},
 }
 
 

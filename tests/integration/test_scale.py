@@ -1,0 +1,101 @@
+"""Scale: tiled builds equal untiled ones; many communes as Dask tasks (LocalCluster, two workers)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from ilots.build import BuildInputs, build_territory
+from ilots.cli import main
+from ilots.scale import build_many, build_tiled, read_communes
+from ilots.store import is_territory, load_territory
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    from ilots.demo import generate_demo_sources
+
+    return generate_demo_sources(tmp_path_factory.mktemp("scale") / "src", size_km=2.0, seed=7)
+
+
+@pytest.fixture(scope="module")
+def inputs(sources):
+    return BuildInputs(name="Îlotville", lst=[str(sources.landsat)], landcover=str(sources.landcover),
+                       bdtopo=str(sources.bdtopo), population=[str(sources.population)])
+
+
+@pytest.fixture(scope="module")
+def untiled(inputs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("untiled") / "t"
+    build_territory(inputs, out)
+    return load_territory(out)
+
+
+@pytest.mark.parametrize("halo_m", [2500.0, 300.0])
+def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, halo_m):
+    out = build_tiled(inputs, tmp_path / "t", tile_m=700.0, halo_m=halo_m)
+    tiled = load_territory(out)
+    a, b = untiled.blocks, tiled.blocks
+    assert b.index.is_unique and list(a.index) == list(b.index)  # every block once, same ids
+    assert a.geometry.normalize().geom_equals_exact(b.geometry.normalize(), 1e-6).all()  # edge blocks kept whole
+    num = [c for c in a.select_dtypes("number").columns if not c.startswith("dist_")]
+    assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), equal_nan=True, atol=1e-9)
+    for col in ("dist_water_m", "dist_green_m"):
+        same = np.isclose(a[col].clip(upper=halo_m), b[col], equal_nan=True)
+        if halo_m >= 2000:  # the halo sees the whole town: identical
+            assert same.all(), col
+        else:  # a park cut by a 300 m halo may look smaller than the large-park threshold to a tile
+            assert same.mean() > 0.98 and (b[col] <= halo_m).all(), col
+    assert tiled.manifest["tiling"]["tiles"] == 9 and tiled.coverage() is not None
+
+
+def _communes(sources) -> gpd.GeoDataFrame:
+    roads = gpd.read_file(sources.bdtopo, layer="troncon_de_route")
+    x0, y0, x1, y1 = roads.total_bounds
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = [shapely.box(x0, y0, xm, ym), shapely.box(xm, y0, x1, ym), shapely.box(x0, ym, xm, y1),
+             shapely.box(xm, ym, x1, y1), shapely.box(x1 + 50_000, y1 + 50_000, x1 + 51_000, y1 + 51_000)]
+    return gpd.GeoDataFrame({"INSEE_COM": ["37901", "37902", "37903", "37904", "37905"],
+                             "NOM": ["Sud-Ouest", "Sud-Est", "Nord-Ouest", "Nord-Est", "Hors-Champ"]},
+                            geometry=boxes, crs=roads.crs)
+
+
+def test_build_many_on_a_local_cluster_reports_failures_and_resumes(sources, inputs, tmp_path):
+    path = tmp_path / "communes.gpkg"
+    _communes(sources).to_file(path, driver="GPKG")
+    communes = read_communes(str(path))
+    out = tmp_path / "many"
+    summary = build_many(communes, out, inputs=inputs, n_workers=2)
+    status = dict(zip(summary["code_insee"], summary["status"], strict=True))
+    assert status == {"37901": "built", "37902": "built", "37903": "built", "37904": "built", "37905": "failed"}
+    failed = summary.set_index("code_insee").loc["37905", "error"]
+    assert "ne recouvre pas" in failed or "recouvre" in failed
+    for code in ("37901", "37902", "37903", "37904"):
+        assert is_territory(out / code)
+    allb = gpd.read_parquet(out / "blocks")
+    assert set(allb["code_insee"].astype(str)) == {"37901", "37902", "37903", "37904"}
+    assert len(allb) == int(summary["n_blocks"].sum())
+    assert (out / "summary.csv").exists() and (out / "summary.json").exists()
+
+    stamp = (out / "37901" / "territory.json").read_bytes()
+    again = build_many(communes, out, inputs=inputs, n_workers=2)
+    assert list(again["status"]) == ["skipped"] * 4 + ["failed"]
+    assert (out / "37901" / "territory.json").read_bytes() == stamp
+
+
+def test_build_many_command_line(sources, tmp_path, capsys):
+    path = tmp_path / "communes.gpkg"
+    _communes(sources).iloc[:2].to_file(path, driver="GPKG")
+    code = main(["build-many", "--quiet", "--communes", str(path), "--out", str(tmp_path / "m"), "--workers", "2",
+                 "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "2 construites" in out and "0 en échec" in out
+
+
+def test_read_communes_accepts_codes(tmp_path):
+    assert read_communes("37261, 37122") == ["37261", "37122"]
+    (tmp_path / "codes.txt").write_text("# Touraine\n37261\n37122\n", encoding="utf-8")
+    assert read_communes(str(tmp_path / "codes.txt")) == ["37261", "37122"]
