@@ -1,6 +1,6 @@
-"""Benchmark of the territory build on synthetic towns of about 25, 100 and 400 km².
+"""Benchmark of the territory build on synthetic towns of about 25, 100, 400 and 1,000 km².
 
-    python bench/build.py [--sizes 5 10 20] [--keep DIR]
+    python bench/build.py [--sizes 5 10 20 31.6] [--tiled 5] [--keep DIR]
 
 Each size (side in km) is generated first (not timed), then built in a fresh subprocess that
 reports its own wall time, CPU time and peak resident memory, so sizes do not share caches.
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def one(src: Path, out: Path) -> dict:
+def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
     """Build one generated town and return its measurements (runs inside the subprocess)."""
     from ilots.build import BuildInputs, build_territory
     from ilots.demo import PRODUCT_ID
@@ -35,7 +35,12 @@ def one(src: Path, out: Path) -> dict:
         bdtopo=str(src / "bdtopo_ilotville.gpkg"), population=[str(src / "filosofi_200m_ilotville.csv")],
     )
     t0, c0 = time.perf_counter(), time.process_time()
-    build_territory(inputs, out)
+    if tile_km:
+        from ilots.scale import build_tiled
+
+        build_tiled(inputs, out, tile_m=tile_km * 1000.0)
+    else:
+        build_territory(inputs, out)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     terr = load_territory(out)
     return {
@@ -52,10 +57,11 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", nargs="+", type=float, default=[5.0, 10.0, 20.0], help="town sides in km")
     p.add_argument("--keep", help="keep generated towns in this folder")
+    p.add_argument("--tiled", type=float, default=0.0, help="build tile by tile, tiles of this side in km (ilots.scale)")
     p.add_argument("--one", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
-        print(json.dumps(one(Path(args.one[0]), Path(args.one[1]))))
+        print(json.dumps(one(Path(args.one[0]), Path(args.one[1]), args.tiled)))
         return
     from ilots.demo import generate_demo_sources
 
@@ -65,9 +71,11 @@ def main() -> None:
     for side in args.sizes:
         src = work / f"town_{side:g}km"
         t0 = time.perf_counter()
-        generate_demo_sources(src, size_km=side, seed=2154)
+        if not (src / "bdtopo_ilotville.gpkg").exists():
+            generate_demo_sources(src, size_km=side, seed=2154)
         gen = time.perf_counter() - t0
-        res = subprocess.run([sys.executable, __file__, "--one", str(src), str(work / f"terr_{side:g}km")],
+        res = subprocess.run([sys.executable, __file__, "--one", str(src), str(work / f"terr_{side:g}km"),
+                              "--tiled", str(args.tiled)],
                              capture_output=True, text=True, check=True)
         r = json.loads(res.stdout.strip().splitlines()[-1])
         print(f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "

@@ -1,6 +1,7 @@
 """Nouveau territoire: download a commune's open data, or build from uploaded files; validated, with progress."""
 
 import datetime as dt
+from contextlib import contextmanager
 import shutil
 import tempfile
 from pathlib import Path
@@ -76,6 +77,20 @@ def prepare(tmp: Path, form: dict) -> BuildInputs:
     return inputs
 
 
+@contextmanager
+def failures_shown(bar):
+    """Show a user's mistake or a write failure as one French sentence; nothing saved is touched."""
+    try:
+        yield
+    except (IlotsError, UploadError) as exc:
+        bar.empty()
+        st.error(str(exc))
+        st.caption("Aucun territoire existant n'a été modifié.")
+    except OSError:
+        bar.empty()
+        st.error(WRITE_ERROR)
+
+
 def fit_and_announce(target: Path, label: str) -> None:
     from ilots.analysis import fit_territory
     from ilots.store import load_territory
@@ -111,34 +126,26 @@ def fetch_section() -> None:
     def progress(stage: str, done: int, total: int | None) -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=stage)
 
-    with tempfile.TemporaryDirectory(prefix="ilots-fetch-") as tmpdir:
-        try:
-            pop = [str(save_upload(population, Path(tmpdir)))] if population is not None else []
-            req = FetchRequest(communes=codes, year=int(year), months=(int(months[0]), int(months[1])),
-                               n_scenes=int(n_scenes), max_cloud=max_cloud / 100.0, population=pop)
-            label = (name or "").strip()
-            if not label:  # the commune's own name (a cached request the fetch reuses)
-                label = territory_name(commune_boundaries(Downloader(default_cache_dir(), req.policy), codes, req.wfs_url))
-            req.name = label
-            target = data_dir() / slug(label)
-            if is_territory(target) and not overwrite:
-                bar.empty()
-                st.error(f"Un territoire « {label} » existe déjà : cochez « Remplacer » ou choisissez un autre nom.")
-                return
-            summary = fetch_territory(req, target, progress)
-            bar.progress(1.0, text="Ajustement du modèle…")
-            st.write("**Scènes Landsat gardées** : " + ", ".join(
-                f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])} de nuages sur le territoire)"
-                for s in summary.scenes))
-            fit_and_announce(target, label)
+    with tempfile.TemporaryDirectory(prefix="ilots-fetch-") as tmpdir, failures_shown(bar):
+        pop = [str(save_upload(population, Path(tmpdir)))] if population is not None else []
+        req = FetchRequest(communes=codes, year=int(year), months=(int(months[0]), int(months[1])),
+                           n_scenes=int(n_scenes), max_cloud=max_cloud / 100.0, population=pop)
+        label = (name or "").strip()
+        if not label:  # the commune's own name (a cached request the fetch reuses)
+            label = territory_name(commune_boundaries(Downloader(default_cache_dir(), req.policy), codes, req.wfs_url))
+        req.name = label
+        target = data_dir() / slug(label)
+        if is_territory(target) and not overwrite:
             bar.empty()
-        except (IlotsError, UploadError) as exc:
-            bar.empty()
-            st.error(str(exc))
-            st.caption("Aucun territoire existant n'a été modifié.")
-        except OSError:
-            bar.empty()
-            st.error(WRITE_ERROR)
+            st.error(f"Un territoire « {label} » existe déjà : cochez « Remplacer » ou choisissez un autre nom.")
+            return
+        summary = fetch_territory(req, target, progress)
+        bar.progress(1.0, text="Ajustement du modèle…")
+        st.write("**Scènes Landsat gardées** : " + ", ".join(
+            f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])} de nuages sur le territoire)"
+            for s in summary.scenes))
+        fit_and_announce(target, label)
+        bar.empty()
 
 
 def upload_section() -> None:
@@ -164,20 +171,12 @@ def upload_section() -> None:
             st.error(f"Un territoire « {name} » existe déjà : cochez « Remplacer » ou choisissez un autre nom.")
         else:
             bar = st.progress(0.0, text="Vérification des fichiers…")
-            with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir:
-                try:
-                    inputs = prepare(Path(tmpdir), form)
-                    build_territory(inputs, target, progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg))
-                    bar.progress(1.0, text="Ajustement du modèle…")
-                    fit_and_announce(target, name)
-                    bar.empty()
-                except IlotsError as exc:
-                    bar.empty()
-                    st.error(str(exc))
-                    st.caption("Aucun territoire existant n'a été modifié.")
-                except OSError:
-                    bar.empty()
-                    st.error(WRITE_ERROR)
+            with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir, failures_shown(bar):
+                inputs = prepare(Path(tmpdir), form)
+                build_territory(inputs, target, progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+                bar.progress(1.0, text="Ajustement du modèle…")
+                fit_and_announce(target, name)
+                bar.empty()
 
 
 st.title("Nouveau territoire")
