@@ -112,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--population-key", help="colonne de jointure du tableau de population")
     b.add_argument("--area", help="zone d'étude : polygone(s) (limite communale…) ; les îlots y sont découpés")
     b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
+    b.add_argument("--tile-km", type=float,
+                   help="construire par tuiles de ce côté en km (mémoire bornée, pour une métropole ou un département)")
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 
     g = sub.add_parser("fetch", help="télécharger les données ouvertes d'une commune (IGN, Landsat, WorldCover) et la construire")
@@ -420,7 +422,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             progress = _Progress(not args.quiet)
             try:
-                out = build_territory(inputs, args.out, progress, command=["python", "-m", "ilots", *(argv or sys.argv[1:])])
+                command = ["python", "-m", "ilots", *(argv or sys.argv[1:])]
+                if args.tile_km:
+                    from .scale import build_tiled
+
+                    out = build_tiled(inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=command)
+                else:
+                    out = build_territory(inputs, args.out, progress, command=command)
             finally:
                 progress.close()
             _print_info(territory_summary(out))

@@ -233,6 +233,8 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     from .zonal import coverage_weights
 
     progress = progress or (lambda m, f: None)
+    if not (tile_m >= 500.0 and halo_m >= 0.0):
+        raise BuildError(f"Tuiles de {tile_m / 1000:g} km : il faut des tuiles d'au moins 0,5 km et une marge positive.")
     probe = _vector_extent(inputs, 4326) or _lst_bounds(inputs.lst[0], 4326)
     crs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2).crs
     study = _intersect(_lst_bounds(inputs.lst[0], crs), _vector_extent(inputs, crs))

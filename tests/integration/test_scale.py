@@ -99,3 +99,12 @@ def test_read_communes_accepts_codes(tmp_path):
     assert read_communes("37261, 37122") == ["37261", "37122"]
     (tmp_path / "codes.txt").write_text("# Touraine\n37261\n37122\n", encoding="utf-8")
     assert read_communes(str(tmp_path / "codes.txt")) == ["37261", "37122"]
+
+
+def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
+    args = ["build", "--quiet", "--name", "Îlotville", "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)]
+    assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1"]) == 0
+    terr = load_territory(tmp_path / "t")
+    assert terr.manifest["tiling"]["tile_m"] == 1000.0 and len(terr.blocks) > 200
+    assert main([*args, "--out", str(tmp_path / "u"), "--tile-km", "0.01"]) == 2
+    assert "au moins 0,5 km" in capsys.readouterr().err
