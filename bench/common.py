@@ -41,3 +41,10 @@ def dashboard_server(data_dir: Path, wait_s: float = 90.0):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def dashboard_servers(data_dir: Path, processes: int = 1):
+    """``processes`` dashboard servers (one per core, as behind a reverse proxy); yield their base URLs."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(dashboard_server(data_dir)) for _ in range(processes)]

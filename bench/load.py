@@ -1,6 +1,7 @@
 """Load test: N concurrent sessions on a local dashboard (127.0.0.1 only), bounded in count and time.
 
     python bench/load.py [--sessions 20] [--moves 3] [--territory DIR] [--browser]
+                         [--processes 2] [--arrival-s 20] [--think-s 2]
 
 Default: websocket sessions speaking Streamlit's own protocol (protobuf BackMsg/ForwardMsg on
 /_stcore/stream), so that 20 sessions measure the server rather than 20 browser renderers competing for
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import dashboard_server  # noqa: E402
+from common import dashboard_servers  # noqa: E402
 
 
 async def session(browser, base: str, moves: int, results: dict, i: int) -> None:
@@ -92,19 +93,22 @@ async def ws_rerun(ws, page: str, widgets=(), fragment_id: str = "", timeout: fl
             return time.perf_counter() - t0, found
 
 
-async def ws_session(base: str, moves: int, results: dict, i: int) -> None:
+async def ws_session(base: str, moves: int, results: dict, i: int, start_s: float = 0.0, think_s: float = 0.0) -> None:
     import websockets
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     url = base.replace("http://", "ws://") + "/_stcore/stream"
+    await asyncio.sleep(start_s)
     try:
         async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
             dt, found = await ws_rerun(ws, "map")
             results["map"].append(dt)
+            await asyncio.sleep(think_s)
             _, found = await ws_rerun(ws, "scenarios")
             slider_id, fragment = found["slider:Arbres : points de couvert ajoutés"]
             value = found["metric:Température de surface"]
             for k in range(moves):
+                await asyncio.sleep(think_s)
                 w = WidgetState(id=slider_id)
                 w.double_array_value.data.append(12 + 4 * k + i % 3)
                 dt, found = await ws_rerun(ws, "scenarios", [w], fragment)
@@ -117,16 +121,20 @@ async def ws_session(base: str, moves: int, results: dict, i: int) -> None:
         results["errors"].append(f"session {i}: {type(exc).__name__}: {str(exc)[:120]}")
 
 
-async def run_ws(base: str, sessions: int, moves: int) -> dict:
+async def run_ws(bases: list[str], sessions: int, moves: int, arrival_s: float = 0.0, think_s: float = 0.0) -> dict:
     results = {"map": [], "slider": [], "errors": []}
-    await ws_session(base, 1, {"map": [], "slider": [], "errors": []}, -1)  # fills the server's caches once
+    for base in bases:  # fills each server's caches once
+        await ws_session(base, 1, {"map": [], "slider": [], "errors": []}, -1)
     t0 = time.perf_counter()
-    await asyncio.gather(*(ws_session(base, moves, results, i) for i in range(sessions)))
+    # Session i goes to server i mod N (a reverse proxy's sticky spreading) and arrives at i·arrival/N.
+    await asyncio.gather(*(ws_session(bases[i % len(bases)], moves, results, i, i * arrival_s / sessions, think_s)
+                           for i in range(sessions)))
     results["wall"] = time.perf_counter() - t0
     return results
 
 
-async def run(base: str, sessions: int, moves: int) -> dict:
+async def run(bases: list[str], sessions: int, moves: int, arrival_s: float = 0.0, think_s: float = 0.0) -> dict:
+    base = bases[0]
     from playwright.async_api import async_playwright
 
     results = {"map": [], "slider": [], "errors": []}
@@ -148,6 +156,10 @@ def main() -> None:
     p.add_argument("--moves", type=int, default=3)
     p.add_argument("--territory", type=Path, default=ROOT / "bench" / "out" / "demo_5km")
     p.add_argument("--browser", action="store_true", help="Chromium pages instead of websocket sessions")
+    p.add_argument("--processes", type=int, default=1, help="dashboard processes, sessions spread over them (websocket)")
+    p.add_argument("--arrival-s", type=float, default=0.0,
+                   help="spread session arrivals over this many seconds (0: all in the same instant)")
+    p.add_argument("--think-s", type=float, default=0.0, help="pause between a session's actions, in seconds")
     args = p.parse_args()
     from ilots.analysis import fit_territory
     from ilots.demo import build_demo
@@ -161,13 +173,15 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="ilots-load-"))
     os.symlink(args.territory.resolve(), data / "demo")
     try:
-        with dashboard_server(data) as base:
-            res = asyncio.run((run if args.browser else run_ws)(base, args.sessions, args.moves))
+        with dashboard_servers(data, args.processes) as bases:
+            res = asyncio.run((run if args.browser else run_ws)(bases, args.sessions, args.moves, args.arrival_s,
+                                                                args.think_s))
     finally:
         shutil.rmtree(data, ignore_errors=True)
     mode = "browser (Chromium)" if args.browser else "websocket"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(terr.blocks)} blocks; {args.sessions} concurrent "
-          f"{mode} sessions, {args.moves} slider moves each; wall {res['wall']:.1f} s")
+          f"{mode} sessions, {args.moves} slider moves each; {args.processes} process(es), arrivals over "
+          f"{args.arrival_s:g} s, think time {args.think_s:g} s; wall {res['wall']:.1f} s")
     for key, label in (("map", "map page (full run)"), ("slider", "slider move until figure updated")):
         v = np.array(res[key])
         if len(v):

@@ -85,6 +85,7 @@ class BuiltTerritory:
     manifest: dict
     streets: gpd.GeoDataFrame | None = None
     coverage: CoverageWeights | None = None
+    buildings: gpd.GeoDataFrame | None = None  # kept in memory only (a tiled build counts them per tile)
 
 
 def _noop(message: str, fraction: float) -> None:  # default progress callback
@@ -459,7 +460,8 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     manifest["streets"] = 0 if streets is None else int(len(streets))
     progress("Poids de couverture îlots × pixels", 0.94)
     coverage = coverage_weights(lst, out)
-    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage)
+    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage,
+                          buildings=buildings)
 
 
 def _relativise(obj, prefix: str):

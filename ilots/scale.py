@@ -242,6 +242,7 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     progress("Lecture des rasters (une fois pour tout le territoire)", 0.0)
     rasters = read_rasters(inputs, crs, study)  # small next to the vectors: 1,000 km² at 30 m is 1.1 M pixels
     parts, streets, manifests = [], [], []
+    n_buildings, height_sources = 0, {}
     t0 = time.perf_counter()
     for k, tile in enumerate(tiles):
         progress(f"Tuile {k + 1}/{len(tiles)}", 0.9 * k / len(tiles))
@@ -255,9 +256,16 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
         pts = b.geometry.representative_point()
         own = (pts.x >= tile[0]) & (pts.x < tile[2]) & (pts.y >= tile[1]) & (pts.y < tile[3])
         parts.append(b[own])
+        if built.buildings is not None and not built.buildings.empty:  # each building counted in one tile
+            bp = built.buildings.geometry.representative_point()
+            mine = built.buildings[(bp.x >= tile[0]) & (bp.x < tile[2]) & (bp.y >= tile[1]) & (bp.y < tile[3])]
+            n_buildings += len(mine)
+            for k_, v in mine["height_source"].value_counts().items():
+                height_sources[k_] = height_sources.get(k_, 0) + int(v)
         if built.streets is not None:
             streets.append(built.streets)
         manifests.append(built.manifest)
+        del built  # the tile's vectors go before the next tile is read
     if not parts:
         raise NoOverlapError("Aucun îlot construit sur l'emprise : vérifiez que les fichiers portent sur le même territoire.")
     blocks = pd.concat(parts)
@@ -276,6 +284,7 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     manifest.update({
         "bounds": bounds, "bounds_wgs84": bounds_to_wgs84(bounds, crs), "study_area": tuple(float(v) for v in study),
         "area_km2": round(float(blocks.area.sum()) / 1e6, 3), "n_blocks": int(len(blocks)),
+        "buildings": {"n": n_buildings, "height_source": height_sources} if n_buildings else manifest.get("buildings"),
         "tiling": {"tile_m": tile_m, "halo_m": halo_m, "tiles": len(tiles), "tiles_built": len(parts),
                    "distances_capped_m": halo_m},
     })
