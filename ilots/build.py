@@ -225,6 +225,28 @@ def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | No
     return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations)
 
 
+def distance_features(blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr.DataArray | None
+                      ) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """Distances (m) from each block to water and to large green spaces, and the source of each.
+
+    BD TOPO water surfaces and vegetation zones when present, else the land-cover classes.
+    """
+    water_geoms, green_geoms, wsrc, gsrc = None, None, None, None
+    if bd is not None and bd.get("surface_hydrographique") is not None:
+        water_geoms, wsrc = bd.get("surface_hydrographique"), "bdtopo:surface_hydrographique"
+    elif landcover is not None:
+        water_geoms, wsrc = F.polygons_from_classes(landcover, [80], min_area_m2=1_000.0), "landcover"
+    if bd is not None and bd.get("zone_de_vegetation") is not None:
+        green_geoms, gsrc = F.large_green_spaces(bd.get("zone_de_vegetation")), "bdtopo:zone_de_vegetation"
+    elif landcover is not None:
+        green_geoms, gsrc = F.polygons_from_classes(landcover, [10, 20, 30], min_area_m2=F.LARGE_GREEN_SPACE_M2), "landcover"
+    out = pd.DataFrame({"dist_water_m": F.distance_to(blocks, water_geoms),
+                        "dist_green_m": F.distance_to(blocks, green_geoms)}, index=blocks.index)
+    sources = {"dist_water_m": wsrc if out["dist_water_m"].notna().any() else None,
+               "dist_green_m": gsrc if out["dist_green_m"].notna().any() else None}
+    return out, sources
+
+
 def compute_territory(inputs: BuildInputs, progress: Progress | None = None, rasters: Rasters | None = None
                       ) -> BuiltTerritory:
     """Read every source, build blocks and compute their features (see :mod:`ilots.features`).
@@ -374,19 +396,10 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         mark(["impervious_frac"], None)
 
     progress("Distances à l'eau et aux espaces verts", 0.75)
-    water_geoms, green_geoms, wsrc, gsrc = None, None, None, None
-    if bd is not None and bd.get("surface_hydrographique") is not None:
-        water_geoms, wsrc = bd.get("surface_hydrographique"), "bdtopo:surface_hydrographique"
-    elif landcover is not None:
-        water_geoms, wsrc = F.polygons_from_classes(landcover, [80], min_area_m2=1_000.0), "landcover"
-    if bd is not None and bd.get("zone_de_vegetation") is not None:
-        green_geoms, gsrc = F.large_green_spaces(bd.get("zone_de_vegetation")), "bdtopo:zone_de_vegetation"
-    elif landcover is not None:
-        green_geoms, gsrc = F.polygons_from_classes(landcover, [10, 20, 30], min_area_m2=F.LARGE_GREEN_SPACE_M2), "landcover"
-    table["dist_water_m"] = F.distance_to(blocks, water_geoms)
-    mark(["dist_water_m"], wsrc if table["dist_water_m"].notna().any() else None)
-    table["dist_green_m"] = F.distance_to(blocks, green_geoms)
-    mark(["dist_green_m"], gsrc if table["dist_green_m"].notna().any() else None)
+    dist, dist_sources = distance_features(blocks, bd, landcover)
+    for col, src in dist_sources.items():
+        table[col] = dist[col]
+        mark([col], src)
 
     progress("Population", 0.85)
     pop_notes = []

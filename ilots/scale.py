@@ -218,16 +218,18 @@ def _tiles(bounds: tuple[float, float, float, float], tile_m: float) -> list[tup
     return [(x, y, min(x + tile_m, x1), min(y + tile_m, y1)) for y in ys for x in xs]
 
 
-def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0, halo_m: float = 1500.0,
+def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0, halo_m: float = 500.0,
                 progress: Progress | None = None, command: list[str] | None = None) -> Path:
     """Build ``inputs`` tile by tile (bounded memory) into one territory at ``out``.
 
     Each tile is built with a halo of ``halo_m`` around it; a block is kept by the tile holding
     its representative point, so a block crossing a tile edge is computed once, whole (if smaller
-    than the halo). Distances to water and green spaces are capped at ``halo_m`` (what a tile
-    sees), for every block alike.
+    than the halo). Rasters and population grids are read once for the whole area (one pixel
+    grid for every tile), and distances to water and green spaces are computed at the end over
+    the whole area, so the result does not depend on the tiling.
     """
-    from .build import _intersect, _lst_bounds, _vector_extent, read_rasters  # the untiled build's own rules
+    from .build import _intersect, _lst_bounds, _vector_extent, distance_features, read_rasters  # the untiled rules
+    from .sources.bdtopo import read_bdtopo
     from .blocks import _stable_ids
     from .crs import choose_working_crs
     from .zonal import coverage_weights
@@ -270,9 +272,13 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
         raise NoOverlapError("Aucun îlot construit sur l'emprise : vérifiez que les fichiers portent sur le même territoire.")
     blocks = pd.concat(parts)
     blocks = gpd.GeoDataFrame(blocks, geometry="geometry", crs=parts[0].crs)
-    for col in ("dist_water_m", "dist_green_m"):
-        if col in blocks and blocks[col].notna().any():  # a tile that saw no water within its halo: ≥ halo
-            blocks[col] = blocks[col].fillna(halo_m).clip(upper=halo_m)
+    # Distances look beyond any halo: water and vegetation (small layers) are read once for the whole area.
+    progress("Distances à l'eau et aux espaces verts", 0.9)
+    small = (read_bdtopo(inputs.bdtopo, crs, bbox=study, only=("zone_de_vegetation", "surface_hydrographique"))
+             if inputs.bdtopo else None)
+    dist, _ = distance_features(blocks, small, rasters.landcover)
+    for col in dist.columns:
+        blocks[col] = dist[col]
     if inputs.blocks is None:  # ids from the same rule as an untiled build, over the whole set
         blocks.index = pd.Index(_stable_ids(blocks.geometry), name="block_id")
     blocks = blocks.sort_index()
@@ -285,8 +291,7 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
         "bounds": bounds, "bounds_wgs84": bounds_to_wgs84(bounds, crs), "study_area": tuple(float(v) for v in study),
         "area_km2": round(float(blocks.area.sum()) / 1e6, 3), "n_blocks": int(len(blocks)),
         "buildings": {"n": n_buildings, "height_source": height_sources} if n_buildings else manifest.get("buildings"),
-        "tiling": {"tile_m": tile_m, "halo_m": halo_m, "tiles": len(tiles), "tiles_built": len(parts),
-                   "distances_capped_m": halo_m},
+        "tiling": {"tile_m": tile_m, "halo_m": halo_m, "tiles": len(tiles), "tiles_built": len(parts)},
     })
     manifest["build"] = {**manifest.get("build", {}), "wall_seconds": round(time.perf_counter() - t0, 2),
                          "command": command}

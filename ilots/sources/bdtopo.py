@@ -134,17 +134,19 @@ def read_bdtopo(
     dst_crs: CRS | int | str,
     bbox: tuple[float, float, float, float] | None = None,
     require: tuple[str, ...] = (),
+    only: tuple[str, ...] | None = None,
 ) -> BdTopo:
     """Read the BD TOPO layers within ``bbox`` (in ``dst_crs``), normalised to the v3 gpkg names.
 
     Buildings get ``height_m`` and ``height_source`` (see :mod:`ilots.sources.buildings`); roads
     get ``width_m``. Raises :class:`MissingLayerError` if a layer listed in ``require`` is absent.
+    ``only`` restricts the reading to these layers (e.g. the small ones, over a large area).
     """
     available = list_bdtopo_layers(path)
     layers: dict[str, gpd.GeoDataFrame] = {}
     missing: list[str] = []
     files: set[str] = set()
-    for name in LAYERS:
+    for name in LAYERS if only is None else [n for n in LAYERS if n in only]:
         if name not in available:
             if name not in OPTIONAL:
                 missing.append(name)

@@ -40,14 +40,9 @@ def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, 
     a, b = untiled.blocks, tiled.blocks
     assert b.index.is_unique and list(a.index) == list(b.index)  # every block once, same ids
     assert a.geometry.normalize().geom_equals_exact(b.geometry.normalize(), 1e-6).all()  # edge blocks kept whole
-    num = [c for c in a.select_dtypes("number").columns if not c.startswith("dist_")]
+    num = list(a.select_dtypes("number").columns)
+    assert "dist_green_m" in num and "lst_mean_c" in num and "residents" in num
     assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), equal_nan=True, atol=1e-9)
-    for col in ("dist_water_m", "dist_green_m"):
-        same = np.isclose(a[col].clip(upper=halo_m), b[col], equal_nan=True)
-        if halo_m >= 2000:  # the halo sees the whole town: identical
-            assert same.all(), col
-        else:  # a park cut by a 300 m halo may look smaller than the large-park threshold to a tile
-            assert same.mean() > 0.98 and (b[col] <= halo_m).all(), col
     assert tiled.manifest["tiling"]["tiles"] == 9 and tiled.coverage() is not None
 
 
