@@ -218,13 +218,25 @@ def _tiles(bounds: tuple[float, float, float, float], tile_m: float) -> list[tup
     return [(x, y, min(x + tile_m, x1), min(y + tile_m, y1)) for y in ys for x in xs]
 
 
+def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01) -> bool:
+    """Whether a block reaches an edge of ``halo`` that is not an edge of ``study`` (so it may be cut)."""
+    if blocks.empty:
+        return False
+    b = blocks.geometry.bounds
+    return bool(((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + eps)).any()
+                or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + eps)).any()
+                or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - eps)).any()
+                or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - eps)).any())
+
+
 def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0, halo_m: float = 500.0,
                 progress: Progress | None = None, command: list[str] | None = None) -> Path:
     """Build ``inputs`` tile by tile (bounded memory) into one territory at ``out``.
 
     Each tile is built with a halo of ``halo_m`` around it; a block is kept by the tile holding
-    its representative point, so a block crossing a tile edge is computed once, whole (if smaller
-    than the halo). Rasters and population grids are read once for the whole area (one pixel
+    its representative point, so a block crossing a tile edge is computed once, whole: when a
+    kept block reaches the halo's edge (a block larger than the halo), the tile is built again
+    with a halo twice as wide. Rasters and population grids are read once for the whole area (one pixel
     grid for every tile), and distances to water and green spaces are computed at the end over
     the whole area, so the result does not depend on the tiling.
     """
@@ -244,19 +256,29 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     progress("Lecture des rasters (une fois pour tout le territoire)", 0.0)
     rasters = read_rasters(inputs, crs, study)  # small next to the vectors: 1,000 km² at 30 m is 1.1 M pixels
     parts, streets, manifests = [], [], []
-    n_buildings, height_sources = 0, {}
+    n_buildings, height_sources, widened = 0, {}, 0
     t0 = time.perf_counter()
     for k, tile in enumerate(tiles):
         progress(f"Tuile {k + 1}/{len(tiles)}", 0.9 * k / len(tiles))
-        halo = (tile[0] - halo_m, tile[1] - halo_m, tile[2] + halo_m, tile[3] + halo_m)
-        try:
-            built: BuiltTerritory = compute_territory(replace(inputs, study_bounds=halo, hash_sources=not manifests),
-                                                       rasters=rasters)
-        except (NoOverlapError, BuildError):
-            continue  # nothing to build in this tile (no road, no valid pixel)
-        b = built.blocks
-        pts = b.geometry.representative_point()
-        own = (pts.x >= tile[0]) & (pts.x < tile[2]) & (pts.y >= tile[1]) & (pts.y < tile[3])
+        h = halo_m
+        while True:  # widen the halo until no block of this tile is cut by it
+            halo = (max(tile[0] - h, study[0]), max(tile[1] - h, study[1]),
+                    min(tile[2] + h, study[2]), min(tile[3] + h, study[3]))
+            try:
+                built: BuiltTerritory = compute_territory(
+                    replace(inputs, study_bounds=halo, hash_sources=not manifests), rasters=rasters)
+            except (NoOverlapError, BuildError):
+                built = None  # nothing to build in this tile (no road, no valid pixel)
+                break
+            b = built.blocks
+            pts = b.geometry.representative_point()
+            own = (pts.x >= tile[0]) & (pts.x < tile[2]) & (pts.y >= tile[1]) & (pts.y < tile[3])
+            if not _cut_by_halo(b[own], halo, study) or halo == tuple(study):
+                break
+            h *= 2
+            widened += 1
+        if built is None:
+            continue
         parts.append(b[own])
         if built.buildings is not None and not built.buildings.empty:  # each building counted in one tile
             bp = built.buildings.geometry.representative_point()
@@ -291,7 +313,8 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
         "bounds": bounds, "bounds_wgs84": bounds_to_wgs84(bounds, crs), "study_area": tuple(float(v) for v in study),
         "area_km2": round(float(blocks.area.sum()) / 1e6, 3), "n_blocks": int(len(blocks)),
         "buildings": {"n": n_buildings, "height_source": height_sources} if n_buildings else manifest.get("buildings"),
-        "tiling": {"tile_m": tile_m, "halo_m": halo_m, "tiles": len(tiles), "tiles_built": len(parts)},
+        "tiling": {"tile_m": tile_m, "halo_m": halo_m, "tiles": len(tiles), "tiles_built": len(parts),
+                   "halo_widened": widened},
     })
     manifest["build"] = {**manifest.get("build", {}), "wall_seconds": round(time.perf_counter() - t0, 2),
                          "command": command}

@@ -33,7 +33,7 @@ def untiled(inputs, tmp_path_factory):
     return load_territory(out)
 
 
-@pytest.mark.parametrize("halo_m", [2500.0, 300.0])
+@pytest.mark.parametrize("halo_m", [2500.0, 300.0, 20.0])
 def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, halo_m):
     out = build_tiled(inputs, tmp_path / "t", tile_m=700.0, halo_m=halo_m)
     tiled = load_territory(out)
@@ -44,6 +44,8 @@ def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, 
     assert "dist_green_m" in num and "lst_mean_c" in num and "residents" in num
     assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), equal_nan=True, atol=1e-9)
     assert tiled.manifest["tiling"]["tiles"] == 9 and tiled.coverage() is not None
+    if halo_m < 100:  # blocks larger than the halo: their tiles were built again with a wider one
+        assert tiled.manifest["tiling"]["halo_widened"] > 0
 
 
 def _communes(sources) -> gpd.GeoDataFrame:
