@@ -75,6 +75,7 @@ class BuildInputs:
     # skip hashing the source files (done once for the whole territory).
     study_bounds: tuple[float, float, float, float] | None = None
     hash_sources: bool = True
+    tile: bool = False  # a tile: leave distances and coverage weights to the whole-territory pass
 
 
 @dataclass
@@ -213,6 +214,20 @@ class Rasters:
     ndvi: xr.DataArray | None
     landcover: xr.DataArray | None
     populations: list | None = None  # the population tables (small too), one per input
+
+    def clip(self, bounds: tuple[float, float, float, float], margin: float = 200.0) -> Rasters:
+        """The same rasters cut to ``bounds`` (+ margin), on the same pixel grid (views, no resampling)."""
+        box = (bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin)
+
+        def cut(da):
+            if da is None:
+                return None
+            try:
+                return da.rio.clip_box(*box)
+            except Exception:  # no pixel there: keep the whole raster, the zonal code copes
+                return da
+        return Rasters(self.lst_layers, cut(self.lst), cut(self.n_dates), cut(self.landsat_ndvi), cut(self.ndvi),
+                       cut(self.landcover), self.populations)
 
 
 def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> Rasters:
@@ -396,7 +411,9 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         mark(["impervious_frac"], None)
 
     progress("Distances à l'eau et aux espaces verts", 0.75)
-    dist, dist_sources = distance_features(blocks, bd, landcover)
+    dist, dist_sources = (distance_features(blocks, bd, landcover) if not inputs.tile else
+                          (pd.DataFrame(np.nan, index=blocks.index, columns=["dist_water_m", "dist_green_m"]),
+                           {"dist_water_m": "tiled", "dist_green_m": "tiled"}))
     for col, src in dist_sources.items():
         table[col] = dist[col]
         mark([col], src)
@@ -472,7 +489,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     streets = streets_from_roads(roads, bd.get("commune") if bd else None)
     manifest["streets"] = 0 if streets is None else int(len(streets))
     progress("Poids de couverture îlots × pixels", 0.94)
-    coverage = coverage_weights(lst, out)
+    coverage = None if inputs.tile else coverage_weights(lst, out)
     return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage,
                           buildings=buildings)
 

@@ -266,7 +266,7 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
                     min(tile[2] + h, study[2]), min(tile[3] + h, study[3]))
             try:
                 built: BuiltTerritory = compute_territory(
-                    replace(inputs, study_bounds=halo, hash_sources=not manifests), rasters=rasters)
+                    replace(inputs, study_bounds=halo, hash_sources=not manifests, tile=True), rasters=rasters.clip(halo))
             except (NoOverlapError, BuildError):
                 built = None  # nothing to build in this tile (no road, no valid pixel)
                 break
@@ -298,7 +298,7 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     progress("Distances à l'eau et aux espaces verts", 0.9)
     small = (read_bdtopo(inputs.bdtopo, crs, bbox=study, only=("zone_de_vegetation", "surface_hydrographique"))
              if inputs.bdtopo else None)
-    dist, _ = distance_features(blocks, small, rasters.landcover)
+    dist, dist_sources = distance_features(blocks, small, rasters.landcover)
     for col in dist.columns:
         blocks[col] = dist[col]
     if inputs.blocks is None:  # ids from the same rule as an untiled build, over the whole set
@@ -306,6 +306,9 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     blocks = blocks.sort_index()
     lst, n_dates = rasters.lst, rasters.n_dates
     manifest = dict(manifests[0])
+    manifest["features"] = {k: dict(v) for k, v in manifest["features"].items()}
+    for col, src in dist_sources.items():
+        manifest["features"][col].update(available=src is not None, source=src)
     bounds = tuple(float(v) for v in blocks.total_bounds)
     from .crs import bounds_to_wgs84
 
