@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
@@ -160,6 +161,7 @@ def main() -> None:
     p.add_argument("--arrival-s", type=float, default=0.0,
                    help="spread session arrivals over this many seconds (0: all in the same instant)")
     p.add_argument("--think-s", type=float, default=0.0, help="pause between a session's actions, in seconds")
+    p.add_argument("--url", action="append", help="use these running servers instead of starting some (profiling)")
     args = p.parse_args()
     from ilots.analysis import fit_territory
     from ilots.demo import build_demo
@@ -173,7 +175,7 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="ilots-load-"))
     os.symlink(args.territory.resolve(), data / "demo")
     try:
-        with dashboard_servers(data, args.processes) as bases:
+        with (contextlib.nullcontext(args.url) if args.url else dashboard_servers(data, args.processes)) as bases:
             res = asyncio.run((run if args.browser else run_ws)(bases, args.sessions, args.moves, args.arrival_s,
                                                                 args.think_s))
     finally:
