@@ -150,6 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--max-cloud", type=float, default=20.0)
     m.add_argument("--quiet", action="store_true")
 
+    r = sub.add_parser("restat", help="moyennes par îlot d'une autre date de température, sans nouveau calcul zonal")
+    r.add_argument("dir", help="dossier du territoire")
+    r.add_argument("--lst", required=True, help="scène Landsat C2 L2 (dossier, .tar) ou GeoTIFF de température")
+    r.add_argument("--out", help="fichier CSV à écrire (block_id, lst_mean_c, lst_mean_c_stored, difference_c)")
+
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
     f.add_argument("--tile-m", type=float, default=1000.0, help="taille des tuiles de validation spatiale en m (défaut 1000)")
@@ -377,6 +382,25 @@ def _fetch(args, argv) -> None:
     _print_info(territory_summary(summary.out))
 
 
+def _restat(args) -> None:
+    import time
+
+    from .fr import date_fr, num, temp
+    from .scale import reaggregate_lst
+
+    t0 = time.perf_counter()
+    table = reaggregate_lst(args.dir, args.lst)
+    seconds = time.perf_counter() - t0
+    valid = table["lst_mean_c"].notna()
+    dates = ", ".join(date_fr(d) for d in table.attrs.get("dates", [])) or "date inconnue"
+    print(f"Nouvelle température ({dates}) : {num(int(valid.sum()), 0)} îlots sur {num(len(table), 0)}, "
+          f"moyenne {temp(float(table['lst_mean_c'].mean()))}, écart moyen à la température enregistrée "
+          f"{temp(float(table['difference_c'].mean()), signed=True)} ; {num(seconds, 1)} s (lecture comprise).")
+    if args.out:
+        table.to_csv(args.out, index_label="block_id", float_format="%.3f")
+        print(f"Écrit : {args.out}")
+
+
 def _build_many(args, argv) -> None:
     from .build import BuildInputs
     from .errors import BuildError
@@ -432,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 progress.close()
             _print_info(territory_summary(out))
+        elif args.command == "restat":
+            _restat(args)
         elif args.command == "build-many":
             _build_many(args, argv)
         elif args.command == "fetch":

@@ -33,7 +33,8 @@ from .fr import slug
 from .sources.vectors import read_vector
 from .store import BLOCKS, is_territory, staging, write_json_atomic
 
-__all__ = ["CommuneResult", "read_communes", "build_commune", "build_many", "build_tiled", "SUMMARY_COLUMNS"]
+__all__ = ["CommuneResult", "read_communes", "build_commune", "build_many", "build_tiled", "reaggregate_lst",
+           "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["code_insee", "nom", "status", "n_blocks", "area_km2", "lst_mean_c", "seconds", "error"]
 _CODE_COLS = ("code_insee", "insee_com", "INSEE_COM", "code", "CODE_INSEE")
@@ -333,3 +334,44 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
                                             streets=street_table, coverage=coverage_weights(lst, blocks)))
     progress("Territoire prêt", 1.0)
     return Path(out)
+
+
+def reaggregate_lst(territory: str | Path, source: str) -> pd.DataFrame:
+    """Block means of another LST (a Landsat scene or an LST GeoTIFF) by the stored sparse weights.
+
+    The new raster is read like a build reads it (masked, in °C), resampled onto the territory's
+    LST grid, and averaged per block with :func:`ilots.zonal.sparse_mean`: no new zonal pass.
+    Returns ``lst_mean_c`` (new), ``lst_mean_c_stored`` and their difference, indexed by block.
+    """
+    from rasterio.enums import Resampling
+
+    from .errors import CorruptTerritoryError
+    from .sources import landsat
+    from .sources.rasters import read_lst_geotiff
+    from .store import load_territory
+    from .zonal import sparse_mean
+
+    terr = load_territory(territory)
+    weights = terr.coverage()
+    if weights is None:
+        raise CorruptTerritoryError(
+            f"{terr.name} : pas de poids de couverture (territoire construit par une version antérieure) ; "
+            "reconstruisez-le pour recalculer d'autres dates sans nouveau passage zonal.")
+    grid = terr.lst()
+    bounds = tuple(float(v) for v in grid.rio.bounds())
+    if landsat.is_landsat_source(source):
+        layers = [landsat.read_scene(scene, grid.rio.crs, bounds, with_ndvi=False)[0] for scene in landsat.find_scenes(source)]
+    else:
+        layers = [read_lst_geotiff(source, grid.rio.crs, bounds)]
+    stack = [layer.data.rio.reproject_match(grid, resampling=Resampling.bilinear, nodata=np.nan).values for layer in layers]
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+            values = np.nanmedian(np.stack(stack), axis=0) if len(stack) > 1 else stack[0]
+    new = sparse_mean(weights, grid.copy(data=values.astype("float32")))
+    stored = terr.blocks["lst_mean_c"].reindex(new.index)
+    out = pd.DataFrame({"lst_mean_c": new, "lst_mean_c_stored": stored, "difference_c": new - stored})
+    out.attrs["dates"] = sorted({layer.date.isoformat() for layer in layers if layer.date})
+    return out

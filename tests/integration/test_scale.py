@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -107,3 +108,27 @@ def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
     assert terr.manifest["tiling"]["tile_m"] == 1000.0 and len(terr.blocks) > 200
     assert main([*args, "--out", str(tmp_path / "u"), "--tile-km", "0.01"]) == 2
     assert "au moins 0,5 km" in capsys.readouterr().err
+
+
+def test_restat_gives_another_date_by_the_stored_weights(demo_territory, tmp_path, capsys):
+    from ilots.demo import PRODUCT_ID
+
+    scene = demo_territory / "sources" / "landsat" / PRODUCT_ID
+    assert main(["restat", str(demo_territory), "--lst", str(scene), "--out", str(tmp_path / "same.csv")]) == 0
+    same = pd.read_csv(tmp_path / "same.csv", index_col="block_id")
+    both = same["lst_mean_c"].notna() & same["lst_mean_c_stored"].notna()
+    assert both.mean() > 0.9 and same.loc[both, "difference_c"].abs().max() < 0.05  # the same scene again
+    capsys.readouterr()
+    # A warmer raster (an LST GeoTIFF in °C, 2 °C above the stored one): the blocks follow, by a sparse product.
+    terr = load_territory(demo_territory)
+    warm = terr.lst() + 2.0
+    warm.attrs = {}
+    warm = warm.rio.write_nodata(np.nan)
+    warm.rio.to_raster(tmp_path / "warm_LST_2024-07-01.tif")
+    assert main(["restat", str(demo_territory), "--lst", str(tmp_path / "warm_LST_2024-07-01.tif"),
+                 "--out", str(tmp_path / "warm.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "1er juillet 2024" in out and "+2,0\u00a0°C" in out
+    table = pd.read_csv(tmp_path / "warm.csv", index_col="block_id")
+    ok = table["difference_c"].notna()
+    assert ok.mean() > 0.9 and np.allclose(table.loc[ok, "difference_c"], 2.0, atol=0.05)
