@@ -132,3 +132,20 @@ def test_restat_gives_another_date_by_the_stored_weights(demo_territory, tmp_pat
     table = pd.read_csv(tmp_path / "warm.csv", index_col="block_id")
     ok = table["difference_c"].notna()
     assert ok.mean() > 0.9 and np.allclose(table.loc[ok, "difference_c"], 2.0, atol=0.05)
+
+
+def test_build_many_fetches_codes_on_an_existing_scheduler(fake_world, tmp_path, monkeypatch):
+    """INSEE codes are fetched (local fake services) by workers of a cluster given by its address."""
+    from dask.distributed import LocalCluster
+
+    _, url, _ = fake_world
+    monkeypatch.setenv("ILOTS_WFS_URL", f"{url}/wfs")  # workers inherit the environment
+    monkeypatch.setenv("ILOTS_STAC_URL", f"{url}/stac/")
+    monkeypatch.setenv("ILOTS_CACHE_DIR", str(tmp_path / "cache"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        summary = build_many(["37999", "99999"], tmp_path / "m", fetch={"year": 2023},
+                             scheduler=cluster.scheduler_address)
+    rows = summary.set_index("code_insee")
+    assert rows.loc["37999", "status"] == "built" and rows.loc["37999", "n_blocks"] > 200
+    assert rows.loc["99999", "status"] == "failed" and "Aucune commune" in rows.loc["99999", "error"]
+    assert load_territory(tmp_path / "m" / "37999").manifest["fetch"]["communes"][0]["nom"] == "Îlotville"
