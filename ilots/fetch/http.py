@@ -66,6 +66,29 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_parts(folder: Path) -> int:
+    """Delete temporary files left by downloads whose process died (killed mid-write); return how many."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for part in folder.rglob(".*.part-*"):
+        m = re.search(r"\.part-(\d+)-", part.name)
+        if m and not _alive(int(m.group(1))):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try: ``total`` attempts after the first on 429/5xx, only ``connect`` on connection errors."""
@@ -114,6 +137,7 @@ class Downloader:
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
         self._session = self.policy.session()
+        remove_dead_parts(self.cache_dir)
 
     def path_for(self, source: str, key: str, ext: str) -> Path:
         return self.cache_dir / source / f"{key}.{ext}"

@@ -30,6 +30,7 @@ from ilots.fetch.stac import read_window, select_landsat, sign_href
 from ilots.fetch.wfs import commune_boundaries, get_features
 from ilots.store import load_territory
 from tests.fakeworld import CODE, VARIANTS, item_id
+from tests.conftest import ROOT
 from tests.fetchserver import FakeServices, LocalServer, recorded_item
 
 FAST = RetryPolicy(total=3, connect=0, backoff_s=0.01, timeout_s=(2.0, 10.0))
@@ -117,6 +118,26 @@ def test_an_interrupted_download_leaves_no_cache_entry(dl):
         dl.fetch("wfs", f"{url}/truncated/page", ext="geojson")
     leftovers = [p for p in dl.cache_dir.rglob("*") if p.is_file()] if dl.cache_dir.exists() else []
     assert leftovers == []
+
+
+def test_parts_left_by_a_killed_download_are_cleaned_up(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    # A process that dies (SIGKILL) while writing a cache entry leaves only its temporary file...
+    code = ("import os, signal; from pathlib import Path; from ilots.fetch.http import write_atomic\n"
+            "def half(tmp):\n    tmp.write_bytes(b'{\"features\": [')\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"write_atomic(Path({str(tmp_path / 'cache' / 'wfs' / 'entry.geojson')!r}), half)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT))
+    assert proc.returncode == -9
+    left = list((tmp_path / "cache" / "wfs").iterdir())
+    assert len(left) == 1 and left[0].name.startswith(".entry.geojson.part-")
+    # ...never the entry itself; the next run removes it, and a part of a live process is kept.
+    mine = tmp_path / "cache" / "wfs" / f".other.geojson.part-{os.getpid()}-abcd1234"
+    mine.write_bytes(b"in progress")
+    Downloader(tmp_path / "cache", FAST)
+    assert list((tmp_path / "cache" / "wfs").iterdir()) == [mine]
 
 
 def test_write_atomic_never_leaves_a_partial_file(tmp_path):
