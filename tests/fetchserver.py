@@ -56,8 +56,10 @@ def recorded_item(collection: str) -> dict:
     if collection == "landsat-c2-l2":
         return copy.deepcopy(_FALLBACK_LANDSAT)
     return {"type": "Feature", "stac_version": "1.0.0", "id": "", "collection": collection, "links": [],
-            "properties": {}, "assets": {"map": {"type": "image/tiff; application=geotiff; profile=cloud-optimized",
-                                                 "raster:bands": [{"nodata": 0, "data_type": "uint8"}]}}}
+            "properties": {"datetime": None, "start_datetime": "2021-01-01T00:00:00Z",
+                           "end_datetime": "2021-12-31T23:59:59Z", "esa_worldcover:product_version": "2.0.0"},
+            "assets": {"map": {"type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                               "raster:bands": [{"nodata": 0, "data_type": "uint8"}]}}}
 
 
 @dataclass
