@@ -128,11 +128,12 @@ def recover(path: str | Path) -> None:
         shutil.rmtree(q, ignore_errors=True)
     for q in parent.glob(f".{p.name}.building-*"):
         pid = q.name.rsplit("-", 2)[-2] if q.name.count("-") >= 2 else ""
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not process_alive(int(pid)):
             shutil.rmtree(q, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a staging or temporary file's owner)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -25,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ..errors import ServiceUnavailableError
+from ..store import process_alive
 
 __all__ = ["Downloader", "RetryPolicy", "default_cache_dir", "cache_key", "write_atomic", "strip_query"]
 
@@ -66,16 +67,6 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_dead_parts(folder: Path) -> int:
     """Delete temporary files left by downloads whose process died (killed mid-write); return how many."""
     removed = 0
@@ -83,7 +74,7 @@ def remove_dead_parts(folder: Path) -> int:
         return 0
     for part in folder.rglob(".*.part-*"):
         m = re.search(r"\.part-(\d+)-", part.name)
-        if m and not _alive(int(m.group(1))):
+        if m and not process_alive(int(m.group(1))):
             part.unlink(missing_ok=True)
             removed += 1
     return removed
