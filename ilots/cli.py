@@ -58,7 +58,8 @@ class _StageBars:
             self.close()
             self.stage = stage
             self.bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=True, disable=None,
-                            bar_format="{desc:<42} {percentage:3.0f}% |{bar:24}| {n_fmt}/{total_fmt}" if total else None)
+                            bar_format="{desc:<42} {percentage:3.0f}% |{bar:24}| {n_fmt}/{total_fmt}" if total
+                            else "{desc:<42} {n_fmt}")
         if total is not None and self.bar.total != total:
             self.bar.total = total
         self.bar.n = done
