@@ -46,7 +46,7 @@ from .zonal import CoverageWeights, coverage_weights
 from .store import COVERAGE, STREETS, FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
 
 __all__ = ["BuildInputs", "BuiltTerritory", "Progress", "Rasters", "compute_territory", "build_territory", "read_rasters",
-           "write_territory"]
+           "read_lst_layers", "write_territory"]
 
 Progress = Callable[[str, float], None]
 
@@ -160,14 +160,18 @@ def _intersect(a: tuple, b: tuple | None) -> tuple:
     return box
 
 
-def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
+def read_lst_layers(sources: list[str], crs, bounds, progress: Progress | None = None, with_ndvi: bool = True
+                    ) -> tuple[list[LstLayer], list[xr.DataArray]]:
+    """Each date of each LST source (Landsat scenes, LST GeoTIFFs), masked, in °C, in ``crs`` over
+    ``bounds``; and the NDVI of the Landsat scenes with SR bands (when ``with_ndvi``)."""
+    progress = progress or _noop
     layers: list[LstLayer] = []
     ndvis: list[xr.DataArray] = []
-    for i, src in enumerate(inputs.lst):
-        progress(f"Lecture des températures ({i + 1}/{len(inputs.lst)})", 0.05 + 0.15 * i / len(inputs.lst))
+    for i, src in enumerate(sources):
+        progress(f"Lecture des températures ({i + 1}/{len(sources)})", 0.05 + 0.15 * i / len(sources))
         if landsat.is_landsat_source(src):
             for scene in landsat.find_scenes(src):  # a folder may hold several dates
-                layer, ndvi = landsat.read_scene(scene, crs, bounds)
+                layer, ndvi = landsat.read_scene(scene, crs, bounds, with_ndvi=with_ndvi)
                 if ndvi is not None:
                     ndvis.append(ndvi)
                 layer.source["input"] = str(src)
@@ -176,6 +180,11 @@ def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
             layer = read_lst_geotiff(src, crs, bounds)
             layer.source["input"] = str(src)
             layers.append(layer)
+    return layers, ndvis
+
+
+def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
+    layers, ndvis = read_lst_layers(inputs.lst, crs, bounds, progress)
     if len(layers) == 1:
         lst = layers[0].data
         n_dates = xr.ones_like(lst, dtype="uint8").where(np.isfinite(lst), 0).astype("uint8")

@@ -16,7 +16,6 @@ crossing tile edges are computed once, whole.
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 from dataclasses import asdict, dataclass, replace
@@ -25,7 +24,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from .build import BuildInputs, BuiltTerritory, Progress, compute_territory, write_territory
 from .errors import BuildError, IlotsError, InputFileError, NoOverlapError
@@ -343,11 +341,9 @@ def reaggregate_lst(territory: str | Path, source: str) -> pd.DataFrame:
     LST grid, and averaged per block with :func:`ilots.zonal.sparse_mean`: no new zonal pass.
     Returns ``lst_mean_c`` (new), ``lst_mean_c_stored`` and their difference, indexed by block.
     """
-    from rasterio.enums import Resampling
-
+    from .build import read_lst_layers
     from .errors import CorruptTerritoryError
-    from .sources import landsat
-    from .sources.rasters import read_lst_geotiff
+    from .sources.rasters import composite
     from .store import load_territory
     from .zonal import sparse_mean
 
@@ -358,19 +354,9 @@ def reaggregate_lst(territory: str | Path, source: str) -> pd.DataFrame:
             f"{terr.name} : pas de poids de couverture (territoire construit par une version antérieure) ; "
             "reconstruisez-le pour recalculer d'autres dates sans nouveau passage zonal.")
     grid = terr.lst()
-    bounds = tuple(float(v) for v in grid.rio.bounds())
-    if landsat.is_landsat_source(source):
-        layers = [landsat.read_scene(scene, grid.rio.crs, bounds, with_ndvi=False)[0] for scene in landsat.find_scenes(source)]
-    else:
-        layers = [read_lst_geotiff(source, grid.rio.crs, bounds)]
-    stack = [layer.data.rio.reproject_match(grid, resampling=Resampling.bilinear, nodata=np.nan).values for layer in layers]
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
-            values = np.nanmedian(np.stack(stack), axis=0) if len(stack) > 1 else stack[0]
-    new = sparse_mean(weights, grid.copy(data=values.astype("float32")))
+    layers, _ = read_lst_layers([source], grid.rio.crs, tuple(float(v) for v in grid.rio.bounds()), with_ndvi=False)
+    values, _ = composite(layers, ref=grid)  # every date resampled onto the territory's grid, then the median
+    new = sparse_mean(weights, values)
     stored = terr.blocks["lst_mean_c"].reindex(new.index)
     out = pd.DataFrame({"lst_mean_c": new, "lst_mean_c_stored": stored, "difference_c": new - stored})
     out.attrs["dates"] = sorted({layer.date.isoformat() for layer in layers if layer.date})

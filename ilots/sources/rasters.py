@@ -354,18 +354,18 @@ def read_continuous_raster(
     return to_working_grid(values, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds)
 
 
-def composite(layers: list[LstLayer]) -> tuple[xr.DataArray, xr.DataArray]:
-    """Per-pixel median of several LST dates, on the grid of the first, and the valid-date count.
+def composite(layers: list[LstLayer], ref: xr.DataArray | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per-pixel median of several LST dates, on the grid of ``ref`` (default: the first layer's),
+    and the valid-date count.
 
     Returns (median °C, count of valid dates per pixel as uint8).
     """
     if not layers:
         raise ValueError("composite() needs at least one layer")
-    ref = layers[0].data
-    stack = [ref.values]
-    for layer in layers[1:]:
-        matched = layer.data.rio.reproject_match(ref, resampling=Resampling.bilinear, nodata=np.nan)
-        stack.append(matched.values)
+    ref = layers[0].data if ref is None else ref
+    stack = [layer.data.values if layer.data is ref else
+             layer.data.rio.reproject_match(ref, resampling=Resampling.bilinear, nodata=np.nan).values
+             for layer in layers]
     cube = np.stack(stack).astype("float32")
     count = np.isfinite(cube).sum(axis=0).astype("uint8")
     with warnings.catch_warnings():
