@@ -123,7 +123,6 @@ class Downloader:
     cache_dir: Path
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     provenance: list[dict] = field(default_factory=list)
-    requests_made: int = 0
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
@@ -144,7 +143,8 @@ class Downloader:
         self.provenance.append({"source": source, "url": strip_query(url), "time": when, "cached": cached,
                                 "file": str(path), **{k: v for k, v in extra.items() if v is not None}})
 
-    def _write_meta(self, path: Path, url: str, params: dict | None, extra: dict) -> None:
+    def write_meta(self, path: Path, url: str, params: dict | None, extra: dict) -> None:
+        """Record beside a cache entry where it came from and when (read back for provenance)."""
         meta = {"url": strip_query(url), "params": params, "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 **extra}
         write_atomic(path.with_name(path.name + ".meta.json"),
@@ -166,7 +166,6 @@ class Downloader:
             return path
         full = url if not params else f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         try:
-            self.requests_made += 1
             if json_body is None:
                 resp = self._session.get(full, timeout=self.policy.timeout_s)
             else:
@@ -182,7 +181,7 @@ class Downloader:
         if check is not None:
             check(body, resp.headers.get("Content-Type", ""))
         write_atomic(path, lambda tmp: tmp.write_bytes(body))
-        self._write_meta(path, full, params, {"item_id": item_id} if item_id else {})
+        self.write_meta(path, full, params, {"item_id": item_id} if item_id else {})
         self.record(source, url, path, cached=False, item_id=item_id)
         return path
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
 import rasterio
 import requests
 import shapely
@@ -87,7 +86,6 @@ def search_items(dl: Downloader, collection: str, bbox: tuple[float, float, floa
     from pystac_client.exceptions import APIError
     from pystac_client.stac_api_io import StacApiIO
 
-    dl.requests_made += 1
     try:
         io = StacApiIO(timeout=dl.policy.timeout_s, max_retries=dl.policy.retry())
         client = Client.open(stac_url, stac_io=io)
@@ -104,7 +102,7 @@ def search_items(dl: Downloader, collection: str, bbox: tuple[float, float, floa
     except (ValueError, KeyError, TypeError) as exc:  # landing page not STAC (HTML error page, proxy portal...)
         raise ServiceUnavailableError(f"{stac_url} ne répond pas comme un catalogue STAC ({type(exc).__name__}).") from exc
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(items), encoding="utf-8"))
-    dl._write_meta(path, stac_url.rstrip("/") + "/search", params, {"item_ids": [i["id"] for i in items]})
+    dl.write_meta(path, stac_url.rstrip("/") + "/search", params, {"item_ids": [i["id"] for i in items]})
     dl.record("stac", stac_url.rstrip("/") + "/search", path, cached=False, item_id=collection)
     return items
 
@@ -122,7 +120,6 @@ def read_window(dl: Downloader, href: str, area_wgs84: shapely.Geometry, *, marg
         dl.record("cog", href, path, cached=True, item_id=item_id)
         return path
     url = sign_href(href)
-    dl.requests_made += 1
     try:
         with rasterio.Env(**_gdal_env(dl)), rasterio.open(url) as ds:
             box = transform_bounds(CRS.from_epsg(4326), ds.crs, *bounds, densify_pts=21)
@@ -151,7 +148,7 @@ def read_window(dl: Downloader, href: str, area_wgs84: shapely.Geometry, *, marg
             dst.update_tags(**{k: v for k, v in tags.items() if k == "AREA_OR_POINT"})
 
     write_atomic(path, write)
-    dl._write_meta(path, href, {"bounds_wgs84": bounds, "margin_m": margin_m}, {"item_id": item_id} if item_id else {})
+    dl.write_meta(path, href, {"bounds_wgs84": bounds, "margin_m": margin_m}, {"item_id": item_id} if item_id else {})
     dl.record("cog", href, path, cached=False, item_id=item_id)
     return path
 
@@ -307,9 +304,3 @@ def fetch_worldcover(dl: Downloader, area_wgs84: shapely.Geometry, dest: Path, *
     return {"items": [i["id"] for i in items], "version": items[0]["properties"].get("esa_worldcover:product_version"),
             "year": latest[:4]}
 
-
-def valid_share(path: Path) -> float:
-    """Share of non-nodata pixels of a single-band raster (for summaries)."""
-    with rasterio.open(path) as ds:
-        arr = ds.read(1, masked=True)
-    return float(np.ma.count(arr) / arr.size) if arr.size else 0.0

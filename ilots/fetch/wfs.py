@@ -65,10 +65,8 @@ def _params(typename: str, srs: str, count: int, start: int, **extra: str) -> di
             "OUTPUTFORMAT": "application/json", "SRSNAME": srs, "COUNT": str(count), "STARTINDEX": str(start), **extra}
 
 
-def _read_page(path, crs: CRS) -> gpd.GeoDataFrame | None:
-    doc = json.loads(path.read_bytes())
-    if not doc.get("features"):
-        return None
+def _read_page(path, crs: CRS) -> gpd.GeoDataFrame:
+    """One cached GeoJSON page as a GeoDataFrame (the page's own CRS, else ``crs``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes on mixed 2D/3D, non-standard members
         gdf = gpd.read_file(path, engine="pyogrio")
@@ -108,9 +106,8 @@ def get_features(
         matched = doc.get("numberMatched", matched)
         if isinstance(matched, str):  # "unknown" is allowed by the standard
             matched = int(matched) if matched.isdigit() else None
-        page = _read_page(path, crs)
-        if page is not None:
-            pages.append(page)
+        if n:
+            pages.append(_read_page(path, crs))
         start += n
         if progress is not None:
             progress(start, matched)
