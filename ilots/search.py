@@ -106,8 +106,9 @@ def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFram
                 pt = blocks.geometry.loc[bid].representative_point()
                 hits.append((s + 0.5, {"label": value, "kind": "îlot", "x": pt.x, "y": pt.y, "block_id": str(bid)}))
                 break
-    if normalise(query).replace(" ", "") in {normalise(str(i)).replace(" ", "") for i in blocks.index}:
-        bid = next(i for i in blocks.index if normalise(str(i)).replace(" ", "") == normalise(query).replace(" ", ""))
+    wanted = normalise(query).replace(" ", "")
+    bid = next((i for i in blocks.index if normalise(str(i)).replace(" ", "") == wanted), None)
+    if bid is not None:
         pt = blocks.geometry.loc[bid].representative_point()
         hits.append((-1, {"label": f"Îlot {bid}", "kind": "îlot", "x": pt.x, "y": pt.y, "block_id": str(bid)}))
     hits.sort(key=lambda h: (h[0], h[1]["label"]))

@@ -89,11 +89,9 @@ def _run(da: xr.DataArray, blocks: gpd.GeoDataFrame, ops: list[str], nodata=None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = exact_extract(src, vec, ops, output="pandas", include_cols=["_row"])
-    if len(df) != len(blocks) or not df["_row"].is_monotonic_increasing:
-        df = df.sort_values("_row")
-        if len(df) != len(blocks):
-            raise RuntimeError("exactextract returned a different number of rows than blocks")
-    df = df.drop(columns="_row")
+    if len(df) != len(blocks):
+        raise RuntimeError("exactextract returned a different number of rows than blocks")
+    df = df.sort_values("_row").drop(columns="_row")
     df.index = blocks.index
     return df
 
@@ -175,25 +173,17 @@ class CoverageWeights:
 
 def coverage_weights(grid: xr.DataArray, blocks: gpd.GeoDataFrame) -> CoverageWeights:
     """Coverage fractions of every pixel of ``grid`` by every block (exactextract ``cell_id``/``coverage``)."""
-    height, width = grid.shape[-2:]
-    ones = grid.copy(data=np.ones((height, width), dtype="float32")) if grid.ndim == 2 else None
-    if ones is None:
+    if grid.ndim != 2:
         raise ValueError("coverage_weights expects a single-band (2-D) grid")
-    if ones.rio.transform().e > 0:
+    if grid.rio.transform().e > 0:
         raise ValueError("coverage_weights expects a north-up grid")
-    df = _run(ones, blocks, ["cell_id", "coverage"])
-    rows, cols, vals = [], [], []
-    for i, (ids, cov) in enumerate(zip(df["cell_id"], df["coverage"], strict=True)):
-        if ids is None or len(ids) == 0:
-            continue
-        rows.append(np.full(len(ids), i, dtype=np.int64))
-        cols.append(np.asarray(ids, dtype=np.int64))
-        vals.append(np.asarray(cov, dtype=np.float64))
-    if rows:
-        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    else:
-        r = c = np.array([], dtype=np.int64)
-        v = np.array([], dtype=np.float64)
+    height, width = grid.shape
+    df = _run(grid.copy(data=np.ones((height, width), dtype="float32")), blocks, ["cell_id", "coverage"])
+    ids = [np.asarray(a if a is not None else [], dtype=np.int64) for a in df["cell_id"]]
+    covs = [np.asarray(a if a is not None else [], dtype=np.float64) for a in df["coverage"]]
+    r = np.repeat(np.arange(len(ids), dtype=np.int64), [len(a) for a in ids])
+    c = np.concatenate(ids) if ids else np.array([], dtype=np.int64)
+    v = np.concatenate(covs) if covs else np.array([], dtype=np.float64)
     m = sparse.csr_matrix((v, (r, c)), shape=(len(blocks), height * width))
     return CoverageWeights(m, (height, width), tuple(grid.rio.transform())[:6], grid.rio.crs.to_wkt(), blocks.index)
 
