@@ -13,7 +13,7 @@ import streamlit as st
 from ilots import fr
 from ilots.demo import build_demo
 from ilots.errors import IlotsError
-from ilots.store import Territory, list_territories, load_territory
+from ilots.store import MANIFEST, MODEL, Territory, list_territories, load_territory
 
 APP_ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def _load(path: str, mtime: float) -> Territory:
 
 def load(path: Path) -> Territory:
     """Load a territory once per version on disk (keyed on the manifest's modification time)."""
-    return _load(str(path), (path / "territory.json").stat().st_mtime)
+    return _load(str(path), (path / MANIFEST).stat().st_mtime)
 
 
 def ensure_demo() -> None:
@@ -107,8 +107,8 @@ def dates_text(terr: Territory) -> str:
 
 def _version(terr: Territory) -> tuple[str, float, float]:
     """Cache key of a territory's current files: (path, territory mtime, model mtime or 0)."""
-    model_file = terr.path / "model.json"
-    return (str(terr.path), (terr.path / "territory.json").stat().st_mtime,
+    model_file = terr.path / MODEL
+    return (str(terr.path), (terr.path / MANIFEST).stat().st_mtime,
             model_file.stat().st_mtime if model_file.exists() else 0.0)
 
 
@@ -121,7 +121,7 @@ def _model(path: str, territory_mtime: float, model_mtime: float):
 
 def model(terr: Territory):
     """(meta, per-block table) of the territory's model, fitting it once if needed."""
-    if not (terr.path / "model.json").exists():
+    if not (terr.path / MODEL).exists():
         with st.spinner("Ajustement du modèle de chaleur (une seule fois pour ce territoire)…"):
             return _model(*_version(terr))
     return _model(*_version(terr))
