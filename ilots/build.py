@@ -70,6 +70,8 @@ class BuildInputs:
     population_key: str | None = None
     area: str | None = None
     bbox_wgs84: tuple[float, float, float, float] | None = None
+    # The temperature band of multi-band LST rasters (number or description): one per ``lst``, or one for all.
+    lst_bands: list[str] = field(default_factory=list)
     synthetic: bool = False
     # Internal (tiled builds): restrict the study area to these bounds in the working CRS, and
     # skip hashing the source files (done once for the whole territory).
@@ -106,6 +108,14 @@ def _versions() -> dict[str, str]:
 def _check_exists(inputs: BuildInputs) -> None:
     if not inputs.lst:
         raise BuildError("Il faut au moins un raster de température de surface (--lst).")
+    resolved = [str(Path(p).resolve()) for p in inputs.lst]
+    twice = sorted({p for p in resolved if resolved.count(p) > 1})
+    if twice:
+        raise BuildError(f"Le même fichier de température est donné deux fois ({Path(twice[0]).name}) : "
+                         "chaque date ne doit compter qu'une fois.")
+    if len(inputs.lst_bands) not in (0, 1, len(inputs.lst)):
+        raise BuildError(f"{len(inputs.lst_bands)} bandes de température (--lst-band) pour {len(inputs.lst)} "
+                         "rasters (--lst) : donnez-en une seule, valable pour tous, ou une par raster.")
     paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks, inputs.area) if p]
     paths += list(inputs.population)
     for p in paths:
@@ -160,11 +170,14 @@ def _intersect(a: tuple, b: tuple | None) -> tuple:
     return box
 
 
-def read_lst_layers(sources: list[str], crs, bounds, progress: Progress | None = None, with_ndvi: bool = True
-                    ) -> tuple[list[LstLayer], list[xr.DataArray]]:
+def read_lst_layers(sources: list[str], crs, bounds, progress: Progress | None = None, with_ndvi: bool = True,
+                    bands: list[str] | None = None) -> tuple[list[LstLayer], list[xr.DataArray]]:
     """Each date of each LST source (Landsat scenes, LST GeoTIFFs), masked, in °C, in ``crs`` over
-    ``bounds``; and the NDVI of the Landsat scenes with SR bands (when ``with_ndvi``)."""
+    ``bounds``; and the NDVI of the Landsat scenes with SR bands (when ``with_ndvi``). ``bands``: the
+    temperature band of multi-band GeoTIFFs, one per source or one for all."""
     progress = progress or _noop
+    bands = list(bands or [])
+    band_of = (lambda i: bands[0]) if len(bands) == 1 else (lambda i: bands[i] if bands else None)
     layers: list[LstLayer] = []
     ndvis: list[xr.DataArray] = []
     for i, src in enumerate(sources):
@@ -177,14 +190,14 @@ def read_lst_layers(sources: list[str], crs, bounds, progress: Progress | None =
                 layer.source["input"] = str(src)
                 layers.append(layer)
         else:
-            layer = read_lst_geotiff(src, crs, bounds)
+            layer = read_lst_geotiff(src, crs, bounds, band=band_of(i))
             layer.source["input"] = str(src)
             layers.append(layer)
     return layers, ndvis
 
 
 def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
-    layers, ndvis = read_lst_layers(inputs.lst, crs, bounds, progress)
+    layers, ndvis = read_lst_layers(inputs.lst, crs, bounds, progress, bands=inputs.lst_bands)
     if len(layers) == 1:
         lst = layers[0].data
         n_dates = xr.ones_like(lst, dtype="uint8").where(np.isfinite(lst), 0).astype("uint8")
@@ -271,6 +284,17 @@ def distance_features(blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr
     return out, sources
 
 
+def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
+    """A sentence when some blocks have exactly the same geometry as another (counted twice)."""
+    keys = pd.Series(shapely.to_wkb(shapely.normalize(blocks.geometry.values)), index=blocks.index)
+    dup = keys.duplicated(keep=False)
+    if not dup.any():
+        return []
+    ids = ", ".join(str(i) for i in blocks.index[dup][:4])
+    return [f"{int(dup.sum())} îlots ont exactement la même géométrie qu'un autre ({ids}…) : leurs surfaces et "
+            "habitants sont comptés deux fois ; vérifiez le fichier d'îlots."]
+
+
 def compute_territory(inputs: BuildInputs, progress: Progress | None = None, rasters: Rasters | None = None
                       ) -> BuiltTerritory:
     """Read every source, build blocks and compute their features (see :mod:`ilots.features`).
@@ -339,6 +363,8 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
             bd.get("troncon_de_route"), area_geom, bd.get("troncon_de_voie_ferree"), bd.get("surface_hydrographique")
         )
         blocks_source = "roads"
+    warnings_fr = [note for layer in lst_layers for note in layer.source.get("notes", [])]
+    warnings_fr += _duplicate_block_warnings(blocks)
     availability: dict[str, dict] = {}
 
     def mark(cols, source: str | None, note: str | None = None):
@@ -475,6 +501,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         "bdtopo": None if bd is None else {"format": bd.fmt, "missing_layers": bd.missing,
                                            "counts": {k: int(len(v)) for k, v in bd.layers.items()}},
         "population": pop_notes,
+        "warnings": warnings_fr,
         "features": {name: {"unit": F.FEATURES[name].unit, "label_fr": F.FEATURES[name].label_fr,
                             **availability.get(name, {"available": False, "source": None})}
                      for name in F.FEATURES},
@@ -530,11 +557,15 @@ def write_territory(folder: Path, built: BuiltTerritory) -> None:
 
 
 def build_territory(
-    inputs: BuildInputs, out_dir: str | Path, progress: Progress | None = None, command: list[str] | None = None
+    inputs: BuildInputs, out_dir: str | Path, progress: Progress | None = None, command: list[str] | None = None,
+    replace: bool = True, finish: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Build a territory from ``inputs`` and write it atomically to ``out_dir``."""
+    """Build a territory from ``inputs`` and write it atomically to ``out_dir``.
+
+    ``replace=False`` refuses an existing territory; ``finish(folder)`` runs on the complete staging
+    folder before it is published (see :func:`ilots.store.staging`)."""
     progress = progress or _noop
-    with staging(out_dir) as tmp:
+    with staging(out_dir, replace=replace, finish=finish) as tmp:
         built = compute_territory(inputs, progress)
         built.manifest["build"]["command"] = command
         progress("Écriture du territoire", 0.96)

@@ -47,6 +47,7 @@ from rasterio.warp import reproject, transform_bounds
 from scipy import ndimage
 
 from .build import BuildInputs, Progress, compute_territory, write_territory
+from .errors import BuildError
 from .store import staging
 
 __all__ = ["DEMO_NAME", "DemoSources", "generate_demo_sources", "build_demo", "CLASS_LST_C"]
@@ -530,8 +531,21 @@ def _population(town: _Town, buildings: gpd.GeoDataFrame, path: Path) -> None:
     out.to_csv(path, index=False)
 
 
+# The synthetic town's side (km): below 1 km there is no street grid to cut blocks from.
+DEMO_SIZE_KM = (1.0, 100.0)
+
+
+def check_demo_size(size_km: float) -> None:
+    """Refuse (:class:`BuildError`) a town side outside :data:`DEMO_SIZE_KM`."""
+    lo, hi = DEMO_SIZE_KM
+    if not isinstance(size_km, (int, float)) or not np.isfinite(size_km) or not lo <= size_km <= hi:
+        raise BuildError(f"Côté de la ville de démonstration hors limites : {size_km!r} km "
+                         f"(attendu entre {lo:g} et {hi:g} km).")
+
+
 def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 2154) -> DemoSources:
     """Write the demo's raw inputs in their official formats into ``folder``."""
+    check_demo_size(size_km)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -569,8 +583,11 @@ def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 
 
 
 def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress: Progress | None = None) -> Path:
-    """Generate the demo sources inside ``out/sources`` and build the territory ``out`` atomically."""
+    """Generate the demo sources inside ``out/sources`` and build the territory ``out`` atomically.
+
+    ``size_km`` is the side of the synthetic town, from 1 to 50 km."""
     progress = progress or (lambda m, f: None)
+    check_demo_size(size_km)  # before staging: a refused size leaves ``out`` untouched
     with staging(out) as tmp:
         progress("Génération de la ville synthétique", 0.0)
         src = generate_demo_sources(Path(tmp) / "sources", size_km=size_km, seed=seed)

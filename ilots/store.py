@@ -53,6 +53,10 @@ STREETS = "streets.parquet"
 # Block × LST-pixel coverage fractions (sparse, see ilots.zonal.CoverageWeights): re-aggregation without a new pass.
 COVERAGE = "coverage.npz"
 FORMAT_VERSION = 1
+# What every reader of a manifest relies on; a manifest without one of these is damaged.
+MANIFEST_KEYS = ("name", "crs", "bounds", "bounds_wgs84", "n_blocks", "acquisition_dates", "features", "created")
+# What the pages, the CLI and the scenario engine read from model.json.
+MODEL_KEYS = ("format_version", "created", "chosen", "metrics", "folds", "training", "linear", "effects", "risk")
 
 
 @dataclass
@@ -89,6 +93,8 @@ class Territory:
             table = pd.read_parquet(table_path)
         except Exception as exc:  # json and pyarrow raise unrelated exception types
             raise CorruptTerritoryError(f"Le modèle de {self.name} est illisible : {exc}") from exc
+        if not isinstance(meta, dict) or any(k not in meta for k in MODEL_KEYS):
+            raise CorruptTerritoryError(f"Le modèle de {self.name} est endommagé (champs manquants) : réajustez-le.")
         if len(table) != len(self.blocks) or not table.index.equals(self.blocks.index):
             raise CorruptTerritoryError(f"Le modèle de {self.name} ne correspond plus à ses îlots : réajustez-le.")
         return meta, table
@@ -109,6 +115,16 @@ class Territory:
         return CoverageWeights.load(path) if path.exists() else None
 
 
+def _siblings(path: Path, marker: str) -> list[Path]:
+    """Hidden siblings ``.NAME<marker>*`` of ``path``, matched by exact prefix (never a glob pattern:
+    a territory named ``*`` or ``[a]`` must not reach its neighbours' backups)."""
+    prefix = f".{path.name}{marker}"
+    try:
+        return [q for q in path.parent.iterdir() if q.name.startswith(prefix)]
+    except OSError:
+        return []
+
+
 def recover(path: str | Path) -> None:
     """Finish or undo an interrupted swap, and remove staging folders left by killed builds.
 
@@ -117,17 +133,16 @@ def recover(path: str | Path) -> None:
     (``.NAME.building-*``) of builds that died are deleted: they never hold a complete territory.
     """
     p = Path(path)
-    parent = p.parent
-    if not parent.is_dir():
+    if not p.parent.is_dir():
         return
-    olds = sorted(parent.glob(f".{p.name}.old-*"), key=lambda q: q.stat().st_mtime)
+    olds = sorted(_siblings(p, ".old-"), key=lambda q: q.stat().st_mtime)
     if not p.exists() and olds:
         os.rename(olds[-1], p)
         olds = olds[:-1]
     for q in olds:
         shutil.rmtree(q, ignore_errors=True)
-    for q in parent.glob(f".{p.name}.building-*"):
-        pid = q.name.rsplit("-", 2)[-2] if q.name.count("-") >= 2 else ""
+    for q in _siblings(p, ".building-"):
+        pid = q.name[len(f".{p.name}.building-"):].split("-", 1)[0]
         if not pid.isdigit() or not process_alive(int(pid)):
             shutil.rmtree(q, ignore_errors=True)
 
@@ -154,7 +169,7 @@ def list_territories(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
-    for name in {q.name.split(".")[1] for q in root.glob(".*.old-*")}:
+    for name in {q.name[1:q.name.index(".old-")] for q in root.iterdir() if q.name.startswith(".") and ".old-" in q.name}:
         recover(root / name)
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_territory(p))
 
@@ -169,6 +184,8 @@ def load_territory(path: str | Path) -> Territory:
         manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CorruptTerritoryError(f"Le manifeste {p / MANIFEST} est illisible : {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise CorruptTerritoryError(f"Le manifeste {p / MANIFEST} est endommagé : un objet JSON est attendu.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise CorruptTerritoryError(
             f"Territoire {p.name} au format {manifest.get('format_version')!r}, attendu {FORMAT_VERSION} : reconstruisez-le."
@@ -177,6 +194,9 @@ def load_territory(path: str | Path) -> Territory:
         blocks = gpd.read_parquet(p / BLOCKS)
     except Exception as exc:  # pyarrow raises several unrelated exception types
         raise CorruptTerritoryError(f"Les îlots de {p.name} sont illisibles : {exc}") from exc
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise CorruptTerritoryError(f"Le manifeste de {p.name} est endommagé : champ(s) {', '.join(missing)} absent(s).")
     if len(blocks) != manifest.get("n_blocks"):
         raise CorruptTerritoryError(
             f"Territoire {p.name} incohérent : {len(blocks)} îlots sur disque, {manifest.get('n_blocks')} annoncés."
@@ -220,26 +240,102 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj)}")
 
 
+# Everything a territory folder may hold that Îlots itself wrote: a rebuild replaces these and
+# nothing else (``sources`` is the demo's and fetch's copy of what was used).
+OWNED = frozenset({MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, "sources"})
+
+
+def _read_manifest(folder: Path) -> dict | None:
+    """The manifest of ``folder`` if it is an Îlots manifest (a JSON object with a format version)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and "format_version" in data else None
+
+
+def check_replaceable(out: Path) -> dict | None:
+    """Refuse (:class:`BuildError`) to write over ``out`` unless it is absent, empty or an Îlots territory
+    holding only files Îlots made. Returns the previous manifest (None when there was none)."""
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} existe et n'est pas un dossier : choisissez un autre dossier.")
+    if not out.is_dir() or not any(out.iterdir()):
+        return None
+    previous = _read_manifest(out)
+    if previous is None:
+        raise BuildError(
+            f"Le dossier {out} existe, n'est pas vide et n'est pas un territoire Îlots : choisissez un autre dossier."
+        )
+    foreign = sorted(q.name for q in out.iterdir()
+                     if q.name not in OWNED and not (q.name.startswith(".") and q.name.endswith(".tmp")))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" et {len(foreign) - 3} autres" if len(foreign) > 3 else "")
+        raise BuildError(
+            f"Le territoire {out} contient des fichiers qu'Îlots n'a pas créés ({shown}) : déplacez-les, "
+            "ou construisez dans un autre dossier."
+        )
+    return previous
+
+
+def _carry_scenarios(old: Path, new: Path, previous: dict) -> int:
+    """Copy saved scenarios from the territory being replaced, each marked with the build it was made on."""
+    src = old / SCENARIOS
+    if not src.is_dir():
+        return 0
+    shutil.copytree(src, new / SCENARIOS, dirs_exist_ok=True)
+    n = 0
+    for path in (new / SCENARIOS).glob("*.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # kept as it is; list_scenarios reports it
+        if isinstance(data, dict):
+            data.setdefault("territory_created", previous.get("created"))
+            write_json_atomic(path, data)
+            n += 1
+    return n
+
+
+@dataclass
+class Replaced:
+    """What a build did to the territory it replaced (empty when there was none)."""
+
+    previous: dict | None = None
+    scenarios_kept: int = 0
+    model_dropped: bool = False
+
+
 @contextlib.contextmanager
-def staging(out_dir: str | Path):
+def staging(out_dir: str | Path, replace: bool = True, finish=None):
     """Yield a hidden sibling folder to assemble a territory in; swap it in on success.
 
-    Refuses to replace a non-empty folder that is not a territory. On error the staging folder
-    is removed and ``out_dir`` is left as it was.
+    ``out_dir`` must be absent, empty, or an Îlots territory holding only what Îlots made (see
+    :func:`check_replaceable`); ``replace=False`` refuses an existing territory too. Saved scenarios of
+    the territory replaced are carried over (marked as made on the previous build); its model, fitted on
+    other blocks, is not. ``finish(tmp)`` runs before the swap (e.g. fitting the model), so a territory
+    is published only once it is complete. On error the staging folder is removed and ``out_dir`` is
+    left as it was. :func:`describe_replacement`, called before, tells what the swap will replace.
     """
     out = Path(out_dir)
     recover(out)
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"{out} existe et n'est pas un dossier.")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
-        raise BuildError(
-            f"Le dossier {out} existe, n'est pas vide et n'est pas un territoire : choisissez un autre dossier."
+    previous = check_replaceable(out)
+    if previous is not None and not replace:
+        from .errors import TerritoryExistsError
+
+        raise TerritoryExistsError(
+            f"Un territoire « {previous.get('name', out.name)} » existe déjà : choisissez un autre nom."
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
+        if finish is not None:
+            finish(tmp)
+        if out.is_dir():
+            previous = check_replaceable(out)  # again: the folder may have changed while building
+            if previous is not None:
+                _carry_scenarios(out, tmp, previous)
         _fsync_dir(tmp)
         old = None
         if out.exists():
@@ -252,6 +348,18 @@ def staging(out_dir: str | Path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def describe_replacement(out_dir: str | Path) -> Replaced:
+    """What building over ``out_dir`` will do: the previous manifest, scenarios kept, model dropped."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return Replaced()
+    previous = _read_manifest(out)
+    if previous is None:
+        return Replaced()
+    n = len(list((out / SCENARIOS).glob("*.json"))) if (out / SCENARIOS).is_dir() else 0
+    return Replaced(previous, n, (out / MODEL).exists())
 
 
 def write_parquet_atomic(path: str | Path, frame: pd.DataFrame) -> None:

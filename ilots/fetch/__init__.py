@@ -25,8 +25,8 @@ from pyproj import CRS
 
 from ..build import BuildInputs, compute_territory, write_territory
 from ..crs import choose_working_crs
-from ..errors import EmptyLayerError, FetchError
-from ..store import staging
+from ..errors import EmptyLayerError, FetchError, TerritoryExistsError
+from ..store import check_replaceable, staging
 from .http import Downloader, RetryPolicy, default_cache_dir
 from .stac import DEFAULT_STAC_URL, download_scene, fetch_worldcover, select_landsat
 from .wfs import BDTOPO_TYPENAMES, DEFAULT_WFS_URL, commune_boundaries, get_features
@@ -107,11 +107,16 @@ def _noop(stage: str, done: int, total: int | None) -> None:
 
 
 def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress | None = None,
-                    command: list[str] | None = None) -> FetchSummary:
-    """Download everything ``req`` needs and build the territory in ``out`` (atomically)."""
+                    command: list[str] | None = None, replace: bool = True,
+                    finish: Callable[[Path], None] | None = None) -> FetchSummary:
+    """Download everything ``req`` needs and build the territory in ``out`` (atomically).
+
+    ``replace`` and ``finish`` as in :func:`ilots.store.staging`."""
     progress = progress or _noop
     t0 = time.perf_counter()
     req.check()
+    if check_replaceable(Path(out)) is not None and not replace:
+        raise TerritoryExistsError(f"Un territoire existe déjà dans {out} : choisissez un autre nom.")
     dl = Downloader(Path(req.cache_dir) if req.cache_dir else default_cache_dir(), req.policy)
 
     # 1. Boundary and working CRS.
@@ -150,7 +155,7 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
                                       max_cloud=req.max_cloud, stac_url=req.stac_url,
                                       progress=lambda d, t: progress(rank_label, d, t))
 
-    with staging(out) as tmp:
+    with staging(out, replace=replace, finish=finish) as tmp:
         src = Path(tmp) / "sources"
         src.mkdir()
         scene_dirs = []

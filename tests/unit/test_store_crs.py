@@ -22,11 +22,11 @@ def test_working_crs(lon, lat, epsg):
 def test_failed_build_leaves_the_previous_territory_intact(tmp_path):
     out = tmp_path / "t"
     with staging(out) as tmp:
-        write_json_atomic(tmp / MANIFEST, {"v": 1})
+        write_json_atomic(tmp / MANIFEST, {"format_version": 1, "v": 1})
         (tmp / "blocks.parquet").write_bytes(b"old")
     assert json.loads((out / MANIFEST).read_text())["v"] == 1
     with pytest.raises(RuntimeError), staging(out) as tmp:
-        write_json_atomic(tmp / MANIFEST, {"v": 2})
+        write_json_atomic(tmp / MANIFEST, {"format_version": 1, "v": 2})
         raise RuntimeError("crash in the middle of a build")
     assert json.loads((out / MANIFEST).read_text())["v"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["t"]  # no staging folder left behind
