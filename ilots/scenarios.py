@@ -21,9 +21,11 @@ clips inputs to that range, so its effect saturates there).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,7 @@ from . import fr
 from .errors import IlotsError
 from .model import LinearModel
 from .risk import RiskParams, risk_index
-from .store import SCENARIOS, write_json_atomic
+from .store import MANIFEST, SCENARIOS, write_json_atomic
 
 __all__ = [
     "KINDS",
@@ -53,6 +55,7 @@ __all__ = [
     "load_scenario",
     "list_scenarios",
     "delete_scenario",
+    "from_previous_build",
 ]
 
 KINDS = {
@@ -99,19 +102,23 @@ class ScenarioExistsError(ScenarioError):
 
 @dataclass
 class Target:
-    """Which blocks an intervention applies to: ``all``, ``risk`` (class ≥ ``min_class``),
-    ``ids`` (a list of block ids) or ``polygon`` (blocks intersecting a WKT polygon, working CRS)."""
+    """Which blocks an intervention applies to: ``all``, ``risk`` (class ≥ ``min_class``, and ≤
+    ``max_class`` when given), ``ids`` (a list of block ids) or ``polygon`` (blocks intersecting a WKT
+    polygon, working CRS)."""
 
     kind: str = "all"
     min_class: int | None = None
     ids: list[str] | None = None
     polygon_wkt: str | None = None
+    max_class: int | None = None
 
     def validate(self) -> None:
         if self.kind not in ("all", "risk", "ids", "polygon"):
             raise ScenarioError(f"Cible inconnue : « {self.kind} » (attendu all, risk, ids ou polygon).")
         if self.kind == "risk" and (self.min_class is None or not 1 <= int(self.min_class) <= 5):
             raise ScenarioError("La classe de risque minimale doit être comprise entre 1 et 5.")
+        if self.kind == "risk" and self.max_class is not None and not int(self.min_class) <= int(self.max_class) <= 5:
+            raise ScenarioError("La classe de risque maximale doit être comprise entre la minimale et 5.")
         if self.kind == "ids" and not self.ids:
             raise ScenarioError("Aucun îlot choisi.")
         if self.kind == "polygon":
@@ -146,6 +153,8 @@ class Scenario:
     name: str
     interventions: list[Intervention] = field(default_factory=list)
     description: str = ""
+    # The ``created`` stamp of the territory build it was saved on (a rebuild keeps older scenarios).
+    territory_created: str | None = None
 
     def validate(self) -> Scenario:
         if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 80:
@@ -167,7 +176,9 @@ class Scenario:
                 Intervention(kind=i["kind"], intensity=i["intensity"], target=Target(**(i.get("target") or {})))
                 for i in data.get("interventions", [])
             ]
-            scenario = cls(name=data["name"], interventions=items, description=str(data.get("description", "")))
+            created = data.get("territory_created")
+            scenario = cls(name=data["name"], interventions=items, description=str(data.get("description", "")),
+                           territory_created=None if created is None else str(created))
         except (KeyError, TypeError) as exc:
             raise ScenarioError(f"Scénario mal formé : champ manquant ou inattendu ({exc}).") from exc
         return scenario.validate()
@@ -195,9 +206,19 @@ class UnitCosts:
 
     @classmethod
     def from_dict(cls, data: dict) -> UnitCosts:
-        known = {k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__}
-        if any(v < 0 or not np.isfinite(v) for v in known.values()):
-            raise ScenarioError("Les coûts unitaires doivent être des nombres positifs.")
+        """Costs from a JSON object of € per m²; :class:`ScenarioError` names a wrong key or value."""
+        if not isinstance(data, dict):
+            raise ScenarioError("Les coûts unitaires doivent être un objet JSON {\"trees_eur_m2\": 150, …}.")
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ScenarioError(f"Coût unitaire inconnu : « {unknown[0]} » (attendu "
+                                f"{', '.join(cls.__dataclass_fields__)}).")
+        known = {}
+        for k, v in data.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise ScenarioError(f"Coût unitaire « {k} » invalide : {v!r} (un nombre positif d'euros par m² "
+                                    "est attendu, ex. 150).")
+            known[k] = float(v)
         return cls(**known)
 
 
@@ -214,7 +235,7 @@ def parse_where(text: str) -> Target:
         if n == 5:
             raise ScenarioError("Aucune classe de risque au-dessus de 5.")
         n += 1
-    return Target("risk", min_class=n) if op in (">=", ">") else Target("ids", ids=None, min_class=n)
+    return Target("risk", min_class=n) if op in (">=", ">") else Target("risk", min_class=n, max_class=n)
 
 
 class ScenarioEngine:
@@ -251,10 +272,9 @@ class ScenarioEngine:
         if target.kind == "all":
             return np.ones(len(self.index), dtype=bool)
         if target.kind == "risk":
-            return self.base_class >= int(target.min_class)
+            top = 5 if target.max_class is None else int(target.max_class)
+            return (self.base_class >= int(target.min_class)) & (self.base_class <= top)
         if target.kind == "ids":
-            if target.ids is None:  # risk==N
-                return self.base_class == int(target.min_class)
             unknown = set(target.ids) - set(self.index)
             if unknown:
                 raise ScenarioError(f"Îlots inconnus : {', '.join(sorted(unknown)[:5])}.")
@@ -446,26 +466,62 @@ def compare_scenarios(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.D
 
 
 # -- persistence -------------------------------------------------------------------------------
+# A scenario is found by its exact name (Unicode NFC), stored inside its file; the file name is a
+# readable slug plus a hash of that name, so two names never share a file (names in non-Latin
+# scripts slug to nothing, long names sharing their first characters slug alike).
 
-def _slug(name: str) -> str:
-    return fr.slug(name) or "scenario"
+def _key(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def _file_name(name: str) -> str:
+    digest = hashlib.sha256(_key(name).encode("utf-8")).hexdigest()[:12]
+    return f"{fr.slug(name, max_len=40) or 'scenario'}-{digest}.json"
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    """The file holding the scenario named exactly ``name`` (older files are matched by content)."""
+    if not folder.is_dir():
+        return None
+    direct = folder / _file_name(name)
+    if direct.is_file():
+        return direct
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("name"), str) and _key(data["name"]) == _key(name):
+            return path
+    return None
+
+
+def _territory_created(territory_dir: Path) -> str | None:
+    try:
+        manifest = json.loads((territory_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("created") if isinstance(manifest, dict) else None
 
 
 def save_scenario(territory_dir: str | Path, scenario: Scenario, overwrite: bool = False) -> Path:
-    """Save ``scenario`` atomically; refuse to replace an existing file unless ``overwrite``."""
+    """Save ``scenario`` atomically under its exact name; refuse to replace one of that name unless
+    ``overwrite``. It is stamped with the territory build it was made on."""
     scenario.validate()
     folder = Path(territory_dir) / SCENARIOS
     folder.mkdir(exist_ok=True)
-    path = folder / f"{_slug(scenario.name)}.json"
-    if path.exists() and not overwrite:
+    existing = _find(folder, scenario.name)
+    if existing is not None and not overwrite:
         raise ScenarioExistsError(f"Un scénario nommé « {scenario.name} » existe déjà : choisissez un autre nom.")
-    write_json_atomic(path, scenario.to_dict())
+    path = existing or folder / _file_name(scenario.name)
+    stamped = replace(scenario, territory_created=_territory_created(Path(territory_dir)))
+    write_json_atomic(path, stamped.to_dict())
     return path
 
 
 def load_scenario(territory_dir: str | Path, name: str) -> Scenario:
-    path = Path(territory_dir) / SCENARIOS / f"{_slug(name)}.json"
-    if not path.exists():
+    path = _find(Path(territory_dir) / SCENARIOS, name)
+    if path is None:
         raise ScenarioFileError(f"Aucun scénario nommé « {name} ».")
     return _read(path)
 
@@ -498,8 +554,14 @@ def list_scenarios(territory_dir: str | Path) -> tuple[list[Scenario], list[str]
     return good, problems
 
 
+def from_previous_build(scenario: Scenario, manifest: dict) -> bool:
+    """Whether ``scenario`` was saved on an earlier build of the territory than ``manifest``'s."""
+    return scenario.territory_created is not None and scenario.territory_created != manifest.get("created")
+
+
 def delete_scenario(territory_dir: str | Path, name: str) -> None:
-    path = Path(territory_dir) / SCENARIOS / f"{_slug(name)}.json"
-    if not path.exists():
+    """Delete the scenario named exactly ``name`` (and no other)."""
+    path = _find(Path(territory_dir) / SCENARIOS, name)
+    if path is None:
         raise ScenarioFileError(f"Aucun scénario nommé « {name} ».")
     path.unlink()
