@@ -18,6 +18,8 @@ __all__ = [
     "GeometryTypeError",
     "TooLargeError",
     "BandCountError",
+    "ClassRasterError",
+    "ImplausibleValuesError",
     "RotatedRasterError",
     "NoOverlapError",
     "AllPixelsMaskedError",
@@ -25,6 +27,10 @@ __all__ = [
     "TerritoryNotFoundError",
     "CorruptTerritoryError",
     "BuildError",
+    "TerritoryExistsError",
+    "WriteError",
+    "FitError",
+    "describe_os_error",
     "FetchError",
     "ServiceUnavailableError",
     "UnknownCommuneError",
@@ -73,6 +79,14 @@ class BandCountError(InputFileError):
     """A raster has another number of bands than the one expected."""
 
 
+class ClassRasterError(InputFileError):
+    """A class raster (land cover…) was given where a continuous quantity (temperature) is expected."""
+
+
+class ImplausibleValuesError(InputFileError):
+    """Values read and converted are outside what the quantity can physically be (wrong unit, scale, band)."""
+
+
 class RotatedRasterError(InputFileError):
     """A raster's geotransform has rotation terms; it must be warped to a north-up grid first."""
 
@@ -101,6 +115,18 @@ class BuildError(IlotsError):
     """The build cannot go on with the given combination of inputs."""
 
 
+class TerritoryExistsError(BuildError):
+    """A territory of that name exists and replacing it was not allowed."""
+
+
+class WriteError(IlotsError):
+    """A file cannot be written: read-only folder, missing folder, full disk, no permission."""
+
+
+class FitError(IlotsError):
+    """The heat model cannot be fitted, or its fit cannot be trusted, on this territory."""
+
+
 class FetchError(IlotsError):
     """Downloading open data (IGN WFS, STAC) failed."""
 
@@ -119,3 +145,23 @@ class NoSceneError(FetchError):
 
 class EmptyLayerError(FetchError):
     """A required layer came back empty over the territory."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One French sentence for a failed file operation (what failed and where, never a traceback)."""
+    import errno
+
+    where = exc.filename or "le dossier de sortie"
+    reasons = {
+        errno.ENOSPC: "le disque est plein",
+        errno.EDQUOT: "le quota du disque est atteint",
+        errno.EROFS: "le système de fichiers est en lecture seule",
+        errno.EACCES: "les droits d'écriture manquent",
+        errno.EPERM: "l'opération n'est pas permise",
+        errno.ENOENT: "le dossier n'existe pas",
+        errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+        errno.EISDIR: "c'est un dossier, pas un fichier",
+        errno.ENAMETOOLONG: "le nom est trop long",
+    }
+    reason = reasons.get(exc.errno, exc.strerror or "erreur du système de fichiers")
+    return f"Écriture ou lecture impossible ({where}) : {reason}. Aucun territoire existant n'a été modifié."

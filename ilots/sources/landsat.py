@@ -28,7 +28,7 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 
 from ..errors import AllPixelsMaskedError, AmbiguousInputError, InputFileError, MissingLayerError, UnreadableFileError
-from .rasters import LstLayer, ST_ADD, ST_MULT, open_raster, read_window, to_working_grid
+from .rasters import LstLayer, ST_ADD, ST_MULT, check_plausible, open_raster, read_window, to_working_grid
 
 __all__ = [
     "QA_MASK_BITS",
@@ -355,6 +355,7 @@ def read_scene(
             raise UnreadableFileError("Les bandes ST_B10 et QA_PIXEL n'ont pas la même taille.")
         clear &= qa_clear(qa)
     lst[~clear] = np.nan
+    check_plausible(lst, Path(scene.st_b10).name, f"facteurs d'échelle {mult:g} et {add:g} du MTL")
     n_clear = int(clear.sum())
     if n_clear == 0:
         raise AllPixelsMaskedError(

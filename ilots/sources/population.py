@@ -13,6 +13,7 @@ Counts are persons; shares are fractions in [0, 1].
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,8 +66,64 @@ def filosofi_squares(ids: pd.Series) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapely.box(east, north, east + _CELL_M, north + _CELL_M), crs=3035, index=ids.index)
 
 
-def _normalise(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+_MISSING = {"", "na", "nan", "n/a", "nd", "n.d.", "s", "-", "null", "none", "secret"}
+
+
+def _numeric(df: pd.DataFrame, col: str, name: str, decimal_comma: bool) -> pd.Series:
+    """A column as numbers; empty cells and INSEE's missing marks are NaN (unknown, never 0). A value that
+    is not a number raises :class:`UnreadableFileError` naming the column."""
+    series = df[col]
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64")
+    text = series.astype("string").str.strip().str.replace("[\u00a0\u202f ]", "", regex=True)
+    missing = text.isna() | text.str.lower().isin(_MISSING)
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    values = pd.to_numeric(text.where(~missing), errors="coerce")
+    bad = values.isna() & ~missing
+    if bad.any():
+        example = series[bad].iloc[0]
+        raise UnreadableFileError(
+            f"Colonne « {col} » de {name} : {int(bad.sum())} valeur(s) non numérique(s) (par exemple « {example} ») ; "
+            + ("un nombre est attendu." if decimal_comma else
+               "un nombre à point décimal est attendu (avec le séparateur « , », la virgule ne peut pas être décimale).")
+        )
+    return values.astype("float64")
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, bool]:
+    """A CSV as text columns, whatever Excel saved: UTF-8 (with or without BOM) or Windows-1252, separated
+    by ``;``, ``,``, tab or ``|``. Returns (table, whether the decimal mark is a comma)."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly anything
+        raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : encodage inconnu.")
+    header = text.lstrip().splitlines()[0] if text.strip() else ""
+    sep = max((";", ",", "\t", "|"), key=header.count)
+    if not header.count(sep):
+        raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : une seule colonne ; un CSV à "
+                                  "séparateur « ; » ou « , » est attendu.")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : un CSV à séparateur "
+                                  "« , » ou « ; » est attendu.") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, sep in (";", "\t", "|")
+
+
+def _normalise(df: pd.DataFrame, name: str = "la population", decimal_comma: bool = False
+               ) -> tuple[pd.DataFrame, dict[str, str]]:
     mapping: dict[str, str] = {}
+
+    def number(col: str) -> pd.Series:
+        return _numeric(df, col, name, decimal_comma)
+
     out = pd.DataFrame(index=df.index)
     res = _first(df, _RESIDENTS)
     if res is None:
@@ -74,22 +131,22 @@ def _normalise(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
             "Fichier de population : aucune colonne d'habitants reconnue "
             f"(attendu l'une de {', '.join(_RESIDENTS[:6])}…)."
         )
-    out["residents"] = pd.to_numeric(df[res], errors="coerce")
+    out["residents"] = number(res)
     mapping["residents"] = res
     a, b = _first(df, ["Ind_65_79"]), _first(df, ["Ind_80p"])
     if a and b:
-        out["elderly"] = pd.to_numeric(df[a], errors="coerce") + pd.to_numeric(df[b], errors="coerce")
+        out["elderly"] = number(a) + number(b)
         mapping["elderly"] = f"{a} + {b}"
     elif (col := _first(df, _ELDERLY_COUNT)) is not None:
-        out["elderly"] = pd.to_numeric(df[col], errors="coerce")
+        out["elderly"] = number(col)
         mapping["elderly"] = col
     elif (col := _first(df, _ELDERLY_PCT)) is not None:
-        out["elderly"] = pd.to_numeric(df[col], errors="coerce") / 100.0 * out["residents"]
+        out["elderly"] = number(col) / 100.0 * out["residents"]
         mapping["elderly"] = f"{col} / 100 × {res}"
     men, pauv = _first(df, ["Men"]), _first(df, ["Men_pauv"])
     if men and pauv:
-        out["households"] = pd.to_numeric(df[men], errors="coerce")
-        out["low_income_households"] = pd.to_numeric(df[pauv], errors="coerce")
+        out["households"] = number(men)
+        out["low_income_households"] = number(pauv)
         mapping["low_income_households"] = pauv
     return out, mapping
 
@@ -106,15 +163,11 @@ def read_population(
     if path.stat().st_size == 0:
         raise EmptyFileError(f"Le fichier {path.name} est vide (0 octet).")
     if path.suffix.lower() in (".csv", ".txt"):
-        try:
-            df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding_errors="replace")
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : un CSV à séparateur "
-                                      "« , » ou « ; » est attendu.") from exc
+        df, decimal_comma = _read_csv(path)
         if df.empty:
             raise EmptyFileError(f"Le tableau {path.name} ne contient aucune ligne.")
         idcar = _first(df, ["Idcar_200m", "IdINSPIRE", "idcar_200m"])
-        norm, mapping = _normalise(df)
+        norm, mapping = _normalise(df, path.name, decimal_comma)
         if idcar is not None:
             squares = filosofi_squares(df[idcar]).to_crs(dst_crs)
             gdf = gpd.GeoDataFrame(norm, geometry=squares.values, crs=squares.crs)
@@ -125,7 +178,7 @@ def read_population(
         table = pd.concat([keys, norm], axis=1)
         return PopulationSource("table", table, mapping, str(path))
     gdf = require_polygons(read_vector(path, dst_crs, bbox=bbox), f"Population ({path.name})")
-    norm, mapping = _normalise(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
+    norm, mapping = _normalise(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), path.name)
     kind = "grid" if _first(gdf, ["Ind"]) is not None else "polygons"
     out = gpd.GeoDataFrame(norm, geometry=gdf.geometry.values, crs=gdf.crs)
     return PopulationSource(kind, out, mapping, str(path))

@@ -26,7 +26,9 @@ from ..errors import (
     AllPixelsMaskedError,
     AmbiguousInputError,
     BandCountError,
+    ClassRasterError,
     EmptyFileError,
+    ImplausibleValuesError,
     MissingCRSError,
     NoOverlapError,
     RotatedRasterError,
@@ -44,6 +46,8 @@ __all__ = [
     "read_window",
     "to_working_grid",
     "read_lst_geotiff",
+    "pick_temperature_band",
+    "check_plausible",
     "to_celsius",
     "read_class_raster",
     "read_continuous_raster",
@@ -62,6 +66,19 @@ PLAUSIBLE_C = (-90.0, 90.0)
 AMBIGUOUS_MEDIAN = (75.0, KELVIN_THRESHOLD)
 # Largest window read at once (pixels): 150 million float32 pixels is 600 MB.
 MAX_PIXELS = 150_000_000
+# After unit handling, a territory's median surface temperature outside this range (°C) means a wrong
+# unit, scale or band, not a real city: refused (summer LST of French cities is about 20–55 °C).
+PLAUSIBLE_MEDIAN_C = (-30.0, 70.0)
+# An undeclared fill value: this share (or more) of valid pixels exactly 0 while the rest are far from 0.
+ZERO_FILL_SHARE = 0.005
+# A class raster (land cover…) has few distinct integer values; an LST has hundreds.
+CLASS_MAX_DISTINCT = 16
+CLASS_MIN_PIXELS = 50
+# A band description naming the temperature (Google Earth Engine exports: ST_B10, LST, LST_Day_1km…).
+_TEMPERATURE_BAND = re.compile(r"(^|[^a-z])(st_b10|st_b6|b10|lst|temp|temperature|surface.?temp|thermal)", re.I)
+_UNITS = {"degc": "celsius", "deg_c": "celsius", "celsius": "celsius", "°c": "celsius", "c": "celsius",
+          "degree_celsius": "celsius", "degrees_celsius": "celsius",
+          "k": "kelvin", "kelvin": "kelvin", "degk": "kelvin", "deg_k": "kelvin", "kelvins": "kelvin"}
 
 
 @dataclass
@@ -254,44 +271,155 @@ def to_celsius(values: np.ndarray) -> tuple[np.ndarray, str]:
     return out.astype("float32"), unit
 
 
+def pick_temperature_band(ds, path: Path, band: int | str | None = None) -> int:
+    """The 1-based band holding the temperature: ``band`` if given (number or description), the only
+    band, or the one band whose description names the temperature (``ST_B10``, ``LST``…)."""
+    descriptions = [d or "" for d in ds.descriptions]
+    listed = ", ".join(f"{i + 1} « {d} »" if d else str(i + 1) for i, d in enumerate(descriptions))
+    how = ("indiquez la bande de température (--lst-band N ou son nom sur la ligne de commande, champ « Bande de "
+           "température » sur la page)")
+    if band is not None and str(band).strip():
+        text = str(band).strip()
+        if text.isdigit():
+            if not 1 <= int(text) <= ds.count:
+                raise BandCountError(f"{path.name} a {ds.count} bande(s) : la bande {text} n'existe pas ({listed}).")
+            return int(text)
+        for i, d in enumerate(descriptions):
+            if d.lower() == text.lower():
+                return i + 1
+        raise BandCountError(f"{path.name} n'a pas de bande « {text} » (bandes : {listed}).")
+    if ds.count == 1:
+        return 1
+    named = [i + 1 for i, d in enumerate(descriptions) if _TEMPERATURE_BAND.search(d) and "qa" not in d.lower()]
+    if len(named) == 1:
+        return named[0]
+    raise BandCountError(f"{path.name} a {ds.count} bandes ({listed}) et aucune n'est décrite seule comme la "
+                         f"température : {how}.")
+
+
+def _declared_unit(ds, band: int) -> str | None:
+    """"celsius" or "kelvin" when the raster says so (GDAL unit type, or a ``units`` tag)."""
+    tags = {**ds.tags(), **ds.tags(band)}
+    candidates = [ds.units[band - 1] if ds.units else None] + [tags.get(k) for k in ("units", "unit", "UNITS", "UNIT")]
+    for c in candidates:
+        if c and str(c).strip().lower().replace(" ", "") in _UNITS:
+            return _UNITS[str(c).strip().lower().replace(" ", "")]
+    return None
+
+
+def _declared_scale(ds, band: int) -> tuple[float, float]:
+    """(scale, offset) from GDAL's band metadata, else netCDF-style ``scale_factor``/``add_offset`` tags."""
+    scale = ds.scales[band - 1] if ds.scales else 1.0
+    offset = ds.offsets[band - 1] if ds.offsets else 0.0
+    if scale == 1.0 and offset == 0.0:
+        tags = {**ds.tags(), **ds.tags(band)}
+        try:
+            scale = float(tags.get("scale_factor", 1.0))
+            offset = float(tags.get("add_offset", 0.0))
+        except ValueError:
+            scale, offset = 1.0, 0.0
+    return float(scale), float(offset)
+
+
+def check_plausible(celsius: np.ndarray, name: str, how: str) -> None:
+    """Refuse (:class:`ImplausibleValuesError`) LST whose valid median lies outside :data:`PLAUSIBLE_MEDIAN_C`."""
+    valid = celsius[np.isfinite(celsius)]
+    if valid.size == 0:
+        return
+    median = float(np.median(valid))
+    lo, hi = PLAUSIBLE_MEDIAN_C
+    if not lo <= median <= hi:
+        raise ImplausibleValuesError(
+            f"{name} : température médiane de {median:.1f} °C ({how}), hors de la plage plausible {lo:g} à {hi:g} °C "
+            "pour une surface urbaine : vérifiez l'unité, l'échelle (scale/offset) ou la bande du raster."
+        )
+
+
+def _looks_like_classes(values: np.ndarray) -> np.ndarray | None:
+    """The distinct values if ``values`` (valid only) look like a class raster, else None."""
+    if values.size < CLASS_MIN_PIXELS or not np.all(values == np.round(values)):
+        return None
+    distinct = np.unique(values)
+    return distinct if 2 <= distinct.size <= CLASS_MAX_DISTINCT else None
+
+
 def read_lst_geotiff(
     path: str | Path,
     dst_crs: CRS | int | str,
     bounds: tuple[float, float, float, float] | None = None,
     bounds_crs: CRS | int | str | None = None,
+    band: int | str | None = None,
 ) -> LstLayer:
-    """Read a ready land-surface-temperature GeoTIFF (Kelvin or °C) into °C in ``dst_crs``.
+    """Read a ready land-surface-temperature GeoTIFF into °C in ``dst_crs``.
 
-    The declared nodata, non-finite values and the value 149.0 (what a Landsat fill DN of 0
-    becomes once scaled to Kelvin) are missing. Kelvin is detected when the valid median is
-    above 200. ``bounds`` (in ``bounds_crs``, default ``dst_crs``) restrict the read.
+    The band is picked by :func:`pick_temperature_band`. The declared nodata, non-finite values and
+    the value 149.0 (what a Landsat fill DN of 0 becomes once scaled to Kelvin) are missing; so are
+    exact zeros when they are a large share of an otherwise non-zero raster (an undeclared fill,
+    noted in ``source["notes"]``). The raster's scale and offset are applied, then its declared unit
+    (°C or K) is used, else the unit is detected from the valid median (Kelvin above 200). Class
+    rasters and medians outside :data:`PLAUSIBLE_MEDIAN_C` are refused. ``bounds`` (in
+    ``bounds_crs``, default ``dst_crs``) restrict the read.
     """
     path = Path(path)
+    notes: list[str] = []
     with open_raster(path) as ds:
-        _single_band(ds, path, "température de surface")
-        arr, transform = read_window(ds, 1, bounds, bounds_crs or dst_crs)
-        src_crs, nodata = ds.crs, ds.nodata
+        b = pick_temperature_band(ds, path, band)
+        arr, transform = read_window(ds, b, bounds, bounds_crs or dst_crs)
+        src_crs, nodata = ds.crs, ds.nodatavals[b - 1]
         tags = ds.tags()
+        scale, offset = _declared_scale(ds, b)
+        declared = _declared_unit(ds, b)
+        description = ds.descriptions[b - 1]
     values = arr.astype("float64")
-    missing = ~np.isfinite(values) | np.isclose(values, ST_ADD)
+    missing = ~np.isfinite(values)
     if nodata is not None and np.isfinite(nodata):
         missing |= values == nodata
     if np.issubdtype(arr.dtype, np.integer):
         missing |= arr == 0  # a zero DN or zero Kelvin is a fill value, never a temperature
+    else:
+        zeros = (values == 0.0) & ~missing
+        n_valid, n_zero = int((~missing).sum()), int(zeros.sum())
+        rest = values[~missing & ~zeros]
+        if n_zero and n_zero >= ZERO_FILL_SHARE * n_valid and rest.size and abs(np.median(rest)) >= 5.0:
+            missing |= zeros
+            notes.append(f"{path.name} : {n_zero} pixels valant exactement 0 ({100 * n_zero / n_valid:.0f} % des "
+                         "pixels) traités comme valeur de remplissage non déclarée.")
     values[missing] = np.nan
     if not np.isfinite(values).any():
         raise AllPixelsMaskedError(
             f"Le raster {path.name} ne contient aucun pixel de température valide sur la zone."
         )
-    celsius, unit = to_celsius(values)
+    classes = _looks_like_classes(values[np.isfinite(values)])
+    if classes is not None:
+        shown = ", ".join(f"{v:g}" for v in classes[:6]) + ("…" if classes.size > 6 else "")
+        raise ClassRasterError(
+            f"{path.name} ressemble à un raster de classes ({classes.size} valeurs entières distinctes : {shown}), "
+            "pas à une température de surface : donnez-le comme occupation du sol (--landcover)."
+        )
+    scaled = scale != 1.0 or offset != 0.0
+    if scaled:
+        values = values * scale + offset
+    if declared == "celsius":
+        celsius, unit = values.astype("float32"), "celsius (déclaré)"
+    elif declared == "kelvin":
+        celsius, unit = (values - 273.15).astype("float32"), "kelvin (déclaré)"
+    else:
+        if not scaled:
+            values[np.isclose(values, ST_ADD)] = np.nan  # a Landsat fill DN scaled to Kelvin
+        celsius, unit = to_celsius(values)
+    how = f"unité {unit}" + (f", échelle {scale:g} et décalage {offset:g} appliqués" if scaled else "")
+    check_plausible(celsius, path.name, how)
+    lo, hi = PLAUSIBLE_C
+    celsius = np.where((celsius < lo) | (celsius > hi), np.nan, celsius).astype("float32")
     data = to_working_grid(celsius, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds and _in(bounds, bounds_crs, dst_crs))
     data.name = "lst_c"
     date = date_from_name(path.name) or _date_from_tags(tags)
-    return LstLayer(
-        data=data,
-        date=date,
-        source={"kind": "lst_geotiff", "path": str(path), "unit_detected": unit},
-    )
+    source = {"kind": "lst_geotiff", "path": str(path), "unit_detected": unit, "band": b,
+              **({"band_description": description} if description else {}),
+              **({"scale": scale, "offset": offset} if scaled else {})}
+    if notes:
+        source["notes"] = notes
+    return LstLayer(data=data, date=date, source=source)
 
 
 def _in(bounds, bounds_crs, dst_crs):
