@@ -1,4 +1,4 @@
-"""Command line: ``python -m ilots build | fetch | info | demo | fit | scenario``.
+"""Command line: ``python -m ilots build | fetch | build-many | restat | info | demo | fit | scenario``.
 
 User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
 code 2, without a traceback.
@@ -93,9 +93,44 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return values
 
 
+def _bounded(kind, lo: float, hi: float, what: str):
+    """An argparse type: a number of ``kind`` within [lo, hi], refused with a French sentence otherwise."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value) or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} : attendu un nombre entre {lo:g} et {hi:g}, reçu « {text} »")
+        return value
+    return parse
+
+
+_ARGPARSE_FR = (
+    ("the following arguments are required: ", "options obligatoires manquantes : "),
+    ("unrecognized arguments: ", "options inconnues : "),
+    ("expected one argument", "une valeur est attendue"),
+    ("invalid choice: ", "choix invalide : "),
+    ("(choose from ", "(au choix "),
+    ("invalid int value: ", "nombre entier attendu, reçu "),
+    ("invalid float value: ", "nombre attendu, reçu "),
+    ("not allowed with argument ", "incompatible avec l'option "),
+    ("argument ", "option "),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors as one French sentence on stderr (exit code 2)."""
+
+    def error(self, message: str):  # noqa: D102 (argparse's hook)
+        for en, fr_ in _ARGPARSE_FR:
+            message = message.replace(en, fr_)
+        self.exit(EXIT_USER_ERROR, f"Erreur : {message} (voir « {self.prog} --help »).\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ilots", description="Îlots de chaleur : préparer et décrire un territoire.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="python -m ilots", description="Îlots de chaleur : préparer et décrire un territoire.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     b = sub.add_parser("build", help="construire un territoire à partir de fichiers locaux")
     b.add_argument("--out", required=True, help="dossier du territoire à écrire")
@@ -113,7 +148,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--population-key", help="colonne de jointure du tableau de population")
     b.add_argument("--area", help="zone d'étude : polygone(s) (limite communale…) ; les îlots y sont découpés")
     b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
-    b.add_argument("--tile-km", type=float,
+    b.add_argument("--lst-band", action="append", default=[],
+                   help="bande de température d'un raster à plusieurs bandes (numéro à partir de 1, ou description "
+                        "comme ST_B10) ; une par --lst, ou une seule pour tous")
+    b.add_argument("--tile-km", type=_bounded(float, 0.5, 100.0, "côté des tuiles"),
                    help="construire par tuiles de ce côté en km (mémoire bornée, pour une métropole ou un département)")
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 
@@ -158,8 +196,9 @@ def _parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
-    f.add_argument("--tile-m", type=float, default=1000.0, help="taille des tuiles de validation spatiale en m (défaut 1000)")
-    f.add_argument("--folds", type=int, default=5, help="nombre de plis (défaut 5)")
+    f.add_argument("--tile-m", type=_bounded(float, 100.0, 50_000.0, "taille des tuiles"), default=1000.0,
+                   help="taille des tuiles de validation spatiale en m (défaut 1000)")
+    f.add_argument("--folds", type=_bounded(int, 2, 50, "nombre de plis"), default=5, help="nombre de plis (2 à 50, défaut 5)")
     f.add_argument("--json", action="store_true", help="sortie JSON")
 
     s = sub.add_parser("scenario", help="simuler un scénario de végétalisation")
@@ -177,7 +216,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--load", metavar="NAME", help="rejouer un scénario enregistré")
     s.add_argument("--list", action="store_true", help="lister les scénarios enregistrés")
     s.add_argument("--delete", metavar="NAME", help="supprimer un scénario enregistré")
-    s.add_argument("--costs", help="coûts unitaires (JSON, €/m²) à la place des valeurs par défaut")
+    s.add_argument("--costs", help="coûts unitaires en €/m² à la place des valeurs par défaut : fichier JSON, ou "
+                   "objet JSON en ligne, ex. '{\"trees_eur_m2\": 120}'")
     s.add_argument("--json", action="store_true", help="sortie JSON")
 
     i = sub.add_parser("info", help="résumé d'un territoire")
@@ -186,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="générer et construire le territoire de démonstration (données synthétiques)")
     d.add_argument("--out", default="data/demo", help="dossier du territoire (défaut : data/demo)")
-    d.add_argument("--size-km", type=float, default=5.0, help="côté de la ville synthétique en km (défaut 5)")
+    d.add_argument("--size-km", type=_bounded(float, 1.0, 100.0, "côté de la ville"), default=5.0,
+                   help="côté de la ville synthétique en km (1 à 100, défaut 5)")
     d.add_argument("--seed", type=int, default=2154, help="graine aléatoire (défaut 2154)")
     d.add_argument("--quiet", action="store_true")
     return p
@@ -261,7 +302,7 @@ def _print_scenario(s: dict) -> None:
     print(f"Coût estimé : {F.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
 
 
-def _fit(args) -> None:
+def _fit(args, argv=None) -> None:
     from .analysis import fit_territory, model_summary
     from .store import load_territory
 
@@ -274,7 +315,7 @@ def _fit(args) -> None:
         _print_info(territory_summary(args.dir))
 
 
-def _scenario(args) -> None:
+def _scenario(args, argv=None) -> None:
     from .analysis import ensure_model
     from .scenarios import (
         Intervention,
@@ -282,8 +323,8 @@ def _scenario(args) -> None:
         ScenarioEngine,
         ScenarioError,
         Target,
-        UnitCosts,
         delete_scenario,
+        from_previous_build,
         list_scenarios,
         load_scenario,
         parse_where,
@@ -299,7 +340,8 @@ def _scenario(args) -> None:
             print(json.dumps({"scenarios": [s.to_dict() for s in good], "problems": problems}, ensure_ascii=False, indent=2))
         else:
             for s in good:
-                print(f"- {s.name} : " + ", ".join(f"{i.kind} {i.intensity:g}" for i in s.interventions))
+                older = " (fait sur une construction précédente du territoire)" if from_previous_build(s, terr.manifest) else ""
+                print(f"- {s.name}{older} : " + ", ".join(f"{i.kind} {i.intensity:g}" for i in s.interventions))
             for p in problems:
                 print(f"! {p}", file=sys.stderr)
         return
@@ -323,18 +365,13 @@ def _scenario(args) -> None:
             ("trees", args.trees), ("depave", args.depave), ("green_roofs", args.green_roofs),
             ("cool_roofs", args.cool_roofs), ("cool_pavements", args.cool_pavements)) if value]
         scenario = Scenario(args.name or args.save or "Scénario", items).validate()
-    costs = None
-    if args.costs:
-        try:
-            costs = UnitCosts.from_dict(json.loads(Path(args.costs).read_text(encoding="utf-8")))
-        except json.JSONDecodeError as exc:
-            raise ScenarioError(f"Fichier de coûts illisible ({args.costs}) : JSON invalide ligne {exc.lineno}, "
-                                f"colonne {exc.colno}.") from exc
-        except (OSError, AttributeError) as exc:
-            raise ScenarioError(f"Fichier de coûts illisible ({args.costs}) : un objet JSON "
-                                "{\"trees_eur_m2\": 150, …} est attendu.") from exc
+    costs = _costs(args.costs) if args.costs else None
     meta, table = ensure_model(terr)
     _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
+    if summary["n_blocks_changed"] == 0 and scenario.interventions:
+        where = "la zone donnée (--polygon) ne touche aucun îlot du territoire" if args.polygon else \
+            "aucun îlot ne correspond à la cible choisie"
+        raise ScenarioError(f"Scénario sans effet : {where}.")
     if args.save:
         save_scenario(terr.path, scenario)
         summary["saved_as"] = args.save
@@ -342,6 +379,25 @@ def _scenario(args) -> None:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         _print_scenario(summary)
+
+
+def _costs(spec: str):
+    """Unit costs from a JSON file or an inline JSON object."""
+    from .scenarios import ScenarioError, UnitCosts
+
+    text, where = spec, "en ligne"
+    if not spec.lstrip().startswith("{"):
+        try:
+            text, where = Path(spec).read_text(encoding="utf-8"), spec
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"Coûts unitaires illisibles : « {spec} » n'est ni un fichier lisible ni un objet JSON "
+                                "{\"trees_eur_m2\": 150, …}.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"Fichier de coûts illisible ({where}) : JSON invalide ligne {exc.lineno}, "
+                            f"colonne {exc.colno}.") from exc
+    return UnitCosts.from_dict(data)
 
 
 def _print_fetch(summary) -> None:
@@ -376,14 +432,14 @@ def _fetch(args, argv) -> None:
         req.stac_url = args.stac_url
     bars = _StageBars(not args.quiet)
     try:
-        summary = fetch_territory(req, args.out, bars, command=["python", "-m", "ilots", *(argv or sys.argv[1:])])
+        summary = fetch_territory(req, args.out, bars, command=_command(argv))
     finally:
         bars.close()
     _print_fetch(summary)
     _print_info(territory_summary(summary.out))
 
 
-def _restat(args) -> None:
+def _restat(args, argv=None) -> None:
     import time
 
     from .fr import date_fr, num, temp
@@ -422,7 +478,7 @@ def _build_many(args, argv) -> None:
     try:
         summary = build_many(communes, args.out, inputs=inputs, fetch=fetch, scheduler=args.scheduler,
                              n_workers=args.workers, progress=progress,
-                             command=["python", "-m", "ilots", *(argv or sys.argv[1:])])
+                             command=_command(argv))
     finally:
         progress.close()
     counts = summary["status"].value_counts()
@@ -433,57 +489,100 @@ def _build_many(args, argv) -> None:
     print(f"Résumé : {Path(args.out) / 'summary.csv'}")
 
 
+def _command(argv) -> list[str]:
+    return ["python", "-m", "ilots", *(argv if argv is not None else sys.argv[1:])]
+
+
+def _rebuild_notes(out, before) -> None:
+    """Tell what a build did to the territory it replaced, and what to check in the new one."""
+    from .store import load_territory
+
+    if before.previous is not None:
+        if before.scenarios_kept:
+            print(f"Scénarios enregistrés conservés : {before.scenarios_kept} (faits sur la construction précédente : "
+                  "vérifiez-les).", file=sys.stderr)
+        if before.model_dropped:
+            print(f"Le modèle ajusté sur la construction précédente ne vaut plus pour ces îlots : relancez "
+                  f"« python -m ilots fit {out} ».", file=sys.stderr)
+    for warning in load_territory(out).manifest.get("warnings", []):
+        print(f"Attention : {warning}", file=sys.stderr)
+
+
+def _build(args, argv) -> None:
+    from .build import BuildInputs, build_territory
+    from .store import describe_replacement
+
+    inputs = BuildInputs(
+        name=args.name, lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
+        buildings=args.buildings, blocks=args.blocks, blocks_id=args.blocks_id,
+        population=args.population, population_key=args.population_key,
+        area=args.area, bbox_wgs84=args.bbox, lst_bands=args.lst_band,
+    )
+    before = describe_replacement(args.out)
+    progress = _Progress(not args.quiet)
+    try:
+        if args.tile_km:
+            from .scale import build_tiled
+
+            out = build_tiled(inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=_command(argv))
+        else:
+            out = build_territory(inputs, args.out, progress, command=_command(argv))
+    finally:
+        progress.close()
+    _rebuild_notes(out, before)
+    _print_info(territory_summary(out))
+
+
+def _demo(args, argv) -> None:
+    from .demo import build_demo
+    from .store import describe_replacement
+
+    before = describe_replacement(args.out)
+    progress = _Progress(not args.quiet)
+    try:
+        out = build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress)
+    finally:
+        progress.close()
+    _rebuild_notes(out, before)
+    _print_info(territory_summary(out))
+
+
+def _info(args, argv) -> None:
+    summary = territory_summary(args.dir)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        _print_info(summary)
+
+
+_VERBS = {
+    "build": _build,
+    "fetch": _fetch,
+    "build-many": _build_many,
+    "restat": _restat,
+    "demo": _demo,
+    "fit": _fit,
+    "scenario": _scenario,
+    "info": _info,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; a user's mistake or a failed write ends with one French sentence and exit code 2."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "build":
-            from .build import BuildInputs, build_territory
-
-            inputs = BuildInputs(
-                name=args.name, lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
-                buildings=args.buildings, blocks=args.blocks, blocks_id=args.blocks_id,
-                population=args.population, population_key=args.population_key,
-                area=args.area, bbox_wgs84=args.bbox,
-            )
-            progress = _Progress(not args.quiet)
-            try:
-                command = ["python", "-m", "ilots", *(argv or sys.argv[1:])]
-                if args.tile_km:
-                    from .scale import build_tiled
-
-                    out = build_tiled(inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=command)
-                else:
-                    out = build_territory(inputs, args.out, progress, command=command)
-            finally:
-                progress.close()
-            _print_info(territory_summary(out))
-        elif args.command == "restat":
-            _restat(args)
-        elif args.command == "build-many":
-            _build_many(args, argv)
-        elif args.command == "fetch":
-            _fetch(args, argv)
-        elif args.command == "demo":
-            from .demo import build_demo
-
-            progress = _Progress(not args.quiet)
-            try:
-                out = build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress)
-            finally:
-                progress.close()
-            _print_info(territory_summary(out))
-        elif args.command == "fit":
-            _fit(args)
-        elif args.command == "scenario":
-            _scenario(args)
-        elif args.command == "info":
-            summary = territory_summary(args.dir)
-            if args.json:
-                print(json.dumps(summary, ensure_ascii=False, indent=2))
-            else:
-                _print_info(summary)
+        _VERBS[args.command](args, argv)
     except IlotsError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # read-only or missing folder, full disk: the environment, not a bug
+        from .errors import describe_os_error
+
+        print(f"Erreur : {describe_os_error(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        print("Erreur : mémoire insuffisante pour ce territoire : limitez la zone (--area, --bbox) ou construisez "
+              "par tuiles (--tile-km).", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("Interrompu : aucun territoire existant n'a été modifié.", file=sys.stderr)
