@@ -61,9 +61,28 @@ def fit_territory(terr: Territory, tile_m: float = 1000.0, n_folds: int = 5, sav
         "risk": risk_note,
         "scenario_engine": "ridge",
     }
+    meta["warnings"] = fit_warnings(meta)
     if save:
         save_model(terr.path, meta, table)
     return meta, table
+
+
+# A spatial-CV R² above this on urban LST is not skill but a target derived from the features (a land-cover
+# raster given as temperature, say): published block-level fits reach about 0.5–0.85 (docs/model.md).
+TOO_GOOD_R2 = 0.97
+
+
+def fit_warnings(meta: dict) -> list[str]:
+    """French sentences on a fit that cannot be taken at face value."""
+    from . import fr
+
+    r2 = meta["metrics"]["spatial_cv"]["r2"]
+    out = []
+    if r2 >= TOO_GOOD_R2:
+        out.append(f"Ajustement trop bon pour être vrai (R² en validation spatiale de {fr.pct(r2, 1)}) : la température "
+                   "fournie dérive sans doute des indicateurs eux-mêmes (une carte d'occupation du sol donnée comme "
+                   "température ?). Vérifiez les sources avant toute lecture des effets.")
+    return out
 
 
 def ensure_model(terr: Territory) -> tuple[dict, pd.DataFrame]:
@@ -98,4 +117,5 @@ def model_summary(meta: dict) -> dict:
         "n_train": meta["training"]["n_train"],
         "effects": {f: {"per": e["label_fr"], "effect_c": e["effect_c"], "interval_c": [e["lo_c"], e["hi_c"]]}
                     for f, e in meta["effects"].items()},
+        "warnings": meta.get("warnings", []),
     }

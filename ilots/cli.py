@@ -288,6 +288,8 @@ def _print_info(summary: dict) -> None:
         sp, rd = summary["metrics"]["spatial_cv"], summary["metrics"]["random_cv"]
         print(f"Modèle ({summary['metrics']['model']}) : validation spatiale R² {fr(sp['r2'] * 100)} %, "
               f"erreur {fr(sp['rmse_c'])} °C ; validation aléatoire R² {fr(rd['r2'] * 100)} %")
+        for warning in summary["metrics"].get("warnings", []):
+            print(f"Attention : {warning}")
 
 
 def _print_scenario(s: dict) -> None:

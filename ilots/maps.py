@@ -180,7 +180,7 @@ def display_frame(blocks: gpd.GeoDataFrame, columns: list[str], tolerance_m: flo
     out = out.to_crs(4326)
     out["geometry"] = shapely.set_precision(out.geometry.values, 1e-5)
     out = out[~out.geometry.is_empty]
-    out["block_id"] = [html.escape(str(i)) for i in out.index]
+    out["block_id"] = [str(i) for i in out.index]  # raw: a click sends it back as the block's id
     return out
 
 
@@ -363,10 +363,13 @@ def add_block_layer(
         fields = {k: v for k, v in fields.items() if k in frame.columns}
     colours, scale = _colours(frame[col], layer, lo, hi)
     frame["_colour"] = [_rgb(c) for c in colours]
-    shown = {("block_id" if c == "block_id" else f"_t_{c}"): (frame[c].tolist() if c == "block_id" else
-                                                               [_tooltip_value(c, v) for v in frame[c]])
-             for c in fields}
+    # Tooltips show HTML-escaped text (``_t_*``); ``block_id`` stays raw so a click gives the block's real id
+    # (the JSON is embedded HTML-safe, see FrozenGeoJson).
+    shown = {f"_t_{c}": [_tooltip_value(c, v) for v in frame[c]] for c in fields}
     props = pd.DataFrame(shown, index=frame.index)
+    tooltip_columns = list(props.columns)
+    if "block_id" in frame.columns:
+        props["block_id"] = frame["block_id"].tolist()
     gj_frame = gpd.GeoDataFrame(pd.concat([frame[["_colour"]], props], axis=1), geometry=frame.geometry, crs=4326)
     west, south, east, north = (float(v) for v in gj_frame.total_bounds) if len(gj_frame) else (0.0, 0.0, 0.0, 0.0)
     gj = FrozenGeoJson(
@@ -377,7 +380,7 @@ def add_block_layer(
         style_function=lambda f: {"fillColor": f["properties"]["_colour"], "color": "#555555", "weight": 0.4,
                                   "fillOpacity": 0.75},
         highlight_function=lambda f: {"weight": 2.0, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=list(props.columns), aliases=list(fields.values()), labels=True,
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_columns, aliases=list(fields.values()), labels=True,
                                       sticky=False, localize=False),
         zoom_on_click=False,
     )

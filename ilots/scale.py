@@ -16,6 +16,7 @@ crossing tile edges are computed once, whole.
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from dataclasses import asdict, dataclass, replace
@@ -53,6 +54,25 @@ class CommuneResult:
     error: str | None = None
 
 
+# An INSEE commune code: five digits, or 2A/2B and three digits (Corsica).
+_INSEE = re.compile(r"(\d{5}|2[AB]\d{3})")
+
+
+def check_insee_codes(codes) -> list[str]:
+    """INSEE codes normalised (a leading zero lost by a spreadsheet restored); :class:`InputFileError`
+    naming the first value that is not a commune code (they become folder names under ``--out``)."""
+    out = []
+    for raw in codes:
+        code = str(raw).strip().upper()
+        if code.isdigit() and len(code) == 4:
+            code = "0" + code
+        if not _INSEE.fullmatch(code):
+            raise InputFileError(f"Code INSEE invalide : {str(raw)[:40]!r} (attendu cinq chiffres, ou 2A/2B et trois "
+                                 "chiffres, ex. 37261).")
+        out.append(code)
+    return out
+
+
 def read_communes(spec: str) -> gpd.GeoDataFrame | list[str]:
     """A polygon file of communes (``code_insee``, ``nom``) or a list of INSEE codes.
 
@@ -63,7 +83,8 @@ def read_communes(spec: str) -> gpd.GeoDataFrame | list[str]:
     if path.exists() and path.suffix.lower() in (".txt", ".csv") and path.stat().st_size < 1_000_000:
         text = path.read_text(encoding="utf-8")
         if not any(c in text for c in ("{", "POLYGON")):
-            return [c.strip() for c in text.replace(",", "\n").splitlines() if c.strip() and not c.startswith("#")]
+            return check_insee_codes(c.strip() for c in text.replace(",", "\n").splitlines()
+                                     if c.strip() and not c.startswith("#"))
     if path.exists():
         gdf = read_vector(path, 4326, allow_empty=False)  # any CRS will do: each build reprojects its area
         code = next((c for c in _CODE_COLS if c in gdf), None)
@@ -72,7 +93,7 @@ def read_communes(spec: str) -> gpd.GeoDataFrame | list[str]:
 
             raise MissingColumnError(f"{path.name} : colonne du code INSEE introuvable (attendu l'une de {', '.join(_CODE_COLS)}).")
         name = next((c for c in _NAME_COLS if c in gdf), code)
-        out = gpd.GeoDataFrame({"code_insee": gdf[code].astype(str), "nom": gdf[name].astype(str)},
+        out = gpd.GeoDataFrame({"code_insee": check_insee_codes(gdf[code].astype(str)), "nom": gdf[name].astype(str)},
                                geometry=gdf.geometry.values, crs=gdf.crs)
         if out["code_insee"].duplicated().any():
             out = out.dissolve(by="code_insee", as_index=False, aggfunc="first")
@@ -80,12 +101,19 @@ def read_communes(spec: str) -> gpd.GeoDataFrame | list[str]:
     codes = [c.strip() for c in spec.split(",") if c.strip()]
     if not codes:
         raise InputFileError(f"Communes introuvables : {spec} n'est ni un fichier ni une liste de codes INSEE.")
-    return codes
+    return check_insee_codes(codes)
+
+
+def _inside(out: Path, path: Path) -> Path:
+    """``path`` if it lies inside ``out`` (every build-many output does), else an error."""
+    if not path.resolve().is_relative_to(out.resolve()):
+        raise InputFileError(f"Chemin de sortie hors du dossier --out refusé : {path}")
+    return path
 
 
 def _write_partition(out: Path, code: str) -> None:
     blocks = gpd.read_parquet(out / slug(code) / BLOCKS)
-    part = out / "blocks" / f"code_insee={code}"
+    part = _inside(out, out / "blocks" / f"code_insee={check_insee_codes([code])[0]}")
     part.mkdir(parents=True, exist_ok=True)
     tmp = part / f".part-0.parquet.tmp-{time.time_ns()}"
     blocks.reset_index().to_parquet(tmp)
@@ -152,6 +180,10 @@ def build_many(
     from dask.distributed import Client, LocalCluster, as_completed
 
     out = Path(out)
+    if isinstance(communes, gpd.GeoDataFrame):
+        communes = communes.assign(code_insee=check_insee_codes(communes["code_insee"]))
+    else:
+        communes = check_insee_codes(communes)
     out.mkdir(parents=True, exist_ok=True)
     jobs: list[dict] = []
     shared: dict = {"command": command}

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from .errors import InputFileError, UnreadableFileError
 
 __all__ = ["UploadError", "Limits", "safe_extract_zip", "check_raster", "check_vector", "find_bdtopo_root",
-           "safe_name"]
+           "safe_name", "unique_path"]
 
 
 class UploadError(InputFileError):
@@ -25,10 +25,15 @@ class UploadError(InputFileError):
 
 @dataclass(frozen=True)
 class Limits:
+    """Bounds on uploads. ``max_ratio`` bounds each large member's and the whole archive's inflation
+    (BD TOPO shapefiles and GeoPackages compress about 3 to 20×; a zip bomb, hundreds of times)."""
+
     max_upload_bytes: int = 500 * 1024**2
-    max_unpacked_bytes: int = 4 * 1024**3
-    max_ratio: float = 200.0
-    max_files: int = 5000
+    max_unpacked_bytes: int = 2 * 1024**3
+    max_ratio: float = 50.0
+    max_files: int = 2000
+    max_name_bytes: int = 255  # one path component, as most file systems allow
+    max_path_bytes: int = 1024
 
 
 def safe_name(name: str) -> str:
@@ -52,7 +57,8 @@ def safe_extract_zip(archive: str | Path, dest: str | Path, limits: Limits = Lim
     with zf:
         members = zf.infolist()
         if len(members) > limits.max_files:
-            raise UploadError(f"L'archive contient trop de fichiers ({len(members)}).")
+            raise UploadError(f"L'archive contient trop de fichiers ({len(members)}, au plus {limits.max_files}).")
+        _check_names(members, limits)
         total = 0
         for m in members:
             name = m.filename.replace("\\", "/")
@@ -63,10 +69,14 @@ def safe_extract_zip(archive: str | Path, dest: str | Path, limits: Limits = Lim
             if stat.S_ISLNK(mode):
                 raise UploadError(f"L'archive contient un lien symbolique (« {m.filename} ») : elle est refusée.")
             total += m.file_size
-            if m.compress_size and m.file_size / max(m.compress_size, 1) > limits.max_ratio and m.file_size > 10 * 1024**2:
+            if m.file_size > 1024**2 and m.file_size / max(m.compress_size, 1) > limits.max_ratio:
                 raise UploadError("L'archive se décompresse de façon anormale (bombe zip ?) : elle est refusée.")
         if total > limits.max_unpacked_bytes:
-            raise UploadError("L'archive décompressée serait trop volumineuse.")
+            raise UploadError(f"L'archive décompressée ferait {total / 1024**2:.0f} Mo, plus que les "
+                              f"{limits.max_unpacked_bytes // 1024**2} Mo permis : elle est refusée.")
+        if total > 10 * 1024**2 and total / max(archive.stat().st_size, 1) > limits.max_ratio:
+            raise UploadError(f"L'archive se décompresse de façon anormale ({archive.stat().st_size / 1024**2:.1f} Mo "
+                              f"donnant {total / 1024**2:.0f} Mo, bombe zip ?) : elle est refusée.")
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
         out = []
@@ -86,6 +96,40 @@ def safe_extract_zip(archive: str | Path, dest: str | Path, limits: Limits = Lim
                     dst.write(chunk)
             out.append(target)
     return out
+
+
+def _check_names(members: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse names too long for the disk, the same name twice, and a name that is both a file and a folder."""
+    files, folders = set(), set()
+    for m in members:
+        name = m.filename.replace("\\", "/").rstrip("/")
+        parts = [p for p in name.split("/") if p]
+        if len(name.encode("utf-8")) > limits.max_path_bytes or any(
+                len(p.encode("utf-8")) > limits.max_name_bytes for p in parts):
+            raise UploadError(f"L'archive contient un nom de fichier trop long (« {name[:60]}… ») : elle est refusée.")
+        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        if m.is_dir():
+            folders.add("/".join(parts))
+        elif "/".join(parts) in files:
+            raise UploadError(f"L'archive contient deux fois le fichier « {name} » : elle est refusée.")
+        else:
+            files.add("/".join(parts))
+    clash = sorted(files & folders)
+    if clash:
+        raise UploadError(f"L'archive contient « {clash[0]} » à la fois comme fichier et comme dossier : "
+                          "elle est refusée.")
+
+
+def unique_path(folder: Path, name: str) -> Path:
+    """``folder/name`` made safe (:func:`safe_name`), with ``-2``, ``-3``… added if taken: two uploads whose
+    names differ only by characters made safe never overwrite each other."""
+    base = Path(safe_name(name))
+    path = folder / base.name
+    k = 2
+    while path.exists():
+        path = folder / f"{base.stem}-{k}{base.suffix}"
+        k += 1
+    return path
 
 
 def check_raster(path: str | Path) -> None:

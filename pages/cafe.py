@@ -5,7 +5,7 @@ import streamlit as st
 from ilots import fr
 from ilots.scenarios import Intervention, Scenario, Target
 from ilots.search import search_places
-from pages.common import blocks_with_model, engine, select_territory, show_map, territory_map
+from pages.common import blocks_with_model, engine, md_escape, select_territory, show_map, territory_map
 
 st.markdown(
     """<style>
@@ -26,7 +26,7 @@ query = st.text_input("Votre rue", key="cafe_search", placeholder="ex. avenue Je
 if query:
     hits = search_places(query, blocks, terr.streets(), limit=5)
     if hits:
-        i = st.radio("Choisissez", range(len(hits)), format_func=lambda k: hits[k]["label"], key="cafe_hit")
+        i = st.radio("Choisissez", range(len(hits)), format_func=lambda k: md_escape(hits[k]["label"]), key="cafe_hit")
         st.session_state["cafe_block"] = hits[i]["block_id"]
     else:
         st.write("Rue introuvable ici. Essayez un autre nom, ou touchez la carte.")
@@ -50,7 +50,7 @@ if bid in blocks.index:
     st.markdown(f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
                 f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : {compared}.</div>',
                 unsafe_allow_html=True)
-    st.write(b["explanation"])
+    st.write(md_escape(b["explanation"]))
     st.subheader("Et si on plantait des arbres ici ?")
     pts = st.slider("Arbres en plus (points de couvert)", 0, 40, 10, key="cafe_trees")
     per_block, _ = eng.apply(Scenario("café", [Intervention("trees", pts, Target("ids", ids=[bid]))]))

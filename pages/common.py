@@ -44,6 +44,37 @@ def data_dir() -> Path:
     return Path(os.environ.get("ILOTS_DATA_DIR", APP_ROOT / "data"))
 
 
+def _setting(env: str, secret: str) -> str | None:
+    """A deployment setting: the environment variable, else the key of ``.streamlit/secrets.toml``."""
+    if os.environ.get(env) is not None:
+        return os.environ[env]
+    try:
+        value = st.secrets.get(secret)
+    except Exception:  # no secrets file, or an unreadable one: the setting is absent
+        return None
+    return None if value is None else str(value)
+
+
+def creation_enabled() -> bool:
+    """Whether visitors may create territories on « Nouveau territoire » (``ILOTS_NEW_TERRITORIES=off``
+    or ``new_territories = false`` in secrets.toml switch it off for a public deployment)."""
+    value = _setting("ILOTS_NEW_TERRITORIES", "new_territories")
+    return value is None or value.strip().lower() not in ("off", "false", "0", "no", "non")
+
+
+def admin_allows(password: str | None) -> bool:
+    """Whether ``password`` is the administrator secret (``ILOTS_ADMIN_SECRET`` or ``admin_secret`` in
+    secrets.toml); always False when none is configured: then nothing can be replaced from the page."""
+    import hmac
+
+    secret = _setting("ILOTS_ADMIN_SECRET", "admin_secret")
+    return bool(secret) and bool(password) and hmac.compare_digest(password.encode(), secret.encode())
+
+
+def admin_configured() -> bool:
+    return bool(_setting("ILOTS_ADMIN_SECRET", "admin_secret"))
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _load(path: str, mtime: float) -> Territory:
     return load_territory(path)
@@ -77,7 +108,7 @@ def territory_label(path: Path) -> str:
     try:
         t = load(path)
     except IlotsError:
-        return f"{path.name} (illisible)"
+        return f"{path.name} (endommagé)"
     return f"{t.name} — données synthétiques" if t.synthetic else t.name
 
 
@@ -91,7 +122,8 @@ def select_territory() -> Territory:
     try:
         terr = load(Path(choice))
     except IlotsError as exc:
-        st.error(f"Ce territoire ne peut pas être ouvert : {exc}")
+        st.error(f"Ce territoire est endommagé et ne peut pas être ouvert : {md_escape(exc)} Les autres territoires "
+                 "restent disponibles dans le sélecteur.")
         st.stop()
     if terr.synthetic:
         st.info(SYNTHETIC_BANNER, icon=":material/science:")
@@ -120,11 +152,20 @@ def _model(path: str, territory_mtime: float, model_mtime: float):
 
 
 def model(terr: Territory):
-    """(meta, per-block table) of the territory's model, fitting it once if needed."""
-    if not (terr.path / MODEL).exists():
-        with st.spinner("Ajustement du modèle de chaleur (une seule fois pour ce territoire)…"):
-            return _model(*_version(terr))
-    return _model(*_version(terr))
+    """(meta, per-block table) of the territory's model, fitting it once if needed. A territory whose
+    model cannot be fitted or read shows one French sentence and stops the page (others still work)."""
+    try:
+        if not (terr.path / MODEL).exists():
+            with st.spinner("Ajustement du modèle de chaleur (une seule fois pour ce territoire)…"):
+                return _model(*_version(terr))
+        return _model(*_version(terr))
+    except IlotsError as exc:
+        st.error(f"Le modèle de ce territoire ne peut pas être utilisé : {md_escape(exc)}")
+    except OSError as exc:
+        from ilots.errors import describe_os_error
+
+        st.error(md_escape(describe_os_error(exc)))
+    st.stop()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -188,7 +229,7 @@ def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = Non
 def md_escape(text: str) -> str:
     """Text from data, safe inside Markdown (no links, images, emphasis or HTML)."""
     out = str(text)
-    for ch in "\\`*_{}[]()#+-.!|<>~":
+    for ch in "\\`*_{}[]()#+-.!|<>~$:":
         out = out.replace(ch, "\\" + ch)
     return out
 

@@ -43,7 +43,7 @@ with right:
                     if blocks.geometry.loc[bid].distance(shapely.Point(x, y)) < 200:
                         hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
             except GeocodingUnavailable as exc:
-                st.caption(str(exc))
+                st.caption(md_escape(exc))
         if hits:
             pick = st.selectbox("Résultats", range(len(hits)), format_func=lambda i: f"{hits[i]['label']} ({hits[i]['kind']})",
                                 key="map_hit")
@@ -62,7 +62,7 @@ bid = st.session_state.get("selected_block")
 if bid in blocks.index:
     b = blocks.loc[bid]
     st.subheader(f"Îlot {md_escape(bid)}")
-    st.write(b["explanation"])
+    st.write(md_escape(b["explanation"]))
     c1, c2, c3, c4 = st.columns(4)
     hotter = b["anomaly_c"] > 0  # the typographic minus of French numbers is not read as a sign by st.metric
     c1.metric("Température de surface", fr.temp(b["lst_used_c"]), f"{fr.temp(b['anomaly_c'], 1, True)} / médiane",
@@ -73,7 +73,7 @@ if bid in blocks.index:
     reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) else []
     if reasons:
         st.caption("Contribution estimée de chaque facteur à l'écart avec la moyenne (modèle linéaire) : "
-                   + " ; ".join(f"{r['text']} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons))
+                   + " ; ".join(f"{md_escape(r['text'])} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons))
     if b["lst_source"] == "predicted":
         st.caption("Température prédite par le modèle : l'îlot était en grande partie sous les nuages.")
     if st.button("Simuler la végétalisation de cet îlot", key="simulate_block"):

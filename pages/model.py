@@ -11,6 +11,8 @@ terr = select_territory()
 meta, table = model(terr)
 blocks = blocks_with_model(terr)
 st.title("Le modèle de chaleur")
+for warning in meta.get("warnings", []):
+    st.warning(warning, icon=":material/warning:")
 
 m = meta["metrics"]
 sp, rd = m["spatial_cv"], m["random_cv"]

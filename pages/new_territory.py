@@ -9,24 +9,23 @@ from pathlib import Path
 import streamlit as st
 
 from ilots.build import BuildInputs, build_territory
-from ilots.errors import IlotsError
+from ilots.errors import IlotsError, describe_os_error
 from ilots.fetch import FetchRequest, fetch_territory, territory_name
 from ilots.fetch.http import Downloader, default_cache_dir
 from ilots.fetch.wfs import commune_boundaries
 from ilots.fr import date_fr, pct, slug
 from ilots.store import is_territory
-from ilots.uploads import Limits, UploadError, check_raster, check_vector, find_bdtopo_root, safe_extract_zip, safe_name
-from pages.common import data_dir
+from ilots.uploads import Limits, UploadError, check_raster, check_vector, find_bdtopo_root, safe_extract_zip, unique_path
+from pages.common import admin_allows, admin_configured, creation_enabled, data_dir, md_escape
 
 LIMITS = Limits()
-WRITE_ERROR = ("Écriture impossible dans le dossier des territoires (disque plein, en lecture seule ou "
-               "droits insuffisants) : aucun territoire existant n'a été modifié.")
+NOTHING_SAVED = "Rien n'a été enregistré : aucun territoire n'a été créé ni modifié."
 
 
 def save_upload(upload, folder: Path) -> Path:
     if upload.size > LIMITS.max_upload_bytes:
         raise UploadError(f"{upload.name} dépasse la taille maximale ({LIMITS.max_upload_bytes // 1024**2} Mo).")
-    path = folder / safe_name(upload.name)
+    path = unique_path(folder, upload.name)
     with open(path, "wb") as fh:
         shutil.copyfileobj(upload, fh, length=4 * 1024 * 1024)
     return path
@@ -51,6 +50,8 @@ def prepare(tmp: Path, form: dict) -> BuildInputs:
         inputs.lst = [str(p) for p in tifs]
     if not inputs.lst:
         raise UploadError("Aucun raster de température parmi les fichiers déposés.")
+    if form.get("lst_band"):
+        inputs.lst_bands = [form["lst_band"].strip()]
     if form["bdtopo"] is not None:
         path = save_upload(form["bdtopo"], tmp)
         if path.suffix.lower() == ".zip":
@@ -79,24 +80,56 @@ def prepare(tmp: Path, form: dict) -> BuildInputs:
 
 @contextmanager
 def failures_shown(bar):
-    """Show a user's mistake or a write failure as one French sentence; nothing saved is touched."""
+    """Show any failure as one French sentence. Territories are published only once built and fitted
+    (see :func:`fit_before_publishing`), so a failure never leaves anything behind: the message is true."""
     try:
         yield
-    except (IlotsError, UploadError) as exc:
+    except IlotsError as exc:
         bar.empty()
-        st.error(str(exc))
-        st.caption("Aucun territoire existant n'a été modifié.")
-    except OSError:
+        st.error(md_escape(exc))
+        st.caption(NOTHING_SAVED)
+    except OSError as exc:
         bar.empty()
-        st.error(WRITE_ERROR)
+        st.error(md_escape(describe_os_error(exc)))
+    except Exception as exc:  # a bug on unforeseen input: said plainly, never a traceback to visitors
+        bar.empty()
+        st.error(f"Le territoire n'a pas pu être préparé (erreur inattendue : {md_escape(type(exc).__name__)}). "
+                 + NOTHING_SAVED)
 
 
-def fit_and_announce(target: Path, label: str) -> None:
-    from ilots.analysis import fit_territory
-    from ilots.store import load_territory
+def fit_before_publishing(bar):
+    """The ``finish`` step of a build: fit the model inside the staging folder, before it is listed."""
+    def finish(folder: Path) -> None:
+        from ilots.analysis import fit_territory
+        from ilots.store import load_territory
 
-    fit_territory(load_territory(target))
-    st.success(f"Territoire « {label} » prêt : choisissez-le dans la liste à gauche.")
+        bar.progress(0.97, text="Ajustement du modèle…")
+        fit_territory(load_territory(folder))
+    return finish
+
+
+def announce(target: Path, label: str) -> None:
+    st.success(f"Territoire « {md_escape(label)} » prêt.")
+    if st.button("Ouvrir ce territoire", type="primary", key="open_new"):
+        st.session_state["territory"] = str(target)
+        st.switch_page("pages/overview.py")
+
+
+def may_write(target: Path, label: str, key: str) -> bool | None:
+    """Whether the build may replace ``target``: False when it does not exist, True with the administrator
+    secret, None (refused, message shown) otherwise. Replacing never rests on a checkbox alone."""
+    if not is_territory(target):
+        return False
+    if not admin_configured():
+        st.error(f"Un territoire « {md_escape(label)} » existe déjà : choisissez un autre nom (le remplacer est réservé "
+                 "à l'administrateur du serveur).")
+        return None
+    password = st.text_input(f"Un territoire « {md_escape(label)} » existe déjà. Mot de passe administrateur pour le "
+                             "remplacer (ses scénarios enregistrés seront gardés) :", type="password", key=key)
+    if admin_allows(password):
+        return True
+    st.error("Mot de passe administrateur absent ou inexact : rien n'est remplacé ; choisissez un autre nom.")
+    return None
 
 
 def fetch_section() -> None:
@@ -117,7 +150,6 @@ def fetch_section() -> None:
     population = st.file_uploader("Population (facultatif : carroyage INSEE Filosofi 200 m, CSV ou GeoPackage, "
                                   "à télécharger sur insee.fr, « Données carroyées »)", type=["csv", "gpkg"],
                                   key="fetch_pop")
-    overwrite = st.checkbox("Remplacer un territoire existant du même nom", key="fetch_overwrite")
     codes = [c.strip() for c in (communes or "").split(",") if c.strip()]
     if not st.button("Télécharger et préparer", type="primary", key="fetch_go", disabled=not codes):
         return
@@ -135,17 +167,16 @@ def fetch_section() -> None:
             label = territory_name(commune_boundaries(Downloader(default_cache_dir(), req.policy), codes, req.wfs_url))
         req.name = label
         target = data_dir() / slug(label)
-        if is_territory(target) and not overwrite:
+        replace = may_write(target, label, "fetch_admin")
+        if replace is None:
             bar.empty()
-            st.error(f"Un territoire « {label} » existe déjà : cochez « Remplacer » ou choisissez un autre nom.")
             return
-        summary = fetch_territory(req, target, progress)
-        bar.progress(1.0, text="Ajustement du modèle…")
+        summary = fetch_territory(req, target, progress, replace=replace, finish=fit_before_publishing(bar))
+        bar.empty()
         st.write("**Scènes Landsat gardées** : " + ", ".join(
             f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])} de nuages sur le territoire)"
             for s in summary.scenes))
-        fit_and_announce(target, label)
-        bar.empty()
+        st.session_state["new_done"] = (str(target), label)
 
 
 def upload_section() -> None:
@@ -155,6 +186,8 @@ def upload_section() -> None:
     bdtopo = st.file_uploader("BD TOPO : GeoPackage (.gpkg) ou archive zip de shapefiles", type=["gpkg", "zip"], key="new_bdtopo")
     lst_files = st.file_uploader("Température de surface : GeoTIFF, ou bandes Landsat C2 L2 (ST_B10, QA_PIXEL, SR_B4/B5, MTL)",
                                  type=["tif", "tiff", "json", "txt", "xml"], accept_multiple_files=True, key="new_lst")
+    lst_band = st.text_input("Bande de température (facultatif, pour un GeoTIFF à plusieurs bandes : numéro ou nom, "
+                             "ex. 1 ou ST_B10)", key="new_lst_band", max_chars=40)
     landcover = st.file_uploader("Occupation du sol (facultatif, raster ESA WorldCover)", type=["tif", "tiff"], key="new_lc")
     blocks = st.file_uploader("Vos îlots (facultatif : GeoPackage ou GeoJSON ; sinon découpés par les rues)",
                               type=["gpkg", "geojson", "json"], key="new_blocks")
@@ -162,24 +195,24 @@ def upload_section() -> None:
     population = st.file_uploader("Population (facultatif : carroyage Filosofi CSV ou GeoPackage)", type=["csv", "gpkg"],
                                   key="new_pop")
     form = {"name": name, "lst_files": lst_files, "bdtopo": bdtopo, "landcover": landcover, "blocks": blocks,
-            "blocks_id": blocks_id, "population": population}
+            "blocks_id": blocks_id, "population": population, "lst_band": lst_band}
     target = data_dir() / slug(name or "")
-    exists = bool(name) and is_territory(target)
-    overwrite = st.checkbox("Remplacer le territoire existant de ce nom", key="new_overwrite") if exists else False
-    if st.button("Préparer le territoire", type="primary", key="new_go", disabled=not name):
-        if exists and not overwrite:
-            st.error(f"Un territoire « {name} » existe déjà : cochez « Remplacer » ou choisissez un autre nom.")
-        else:
-            bar = st.progress(0.0, text="Vérification des fichiers…")
-            with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir, failures_shown(bar):
-                inputs = prepare(Path(tmpdir), form)
-                build_territory(inputs, target, progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg))
-                bar.progress(1.0, text="Ajustement du modèle…")
-                fit_and_announce(target, name)
-                bar.empty()
+    replace = may_write(target, name, "new_admin") if name and slug(name) else False
+    if st.button("Préparer le territoire", type="primary", key="new_go", disabled=not name or replace is None):
+        bar = st.progress(0.0, text="Vérification des fichiers…")
+        with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir, failures_shown(bar):
+            inputs = prepare(Path(tmpdir), form)
+            build_territory(inputs, target, progress=lambda msg, f: bar.progress(min(max(f, 0.0), 0.96), text=msg),
+                            replace=bool(replace), finish=fit_before_publishing(bar))
+            bar.empty()
+            st.session_state["new_done"] = (str(target), name.strip())
 
 
 st.title("Nouveau territoire")
+if not creation_enabled():
+    st.info("La création de territoires depuis cette page est désactivée sur ce serveur. Les territoires sont "
+            "préparés par son administrateur (python -m ilots build ou fetch).", icon=":material/lock:")
+    st.stop()
 mode = st.radio("Source des données", ["download", "upload"], horizontal=True, key="new_mode",
                 format_func={"download": "Télécharger les données ouvertes d'une commune",
                              "upload": "Déposer mes propres fichiers"}.get)
@@ -187,3 +220,5 @@ if mode == "download":
     fetch_section()
 else:
     upload_section()
+if st.session_state.get("new_done"):
+    announce(Path(st.session_state["new_done"][0]), st.session_state["new_done"][1])

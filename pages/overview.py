@@ -4,14 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from ilots import fr
-from pages.common import blocks_with_model, dates_text, model, select_territory, show_map, territory_map
+from pages.common import blocks_with_model, dates_text, md_escape, model, select_territory, show_map, territory_map
 
 terr = select_territory()
 meta, _ = model(terr)
 blocks = blocks_with_model(terr)
 m = terr.manifest
 
-st.title(terr.name)
+st.title(md_escape(terr.name))
 st.caption(
     f"Température de surface (LST) mesurée par satellite Landsat vers 11 h solaire le {dates_text(terr)} : "
     "c'est la température des toits, des sols et de la végétation, pas celle de l'air."

@@ -110,7 +110,7 @@ interventions_panel(target)
 st.subheader("Enregistrer et comparer")
 saved, problems = list_scenarios(terr.path)
 for p in problems:
-    st.warning(f"Scénario ignoré : {p}")
+    st.warning(f"Scénario ignoré : {md_escape(p)}")
 c1, c2 = st.columns([2, 1])
 name = c1.text_input("Nom du scénario", key="sc_name", max_chars=80)
 if c2.button("Enregistrer", key="sc_save", disabled=not name):
@@ -119,10 +119,10 @@ if c2.button("Enregistrer", key="sc_save", disabled=not name):
         if last is None or not last.interventions:
             raise IlotsError("Réglez au moins une intervention avant d'enregistrer.")
         save_scenario(terr.path, Scenario(name, last.interventions))
-        st.success(f"Scénario « {name} » enregistré.")
+        st.success(f"Scénario « {md_escape(name)} » enregistré.")
         saved, problems = list_scenarios(terr.path)
     except IlotsError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
 
 if saved:
     names = [s.name for s in saved]
@@ -143,5 +143,5 @@ if saved:
     to_delete = c3.selectbox("Supprimer un scénario", ["—"] + names, key="sc_delete_pick")
     if c4.button("Supprimer", key="sc_delete", disabled=to_delete == "—"):
         delete_scenario(terr.path, to_delete)
-        st.success(f"Scénario « {to_delete} » supprimé.")
+        st.success(f"Scénario « {md_escape(to_delete)} » supprimé.")
         st.rerun()

@@ -54,7 +54,9 @@ def test_scenarios_are_saved_and_compared(app, data_dir):
     app.text_input(key="sc_name").set_value("Canopée 15").run()
     app.button(key="sc_save").click().run()
     assert any("enregistré" in s.value for s in app.success)
-    assert (data_dir / "demo" / "scenarios" / "canopee-15.json").exists()
+    from ilots.scenarios import load_scenario
+
+    assert load_scenario(data_dir / "demo", "Canopée 15").interventions[0].intensity == 15
     assert not app.exception
     app.button(key="sc_save").click().run()  # same name again: refused, file kept
     assert any("existe déjà" in e.value for e in app.error)
