@@ -388,7 +388,7 @@ def _costs(spec: str):
     from .scenarios import ScenarioError, UnitCosts
 
     text, where = spec, "en ligne"
-    if not spec.lstrip().startswith("{"):
+    if not spec.lstrip().startswith(("{", "[")):
         try:
             text, where = Path(spec).read_text(encoding="utf-8"), spec
         except (OSError, UnicodeDecodeError) as exc:
@@ -447,6 +447,10 @@ def _restat(args, argv=None) -> None:
     from .fr import date_fr, num, temp
     from .scale import reaggregate_lst
 
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        from .errors import WriteError
+
+        raise WriteError(f"Le dossier de {args.out} n'existe pas : créez-le ou choisissez un autre fichier (--out).")
     t0 = time.perf_counter()
     table = reaggregate_lst(args.dir, args.lst)
     seconds = time.perf_counter() - t0

@@ -161,6 +161,7 @@ def describe_os_error(exc: OSError) -> str:
         errno.ENOENT: "le dossier n'existe pas",
         errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
         errno.EISDIR: "c'est un dossier, pas un fichier",
+        errno.EEXIST: "un fichier porte déjà ce nom là où un dossier est attendu",
         errno.ENAMETOOLONG: "le nom est trop long",
     }
     reason = reasons.get(exc.errno, exc.strerror or "erreur du système de fichiers")

@@ -60,6 +60,30 @@ def demo_territory(tmp_path_factory) -> Path:
     return build_demo(out, size_km=2.0, seed=7)
 
 
+@pytest.fixture(scope="session")
+def fitted_demo(demo_territory, tmp_path_factory) -> Path:
+    """The small demo with its model fitted, once per session: copy it before changing it."""
+    import shutil
+
+    from ilots.analysis import fit_territory
+    from ilots.store import load_territory
+
+    out = tmp_path_factory.mktemp("fitted") / "demo"
+    shutil.copytree(demo_territory, out)
+    fit_territory(load_territory(out))
+    return out
+
+
+@pytest.fixture
+def fitted_copy(fitted_demo, tmp_path) -> Path:
+    """A private copy of the fitted demo in ``tmp_path/data/demo`` (a data folder of its own)."""
+    import shutil
+
+    out = tmp_path / "data" / "demo"
+    shutil.copytree(fitted_demo, out)
+    return out
+
+
 @pytest.fixture(scope="module")
 def fitted_data_dir(demo_territory, tmp_path_factory) -> Path:
     """A data folder holding a copy of the small demo with its model fitted (for the app tests)."""

@@ -22,6 +22,7 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
+from ..fr import num, temp
 from ..errors import (
     AllPixelsMaskedError,
     AmbiguousInputError,
@@ -330,8 +331,8 @@ def check_plausible(celsius: np.ndarray, name: str, how: str) -> None:
     lo, hi = PLAUSIBLE_MEDIAN_C
     if not lo <= median <= hi:
         raise ImplausibleValuesError(
-            f"{name} : température médiane de {median:.1f} °C ({how}), hors de la plage plausible {lo:g} à {hi:g} °C "
-            "pour une surface urbaine : vérifiez l'unité, l'échelle (scale/offset) ou la bande du raster."
+            f"{name} : température médiane de {temp(median)} ({how}), hors de la plage plausible {temp(lo, 0)} à "
+            f"{temp(hi, 0)} pour une surface urbaine : vérifiez l'unité, l'échelle (scale/offset) ou la bande du raster."
         )
 
 
@@ -407,7 +408,8 @@ def read_lst_geotiff(
         if not scaled:
             values[np.isclose(values, ST_ADD)] = np.nan  # a Landsat fill DN scaled to Kelvin
         celsius, unit = to_celsius(values)
-    how = f"unité {unit}" + (f", échelle {scale:g} et décalage {offset:g} appliqués" if scaled else "")
+    how = f"unité {unit}" + (f", échelle {num(scale, 6).rstrip('0').rstrip(',')} et décalage {num(offset, 2)} appliqués"
+                             if scaled else "")
     check_plausible(celsius, path.name, how)
     lo, hi = PLAUSIBLE_C
     celsius = np.where((celsius < lo) | (celsius > hi), np.nan, celsius).astype("float32")
