@@ -74,7 +74,8 @@ def test_out_paths_are_never_globbed(fitted_demo, tmp_path, src):
 
 @pytest.mark.parametrize("names", [
     ("Сценарий один", "Сценарий два"),  # non-Latin scripts slug to nothing
-    ("Végétalisation des cours d'école du quartier nord, tranche 1", "Végétalisation des cours d'école du quartier nord, tranche 2"),
+    ("Végétalisation des cours d'école et des places du quartier nord, tranche 1",  # same first 60 characters
+     "Végétalisation des cours d'école et des places du quartier nord, tranche 2"),
     ("Plan A", "plan-a"),
 ])
 def test_scenario_names_never_collide(tmp_path, names, capsys):

@@ -76,9 +76,15 @@ def test_full_disk_is_one_sentence_and_keeps_the_territory(fitted_copy, src, cap
     assert _tree(fitted_copy) == before
 
 
+@pytest.mark.parametrize("content", ['{"trees_eur_m2": "cent"}', '{"trees_eur_m2": true}', '{"tree_eur_m2": 120}'])
+def test_bad_costs_files_are_one_sentence(fitted_copy, tmp_path, capsys, content):
+    (tmp_path / "couts.json").write_text(content)
+    assert main(["scenario", str(fitted_copy), "--trees", "10", "--costs", str(tmp_path / "couts.json")]) == 2
+    _one_sentence(capsys, "oût unitaire")
+
+
 @pytest.mark.parametrize(("argv", "fragment"), [
-    (["--trees", "10", "--costs", '{"trees_eur_m2": "cent"}'], "trees_eur_m2"),
-    (["--trees", "10", "--costs", '{"trees_eur_m2": true}'], "trees_eur_m2"),
+    (["--trees", "10", "--costs", '{"trees_eur_m2": "cent"}'], "« trees_eur_m2 » invalide"),
     (["--trees", "10", "--costs", "[1, 2]"], "objet JSON"),
     (["--trees", "10", "--costs", "/nulle/part/couts.json"], "couts.json"),
 ])
