@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def dashboard_server(data_dir: Path, wait_s: float = 90.0):
-    """Start ``streamlit run dashboard.py`` on a free loopback port; yield its base URL; stop it."""
+def dashboard_server(data_dir: Path, wait_s: float = 90.0, pids: list[int] | None = None):
+    """Start ``streamlit run dashboard.py`` on a free loopback port; yield its base URL; stop it.
+
+    The server's process id is appended to ``pids`` when given (CPU accounting)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -27,6 +29,8 @@ def dashboard_server(data_dir: Path, wait_s: float = 90.0):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids.append(proc.pid)
     try:
         deadline = time.time() + wait_s
         while True:
@@ -44,7 +48,7 @@ def dashboard_server(data_dir: Path, wait_s: float = 90.0):
 
 
 @contextlib.contextmanager
-def dashboard_servers(data_dir: Path, processes: int = 1):
+def dashboard_servers(data_dir: Path, processes: int = 1, pids: list[int] | None = None):
     """``processes`` dashboard servers (one per core, as behind a reverse proxy); yield their base URLs."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(dashboard_server(data_dir)) for _ in range(processes)]
+        yield [stack.enter_context(dashboard_server(data_dir, pids=pids)) for _ in range(processes)]

@@ -16,7 +16,7 @@ import pandas as pd
 import sklearn
 
 from .errors import CorruptTerritoryError
-from .explain import explain_blocks
+from .explain import explain_blocks, uncertain_effects
 from .model import FitResult, LinearModel, fit_models
 from .risk import CLASS_LABELS, hazard_anomaly, risk_index
 from .store import Territory, save_model
@@ -32,7 +32,7 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     anomaly, ref, source = hazard_anomaly(table["lst_mean_c"], preds["lst_pred_c"], table["lst_valid_frac"])
     risk, risk_note = risk_index(table, anomaly)
     used_lst = anomaly + ref
-    explained = explain_blocks(fit.linear, table, used_lst)
+    explained = explain_blocks(fit.linear, table, used_lst, uncertain=uncertain_effects(fit.effects))
     out = preds.copy()
     out["lst_used_c"] = used_lst
     out["lst_source"] = source

@@ -65,8 +65,11 @@ def describe(feature: str, value: float, mean: float) -> str:
     return f"{feature} = {fr.num(value, 2)}"
 
 
-def reasons(row: pd.Series, contrib: pd.Series, anomaly: float, means: pd.Series, n: int = 3) -> list[dict]:
-    """The ``n`` features pushing most in the direction of ``anomaly`` (°C, with descriptions)."""
+def reasons(row: pd.Series, contrib: pd.Series, anomaly: float, means: pd.Series, n: int = 3,
+            uncertain: frozenset[str] = frozenset()) -> list[dict]:
+    """The ``n`` features pushing most in the direction of ``anomaly`` (°C, with descriptions).
+
+    Features in ``uncertain`` (effects whose 90 % interval contains zero) are never given as reasons."""
     sign = 1.0 if anomaly >= 0 else -1.0
     ranked = (contrib * sign).sort_values(ascending=False)
     out = []
@@ -74,7 +77,7 @@ def reasons(row: pd.Series, contrib: pd.Series, anomaly: float, means: pd.Series
         if push <= 0.05 or len(out) >= n:
             break
         value = row.get(feat, np.nan)
-        if pd.isna(value):
+        if pd.isna(value) or feat in uncertain:
             continue
         out.append({"feature": feat, "contribution_c": float(contrib[feat]), "text": describe(feat, float(value), float(means[feat]))})
     return out
@@ -93,14 +96,23 @@ def sentence(anomaly: float, items: list[dict]) -> str:
     return f"{head} : {', '.join(i['text'] for i in items)}."
 
 
-def explain_blocks(model: LinearModel, table: pd.DataFrame, lst: pd.Series, n: int = 3) -> pd.DataFrame:
-    """Anomaly (°C), top reasons and sentence for every block; ``lst`` is observed-or-predicted °C."""
+def uncertain_effects(effects: dict) -> frozenset[str]:
+    """Features whose effect's 90 % interval (``lo_c``, ``hi_c``) contains zero, or is unknown."""
+    return frozenset(f for f, e in effects.items()
+                     if not (np.isfinite(e.get("lo_c", np.nan)) and np.isfinite(e.get("hi_c", np.nan)))
+                     or e["lo_c"] <= 0.0 <= e["hi_c"])
+
+
+def explain_blocks(model: LinearModel, table: pd.DataFrame, lst: pd.Series, n: int = 3,
+                   uncertain: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Anomaly (°C), top reasons and sentence for every block; ``lst`` is observed-or-predicted °C.
+    Effects in ``uncertain`` (see :func:`uncertain_effects`) are never cited as reasons."""
     contrib = contributions(model, table)
     anomaly = lst - lst.mean()
     means = table.reindex(columns=contrib.columns).mean()
     rows = []
     for bid in table.index:
         a = float(anomaly.loc[bid])
-        items = reasons(table.loc[bid], contrib.loc[bid], a, means, n) if np.isfinite(a) else []
+        items = reasons(table.loc[bid], contrib.loc[bid], a, means, n, uncertain) if np.isfinite(a) else []
         rows.append({"anomaly_c": a, "reasons": items, "explanation": sentence(a, items)})
     return pd.DataFrame(rows, index=table.index)

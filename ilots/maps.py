@@ -365,10 +365,13 @@ def add_block_layer(
     frame["_colour"] = [_rgb(c) for c in colours]
     # Tooltips show HTML-escaped text (``_t_*``); ``block_id`` stays raw so a click gives the block's real id
     # (the JSON is embedded HTML-safe, see FrozenGeoJson).
+    # When no id needs escaping (the usual case) the raw id serves both, so the payload carries it once.
     shown = {f"_t_{c}": [_tooltip_value(c, v) for v in frame[c]] for c in fields}
+    if "_t_block_id" in shown and shown["_t_block_id"] == frame["block_id"].tolist():
+        shown = {("block_id" if k == "_t_block_id" else k): v for k, v in shown.items()}
     props = pd.DataFrame(shown, index=frame.index)
     tooltip_columns = list(props.columns)
-    if "block_id" in frame.columns:
+    if "block_id" in frame.columns and "block_id" not in props:
         props["block_id"] = frame["block_id"].tolist()
     gj_frame = gpd.GeoDataFrame(pd.concat([frame[["_colour"]], props], axis=1), geometry=frame.geometry, crs=4326)
     west, south, east, north = (float(v) for v in gj_frame.total_bounds) if len(gj_frame) else (0.0, 0.0, 0.0, 0.0)

@@ -44,7 +44,8 @@ from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 
-from .errors import BuildError
+from . import fr
+from .errors import FitError
 from .features import FEATURES
 
 __all__ = [
@@ -74,6 +75,9 @@ MIN_VALID_FRAC = 0.5
 MAX_MISSING_SHARE = 0.5
 MIN_NONZERO_SHARE = 0.05  # a feature non-zero in fewer training blocks cannot be estimated across folds
 MIN_TRAINING_BLOCKS = 30
+# A target that varies less than this between blocks (°C, weighted SD) holds nothing to explain: a constant
+# or quantised test raster, or a single-valued product.
+MIN_TARGET_SD_C = 0.1
 N_BOOTSTRAP = 200
 INTERVAL = (0.05, 0.95)
 # The step in which each effect is stated (value, French label of the step).
@@ -214,7 +218,7 @@ def select_features(table: pd.DataFrame, train: np.ndarray, available: dict | No
             "label_fr": FEATURES[name].label_fr,
         }
     if not kept:
-        raise BuildError("Aucun indicateur utilisable pour expliquer la température : ajoutez l'occupation du sol ou la BD TOPO.")
+        raise FitError("Aucun indicateur utilisable pour expliquer la température : ajoutez l'occupation du sol ou la BD TOPO.")
     return kept, report
 
 
@@ -292,36 +296,57 @@ def _oof(splitter, X, y, w, groups, features, baseline_feature):
     return out, n_folds
 
 
+# Threads for BLAS and OpenMP (gradient boosting) during a fit. One: blocks number in thousands, where
+# threads buy little, and on a busy 2-core server (the dashboard's other sessions, a build) unbounded
+# pools oversubscribed the cores and a 12 s fit took 13 to 20 minutes (bench/fit.py).
+FIT_THREADS = 1
+
+
 def fit_models(
     blocks: gpd.GeoDataFrame,
     available: dict | None = None,
     tile_m: float = 1000.0,
     n_folds: int = 5,
     seed: int = 0,
+    threads: int | None = FIT_THREADS,
 ) -> FitResult:
     """Fit both models, cross-validate them spatially and randomly, and predict every block.
 
     ``blocks`` is a territory's block table (working CRS, metres); ``available`` its manifest's
-    feature availability. Raises :class:`BuildError` when too few blocks have a valid LST.
+    feature availability. ``threads`` bounds the BLAS and OpenMP pools (None: libraries' defaults).
+    Raises :class:`FitError` when too few blocks have a valid LST, or their LST hardly varies.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _fit_models(blocks, available, tile_m, n_folds, seed)
+
+
+def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     t_cpu, t_wall = time.process_time(), time.perf_counter()
     table = pd.DataFrame(blocks.drop(columns=blocks.geometry.name))
     train = (table[TARGET].notna() & (table["lst_valid_frac"] >= MIN_VALID_FRAC)).to_numpy()
     if train.sum() < MIN_TRAINING_BLOCKS:
-        raise BuildError(
+        raise FitError(
             f"Trop peu d'îlots avec une température valide pour ajuster un modèle "
             f"({int(train.sum())}, il en faut au moins {MIN_TRAINING_BLOCKS})."
         )
     features, feature_report = select_features(table, train, available)
     X = table.loc[train].reset_index(drop=True)
     y = X[TARGET].to_numpy(dtype="float64")
+    spread = float(np.std(y))
+    if spread < MIN_TARGET_SD_C or len(np.unique(np.round(y, 2))) < 5:
+        raise FitError(
+            f"La température de surface varie trop peu entre îlots (écart-type {fr.temp(spread, 2)} sur "
+            f"{len(y)} îlots) : il n'y a rien à expliquer ; vérifiez le raster de température."
+        )
     w = _weights(X)
     groups_all = spatial_groups(blocks, tile_m)
     groups = groups_all[train]
     n_tiles = len(np.unique(groups))
     k_spatial = int(min(n_folds, n_tiles))
     if k_spatial < 2:
-        raise BuildError(
+        raise FitError(
             f"Le territoire tient dans une seule tuile de {tile_m:.0f} m : réduisez la taille des tuiles de validation."
         )
     baseline_feature = "ndvi_mean" if "ndvi_mean" in features else ("tree_frac" if "tree_frac" in features else features[0])

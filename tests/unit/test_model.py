@@ -7,7 +7,7 @@ import pytest
 import shapely
 from scipy import ndimage
 
-from ilots.errors import BuildError
+from ilots.errors import FitError
 from ilots.model import fit_linear, fit_models, spatial_groups
 
 TRUE = {"tree_frac": -6.0, "water_frac": -9.0, "building_height_m": 0.08, "impervious_frac": 4.0}
@@ -91,7 +91,7 @@ def test_linear_model_clips_to_training_range():
 
 
 def test_too_few_blocks_is_a_clear_error():
-    with pytest.raises(BuildError, match="Trop peu"):
+    with pytest.raises(FitError, match="Trop peu"):
         fit_models(synthetic_blocks(n_side=4), tile_m=100.0)
 
 
@@ -99,3 +99,10 @@ def test_spatial_groups_are_tiles():
     blocks = synthetic_blocks(n_side=10, size=100)
     g = spatial_groups(blocks, 500.0)
     assert len(np.unique(g)) == 4
+
+
+def test_a_constant_target_is_refused():
+    blocks = synthetic_blocks(n_side=10)
+    blocks["lst_mean_c"] = 38.0  # a test territory's flat raster
+    with pytest.raises(FitError, match="varie trop peu"):
+        fit_models(blocks, tile_m=300.0)

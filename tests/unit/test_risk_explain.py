@@ -65,3 +65,18 @@ def test_contributions_sum_to_the_linear_departure_and_sentence_is_french():
 )
 def test_describe(feature, value, mean, text):
     assert describe(feature, value, mean) == text
+
+
+def test_effects_whose_interval_contains_zero_are_never_given_as_reasons():
+    from ilots.explain import explain_blocks, uncertain_effects
+
+    model = LinearModel(["tree_frac", "dist_green_m"], [0.0, 0.0], [1.0, 2000.0], [0.2, 300.0], [],
+                        ["tree_frac", "dist_green_m"], [-6.0, 0.004], 40.0, 1.0, [0.0, 0.0])
+    table = pd.DataFrame({"tree_frac": [0.02, 0.4, 0.2], "dist_green_m": [900.0, 0.0, 300.0]}, index=["a", "b", "c"])
+    effects = {"tree_frac": {"lo_c": -0.9, "hi_c": -0.5}, "dist_green_m": {"lo_c": -0.18, "hi_c": 0.05}}
+    assert uncertain_effects(effects) == {"dist_green_m"}
+    lst = pd.Series([44.0, 36.0, 40.0], index=table.index)
+    plain = explain_blocks(model, table, lst)
+    honest = explain_blocks(model, table, lst, uncertain=uncertain_effects(effects))
+    assert any(r["feature"] == "dist_green_m" for r in plain.loc["a", "reasons"])  # cited without the filter
+    assert all(r["feature"] != "dist_green_m" for rs in honest["reasons"] for r in rs)
