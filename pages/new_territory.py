@@ -151,7 +151,11 @@ def fetch_section() -> None:
                                   "à télécharger sur insee.fr, « Données carroyées »)", type=["csv", "gpkg"],
                                   key="fetch_pop")
     codes = [c.strip() for c in (communes or "").split(",") if c.strip()]
-    if not st.button("Télécharger et préparer", type="primary", key="fetch_go", disabled=not codes):
+    typed = (name or "").strip()
+    # Replacing is decided before the click (the password field must survive reruns); a territory named after
+    # the commune (no name typed) is never replaced: the fetch then stops at once with « existe déjà ».
+    replace = may_write(data_dir() / slug(typed), typed, "fetch_admin") if typed and slug(typed) else False
+    if not st.button("Télécharger et préparer", type="primary", key="fetch_go", disabled=not codes or replace is None):
         return
     bar = st.progress(0.0, text="Connexion aux services…")
 
@@ -162,15 +166,11 @@ def fetch_section() -> None:
         pop = [str(save_upload(population, Path(tmpdir)))] if population is not None else []
         req = FetchRequest(communes=codes, year=int(year), months=(int(months[0]), int(months[1])),
                            n_scenes=int(n_scenes), max_cloud=max_cloud / 100.0, population=pop)
-        label = (name or "").strip()
+        label = typed
         if not label:  # the commune's own name (a cached request the fetch reuses)
             label = territory_name(commune_boundaries(Downloader(default_cache_dir(), req.policy), codes, req.wfs_url))
         req.name = label
         target = data_dir() / slug(label)
-        replace = may_write(target, label, "fetch_admin")
-        if replace is None:
-            bar.empty()
-            return
         summary = fetch_territory(req, target, progress, replace=replace, finish=fit_before_publishing(bar))
         bar.empty()
         st.write("**Scènes Landsat gardées** : " + ", ".join(

@@ -116,7 +116,7 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
     t0 = time.perf_counter()
     req.check()
     if check_replaceable(Path(out)) is not None and not replace:
-        raise TerritoryExistsError(f"Un territoire existe déjà dans {out} : choisissez un autre nom.")
+        raise TerritoryExistsError(f"Un territoire « {Path(out).name} » existe déjà : choisissez un autre nom.")
     dl = Downloader(Path(req.cache_dir) if req.cache_dir else default_cache_dir(), req.policy)
 
     # 1. Boundary and working CRS.
