@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--lst-band", action="append", default=[],
                    help="bande de température d'un raster à plusieurs bandes (numéro à partir de 1, ou description "
                         "comme ST_B10) ; une par --lst, ou une seule pour tous")
-    b.add_argument("--tile-km", type=_bounded(float, 0.5, 100.0, "côté des tuiles"),
+    b.add_argument("--tile-km", type=_bounded(float, 0.01, 100.0, "côté des tuiles"),
                    help="construire par tuiles de ce côté en km (mémoire bornée, pour une métropole ou un département)")
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 

@@ -74,7 +74,9 @@ def test_scenario_command_json_contract(lyon_dir, capsys):
                 "n_blocks_changed", "n_extrapolated"):
         assert key in s
     assert s["delta_mean_c"] < 0 and s["n_blocks_changed"] > 0 and s["cost_eur"] > 0
-    assert (lyon_dir / "scenarios" / "plan-canopee.json").exists()
+    from ilots.scenarios import load_scenario
+
+    assert load_scenario(lyon_dir, "Plan canopée").interventions
     assert main(["scenario", str(lyon_dir), "--load", "Plan canopée", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["delta_mean_c"] == pytest.approx(s["delta_mean_c"])
