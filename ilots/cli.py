@@ -514,9 +514,22 @@ def _rebuild_notes(out, before) -> None:
         print(f"Attention : {warning}", file=sys.stderr)
 
 
+def _build_and_report(out_dir: str, quiet: bool, run) -> None:
+    """Run ``run(progress) -> Path`` with a progress bar, then say what it replaced and describe the result."""
+    from .store import describe_replacement
+
+    before = describe_replacement(out_dir)
+    progress = _Progress(not quiet)
+    try:
+        out = run(progress)
+    finally:
+        progress.close()
+    _rebuild_notes(out, before)
+    _print_info(territory_summary(out))
+
+
 def _build(args, argv) -> None:
     from .build import BuildInputs, build_territory
-    from .store import describe_replacement
 
     inputs = BuildInputs(
         name=args.name, lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
@@ -524,33 +537,21 @@ def _build(args, argv) -> None:
         population=args.population, population_key=args.population_key,
         area=args.area, bbox_wgs84=args.bbox, lst_bands=args.lst_band,
     )
-    before = describe_replacement(args.out)
-    progress = _Progress(not args.quiet)
-    try:
+
+    def run(progress):
         if args.tile_km:
             from .scale import build_tiled
 
-            out = build_tiled(inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=_command(argv))
-        else:
-            out = build_territory(inputs, args.out, progress, command=_command(argv))
-    finally:
-        progress.close()
-    _rebuild_notes(out, before)
-    _print_info(territory_summary(out))
+            return build_tiled(inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=_command(argv))
+        return build_territory(inputs, args.out, progress, command=_command(argv))
+    _build_and_report(args.out, args.quiet, run)
 
 
 def _demo(args, argv) -> None:
     from .demo import build_demo
-    from .store import describe_replacement
 
-    before = describe_replacement(args.out)
-    progress = _Progress(not args.quiet)
-    try:
-        out = build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress)
-    finally:
-        progress.close()
-    _rebuild_notes(out, before)
-    _print_info(territory_summary(out))
+    _build_and_report(args.out, args.quiet,
+                      lambda progress: build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress))
 
 
 def _info(args, argv) -> None:
