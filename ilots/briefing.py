@@ -60,8 +60,9 @@ def briefing_pdf(
 ) -> bytes:
     """One-page PDF (bytes). ``scenario`` is a scenario summary, ``scenario_blocks`` its per-block table."""
     risk = model_table["risk_class"]
-    residents = blocks["residents"] if "residents" in blocks else pd.Series(0.0, index=blocks.index)
-    high = residents[risk >= 4].sum()
+    residents = blocks["residents"] if "residents" in blocks else pd.Series(np.nan, index=blocks.index)
+    known = residents.notna().any()  # without population data the count is unknown, never 0
+    high = float(residents[risk >= 4].sum()) if known else None
     lst = model_table["lst_used_c"]
     spatial = model_meta["metrics"]["spatial_cv"]
     dates = ", ".join(fr.date_fr(d) for d in manifest.get("acquisition_dates", [])) or "date inconnue"
@@ -104,7 +105,8 @@ def briefing_pdf(
     if scenario is not None:
         lo, hi = scenario.get("delta_mean_interval_c") or [None, None]
         interval = f" (entre {fr.temp(lo, 1, True)} et {fr.temp(hi, 1, True)})" if lo is not None else ""
-        after_high = residents[scenario_blocks["risk_class_after"] >= 4].sum() if scenario_blocks is not None else np.nan
+        after_high = (float(residents[scenario_blocks["risk_class_after"] >= 4].sum())
+                      if scenario_blocks is not None and known else None)
         rows = [
             ["", "Aujourd'hui", f"Scénario « {scenario['name']} »"],
             ["Îlots concernés", "—", fr.num(scenario["n_blocks_changed"], 0)],
@@ -113,6 +115,13 @@ def briefing_pdf(
             ["Surfaces traitées", "—", f"{fr.num(sum(scenario['m2'].values()) / 10_000, 1)} ha"],
             ["Coût estimé", "—", f"{fr.num(scenario['cost_eur'] / 1e6, 1)} M€"],
         ]
+        if scenario.get("delta_air_mean_c") is not None:
+            rows.insert(3, ["Revêtements réfléchissants (temp. de l'air, publié)", "—",
+                            fr.temp(scenario["delta_air_mean_c"], 2, True)])
+        notes = [band["note"] for band in scenario.get("sanity", {}).values() if band.get("note")]
+        if notes:
+            ax2.text(0, -0.05, "\n".join(textwrap.wrap(notes[0], 120)), fontsize=7, va="top", color="#8a3b00",
+                     transform=ax2.transAxes)
         table = ax2.table(cellText=rows, loc="upper left", cellLoc="left", colWidths=[0.42, 0.2, 0.38])
         table.auto_set_font_size(False)
         table.set_fontsize(8.5)

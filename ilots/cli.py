@@ -299,9 +299,17 @@ def _print_scenario(s: dict) -> None:
     band = f" (intervalle à 90 % : {F.temp(lo, signed=True)} à {F.temp(hi, signed=True)})" if lo is not None else ""
     print(f"Scénario « {s['name']} » : {s['n_blocks_changed']} îlots modifiés")
     print(f"Variation moyenne de température de surface des îlots modifiés : {F.temp(s['delta_mean_c'], 2, signed=True)}{band}")
+    if s.get("delta_air_mean_c") is not None:
+        alo, ahi = s["delta_air_interval_c"]
+        print(f"Revêtements réfléchissants, température de l'air (ordre de grandeur publié, à part) : "
+              f"{F.temp(s['delta_air_mean_c'], 2, signed=True)} (de {F.temp(alo, 2, True)} à {F.temp(ahi, 2, True)})")
     print(f"Pondérée par les habitants : {F.temp(s['delta_pop_weighted_c'], 2, signed=True)} ; "
-          f"habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}")
+          f"habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}"
+          + ("" if s["residents_reached"] is not None else " (pas de données de population)"))
     print(f"Coût estimé : {F.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
+    for band_ in s["sanity"].values():
+        if band_.get("note"):
+            print(f"Attention : {band_['note']}")
 
 
 def _fit(args, argv=None) -> None:

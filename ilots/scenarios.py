@@ -70,6 +70,7 @@ FLAT_ROOF_SHARE_LOW = 0.3  # pitched roofs dominate among houses [our estimate]
 ROOF_ALBEDO_GAIN = 0.5  # white coating: ~0.15 → ~0.65 (Santamouris 2014 review, typical products)
 PAVEMENT_ALBEDO_GAIN = 0.3  # reflective pavement coatings [our estimate from the same review]
 LITERATURE_C_PER_ALBEDO = -3.0  # −0.3 °C per +0.1 of block albedo (Santamouris 2014, air temperature)
+AIR_RANGE_C_PER_ALBEDO = (-9.0, -1.0)  # its published spread: −0.1 to −0.9 °C per +0.1 (same review)
 SCHWAAB_GRASS_TO_TREES = 0.5  # treeless green is 2–4 × less effective than trees (Schwaab et al. 2021)
 
 # Published magnitudes shown beside the model's own effect as a sanity band.
@@ -86,6 +87,21 @@ PUBLISHED = {
     "cool_pavements": {"per": "+0,1 d'albédo de la ville", "value_c": -0.3, "range_c": [-0.9, -0.3],
                        "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
 }
+
+
+def sanity_band(kind: str, model_c: float | None) -> dict:
+    """The published magnitude of ``kind`` beside the model's own effect, with one French sentence when the
+    model's effect falls outside the published range the product quotes."""
+    band = {**PUBLISHED[kind], "model_c": model_c, "outside_range": None, "note": None}
+    rng = band["range_c"]
+    if model_c is not None and rng is not None:
+        outside = not (min(rng) <= model_c <= max(rng))
+        band["outside_range"] = outside
+        if outside:
+            band["note"] = (f"L'effet estimé sur ce territoire ({fr.temp(model_c, 2, True)} pour {band['per']}) sort de "
+                            f"la fourchette publiée ({fr.temp(rng[0], 1, True)} à {fr.temp(rng[1], 1, True)}, "
+                            f"{band['source'].split(',')[0]}) : à lire avec prudence.")
+    return band
 
 
 class ScenarioError(IlotsError):
@@ -253,7 +269,9 @@ class ScenarioEngine:
         self.meta = meta
         self.costs = costs or UnitCosts()
         self.area = self.table["area_m2"].to_numpy(dtype="float64")
-        self.residents = self.table["residents"].fillna(0).to_numpy() if "residents" in self.table else np.zeros(len(self.table))
+        known = self.table["residents"] if "residents" in self.table else pd.Series(np.nan, index=self.index)
+        self.has_population = bool(known.notna().any())
+        self.residents = known.fillna(0).to_numpy(dtype="float64")  # weights: a block of unknown population weighs 0
         self.base_lst = model_table["lst_used_c"].to_numpy(dtype="float64")
         self.base_class = model_table["risk_class"].to_numpy()
         self.risk_class_by_id = model_table["risk_class"]
@@ -364,9 +382,11 @@ class ScenarioEngine:
             model_input = new.assign(tree_frac=np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * new.attrs["greened"], 0, 1))
         D1 = self.model.design(model_input)
         dD = D1 - self.D0
+        # Two quantities, never added: the model's surface temperature, and the literature's air temperature
+        # for reflective coatings (the model has no albedo feature).
         delta_model = dD @ self.coef
         delta_lit = LITERATURE_C_PER_ALBEDO * albedo
-        delta = delta_model + delta_lit
+        delta = delta_model
         sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", dD, np.atleast_2d(self.boot_cov), dD), 0.0))
         # Extrapolation: an edited feature leaves the range the model was trained on.
         extrap = np.zeros(n, dtype=bool)
@@ -388,7 +408,7 @@ class ScenarioEngine:
                 "delta_lo_c": delta - 1.645 * sd,
                 "delta_hi_c": delta + 1.645 * sd,
                 "delta_model_c": delta_model,
-                "delta_literature_c": delta_lit,
+                "delta_air_c": delta_lit,
                 "risk_class_before": self.base_class,
                 "risk_class_after": new_class,
                 "changed": changed,
@@ -402,17 +422,29 @@ class ScenarioEngine:
         area_w = self.area * changed
         res_w = self.residents * changed
         delta = pb["delta_c"].to_numpy()
-        lit = pb["delta_literature_c"].to_numpy()
+        air = pb["delta_air_c"].to_numpy()
+        surface_edit = bool(np.any(np.abs(dD) > 0))
 
         def wmean(values, w):
-            return float(np.sum(values * w) / np.sum(w)) if np.sum(w) > 0 else 0.0
+            """Weighted mean, or None when nothing weighs (no block reached, no resident known): unknown, never 0."""
+            return float(np.sum(values * w) / np.sum(w)) if np.sum(w) > 0 else None
 
         def wmean_boot(w):
-            """90 % interval of a weighted mean delta over the bootstrap coefficient samples."""
-            if len(self.boot) == 0 or np.sum(w) <= 0:
+            """90 % interval of a weighted mean surface delta over the bootstrap coefficient samples; None
+            where there is no surface edit or no weight (never a zero-width interval)."""
+            if len(self.boot) == 0 or np.sum(w) <= 0 or not surface_edit:
                 return [None, None]
-            per = ((w @ dD) @ self.boot.T + w @ lit) / np.sum(w)
-            return [float(np.quantile(per, 0.05)), float(np.quantile(per, 0.95))]
+            per = ((w @ dD) @ self.boot.T) / np.sum(w)
+            lo, hi = float(np.quantile(per, 0.05)), float(np.quantile(per, 0.95))
+            return [lo, hi] if hi > lo else [None, None]
+
+        def air_interval(w):
+            """The published range of the reflective measures, scaled like their central value."""
+            if np.sum(w) <= 0 or not np.any(air != 0):
+                return [None, None]
+            scale = wmean(air, w) / LITERATURE_C_PER_ALBEDO  # mean albedo gain of the blocks reached
+            lo, hi = AIR_RANGE_C_PER_ALBEDO
+            return [lo * scale, hi * scale]
 
         before, after = pb["risk_class_before"].to_numpy(), pb["risk_class_after"].to_numpy()
         out_of_high = (before >= 4) & (after < 4)
@@ -425,25 +457,29 @@ class ScenarioEngine:
         }
         kinds = {i.kind for i in scenario.interventions if float(i.intensity) > 0}
         tree_effect = self.model.effect("tree_frac") * 0.1 if "tree_frac" in self.uses else None
+        has_pop = self.has_population
         return {
             "name": scenario.name,
             "n_blocks_changed": int(changed.sum()),
             "area_changed_m2": float(self.area[changed].sum()),
-            "delta_mean_c": wmean(delta, area_w),
+            "delta_mean_c": wmean(delta, area_w) if surface_edit else None,
             "delta_mean_interval_c": wmean_boot(area_w),
-            "delta_pop_weighted_c": wmean(delta, res_w),
-            "delta_pop_weighted_interval_c": wmean_boot(res_w),
-            "delta_territory_mean_c": wmean(delta, self.area),
-            "delta_literature_mean_c": wmean(lit, area_w),
-            "residents_reached": float(res_w.sum()),
-            "residents_out_of_high_risk": float(self.residents[out_of_high].sum()),
+            "delta_pop_weighted_c": wmean(delta, res_w) if has_pop and surface_edit else None,
+            "delta_pop_weighted_interval_c": wmean_boot(res_w) if has_pop else [None, None],
+            "delta_territory_mean_c": wmean(delta, self.area) if surface_edit else None,
+            "delta_air_mean_c": wmean(air, area_w) if np.any(air != 0) else None,
+            "delta_air_interval_c": air_interval(area_w),
+            "air_what": "température de l'air (ordre de grandeur publié pour l'albédo, Santamouris 2014), pas la "
+                        "température de surface du modèle : les deux ne s'additionnent pas",
+            "residents_reached": float(res_w.sum()) if has_pop else None,
+            "residents_out_of_high_risk": float(self.residents[out_of_high].sum()) if has_pop else None,
             "blocks_out_of_high_risk": int(out_of_high.sum()),
             "n_extrapolated": int(pb["extrapolated"].sum()),
             "m2": m2,
             "cost_eur": float(sum(costs.values())),
             "cost_by_measure_eur": costs,
             "unit_costs": asdict(self.costs),
-            "sanity": {k: {**PUBLISHED[k], "model_c": tree_effect if k == "trees" else None} for k in sorted(kinds)},
+            "sanity": {k: sanity_band(k, tree_effect if k == "trees" else None) for k in sorted(kinds)},
             "engine": "ridge (effets du modèle) + littérature pour l'albédo",
             "what": "température de surface (LST) vers 11 h solaire, pas température de l'air",
         }

@@ -84,12 +84,18 @@ def interventions_panel(target: Target | None) -> None:
               help=(f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
                     f"à {fr.temp(hi, 2, True)}" if lo is not None else "Aucun changement."))
     m3.metric("Habitants sortis du risque élevé", fr.num(s["residents_out_of_high_risk"], 0),
-              help=f"Variation pondérée par les habitants : {fr.temp(s['delta_pop_weighted_c'], 2, True)}")
+              help=(f"Variation pondérée par les habitants : {fr.temp(s['delta_pop_weighted_c'], 2, True)}"
+                    if s["residents_reached"] is not None else "Pas de données de population sur ce territoire."))
     m4.metric("Coût estimé", f"{fr.num(s['cost_eur'] / 1e6, 2)} M€",
               help="Coûts unitaires indicatifs (€/m²), à adapter : voir la page Données et transparence.")
     if lo is not None:
         st.caption(f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
                    f"Surfaces traitées : {fr.num(sum(s['m2'].values()) / 10_000, 2)} ha.")
+    if s.get("delta_air_mean_c") is not None:
+        alo, ahi = s["delta_air_interval_c"]
+        st.caption(f"Revêtements réfléchissants : {fr.temp(s['delta_air_mean_c'], 2, True)} de **température de l'air** "
+                   f"(de {fr.temp(alo, 2, True)} à {fr.temp(ahi, 2, True)}), ordre de grandeur publié (Santamouris 2014), "
+                   "montré à part : il ne s'ajoute pas à la température de surface ci-dessus.")
     if s["n_extrapolated"]:
         st.warning(f"{s['n_extrapolated']} îlots sortent des valeurs observées sur le territoire : l'effet y est plafonné "
                    "et moins sûr.")
@@ -98,6 +104,8 @@ def interventions_panel(target: Target | None) -> None:
         value = fr.temp(band["value_c"], 2, True) if band["value_c"] is not None else "—"
         st.caption(f"Repère publié ({KINDS[kind].split(' (')[0].lower()}) : {value} pour {band['per']}, "
                    f"{band['metric']} — {band['source']}{model_txt}.")
+        if band.get("note"):
+            st.warning(band["note"])
     # The map is opt-in: redrawing it at every slider move would cost each user ~0.1 s of server time.
     if st.toggle("Carte des variations de température", key="sc_show_map"):
         show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),

@@ -58,7 +58,7 @@ def test_targets_select_blocks(engine):
 def test_cool_roofs_use_the_labelled_literature_coefficient(engine):
     pb, s = engine.apply(Scenario("c", [Intervention("cool_roofs", 100)]))
     assert (pb["delta_model_c"] == 0).all()
-    assert s["delta_literature_mean_c"] < 0
+    assert s["delta_air_mean_c"] < 0
     assert "Santamouris" in s["sanity"]["cool_roofs"]["source"]
 
 
@@ -151,3 +151,41 @@ def test_compare_scenarios_side_by_side(engine):
     assert list(table.index) == ["A", "B"]
     assert table.loc["B", "delta_mean_c"] < table.loc["A", "delta_mean_c"] < 0
     assert table.loc["B", "cost_eur"] > table.loc["A", "cost_eur"] > 0
+
+
+def test_air_and_surface_figures_are_never_added(engine):
+    pb, s = engine.apply(Scenario("c", [Intervention("cool_roofs", 100), Intervention("trees", 10)]))
+    trees_only = engine.apply(Scenario("t", [Intervention("trees", 10)]))[1]
+    assert s["delta_mean_c"] == pytest.approx(trees_only["delta_mean_c"])  # the air coefficient stays out
+    assert (pb["delta_c"] == pb["delta_model_c"]).all()
+    assert s["delta_air_mean_c"] < 0 and s["delta_air_interval_c"][0] < s["delta_air_interval_c"][1] < 0
+
+
+def test_no_interval_is_ever_zero_width(engine):
+    _, s = engine.apply(Scenario("c", [Intervention("cool_roofs", 50)]))
+    assert s["delta_mean_c"] is None and s["delta_mean_interval_c"] == [None, None]  # no surface edit: unknown
+    for sc in (Scenario("t", [Intervention("trees", 10)]), Scenario("d", [Intervention("depave", 30)])):
+        _, s = engine.apply(sc)
+        lo, hi = s["delta_mean_interval_c"]
+        assert lo is None or lo < hi
+
+
+def test_without_population_weighted_figures_are_absent(engine):
+    import pandas as pd
+
+    from ilots.scenarios import ScenarioEngine
+
+    blocks = engine.geometry.to_frame().join(engine.table.drop(columns=["residents"], errors="ignore"))
+    meta = engine.meta
+    no_pop = ScenarioEngine(blocks, meta, pd.DataFrame({"lst_used_c": engine.base_lst, "risk_class": engine.base_class},
+                                                       index=engine.index))
+    _, s = no_pop.apply(Scenario("t", [Intervention("trees", 10)]))
+    assert s["delta_pop_weighted_c"] is None and s["residents_out_of_high_risk"] is None
+    assert s["residents_reached"] is None and s["delta_mean_c"] < 0
+
+
+def test_an_effect_outside_the_quoted_range_is_said():
+    from ilots.scenarios import sanity_band
+
+    assert sanity_band("trees", -0.84)["note"].startswith("L'effet estimé sur ce territoire (−0,84")
+    assert sanity_band("trees", -0.6)["note"] is None and sanity_band("trees", -0.6)["outside_range"] is False
