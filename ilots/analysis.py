@@ -18,7 +18,7 @@ import sklearn
 from .errors import CorruptTerritoryError
 from .explain import explain_blocks, uncertain_effects
 from .model import FitResult, LinearModel, fit_models
-from .risk import CLASS_LABELS, hazard_anomaly, risk_index
+from .risk import CLASS_LABELS, calibrate, hazard_anomaly, risk_index, sensitivity
 from .store import Territory, save_model
 
 __all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary"]
@@ -30,7 +30,9 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     table = pd.DataFrame(terr.blocks.drop(columns=terr.blocks.geometry.name))
     preds = fit.predictions
     anomaly, ref, source = hazard_anomaly(table["lst_mean_c"], preds["lst_pred_c"], table["lst_valid_frac"])
-    risk, risk_note = risk_index(table, anomaly)
+    params = calibrate(table)
+    risk, risk_note = risk_index(table, anomaly, params)
+    risk_note["sensitivity"] = sensitivity(table, anomaly, params)
     used_lst = anomaly + ref
     explained = explain_blocks(fit.linear, table, used_lst, uncertain=uncertain_effects(fit.effects))
     out = preds.copy()
@@ -39,7 +41,7 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     out["anomaly_c"] = anomaly
     for col in risk.columns:
         out[col] = risk[col]
-    out["risk_label"] = out["risk_class"].map(CLASS_LABELS).fillna("inconnu")
+    out["risk_label"] = out["risk_class"].map(CLASS_LABELS).fillna("non évaluable")
     out["explanation"] = explained["explanation"]
     out["reasons"] = explained["reasons"].map(lambda r: json.dumps(r, ensure_ascii=False))
     risk_note["reference_median_c"] = ref

@@ -13,9 +13,14 @@
 
 ``score = 100 × H × (0.25 + 0.75 × E) × V``: a hot block where nobody lives keeps a low score,
 since the index is about people. Without population data, ``score = 100 × H`` (hazard only) and the
-result says so. Classes: très faible < 20 ≤ faible < 40 ≤ moyen < 60 ≤ élevé < 80 ≤ très élevé.
-The score is monotone in the hazard. The references (−2/+3 °C, 150 hab/ha, 30 %, 40 %) are our
-choices, documented here and in the model card, not published thresholds.
+result says so. Where population data exist but not for a block (outside the grid, a table row
+missing), that block's exposure is unknown: its score is ``NaN`` and its class 0, « non évaluable »,
+never the score of an empty block (a block without data is not a block without residents).
+Classes: très faible < 20 ≤ faible < 40 ≤ moyen < 60 ≤ élevé < 80 ≤ très élevé.
+The score is monotone in the hazard. The references (−2/+3 °C, 150 hab/ha) are our choices; the
+vulnerability references are calibrated on the territory (:func:`calibrate`: the share reached by its
+10 % most elderly, or poorest, blocks), so that they rank blocks instead of capping most of them. None
+is a published threshold; :func:`sensitivity` shows how the classes move with them.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["CLASS_LABELS", "THRESHOLDS", "RiskParams", "hazard_anomaly", "risk_index", "risk_class"]
+__all__ = ["CLASS_LABELS", "THRESHOLDS", "RiskParams", "hazard_anomaly", "risk_index", "risk_class", "calibrate",
+           "sensitivity"]
 
-CLASS_LABELS = {1: "très faible", 2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}
+CLASS_LABELS = {0: "non évaluable", 1: "très faible", 2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}
 THRESHOLDS = (20.0, 40.0, 60.0, 80.0)
 
 
@@ -70,7 +76,7 @@ def risk_index(table: pd.DataFrame, anomaly: pd.Series, params: RiskParams = Ris
     out = pd.DataFrame(index=table.index)
     out["hazard"] = H
     if has_pop:
-        density = table["residents"].fillna(0).clip(lower=0) / (table["area_m2"] / 10_000.0)
+        density = table["residents"].clip(lower=0) / (table["area_m2"] / 10_000.0)  # NaN: unknown, stays NaN
         E = (np.log1p(density) / np.log1p(p.dense_per_ha)).clip(0, 1)
         comps = []
         if "elderly_share" in table and table["elderly_share"].notna().any():
@@ -90,4 +96,45 @@ def risk_index(table: pd.DataFrame, anomaly: pd.Series, params: RiskParams = Ris
         out["risk_score"] = 100 * H
         mode = "aléa seul (pas de données de population)"
     out["risk_class"] = risk_class(out["risk_score"])
-    return out, {"mode": mode, "params": p.__dict__, "thresholds": list(THRESHOLDS), "labels": CLASS_LABELS}
+    n_unknown = int(out["risk_score"].isna().sum() - H.isna().sum()) if has_pop else 0
+    return out, {"mode": mode, "params": p.__dict__, "thresholds": list(THRESHOLDS), "labels": CLASS_LABELS,
+                 "n_population_unknown": n_unknown}
+
+
+def calibrate(table: pd.DataFrame, params: RiskParams = RiskParams(), quantile: float = 0.9) -> RiskParams:
+    """``params`` with the vulnerability references set to the territory's ``quantile`` of elderly and
+    low-income shares (blocks with residents), so that about 10 % of blocks reach the cap."""
+    from dataclasses import replace
+
+    changes = {}
+    for col, key in (("elderly_share", "elderly_ref"), ("low_income_share", "low_income_ref")):
+        if col in table and table[col].notna().sum() >= 10:
+            q = float(table[col].quantile(quantile))
+            if q > 0:
+                changes[key] = round(q, 3)
+    return replace(params, **changes)
+
+
+def sensitivity(table: pd.DataFrame, anomaly: pd.Series, params: RiskParams) -> dict:
+    """How the index moves across plausible settings: hazard span (+2, +3, +4 °C), density reference (100,
+    150, 250 hab/ha) and vulnerability references (±25 %). Returns the range of high-risk blocks (classes 4–5)
+    and the smallest Kendall τ between a setting's scores and the chosen one's (1 = same ranking)."""
+    from dataclasses import replace
+
+    from scipy.stats import kendalltau
+
+    base = risk_index(table, anomaly, params)[0]["risk_score"]
+    counts, taus = [], []
+    for high in (2.0, 3.0, 4.0):
+        for dense in (100.0, 150.0, 250.0):
+            for f in (0.75, 1.0, 1.25):
+                p = replace(params, anomaly_high_c=high, dense_per_ha=dense, elderly_ref=params.elderly_ref * f,
+                            low_income_ref=params.low_income_ref * f)
+                score = risk_index(table, anomaly, p)[0]["risk_score"]
+                counts.append(int((risk_class(score) >= 4).sum()))
+                ok = base.notna() & score.notna()
+                if ok.sum() > 2:
+                    taus.append(float(kendalltau(base[ok], score[ok]).statistic))
+    return {"n_settings": len(counts), "high_risk_blocks": [min(counts), max(counts)],
+            "high_risk_blocks_chosen": int((risk_class(base) >= 4).sum()),
+            "kendall_tau_min": min(taus) if taus else None}

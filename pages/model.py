@@ -59,6 +59,27 @@ add_block_layer(fmap, blocks.assign(residual_c=res), Layer("residual_c", "Résid
                 tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"})
 show_map(localise_assets(fmap), key="residual_map", height=460)
 
+st.subheader("Sensibilité de l'indice de risque")
+sens = meta["risk"].get("sensitivity")
+params = meta["risk"]["params"]
+if sens:
+    tau = sens["kendall_tau_min"]
+    st.markdown(
+        f"L'indice (**{meta['risk']['mode']}**) dépend de références choisies, pas de seuils officiels. Sur "
+        f"{sens['n_settings']} réglages plausibles (écart de +2 à +4 °C pour l'aléa maximal, 100 à 250 habitants/ha, "
+        f"références de vulnérabilité ±25 %), le nombre d'îlots en risque élevé ou très élevé va de "
+        f"**{fr.num(sens['high_risk_blocks'][0], 0)} à {fr.num(sens['high_risk_blocks'][1], 0)}** "
+        f"({fr.num(sens['high_risk_blocks_chosen'], 0)} avec le réglage retenu)"
+        + (f", tandis que le classement des îlots bouge peu (τ de Kendall d'au moins {fr.num(tau, 2)})." if tau else ".")
+        + " Lisez donc les classes comme un ordre de priorité, et les effectifs par classe comme un ordre de grandeur."
+    )
+st.caption(f"Références retenues : aléa de {fr.temp(params['anomaly_low_c'], 0, True)} à "
+           f"{fr.temp(params['anomaly_high_c'], 0, True)} autour de la médiane ; {fr.num(params['dense_per_ha'], 0)} "
+           f"habitants/ha ; part de personnes âgées {fr.pct(params['elderly_ref'])} et de ménages pauvres "
+           f"{fr.pct(params['low_income_ref'])}, calées sur les 10 % d'îlots les plus concernés du territoire."
+           + (f" {fr.num(meta['risk']['n_population_unknown'], 0)} îlots sans donnée de population sont « non "
+              "évaluables » : leur aléa reste affiché." if meta["risk"].get("n_population_unknown") else ""))
+
 with st.expander("Facteurs utilisés et écartés"):
     st.dataframe(pd.DataFrame([{"Facteur": k, "Utilisé": "oui" if v["used"] else "non", "Raison": v.get("reason") or ""}
                                for k, v in meta["features"].items()]), hide_index=True)

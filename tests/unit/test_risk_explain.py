@@ -80,3 +80,33 @@ def test_effects_whose_interval_contains_zero_are_never_given_as_reasons():
     honest = explain_blocks(model, table, lst, uncertain=uncertain_effects(effects))
     assert any(r["feature"] == "dist_green_m" for r in plain.loc["a", "reasons"])  # cited without the filter
     assert all(r["feature"] != "dist_green_m" for rs in honest["reasons"] for r in rs)
+
+
+def test_missing_population_is_unknown_not_zero():
+    from ilots.risk import risk_index
+
+    table = pd.DataFrame({"area_m2": [10_000.0] * 4, "residents": [300.0, 300.0, np.nan, 0.0]},
+                         index=["a", "b", "hot-unknown", "empty"])
+    anomaly = pd.Series([1.0, 2.0, 3.0, 3.0], index=table.index)
+    out, note = risk_index(table, anomaly)
+    assert np.isnan(out.loc["hot-unknown", "risk_score"]) and out.loc["hot-unknown", "risk_class"] == 0
+    assert out.loc["empty", "risk_class"] >= 1  # known to be empty: a real, low score
+    assert note["n_population_unknown"] == 1
+
+
+def test_vulnerability_references_are_calibrated_and_sensitivity_reported():
+    from ilots.risk import calibrate, risk_index, sensitivity
+
+    rng = np.random.default_rng(3)
+    n = 200
+    table = pd.DataFrame({"area_m2": 10_000.0, "residents": rng.uniform(10, 400, n),
+                          "elderly_share": rng.uniform(0.2, 0.6, n)})
+    anomaly = pd.Series(rng.normal(0, 1.5, n))
+    params = calibrate(table)
+    assert params.elderly_ref == pytest.approx(table["elderly_share"].quantile(0.9), abs=1e-3)
+    capped = (table["elderly_share"] >= params.elderly_ref).mean()
+    assert capped <= 0.11  # was 0.30: most of these blocks were capped
+    s = sensitivity(table, anomaly, params)
+    assert s["n_settings"] == 27 and s["high_risk_blocks"][0] <= s["high_risk_blocks_chosen"] <= s["high_risk_blocks"][1]
+    assert 0.5 < s["kendall_tau_min"] <= 1.0
+    assert risk_index(table, anomaly, params)[1]["params"]["elderly_ref"] == params.elderly_ref
