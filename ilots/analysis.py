@@ -21,7 +21,7 @@ from .model import FitResult, LinearModel, fit_models
 from .risk import CLASS_LABELS, calibrate, hazard_anomaly, risk_index, sensitivity
 from .store import Territory, save_model
 
-__all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary"]
+__all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary", "is_reliable", "fit_warnings"]
 
 MODEL_FORMAT = 1
 
@@ -64,14 +64,24 @@ def fit_territory(terr: Territory, tile_m: float = 1000.0, n_folds: int = 5, sav
         "scenario_engine": "ridge",
     }
     meta["warnings"] = fit_warnings(meta)
+    meta["reliable"] = is_reliable(meta)
     if save:
         save_model(terr.path, meta, table)
     return meta, table
 
 
+# Below this spatial-CV R² the model explains too little of the between-block differences, out of sample,
+# for its effects and scenarios to be shown: the app then shows observed temperatures only.
+RELIABLE_R2 = 0.25
 # A spatial-CV R² above this on urban LST is not skill but a target derived from the features (a land-cover
 # raster given as temperature, say): published block-level fits reach about 0.5–0.85 (docs/model.md).
 TOO_GOOD_R2 = 0.97
+
+
+def is_reliable(meta: dict) -> bool:
+    """Whether the fit may drive explanations and scenarios (a stored model without the flag is judged again)."""
+    r2 = meta["metrics"]["spatial_cv"]["r2"]
+    return bool(meta.get("reliable", RELIABLE_R2 <= r2 < TOO_GOOD_R2))
 
 
 def fit_warnings(meta: dict) -> list[str]:
@@ -80,6 +90,10 @@ def fit_warnings(meta: dict) -> list[str]:
 
     r2 = meta["metrics"]["spatial_cv"]["r2"]
     out = []
+    if r2 < RELIABLE_R2:
+        out.append(f"Modèle non fiable : en validation spatiale il n'explique que {fr.pct(max(r2, 0.0))} des écarts de "
+                   "température entre îlots. Seules les températures observées sont montrées, sans explication ni "
+                   "chiffre de scénario.")
     if r2 >= TOO_GOOD_R2:
         out.append(f"Ajustement trop bon pour être vrai (R² en validation spatiale de {fr.pct(r2, 1)}) : la température "
                    "fournie dérive sans doute des indicateurs eux-mêmes (une carte d'occupation du sol donnée comme "
@@ -120,4 +134,5 @@ def model_summary(meta: dict) -> dict:
         "effects": {f: {"per": e["label_fr"], "effect_c": e["effect_c"], "interval_c": [e["lo_c"], e["hi_c"]]}
                     for f, e in meta["effects"].items()},
         "warnings": meta.get("warnings", []),
+        "reliable": is_reliable(meta),
     }

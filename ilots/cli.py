@@ -326,7 +326,7 @@ def _fit(args, argv=None) -> None:
 
 
 def _scenario(args, argv=None) -> None:
-    from .analysis import ensure_model
+    from .analysis import ensure_model, fit_warnings, is_reliable
     from .scenarios import (
         Intervention,
         Scenario,
@@ -377,6 +377,10 @@ def _scenario(args, argv=None) -> None:
         scenario = Scenario(args.name or args.save or "Scénario", items).validate()
     costs = _costs(args.costs) if args.costs else None
     meta, table = ensure_model(terr)
+    if not is_reliable(meta):
+        from .errors import FitError
+
+        raise FitError(next(w for w in fit_warnings(meta) if w.startswith("Modèle non fiable")))
     _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
     if summary["n_blocks_changed"] == 0 and scenario.interventions:
         where = "la zone donnée (--polygon) ne touche aucun îlot du territoire" if args.polygon else \

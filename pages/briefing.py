@@ -8,13 +8,14 @@ import streamlit as st
 from ilots.briefing import briefing_pdf
 from ilots.export import export_table, to_csv_bytes, to_geopackage
 from ilots.scenarios import list_scenarios
-from pages.common import _slug_for_file, engine, model, select_territory
+from pages.common import reliable, _slug_for_file, engine, model, select_territory
 
 terr = select_territory()
 meta, table = model(terr)
 st.title("Briefing et exports")
 
-saved, problems = list_scenarios(terr.path)
+trusted = reliable(terr)
+saved, problems = list_scenarios(terr.path) if trusted else ([], [])
 choice = st.selectbox("Scénario à présenter", ["Aucun"] + [s.name for s in saved], key="briefing_scenario")
 scenario = next((s for s in saved if s.name == choice), None)
 

@@ -5,7 +5,7 @@ import streamlit as st
 from ilots import fr
 from ilots.scenarios import Intervention, Scenario, Target
 from ilots.search import search_places
-from pages.common import blocks_with_model, engine, md_escape, select_territory, show_map, territory_map
+from pages.common import blocks_with_model, engine, md_escape, reliable, select_territory, show_map, territory_map
 
 st.markdown(
     """<style>
@@ -18,7 +18,8 @@ st.markdown(
 )
 terr = select_territory()
 blocks = blocks_with_model(terr)
-eng = engine(terr)
+trusted = reliable(terr)
+eng = engine(terr) if trusted else None
 st.title("Et mon îlot ?")
 st.write("Tapez le nom de votre rue, ou touchez la carte.")
 
@@ -50,6 +51,8 @@ if bid in blocks.index:
     st.markdown(f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
                 f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : {compared}.</div>',
                 unsafe_allow_html=True)
+    if not trusted:
+        st.stop()
     st.write(md_escape(b["explanation"]))
     st.subheader("Et si on plantait des arbres ici ?")
     pts = st.slider("Arbres en plus (points de couvert)", 0, 40, 10, key="cafe_trees")

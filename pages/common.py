@@ -182,6 +182,18 @@ def engine(terr: Territory):
     return _engine(*_version(terr))
 
 
+def reliable(terr: Territory) -> bool:
+    """Whether the territory's model may drive explanations and scenarios; if not, says so on the page."""
+    from ilots.analysis import fit_warnings, is_reliable
+
+    meta, _ = model(terr)
+    if is_reliable(meta):
+        return True
+    st.warning(next((w for w in fit_warnings(meta) if w.startswith("Modèle non fiable")),
+                    "Modèle non fiable : seules les températures observées sont montrées."), icon=":material/warning:")
+    return False
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _table(path: str, territory_mtime: float, model_mtime: float):
     terr = load(Path(path))

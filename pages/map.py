@@ -12,10 +12,11 @@ from ilots.maps import LAYERS
 import os
 
 from ilots.search import ADDRESS_API, GeocodingUnavailable, block_at, geocode_address, search_places
-from pages.common import blocks_with_model, md_escape, select_territory, show_map, territory_map
+from pages.common import blocks_with_model, md_escape, reliable, select_territory, show_map, territory_map
 
 terr = select_territory()
 blocks = blocks_with_model(terr)
+trusted = reliable(terr)
 st.title("Carte des îlots")
 
 LABELS = {"lst": "Température de surface", "risk": "Risque de chaleur", "trees": "Part d'arbres",
@@ -62,7 +63,8 @@ bid = st.session_state.get("selected_block")
 if bid in blocks.index:
     b = blocks.loc[bid]
     st.subheader(f"Îlot {md_escape(bid)}")
-    st.write(md_escape(b["explanation"]))
+    if trusted:
+        st.write(md_escape(b["explanation"]))
     c1, c2, c3, c4 = st.columns(4)
     hotter = b["anomaly_c"] > 0  # the typographic minus of French numbers is not read as a sign by st.metric
     c1.metric("Température de surface", fr.temp(b["lst_used_c"]), f"{fr.temp(b['anomaly_c'], 1, True)} / médiane",
@@ -70,13 +72,13 @@ if bid in blocks.index:
     c2.metric("Risque de chaleur", b["risk_label"], help=f"Score {fr.num(b['risk_score'], 0)} sur 100.")
     c3.metric("Arbres", fr.pct(b.get("tree_frac")))
     c4.metric("Habitants", fr.num(b.get("residents"), 0))
-    reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) else []
+    reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) and trusted else []
     if reasons:
         st.caption("Contribution estimée de chaque facteur à l'écart avec la moyenne (modèle linéaire) : "
                    + " ; ".join(f"{md_escape(r['text'])} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons))
     if b["lst_source"] == "predicted":
         st.caption("Température prédite par le modèle : l'îlot était en grande partie sous les nuages.")
-    if st.button("Simuler la végétalisation de cet îlot", key="simulate_block"):
+    if trusted and st.button("Simuler la végétalisation de cet îlot", key="simulate_block"):
         st.session_state["scenario_ids"] = [bid]
         st.switch_page("pages/scenarios.py")
 else:

@@ -12,9 +12,12 @@ from ilots.scenarios import (
     KINDS, Intervention, Scenario, Target, compare_scenarios, delete_scenario, list_scenarios,
     save_scenario,
 )
-from pages.common import blocks_with_model, engine, md_escape, select_territory, show_map, territory_map
+from pages.common import blocks_with_model, engine, md_escape, reliable, select_territory, show_map, territory_map
 
 terr = select_territory()
+if not reliable(terr):
+    st.title("Scénarios de végétalisation")
+    st.stop()
 eng = engine(terr)
 blocks = blocks_with_model(terr)
 st.title("Scénarios de végétalisation")

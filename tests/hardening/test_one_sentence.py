@@ -166,3 +166,22 @@ def test_damaged_territories_do_not_break_the_others(fitted_demo, tmp_path, monk
 def test_visitors_never_see_error_details():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert cfg["client"]["showErrorDetails"] == "none"
+
+
+def test_an_unreliable_model_shows_no_scenario_figures(fitted_copy, monkeypatch, capsys):
+    """Issue 12 §7: with poor spatial-CV skill, no explanation nor scenario figure anywhere."""
+    meta = json.loads((fitted_copy / "model.json").read_text())
+    meta["metrics"]["spatial_cv"]["r2"] = 0.08
+    meta["reliable"] = False
+    (fitted_copy / "model.json").write_text(json.dumps(meta))
+    assert main(["scenario", str(fitted_copy), "--trees", "10"]) == 2
+    _one_sentence(capsys, "Modèle non fiable")
+    monkeypatch.setenv("ILOTS_DATA_DIR", str(fitted_copy.parent))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    at.run()
+    for page in ("pages/scenarios.py", "pages/cafe.py", "pages/map.py", "pages/briefing.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert any("non fiable" in w.value for w in at.warning), page
+    at.switch_page("pages/scenarios.py").run()
+    assert not [m for m in at.metric if m.label == "Température de surface"]
