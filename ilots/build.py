@@ -14,7 +14,7 @@ import resource
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +34,8 @@ from .sources.buildings import impute_heights, normalise_buildings
 from .sources.population import read_population
 from .sources.rasters import (
     LstLayer,
-    composite,
+    DateComposite,
+    composite_dates,
     raster_bounds,
     read_class_raster,
     read_continuous_raster,
@@ -198,11 +199,13 @@ def read_lst_layers(sources: list[str], crs, bounds, progress: Progress | None =
 
 def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
     layers, ndvis = read_lst_layers(inputs.lst, crs, bounds, progress, bands=inputs.lst_bands)
+    dates = None
     if len(layers) == 1:
         lst = layers[0].data
         n_dates = xr.ones_like(lst, dtype="uint8").where(np.isfinite(lst), 0).astype("uint8")
     else:
-        lst, n_dates = composite(layers)
+        dates = composite_dates(layers)
+        lst, n_dates = dates.lst, dates.n_dates
     ndvi = None
     if ndvis:
         if len(ndvis) == 1:
@@ -212,7 +215,7 @@ def _read_lst(inputs: BuildInputs, crs, bounds, progress: Progress):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
                 ndvi = ndvis[0].copy(data=np.nanmedian(stack, axis=0).astype("float32"))
-    return layers, lst, n_dates, ndvi
+    return layers, lst, n_dates, ndvi, dates
 
 
 def _source_entry(role: str, path: str, **extra) -> dict:
@@ -236,6 +239,7 @@ class Rasters:
     ndvi: xr.DataArray | None
     landcover: xr.DataArray | None
     populations: list | None = None  # the population tables (small too), one per input
+    dates: DateComposite | None = None  # how several dates were levelled (None for one date)
 
     def clip(self, bounds: tuple[float, float, float, float], margin: float = 200.0) -> Rasters:
         """The same rasters cut to ``bounds`` (+ margin), on the same pixel grid (views, no resampling)."""
@@ -248,18 +252,21 @@ class Rasters:
                 return da.rio.clip_box(*box)
             except Exception:  # no pixel there: keep the whole raster, the zonal code copes
                 return da
+        dates = None if self.dates is None else replace(self.dates, lst=cut(self.dates.lst),
+                                                                          n_dates=cut(self.dates.n_dates),
+                                                                          spread=cut(self.dates.spread))
         return Rasters(self.lst_layers, cut(self.lst), cut(self.n_dates), cut(self.landsat_ndvi), cut(self.ndvi),
-                       cut(self.landcover), self.populations)
+                       cut(self.landcover), self.populations, dates)
 
 
 def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> Rasters:
     """Read LST (masked, composited), NDVI and land cover over ``study`` (working-CRS bounds)."""
     progress = progress or _noop
-    lst_layers, lst, n_dates, landsat_ndvi = _read_lst(inputs, crs, study, progress)
+    lst_layers, lst, n_dates, landsat_ndvi, dates = _read_lst(inputs, crs, study, progress)
     ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0)) if inputs.ndvi else None
     landcover = read_class_raster(inputs.landcover, crs, study) if inputs.landcover else None
     populations = [read_population(path, crs, bbox=study) for path in inputs.population]
-    return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations)
+    return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
 
 
 def distance_features(blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr.DataArray | None
@@ -376,7 +383,8 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     table = pd.DataFrame(index=blocks.index)
     table["area_m2"] = F.block_area(blocks)
     mark(["area_m2"], "geometry")
-    lst_feats = F.lst_features(blocks, lst, n_dates if len(lst_layers) > 1 else None)
+    lst_feats = F.lst_features(blocks, lst, n_dates if len(lst_layers) > 1 else None,
+                               rasters.dates.spread if rasters.dates is not None else None)
     if not lst_feats["lst_mean_c"].notna().any():
         raise NoOverlapError("Aucun îlot ne recouvre un pixel de température valide (nuages ou emprise disjointe).")
     table = table.join(lst_feats)
@@ -487,7 +495,14 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         "acquisition_dates": sorted({layer.date.isoformat() for layer in lst_layers if layer.date}),
         "lst": {
             "n_dates": len(lst_layers),
-            "composite": "median" if len(lst_layers) > 1 else None,
+            "composite": None if rasters.dates is None else {
+                "how": "médiane par pixel des dates ramenées au même niveau (médiane de chaque date sur la zone "
+                       "vue par toutes, décalée vers la médiane de ces niveaux)",
+                "method": rasters.dates.method,
+                "common_share": round(rasters.dates.common_share, 3),
+                "offsets_c": {(layer.date.isoformat() if layer.date else str(i)): round(o, 2)
+                              for i, (layer, o) in enumerate(zip(lst_layers, rasters.dates.offsets_c, strict=True))},
+            },
             "resolution_m": float(abs(lst.rio.resolution()[0])),
             "valid_share": float(np.isfinite(lst.values).mean()),
             "scenes": [{**layer.source, "date": layer.date.isoformat() if layer.date else None} for layer in lst_layers],

@@ -60,6 +60,10 @@ FEATURES: dict[str, Feature] = {
     "lst_p90_c": Feature("°C", "Température de surface (90e centile)", "Coverage-weighted 90th percentile of LST."),
     "lst_valid_frac": Feature("0–1", "Part de l'îlot couverte par des pixels valides", "Valid (cloud-free) LST pixel area / block area."),
     "lst_n_dates": Feature("dates", "Nombre moyen de dates valides", "Coverage-weighted mean count of valid dates in the composite."),
+    "lst_fewer_dates": Feature("0/1", "Vu par une partie des dates seulement",
+                               "1 where the block is seen, on average, by at least one date fewer than the dates composited."),
+    "lst_date_spread_c": Feature("°C", "Écart entre dates (après mise à niveau)",
+                                 "Coverage-weighted mean of the per-pixel max − min of the levelled dates."),
     "ndvi_mean": Feature("−1–1", "Indice de végétation (NDVI) moyen", "Coverage-weighted mean NDVI."),
     "tree_frac": Feature("0–1", "Part d'arbres", "Land-cover share of trees (WorldCover 10), or BD TOPO wooded zones."),
     "grass_frac": Feature("0–1", "Part d'herbe et d'arbustes", "Land-cover share of shrubs, grass, crops, wetland, moss (20, 30, 40, 90, 95, 100)."),
@@ -94,8 +98,10 @@ def block_area(blocks: gpd.GeoDataFrame) -> pd.Series:
     return pd.Series(blocks.area.to_numpy(), index=blocks.index, name="area_m2")
 
 
-def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataArray | None = None) -> pd.DataFrame:
-    """LST mean, median and 90th percentile (°C), valid-pixel share, and mean valid-date count."""
+def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataArray | None = None,
+                 spread: xr.DataArray | None = None) -> pd.DataFrame:
+    """LST mean, median and 90th percentile (°C), valid-pixel share, mean valid-date count, and with several
+    dates the mean spread between levelled dates (°C) and a flag for blocks seen by fewer dates than most."""
     stats = zonal_stats(lst, blocks, ["mean", "median", "quantile(q=0.9)"])
     out = pd.DataFrame(
         {
@@ -109,6 +115,10 @@ def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataAr
     if n_dates is not None:
         counts = n_dates.astype("float32").where(n_dates > 0)
         out["lst_n_dates"] = zonal_stats(counts, blocks, ["mean"])["mean"]
+        every = float(np.nanmax(n_dates.values))  # the dates composited (all seen somewhere)
+        out["lst_fewer_dates"] = (out["lst_n_dates"] < every - 0.5).astype("float64").where(out["lst_n_dates"].notna())
+    if spread is not None:
+        out["lst_date_spread_c"] = zonal_stats(spread, blocks, ["mean"])["mean"]
     return out
 
 

@@ -76,6 +76,10 @@ if bid in blocks.index:
     if reasons:
         st.caption("Contribution estimée de chaque facteur à l'écart avec la moyenne (modèle linéaire) : "
                    + " ; ".join(f"{md_escape(r['text'])} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons))
+    if b.get("lst_fewer_dates") == 1:
+        n_all = len(terr.manifest.get("acquisition_dates") or [])
+        st.caption(f"Vu par une partie des dates seulement ({fr.num(b.get('lst_n_dates'), 1)} en moyenne sur "
+                   f"{n_all}) : sa température repose sur moins de jours que celle des autres îlots.")
     if b["lst_source"] == "predicted":
         st.caption("Température prédite par le modèle : l'îlot était en grande partie sous les nuages.")
     if trusted and st.button("Simuler la végétalisation de cet îlot", key="simulate_block"):

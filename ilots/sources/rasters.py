@@ -53,6 +53,8 @@ __all__ = [
     "read_class_raster",
     "read_continuous_raster",
     "composite",
+    "composite_dates",
+    "DateComposite",
     "date_from_name",
 ]
 
@@ -484,25 +486,68 @@ def read_continuous_raster(
     return to_working_grid(values, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds)
 
 
-def composite(layers: list[LstLayer], ref: xr.DataArray | None = None) -> tuple[xr.DataArray, xr.DataArray]:
-    """Per-pixel median of several LST dates, on the grid of ``ref`` (default: the first layer's),
-    and the valid-date count.
+# Fewest pixels valid on every date for the dates' levels to be compared on that common area.
+MIN_COMMON_PIXELS = 50
 
-    Returns (median °C, count of valid dates per pixel as uint8).
+
+@dataclass
+class DateComposite:
+    """Several LST dates on one grid, each first put on a common footing (see :func:`composite_dates`)."""
+
+    lst: xr.DataArray  # °C, per-pixel median of the levelled dates
+    n_dates: xr.DataArray  # valid dates per pixel (uint8)
+    spread: xr.DataArray  # °C, per-pixel max − min of the levelled dates (NaN where fewer than 2)
+    offsets_c: list[float]  # each date's shift to the reference level (°C), in the order of ``layers``
+    method: str  # "common_area" or "own_median" (no area seen by every date)
+    common_share: float  # share of the grid's valid pixels seen by every date
+
+
+def composite_dates(layers: list[LstLayer], ref: xr.DataArray | None = None) -> DateComposite:
+    """Composite several LST dates without the bias of partial coverage.
+
+    A plain per-pixel median mixes dates where they overlap: a warmer date covering only part of the area
+    makes a false hot spot there. Each date is first levelled: its median over the area every date sees
+    (else, if no such area, over its own valid pixels) is shifted to the median of those levels, the
+    reference level; then the levelled dates' per-pixel median is taken. Anomalies between blocks are
+    thereby the dates' own, whatever their coverage (Hulley et al. 2019 on composite LST; docs/model.md).
     """
     if not layers:
-        raise ValueError("composite() needs at least one layer")
+        raise ValueError("composite_dates() needs at least one layer")
     ref = layers[0].data if ref is None else ref
     stack = [layer.data.values if layer.data is ref else
              layer.data.rio.reproject_match(ref, resampling=Resampling.bilinear, nodata=np.nan).values
              for layer in layers]
     cube = np.stack(stack).astype("float32")
-    count = np.isfinite(cube).sum(axis=0).astype("uint8")
+    valid = np.isfinite(cube)
+    common = valid.all(axis=0)
+    any_valid = valid.any(axis=0)
+    if len(layers) > 1 and common.sum() >= MIN_COMMON_PIXELS:
+        levels = np.array([np.median(d[common]) for d in cube])
+        method = "common_area"
+    else:
+        levels = np.array([np.median(d[np.isfinite(d)]) if np.isfinite(d).any() else np.nan for d in cube])
+        method = "own_median" if len(layers) > 1 else "single"
+    reference = float(np.nanmedian(levels))
+    offsets = np.where(np.isfinite(levels), reference - levels, 0.0)
+    levelled = cube + offsets[:, None, None].astype("float32")
+    count = valid.sum(axis=0).astype("uint8")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
-        median = np.nanmedian(cube, axis=0).astype("float32")
+        median = np.nanmedian(levelled, axis=0).astype("float32")
+        spread = (np.nanmax(levelled, axis=0) - np.nanmin(levelled, axis=0)).astype("float32")
+    spread[count < 2] = np.nan
     med = ref.copy(data=median)
     med.name = "lst_c"
     cnt = ref.copy(data=count).rio.write_nodata(None, encoded=False)
     cnt.name = "n_dates"
-    return med, cnt
+    spr = ref.copy(data=spread)
+    spr.name = "lst_spread_c"
+    share = float(common.sum() / any_valid.sum()) if any_valid.any() else 0.0
+    return DateComposite(med, cnt, spr, [float(o) for o in offsets], method, share)
+
+
+def composite(layers: list[LstLayer], ref: xr.DataArray | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+    """Levelled per-pixel median of several LST dates on the grid of ``ref`` (default: the first layer's),
+    and the valid-date count (see :func:`composite_dates`). Returns (median °C, count as uint8)."""
+    c = composite_dates(layers, ref)
+    return c.lst, c.n_dates

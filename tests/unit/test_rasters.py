@@ -72,11 +72,41 @@ def test_two_date_composite_is_a_pixel_median_with_valid_count():
     a = make_raster(np.array([[30.0, np.nan], [32.0, 34.0]], dtype="float32"), res=30)
     b = make_raster(np.array([[36.0, 40.0], [np.nan, 38.0]], dtype="float32"), res=30)
     med, count = composite([LstLayer(a, None), LstLayer(b, None)])
+    # Too few pixels seen by both dates: each date is levelled by its own median (32 and 38 → 35), then the
+    # per-pixel median is taken: [[33, 33] → 33, 37], [35, 36 = median(37, 35)].
     assert med.values[0, 0] == pytest.approx(33.0)
-    assert med.values[0, 1] == pytest.approx(40.0)  # only one valid date
-    assert med.values[1, 0] == pytest.approx(32.0)
+    assert med.values[0, 1] == pytest.approx(37.0)  # only one valid date, levelled
+    assert med.values[1, 0] == pytest.approx(35.0)
     assert med.values[1, 1] == pytest.approx(36.0)
     assert count.values.tolist() == [[2, 1], [1, 2]]
+
+
+def test_a_warmer_date_covering_half_the_area_makes_no_false_hot_spot():
+    """Issue 12 §1: a second date 3 °C warmer over half the area; block anomalies stay within 0.2 °C."""
+    import geopandas as gpd
+    import shapely
+
+    from ilots.features import lst_features
+    from ilots.sources.rasters import composite_dates
+
+    rng = np.random.default_rng(0)
+    truth = 40.0 + rng.normal(0, 1.5, (60, 60))
+    second = truth + 3.0 + rng.normal(0, 0.2, truth.shape)
+    second[:, 30:] = np.nan  # the second date covers the western half only
+    c = composite_dates([LstLayer(make_raster(truth.astype("float32"), res=30), None),
+                         LstLayer(make_raster(second.astype("float32"), res=30), None)])
+    assert c.method == "common_area" and c.offsets_c[0] == pytest.approx(-c.offsets_c[1], abs=0.05)
+    xs, ys = np.meshgrid(np.arange(0, 1800, 150), np.arange(0, 1800, 150))
+    blocks = gpd.GeoDataFrame(geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 150, ys.ravel() + 150), crs=2154)
+    got = lst_features(blocks, c.lst, c.n_dates, c.spread)
+    want = lst_features(blocks, make_raster(truth.astype("float32"), res=30))
+    anomaly = got["lst_mean_c"] - got["lst_mean_c"].median()
+    true_anomaly = want["lst_mean_c"] - want["lst_mean_c"].median()
+    assert (anomaly - true_anomaly).abs().max() < 0.2
+    plain = np.nanmedian(np.stack([truth, second]), axis=0)  # the old per-pixel median: a false +1.5 °C west
+    assert np.nanmean(plain[:, :30]) - np.nanmean(truth[:, :30]) > 1.4
+    assert got["lst_fewer_dates"].sum() == (blocks.geometry.bounds["minx"] >= 900).sum()
+    assert (got["lst_date_spread_c"].dropna() < 1.5).all()
 
 
 @pytest.mark.parametrize(
