@@ -509,7 +509,7 @@ def composite_dates(layers: list[LstLayer], ref: xr.DataArray | None = None) -> 
     makes a false hot spot there. Each date is first levelled: its median over the area every date sees
     (else, if no such area, over its own valid pixels) is shifted to the median of those levels, the
     reference level; then the levelled dates' per-pixel median is taken. Anomalies between blocks are
-    thereby the dates' own, whatever their coverage (Hulley et al. 2019 on composite LST; docs/model.md).
+    thereby the dates' own, whatever their coverage (docs/model.md, « Several dates »).
     """
     if not layers:
         raise ValueError("composite_dates() needs at least one layer")
