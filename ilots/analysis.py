@@ -17,7 +17,7 @@ import sklearn
 
 from .errors import CorruptTerritoryError
 from .explain import explain_blocks, uncertain_effects
-from .model import FitResult, LinearModel, fit_models
+from .model import FitResult, LinearModel, fit_models, target_columns
 from .risk import CLASS_LABELS, calibrate, hazard_anomaly, risk_index, sensitivity
 from .store import Territory, save_model
 
@@ -29,7 +29,8 @@ MODEL_FORMAT = 1
 def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     table = pd.DataFrame(terr.blocks.drop(columns=terr.blocks.geometry.name))
     preds = fit.predictions
-    anomaly, ref, source = hazard_anomaly(table["lst_mean_c"], preds["lst_pred_c"], table["lst_valid_frac"])
+    target, valid_col = target_columns(table)
+    anomaly, ref, source = hazard_anomaly(table[target], preds["lst_pred_c"], table[valid_col])
     params = calibrate(table)
     risk, risk_note = risk_index(table, anomaly, params)
     risk_note["sensitivity"] = sensitivity(table, anomaly, params)
@@ -48,7 +49,7 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     return out, risk_note
 
 
-def fit_territory(terr: Territory, tile_m: float = 1000.0, n_folds: int = 5, save: bool = True) -> tuple[dict, pd.DataFrame]:
+def fit_territory(terr: Territory, tile_m: float | None = None, n_folds: int = 5, save: bool = True) -> tuple[dict, pd.DataFrame]:
     """Fit, explain and score ``terr``; store ``model.json`` and ``model.parquet`` if ``save``."""
     fit = fit_models(terr.blocks, terr.manifest.get("features"), tile_m=tile_m, n_folds=n_folds)
     table, risk_note = _outputs(terr, fit)
@@ -129,6 +130,8 @@ def model_summary(meta: dict) -> dict:
         "baselines_spatial_cv": {k: m["by_model"]["spatial_cv"][k] for k in ("baseline_mean", "baseline_vegetation")},
         "ridge_spatial_cv": m["by_model"]["spatial_cv"]["ridge"],
         "boosting_spatial_cv": m["by_model"]["spatial_cv"]["boosting"],
+        "spatial_cv_without_water": m.get("spatial_cv_without_water"),
+        "target": meta.get("target"),
         "tile_m": meta["folds"]["tile_m"],
         "n_train": meta["training"]["n_train"],
         "effects": {f: {"per": e["label_fr"], "effect_c": e["effect_c"], "interval_c": [e["lo_c"], e["hi_c"]]}

@@ -269,6 +269,13 @@ def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | No
     return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
 
 
+def water_geometries(bd: BdTopo | None, landcover: xr.DataArray | None) -> gpd.GeoDataFrame | None:
+    """BD TOPO water surfaces when the build has them (None otherwise: the land cover then tells)."""
+    if bd is not None and bd.get("surface_hydrographique") is not None and len(bd.get("surface_hydrographique")):
+        return bd.get("surface_hydrographique")
+    return None
+
+
 def distance_features(blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr.DataArray | None
                       ) -> tuple[pd.DataFrame, dict[str, str | None]]:
     """Distances (m) from each block to water and to large green spaces, and the source of each.
@@ -452,6 +459,13 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     else:
         table["impervious_frac"] = np.nan
         mark(["impervious_frac"], None)
+
+    progress("Température hors eau", 0.72)
+    water = water_geometries(bd, landcover)
+    table = table.join(F.land_lst_features(blocks, lst, F.water_pixels(lst, water, landcover if water is None else None)))
+    mark(["lst_land_c", "lst_land_valid_frac"], "lst", "pixels à moins de moitié d'eau ("
+         + ("BD TOPO surface_hydrographique" if water is not None else "WorldCover classe 80" if landcover is not None
+            else "aucune couche d'eau : identique à la température de l'îlot") + ")")
 
     progress("Distances à l'eau et aux espaces verts", 0.75)
     dist, dist_sources = (distance_features(blocks, bd, landcover) if not inputs.tile else

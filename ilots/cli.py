@@ -196,8 +196,9 @@ def _parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
-    f.add_argument("--tile-m", type=_bounded(float, 100.0, 50_000.0, "taille des tuiles"), default=1000.0,
-                   help="taille des tuiles de validation spatiale en m (défaut 1000)")
+    f.add_argument("--tile-m", type=_bounded(float, 100.0, 50_000.0, "taille des tuiles"), default=None,
+                   help="taille des tuiles de validation spatiale en m (défaut 1000, réduite jusqu'à 500 sur un petit "
+                        "territoire pour avoir 3 tuiles par pli)")
     f.add_argument("--folds", type=_bounded(int, 2, 50, "nombre de plis"), default=5, help="nombre de plis (2 à 50, défaut 5)")
     f.add_argument("--json", action="store_true", help="sortie JSON")
 

@@ -29,6 +29,8 @@ __all__ = [
     "WORLDCOVER_GROUPS",
     "block_area",
     "lst_features",
+    "land_lst_features",
+    "water_pixels",
     "ndvi_features",
     "landcover_features",
     "polygon_share",
@@ -60,6 +62,8 @@ FEATURES: dict[str, Feature] = {
     "lst_p90_c": Feature("°C", "Température de surface (90e centile)", "Coverage-weighted 90th percentile of LST."),
     "lst_valid_frac": Feature("0–1", "Part de l'îlot couverte par des pixels valides", "Valid (cloud-free) LST pixel area / block area."),
     "lst_n_dates": Feature("dates", "Nombre moyen de dates valides", "Coverage-weighted mean count of valid dates in the composite."),
+    "lst_land_c": Feature("°C", "Température de surface hors eau", "Coverage-weighted mean LST of valid pixels less than half water."),
+    "lst_land_valid_frac": Feature("0–1", "Part de l'îlot couverte par des pixels valides hors eau", "Valid land LST pixel area / block area."),
     "lst_fewer_dates": Feature("0/1", "Vu par une partie des dates seulement",
                                "1 where the block is seen, on average, by at least one date fewer than the dates composited."),
     "lst_date_spread_c": Feature("°C", "Écart entre dates (après mise à niveau)",
@@ -120,6 +124,37 @@ def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataAr
     if spread is not None:
         out["lst_date_spread_c"] = zonal_stats(spread, blocks, ["mean"])["mean"]
     return out
+
+
+def water_pixels(lst: xr.DataArray, water: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+                 landcover: xr.DataArray | None = None) -> np.ndarray:
+    """Boolean mask of the LST grid: pixels at least half water (BD TOPO water surfaces when given, else
+    WorldCover class 80 averaged onto the grid). All False when neither is known."""
+    from rasterio.enums import Resampling
+    from rasterio.features import rasterize
+
+    shape = lst.shape
+    if water is not None and len(water):
+        geoms = water.geometry.values if isinstance(water, gpd.GeoDataFrame) else water.values
+        # 4 × 4 sub-pixels per LST pixel, then the share of water in each pixel.
+        t = lst.rio.transform()
+        fine = rasterize(((g, 1) for g in geoms if g is not None and not g.is_empty),
+                         out_shape=(shape[0] * 4, shape[1] * 4), transform=t * t.scale(0.25, 0.25), fill=0,
+                         dtype="uint8")
+        return fine.reshape(shape[0], 4, shape[1], 4).mean(axis=(1, 3)) >= 0.5
+    if landcover is not None:
+        is_water = landcover.copy(data=(landcover.values == 80).astype("float32")).rio.write_nodata(np.nan)
+        share = is_water.rio.reproject_match(lst, resampling=Resampling.average).values
+        return np.nan_to_num(share) >= 0.5
+    return np.zeros(shape, dtype=bool)
+
+
+def land_lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, water: np.ndarray) -> pd.DataFrame:
+    """Block LST over land pixels only (°C) and the share of the block covered by valid land pixels: the
+    hazard is about where people are, and a river's cool water would otherwise lower a riverside block."""
+    land = lst.where(~water)
+    return pd.DataFrame({"lst_land_c": zonal_stats(land, blocks, ["mean"])["mean"],
+                         "lst_land_valid_frac": valid_fraction(land, blocks)}, index=blocks.index)
 
 
 def ndvi_features(blocks: gpd.GeoDataFrame, ndvi: xr.DataArray) -> pd.DataFrame:

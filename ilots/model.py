@@ -1,4 +1,5 @@
-"""The heat model: block surface temperature (``lst_mean_c``, °C) explained by block features.
+"""The heat model: block land surface temperature (``lst_land_c``, °C: the block's LST over pixels less
+than half water, see :func:`target_columns`) explained by block features.
 
 Two models side by side, evaluated on the same folds:
 
@@ -63,7 +64,16 @@ __all__ = [
     "metrics",
 ]
 
-TARGET = "lst_mean_c"
+TARGET = "lst_mean_c"  # the whole-block mean; the land-only mean is preferred where the build has it
+LAND_TARGET = "lst_land_c"
+
+
+def target_columns(table: pd.DataFrame) -> tuple[str, str]:
+    """(target column, its valid-share column): the block's land-only LST when the build computed it, so
+    that water inside blocks (a river's cool surface) neither lowers their hazard nor carries the fit."""
+    if LAND_TARGET in table and table[LAND_TARGET].notna().any():
+        return LAND_TARGET, "lst_land_valid_frac"
+    return TARGET, "lst_valid_frac"
 # Physical drivers of daytime surface temperature. Population and LST statistics are not drivers.
 CANDIDATE_FEATURES = [
     "tree_frac", "grass_frac", "water_frac", "bare_frac", "ndvi_mean",
@@ -75,6 +85,10 @@ MIN_VALID_FRAC = 0.5
 MAX_MISSING_SHARE = 0.5
 MIN_NONZERO_SHARE = 0.05  # a feature non-zero in fewer training blocks cannot be estimated across folds
 MIN_TRAINING_BLOCKS = 30
+# Spatial-CV tiles: 1 km by default; a small territory (fewer than 3 tiles per fold) gets smaller tiles, never
+# under 500 m (five times the thermal band's ~100 m footprint, so held-out tiles stay apart from training ones).
+DEFAULT_TILE_M = 1000.0
+MIN_AUTO_TILE_M = 500.0
 # A target that varies less than this between blocks (°C, weighted SD) holds nothing to explain: a constant
 # or quantised test raster, or a single-valued product.
 MIN_TARGET_SD_C = 0.1
@@ -164,7 +178,7 @@ class FitResult:
 
     def to_json(self) -> dict:
         return {
-            "target": TARGET,
+            "target": self.training.get("target", TARGET),
             "chosen": self.chosen,
             "metrics": self.metrics,
             "features": self.features,
@@ -222,8 +236,8 @@ def select_features(table: pd.DataFrame, train: np.ndarray, available: dict | No
     return kept, report
 
 
-def _weights(table: pd.DataFrame) -> np.ndarray:
-    valid_area = (table["lst_valid_frac"] * table["area_m2"]).to_numpy(dtype="float64")
+def _weights(table: pd.DataFrame, valid_col: str = "lst_valid_frac") -> np.ndarray:
+    valid_area = (table[valid_col] * table["area_m2"]).to_numpy(dtype="float64")
     cap = np.nanquantile(valid_area, 0.95) if len(valid_area) else 1.0
     w = np.clip(valid_area, 1e-6, cap)
     return w / w.mean()
@@ -279,20 +293,25 @@ def ridge_features(features: list[str]) -> list[str]:
     return list(features)
 
 
-def _oof(splitter, X, y, w, groups, features, baseline_feature):
-    """Out-of-fold predictions of ridge, boosting and the two baselines on the same folds."""
+def _oof(splitter, X, y, w, groups, features, baseline_feature,
+         models=("ridge", "boosting", "baseline_mean", "baseline_vegetation")):
+    """Out-of-fold predictions of ridge, boosting and the two baselines (or those in ``models``) on the same folds."""
     n = len(y)
-    out = {k: np.full(n, np.nan) for k in ("ridge", "boosting", "baseline_mean", "baseline_vegetation")}
+    out = {k: np.full(n, np.nan) for k in models}
     n_folds = 0
     for tr, te in splitter.split(X, y, groups):
         n_folds += 1
-        lin = fit_linear(X.iloc[tr], y[tr], w[tr], ridge_features(features))
-        out["ridge"][te] = lin.predict(X.iloc[te])
-        gb = _boosting(features).fit(X.iloc[tr][features], y[tr], sample_weight=w[tr])
-        out["boosting"][te] = gb.predict(X.iloc[te][features])
-        out["baseline_mean"][te] = np.average(y[tr], weights=w[tr])
-        base = fit_linear(X.iloc[tr], y[tr], w[tr], [baseline_feature])
-        out["baseline_vegetation"][te] = base.predict(X.iloc[te])
+        if "ridge" in out:
+            lin = fit_linear(X.iloc[tr], y[tr], w[tr], ridge_features(features))
+            out["ridge"][te] = lin.predict(X.iloc[te])
+        if "boosting" in out:
+            gb = _boosting(features).fit(X.iloc[tr][features], y[tr], sample_weight=w[tr])
+            out["boosting"][te] = gb.predict(X.iloc[te][features])
+        if "baseline_mean" in out:
+            out["baseline_mean"][te] = np.average(y[tr], weights=w[tr])
+        if "baseline_vegetation" in out:
+            base = fit_linear(X.iloc[tr], y[tr], w[tr], [baseline_feature])
+            out["baseline_vegetation"][te] = base.predict(X.iloc[te])
     return out, n_folds
 
 
@@ -302,10 +321,29 @@ def _oof(splitter, X, y, w, groups, features, baseline_feature):
 FIT_THREADS = 1
 
 
+DISTANCE_FEATURES = ("dist_water_m", "dist_green_m")
+
+
+def _choose_configuration(spatial, X, y, w, groups, features) -> tuple[str, list[str], list[dict]]:
+    """Block weights (valid LST area, or uniform) and whether to keep the distance features, chosen by the
+    ridge's spatial-CV RMSE on the same folds. Four candidates at most, each a ridge-only pass (cheap); the
+    search is stored so the choice can be checked. Returns (weighting, features dropped, search)."""
+    dist = [f for f in DISTANCE_FEATURES if f in features]
+    options = [[]] + ([dist] if dist and len(features) > len(dist) else [])
+    search = []
+    for weighting, weights in (("area", w), ("uniform", np.ones(len(y)))):
+        for drop in options:
+            kept = [f for f in features if f not in drop]
+            oof, _ = _oof(spatial, X, y, weights, groups, kept, kept[0], models=("ridge",))
+            search.append({"weights": weighting, "dropped": drop, **metrics(y, oof["ridge"])})
+    best = min(search, key=lambda r: (round(r["rmse_c"], 4), r["weights"] != "area", len(r["dropped"])))
+    return best["weights"], list(best["dropped"]), search
+
+
 def fit_models(
     blocks: gpd.GeoDataFrame,
     available: dict | None = None,
-    tile_m: float = 1000.0,
+    tile_m: float | None = None,
     n_folds: int = 5,
     seed: int = 0,
     threads: int | None = FIT_THREADS,
@@ -325,7 +363,8 @@ def fit_models(
 def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     t_cpu, t_wall = time.process_time(), time.perf_counter()
     table = pd.DataFrame(blocks.drop(columns=blocks.geometry.name))
-    train = (table[TARGET].notna() & (table["lst_valid_frac"] >= MIN_VALID_FRAC)).to_numpy()
+    target, valid_col = target_columns(table)
+    train = (table[target].notna() & (table[valid_col] >= MIN_VALID_FRAC)).to_numpy()
     if train.sum() < MIN_TRAINING_BLOCKS:
         raise FitError(
             f"Trop peu d'îlots avec une température valide pour ajuster un modèle "
@@ -333,14 +372,19 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
         )
     features, feature_report = select_features(table, train, available)
     X = table.loc[train].reset_index(drop=True)
-    y = X[TARGET].to_numpy(dtype="float64")
+    y = X[target].to_numpy(dtype="float64")
     spread = float(np.std(y))
     if spread < MIN_TARGET_SD_C or len(np.unique(np.round(y, 2))) < 5:
         raise FitError(
             f"La température de surface varie trop peu entre îlots (écart-type {fr.temp(spread, 2)} sur "
             f"{len(y)} îlots) : il n'y a rien à expliquer ; vérifiez le raster de température."
         )
-    w = _weights(X)
+    w = _weights(X, valid_col)
+    asked = tile_m
+    if tile_m is None:  # default: 1 km tiles, halved (down to 500 m) until a small territory has 3 tiles a fold
+        tile_m = DEFAULT_TILE_M
+        while tile_m / 2 >= MIN_AUTO_TILE_M and len(np.unique(spatial_groups(blocks, tile_m)[train])) < 3 * n_folds:
+            tile_m /= 2
     groups_all = spatial_groups(blocks, tile_m)
     groups = groups_all[train]
     n_tiles = len(np.unique(groups))
@@ -354,6 +398,14 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     random_ = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
+        weighting, dropped, search = _choose_configuration(spatial, X, y, w, groups, features)
+    if weighting == "uniform":
+        w = np.ones(len(y))
+    for f in dropped:
+        features.remove(f)
+        feature_report[f] = {"used": False, "reason": "écarté : n'améliore pas la validation spatiale du modèle linéaire"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
         oof_s, nf_s = _oof(spatial, X, y, w, groups, features, baseline_feature)
         oof_r, nf_r = _oof(random_, X, y, w, None, features, baseline_feature)
     report = {
@@ -361,7 +413,18 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
         "random_cv": {name: metrics(y, p) for name, p in oof_r.items()},
     }
     chosen = "ridge" if report["spatial_cv"]["ridge"]["rmse_c"] <= report["spatial_cv"]["boosting"]["rmse_c"] else "boosting"
+    # The same spatial folds without the water features: how much of the skill water inside or near blocks carries.
+    water = [f for f in ("water_frac", "dist_water_m") if f in features]
+    without_water = None
+    if water and len(features) > len(water):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dry = [f for f in features if f not in water]
+            oof_d, _ = _oof(spatial, X, y, w, groups, dry, baseline_feature if baseline_feature in dry else dry[0],
+                            models=(chosen,))
+        without_water = {**metrics(y, oof_d[chosen]), "features_left_out": water, "model": chosen}
     headline = {
+        "spatial_cv_without_water": without_water,
         "spatial_cv": {**report["spatial_cv"][chosen], "n_folds": nf_s, "model": chosen},
         "random_cv": {**report["random_cv"][chosen], "n_folds": nf_r, "model": chosen},
         "by_model": report,
@@ -384,7 +447,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
             "lst_pred_lo_c": pred + q_lo,
             "lst_pred_hi_c": pred + q_hi,
             "lst_pred_linear_c": pred_lin,
-            "residual_c": table[TARGET].to_numpy() - pred,
+            "residual_c": table[target].to_numpy() - pred,
             "in_fit": train,
         },
         index=blocks.index,
@@ -444,9 +507,12 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     training = {
         "n_blocks": int(len(table)),
         "n_train": int(train.sum()),
-        "n_excluded_low_valid": int((~train & table[TARGET].notna().to_numpy()).sum()),
+        "n_excluded_low_valid": int((~train & table[target].notna().to_numpy()).sum()),
+        "target": target,
         "min_valid_frac": MIN_VALID_FRAC,
-        "weights": "surface de pixels LST valides, plafonnée au 95e centile",
+        "weights": ("surface de pixels LST valides, plafonnée au 95e centile" if weighting == "area" else
+                    "uniformes (meilleures en validation spatiale que la surface de pixels valides)"),
+        "configuration_search": search,
         "target_mean_c": float(np.average(y, weights=w)),
         "interval": "90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale",
         "residual_quantiles_c": [float(q_lo), float(q_hi)],
@@ -456,7 +522,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
         "cpu_seconds": round(time.process_time() - t_cpu, 2),
         "wall_seconds": round(time.perf_counter() - t_wall, 2),
     }
-    folds = {"kind": "tuiles carrées", "tile_m": tile_m, "n_tiles": int(n_tiles), "n_folds": nf_s,
+    folds = {"kind": "tuiles carrées", "tile_m": tile_m, "tile_m_asked": asked, "n_tiles": int(n_tiles), "n_folds": nf_s,
              "random_n_folds": nf_r, "seed": seed}
     return FitResult(linear, chosen, headline, predictions, feature_report, folds, effects, importance, pdp, training)
 

@@ -23,6 +23,13 @@ st.markdown(
     f"Testé îlot par îlot au hasard, il semblerait meilleur ({fr.num(rd['r2'] * 100, 0)} %) : c'est la validation "
     "spatiale qui compte, car des îlots voisins se ressemblent."
 )
+dry = m.get("spatial_cv_without_water")
+if dry:
+    st.caption(f"Sans les indicateurs d'eau ({', '.join(meta['features'][f]['label_fr'] for f in dry['features_left_out'] if f in meta['features'])}), "
+               f"le même modèle expliquerait {fr.num(dry['r2'] * 100, 0)} % des écarts en validation spatiale "
+               f"(erreur {fr.temp(dry['rmse_c'])}) : la part de l'eau dans la qualité affichée. La température modélisée est "
+               + ("celle des surfaces hors eau de chaque îlot." if meta.get("target") == "lst_land_c" else
+                  "celle de l'îlot entier (pas de couche d'eau pour l'en retirer)."))
 rows = []
 names = {"ridge": "Régression ridge", "boosting": "Gradient boosting", "baseline_vegetation": "Végétation seule",
          "baseline_mean": "Moyenne (référence)"}
@@ -39,7 +46,8 @@ c1, c2 = st.columns(2)
 with c1:
     st.subheader("Observé et prédit")
     fit = table[table["in_fit"]]
-    chart = pd.DataFrame({"Observé (°C)": blocks.loc[fit.index, "lst_mean_c"], "Prédit hors échantillon (°C)": fit["lst_oof_c"]})
+    target = meta.get("target", "lst_mean_c")
+    chart = pd.DataFrame({"Observé (°C)": blocks.loc[fit.index, target], "Prédit hors échantillon (°C)": fit["lst_oof_c"]})
     st.scatter_chart(chart, x="Observé (°C)", y="Prédit hors échantillon (°C)", height=360)
 with c2:
     st.subheader("Effets en °C (modèle linéaire)")

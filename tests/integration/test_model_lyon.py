@@ -52,9 +52,11 @@ def test_product_model_beats_the_plain_ridge_floor_on_its_own_folds(lyon_dir):
     terr = load_territory(lyon_dir)
     meta, _ = terr.model()
     b = terr.blocks
-    train = (b["lst_mean_c"].notna() & (b["lst_valid_frac"] >= MIN_VALID_FRAC)).to_numpy()
+    target = meta["target"]  # the same target as the product's (land-only LST since issue 12)
+    valid = "lst_land_valid_frac" if target == "lst_land_c" else "lst_valid_frac"
+    train = (b[target].notna() & (b[valid] >= MIN_VALID_FRAC)).to_numpy()
     X = b.loc[train, ["tree_frac", "grass_frac", "built_frac", "water_frac", "bare_frac"]].to_numpy()
-    y = b.loc[train, "lst_mean_c"].to_numpy()
+    y = b.loc[train, target].to_numpy()
     groups = spatial_groups(b, meta["folds"]["tile_m"])[train]
     pred = np.empty_like(y)
     for tr, te in GroupKFold(n_splits=meta["folds"]["n_folds"], shuffle=True, random_state=meta["folds"]["seed"]).split(X, y, groups):
