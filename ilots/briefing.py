@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 import textwrap
 
 import geopandas as gpd
@@ -42,6 +43,16 @@ def _sources_text(manifest: dict, dates: str) -> str:
     parts = [f"température de surface Landsat (USGS, {dates})"]
     parts += [_ROLE_LABELS[r] for r in dict.fromkeys(roles) if r in _ROLE_LABELS]
     return " ; ".join(parts)
+
+
+def residents_text(manifest: dict) -> str:
+    """What « habitants » counts in this territory: the column and file it comes from, or that it is unknown."""
+    pops = [p for p in manifest.get("population", []) if p.get("columns", {}).get("residents")]
+    if not pops:
+        return "« habitants » : inconnu (aucune donnée de population)"
+    p = pops[0]
+    return (f"« habitants » : colonne « {p['columns']['residents']} » de {Path(p['path']).name}, tels que la source "
+            "les compte (par exemple la population de 15 ans ou plus dans certains tableaux IRIS)")
 
 
 def _figure_box(fig, x, y, value: str, label: str) -> None:
@@ -134,9 +145,11 @@ def briefing_pdf(
         f"Modèle : {'régression ridge' if model_meta['chosen'] == 'ridge' else 'gradient boosting'} sur "
         f"{model_meta['training']['n_train']} îlots, validation spatiale par tuiles de "
         f"{fr.num(model_meta['folds']['tile_m'], 0)} m. Limites : température des surfaces (toits, sols, végétation) "
-        "vers 11 h solaire, pas celle de l'air ni de la nuit ; résolution thermique d'environ 100 m ; effets estimés "
-        "par association, à confirmer sur le terrain. Refroidissement des arbres publié : environ −0,6 °C de "
-        "température de surface pour +10 % de couvert (Yang et al. 2022)."
+        f"de jour, vers 11 h solaire, le{'s' if len(manifest.get('acquisition_dates', [])) > 1 else ''} {dates}, "
+        "pas celle de l'air ni de la nuit ; un chiffre d'îlot est une moyenne sur l'îlot (hors eau), pas la "
+        "température de chaque logement ; résolution thermique d'environ 100 m ; effets estimés par association, à "
+        f"confirmer sur le terrain ; {residents_text(manifest)}. Refroidissement des arbres publié : environ −0,6 °C "
+        "de température de surface pour +10 % de couvert (Yang et al. 2022)."
     )
     fig.text(0.06, 0.165, "\n".join(textwrap.wrap(sources, 125)), fontsize=7, va="top", color="#333333")
     fig.text(0.06, 0.03, f"Îlots — outil libre de diagnostic des îlots de chaleur. Édité le {fr.date_fr(dt.date.today())}.",

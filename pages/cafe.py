@@ -38,6 +38,8 @@ with st.expander("Carte", expanded=not st.session_state.get("cafe_block")):
     if clicked in blocks.index:
         st.session_state["cafe_block"] = clicked
 
+# IRIS or sections given as blocks are neighbourhoods, not blocks: say « quartier » to citizens (median > 5 ha).
+large_blocks = float(blocks["area_m2"].median()) > 50_000
 bid = st.session_state.get("cafe_block")
 if bid in blocks.index:
     b = blocks.loc[bid]
@@ -47,10 +49,15 @@ if bid in blocks.index:
         compared = f"comme la moyenne de la ville ({fr.temp(mean)})"
     else:
         compared = f"{fr.temp(abs(diff))} {'plus chaud' if diff > 0 else 'plus frais'} que la moyenne de la ville ({fr.temp(mean)})"
-    st.subheader("Votre îlot")
+    place = "Votre quartier" if large_blocks else "Votre îlot"
+    measured = b["lst_source"] == "observed"
+    st.subheader(place)
     st.markdown(f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
                 f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : {compared}.</div>',
                 unsafe_allow_html=True)
+    if not measured:
+        st.write("Le satellite n'a pas vu cet endroit ce jour-là (nuages ou bord de l'image) : ce chiffre est "
+                 "**estimé par le modèle**, pas mesuré.")
     if not trusted:
         st.stop()
     st.write(md_escape(b["explanation"]))
@@ -58,13 +65,17 @@ if bid in blocks.index:
     pts = st.slider("Arbres en plus (points de couvert)", 0, 40, 10, key="cafe_trees")
     per_block, _ = eng.apply(Scenario("café", [Intervention("trees", pts, Target("ids", ids=[bid]))]))
     d = per_block.loc[bid, "delta_c"]
+    lo, hi = per_block.loc[bid, "delta_lo_c"], per_block.loc[bid, "delta_hi_c"]
     if pts == 0:
         st.write("Faites glisser le curseur pour voir l'effet.")
     else:
         st.markdown(f'<div class="ilots-big">{fr.temp(d, 1, True)}</div>'
-                    f'<div class="ilots-sub">au sol avec {pts} % de la surface de l\'îlot couverte d\'arbres en plus, '
-                    f"sur les cours, parkings et trottoirs.</div>", unsafe_allow_html=True)
+                    f'<div class="ilots-sub">au sol avec {pts} % de la surface {"du quartier" if large_blocks else "de l’îlot"} couverte d\'arbres en plus, '
+                    f"sur les cours, parkings et trottoirs (probablement entre {fr.temp(lo, 1, True)} et "
+                    f"{fr.temp(hi, 1, True)}).</div>", unsafe_allow_html=True)
         if per_block.loc[bid, "extrapolated"]:
             st.write("C'est plus que ce qu'on observe aujourd'hui dans la ville : l'estimation est moins sûre.")
-    st.caption("Température des surfaces (toits, sols, arbres) mesurée par satellite, pas celle de l'air. "
+    st.caption(("Température des surfaces (toits, sols, arbres) mesurée par satellite" if measured else
+                "Température des surfaces (toits, sols, arbres) estimée à partir des îlots mesurés par satellite")
+               + f", en moyenne sur {'le quartier' if large_blocks else 'l’îlot'} (pas chaque logement), pas celle de l'air. "
                "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022).")

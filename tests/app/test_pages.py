@@ -89,3 +89,28 @@ def test_briefing_pdf_is_a_valid_single_a4_page(data_dir):
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # exactly one page
     assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.44 841\.68\s*\]", pdf)  # A4 in points
+
+
+def test_cafe_never_calls_an_unseen_block_measured(app, data_dir):
+    """Issue 12 §9: a block the satellite did not see is « estimé par le modèle », with the interval of its cooling."""
+    import pandas as pd
+
+    table = pd.read_parquet(data_dir / "demo" / "model.parquet")
+    unseen = table.index[table["lst_source"] == "predicted"]
+    assert len(unseen), "the demo has clouded blocks"
+    app.switch_page("pages/cafe.py").run()
+    app.session_state["cafe_block"] = unseen[0]
+    app.run()
+    assert not app.exception
+    assert any("estimé par le modèle" in m.value for m in app.markdown)
+    assert not any("mesurée par satellite" in c.value for c in app.caption)
+    assert any("probablement entre" in m.value for m in app.markdown if "ilots-big" in m.value)
+    assert any("Votre îlot" == h.value for h in app.subheader)  # road blocks of about 1 ha, not IRIS
+
+
+def test_briefing_says_what_residents_count():
+    from ilots.briefing import residents_text
+
+    manifest = {"population": [{"path": "/x/lyon_iris_elderly_pct.csv", "columns": {"residents": "total_population"}}]}
+    assert "« total_population » de lyon_iris_elderly_pct.csv" in residents_text(manifest)
+    assert "inconnu" in residents_text({"population": []})
