@@ -24,7 +24,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ilots.model import N_BOOTSTRAP, fit_linear  # noqa: E402
-from ilots.risk import hazard_anomaly, risk_index  # noqa: E402
+from ilots.risk import RiskParams, hazard_anomaly, risk_draws, risk_index  # noqa: E402
 from ilots.scenarios import Intervention, Scenario, ScenarioEngine, Target  # noqa: E402
 
 
@@ -65,7 +65,12 @@ def engine_for(blocks: gpd.GeoDataFrame) -> ScenarioEngine:
     anomaly, ref, _ = hazard_anomaly(blocks["lst_mean_c"], pred, blocks["lst_valid_frac"])
     risk, note = risk_index(blocks, anomaly)
     note["reference_median_c"] = ref
-    table = pd.DataFrame({"lst_used_c": anomaly + ref, "risk_class": risk["risk_class"]}, index=blocks.index)
+    # A per-block temperature SD, as the fit stores it: the engine then simulates « habitants sortis du risque
+    # élevé » with its interval (200 draws), which is part of what is timed.
+    table = pd.DataFrame({"lst_used_c": anomaly + ref, "risk_class": risk["risk_class"], "lst_sd_c": 0.5},
+                         index=blocks.index)
+    scores = risk_draws(table["lst_sd_c"], RiskParams(**note["params"])).scores(blocks, anomaly.to_numpy())
+    table["p_high_risk"] = (scores >= 60).mean(axis=0)  # as the fit stores it
     return ScenarioEngine(blocks, {"linear": lin.to_dict(), "risk": note}, table)
 
 

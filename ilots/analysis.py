@@ -18,7 +18,9 @@ import sklearn
 from .errors import CorruptTerritoryError
 from .explain import explain_blocks, uncertain_effects
 from .model import FitResult, LinearModel, fit_models, target_columns
-from .risk import CLASS_LABELS, calibrate, hazard_anomaly, risk_index, sensitivity
+import numpy as np
+
+from .risk import CLASS_LABELS, THRESHOLDS, block_uncertainty_c, calibrate, hazard_anomaly, risk_draws, risk_index, sensitivity
 from .store import Territory, save_model
 
 __all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary", "is_reliable", "fit_warnings"]
@@ -43,6 +45,12 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     for col in risk.columns:
         out[col] = risk[col]
     out["risk_label"] = out["risk_class"].map(CLASS_LABELS).fillna("non évaluable")
+    # Probability of the high-risk classes (4–5) over the temperature's error and the index's settings.
+    sd = block_uncertainty_c(source, table.get("lst_date_spread_c"), fit.metrics["spatial_cv"]["rmse_c"])
+    scores = risk_draws(sd, params).scores(table, anomaly.to_numpy(dtype="float64"))
+    known = np.isfinite(out["risk_score"].to_numpy(dtype="float64"))
+    out["lst_sd_c"] = sd
+    out["p_high_risk"] = np.where(known, (scores >= THRESHOLDS[2]).mean(axis=0), np.nan)
     out["explanation"] = explained["explanation"]
     out["reasons"] = explained["reasons"].map(lambda r: json.dumps(r, ensure_ascii=False))
     risk_note["reference_median_c"] = ref

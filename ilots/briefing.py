@@ -73,7 +73,10 @@ def briefing_pdf(
     risk = model_table["risk_class"]
     residents = blocks["residents"] if "residents" in blocks else pd.Series(np.nan, index=blocks.index)
     known = residents.notna().any()  # without population data the count is unknown, never 0
-    high = float(residents[risk >= 4].sum()) if known else None
+    if known and "p_high_risk" in model_table:  # expected count over the temperature's error and index settings
+        high = float((residents * model_table["p_high_risk"]).sum())
+    else:
+        high = float(residents[risk >= 4].sum()) if known else None
     lst = model_table["lst_used_c"]
     spatial = model_meta["metrics"]["spatial_cv"]
     dates = ", ".join(fr.date_fr(d) for d in manifest.get("acquisition_dates", [])) or "date inconnue"
@@ -101,7 +104,8 @@ def briefing_pdf(
             fontsize=7)
 
     _figure_box(fig, 0.66, 0.86, fr.temp(lst.mean()), "température de surface moyenne des îlots")
-    _figure_box(fig, 0.66, 0.76, fr.num(high, 0), "habitants dans des îlots à risque élevé ou très élevé")
+    _figure_box(fig, 0.66, 0.76, fr.num(high, 0), "habitants en risque élevé ou très élevé (nombre attendu compte tenu "
+                "de l'incertitude)" if "p_high_risk" in model_table else "habitants dans des îlots à risque élevé ou très élevé")
     hot = (model_table["anomaly_c"] >= 2).sum()
     _figure_box(fig, 0.66, 0.66, fr.num(hot, 0), "îlots à plus de 2 °C au-dessus de la médiane du territoire")
     fig.text(0.66, 0.56, "Fiabilité du modèle", fontsize=9, fontweight="bold")
@@ -116,13 +120,15 @@ def briefing_pdf(
     if scenario is not None:
         lo, hi = scenario.get("delta_mean_interval_c") or [None, None]
         interval = f" (entre {fr.temp(lo, 1, True)} et {fr.temp(hi, 1, True)})" if lo is not None else ""
-        after_high = (float(residents[scenario_blocks["risk_class_after"] >= 4].sum())
-                      if scenario_blocks is not None and known else None)
+        olo, ohi = scenario.get("residents_out_of_high_risk_interval") or [None, None]
+        out_txt = (f"{fr.num(scenario['residents_out_of_high_risk'], 0)} (de {fr.num(olo, 0)} à {fr.num(ohi, 0)})"
+                   if olo is not None else fr.num(scenario.get("residents_out_of_high_risk"), 0))
         rows = [
             ["", "Aujourd'hui", f"Scénario « {scenario['name']} »"],
             ["Îlots concernés", "—", fr.num(scenario["n_blocks_changed"], 0)],
             ["Temp. de surface des îlots concernés", "—", f"{fr.temp(scenario['delta_mean_c'], 1, True)}{interval}"],
-            ["Habitants en risque élevé ou très élevé", fr.num(high, 0), fr.num(after_high, 0)],
+            ["Degrés·habitants évités (habitants × °C)", "—", fr.num(scenario.get("person_degrees_avoided"), 0)],
+            ["Habitants sortis du risque élevé (90 %)", fr.num(high, 0) + " en risque", out_txt],
             ["Surfaces traitées", "—", f"{fr.num(sum(scenario['m2'].values()) / 10_000, 1)} ha"],
             ["Coût estimé", "—", f"{fr.num(scenario['cost_eur'] / 1e6, 1)} M€"],
         ]

@@ -18,6 +18,7 @@ from .errors import IlotsError
 __all__ = ["main", "territory_summary"]
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a defect, not a user mistake
 
 
 class _Progress:
@@ -304,9 +305,15 @@ def _print_scenario(s: dict) -> None:
         alo, ahi = s["delta_air_interval_c"]
         print(f"Revêtements réfléchissants, température de l'air (ordre de grandeur publié, à part) : "
               f"{F.temp(s['delta_air_mean_c'], 2, signed=True)} (de {F.temp(alo, 2, True)} à {F.temp(ahi, 2, True)})")
-    print(f"Pondérée par les habitants : {F.temp(s['delta_pop_weighted_c'], 2, signed=True)} ; "
-          f"habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}"
-          + ("" if s["residents_reached"] is not None else " (pas de données de population)"))
+    if s["residents_reached"] is None:
+        print("Habitants : pas de données de population sur ce territoire.")
+    else:
+        olo, ohi = s["residents_out_of_high_risk_interval"]
+        print(f"Degrés·habitants évités : {F.num(s['person_degrees_avoided'], 0)} ; variation pour les habitants des "
+              f"îlots les plus chauds : {F.temp(s['delta_hot_residents_c'], 2, signed=True)} ; pondérée par les habitants : "
+              f"{F.temp(s['delta_pop_weighted_c'], 2, signed=True)}")
+        print(f"Habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}"
+              + (f" (intervalle à 90 % : {F.num(olo, 0)} à {F.num(ohi, 0)})" if olo is not None else ""))
     print(f"Coût estimé : {F.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
     for band_ in s["sanity"].values():
         if band_.get("note"):
@@ -607,4 +614,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrompu : aucun territoire existant n'a été modifié.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a defect of Îlots, not of the user's data: one sentence, the detail on request
+        import os
+
+        if os.environ.get("ILOTS_DEBUG"):
+            raise
+        print(f"Erreur interne d'Îlots ({type(exc).__name__} : {str(exc)[:200]}) : aucun territoire existant n'a été "
+              "modifié ; relancez avec ILOTS_DEBUG=1 pour le détail, et signalez-la.", file=sys.stderr)
+        return EXIT_INTERNAL
     return 0

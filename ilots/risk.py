@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CLASS_LABELS", "THRESHOLDS", "RiskParams", "hazard_anomaly", "risk_index", "risk_class", "calibrate",
-           "sensitivity"]
+           "sensitivity", "RiskDraws", "risk_draws", "block_uncertainty_c"]
 
 CLASS_LABELS = {0: "non évaluable", 1: "très faible", 2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}
 THRESHOLDS = (20.0, 40.0, 60.0, 80.0)
@@ -138,3 +138,77 @@ def sensitivity(table: pd.DataFrame, anomaly: pd.Series, params: RiskParams) -> 
     return {"n_settings": len(counts), "high_risk_blocks": [min(counts), max(counts)],
             "high_risk_blocks_chosen": int((risk_class(base) >= 4).sum()),
             "kendall_tau_min": min(taus) if taus else None}
+
+
+# -- uncertainty of the classes ------------------------------------------------------------------------
+N_DRAWS = 200
+# A block's observed mean LST is not exact: Landsat's ~1 °C pixel accuracy averages down over a block's
+# pixels but its ~100 m footprint does not [our estimate: 0.3 °C], and dates disagree by their spread.
+OBSERVED_SD_FLOOR_C = 0.3
+
+
+def block_uncertainty_c(source: pd.Series, spread_c: pd.Series | None, model_rmse_c: float) -> pd.Series:
+    """Per-block standard deviation (°C) of the temperature the hazard uses: the model's spatial-CV RMSE where
+    it is predicted (clouded), else half the spread between dates, at least :data:`OBSERVED_SD_FLOOR_C`."""
+    observed = source == "observed"
+    spread = spread_c if spread_c is not None else pd.Series(np.nan, index=source.index)
+    sd_obs = np.maximum(OBSERVED_SD_FLOOR_C, np.nan_to_num(spread.to_numpy(dtype="float64") / 2.0))
+    return pd.Series(np.where(observed, sd_obs, model_rmse_c), index=source.index)
+
+
+@dataclass
+class RiskDraws:
+    """Draws of the index's inputs, fixed once per territory so that before/after comparisons share them:
+    temperature errors (``noise_c``, draws × blocks) and index settings (one row of parameters per draw)."""
+
+    noise_c: np.ndarray
+    anomaly_high_c: np.ndarray
+    dense_per_ha: np.ndarray
+    ref_factor: np.ndarray
+    params: RiskParams
+
+    def hazard(self, anomaly: np.ndarray) -> np.ndarray:
+        """Hazard (draws × blocks, 0–1) of ``anomaly`` (°C per block) plus each draw's error, with each draw's span."""
+        p = self.params
+        a = np.asarray(anomaly, dtype="float32")[None, :] + self.noise_c
+        high = self.anomaly_high_c[:, None].astype("float32")
+        return np.clip((a - p.anomaly_low_c) / (high - p.anomaly_low_c), 0.0, 1.0)
+
+    def people(self, table: pd.DataFrame) -> np.ndarray | float:
+        """The exposure × vulnerability factor (draws × blocks) with each draw's settings, 1 without population;
+        NaN where the exposure is unknown. ``100 × hazard × people`` is :func:`risk_index`'s score."""
+        p = self.params
+        if "residents" not in table or not table["residents"].notna().any():
+            return 1.0
+        density = (table["residents"].clip(lower=0) / (table["area_m2"] / 10_000.0)).to_numpy(dtype="float32")
+        E = np.clip(np.log1p(density)[None, :] / np.log1p(self.dense_per_ha.astype("float32"))[:, None], 0.0, 1.0)
+        comps = []
+        for col, ref in (("elderly_share", p.elderly_ref), ("low_income_share", p.low_income_ref)):
+            if col in table and table[col].notna().any():
+                comps.append(np.clip(table[col].to_numpy(dtype="float32")[None, :]
+                                     / (ref * self.ref_factor.astype("float32")[:, None]), 0, 1))
+        if comps:
+            if len(comps) > 1:
+                stacked = np.stack(comps)
+                n_ok = np.isfinite(stacked).sum(axis=0)
+                vmean = np.where(n_ok > 0, np.nansum(stacked, axis=0) / np.maximum(n_ok, 1), np.nan)
+            else:
+                vmean = comps[0]
+            V = p.vulnerability_floor + (1 - p.vulnerability_floor) * np.where(np.isnan(vmean), 0.5, vmean)
+        else:
+            V = 1.0
+        return (p.exposure_floor + (1 - p.exposure_floor) * E) * V
+
+    def scores(self, table: pd.DataFrame, anomaly: np.ndarray) -> np.ndarray:
+        """Risk scores (draws × blocks) of ``anomaly`` plus each draw's error, with each draw's settings."""
+        return 100.0 * self.hazard(anomaly) * self.people(table)
+
+
+def risk_draws(sd_c: pd.Series, params: RiskParams, n: int = N_DRAWS, seed: int = 0) -> RiskDraws:
+    """Draws of block temperature errors (normal, per-block ``sd_c``) and of index settings (uniform over the
+    ranges of :func:`sensitivity`: hazard span +2 to +4 °C, 100 to 250 residents per ha, references ±25 %)."""
+    rng = np.random.default_rng(seed)
+    sd = sd_c.to_numpy(dtype="float64")
+    return RiskDraws(noise_c=(rng.normal(size=(n, len(sd))) * sd[None, :]).astype("float32"),
+                     anomaly_high_c=rng.uniform(2.0, 4.0, n), dense_per_ha=rng.uniform(100.0, 250.0, n),
+                     ref_factor=rng.uniform(0.75, 1.25, n), params=params)

@@ -35,7 +35,7 @@ import shapely
 from . import fr
 from .errors import IlotsError
 from .model import LinearModel
-from .risk import RiskParams, risk_index
+from .risk import THRESHOLDS, RiskParams, risk_draws, risk_index
 from .store import MANIFEST, SCENARIOS, write_json_atomic
 
 __all__ = [
@@ -87,6 +87,13 @@ PUBLISHED = {
     "cool_pavements": {"per": "+0,1 d'albédo de la ville", "value_c": -0.3, "range_c": [-0.9, -0.3],
                        "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
 }
+
+
+def _draws_at(draws, cols: np.ndarray):
+    """The draws restricted to the blocks at positions ``cols`` (same settings, same errors)."""
+    from dataclasses import replace
+
+    return replace(draws, noise_c=draws.noise_c[:, cols])
 
 
 def sanity_band(kind: str, model_c: float | None) -> dict:
@@ -275,6 +282,11 @@ class ScenarioEngine:
         self.base_lst = model_table["lst_used_c"].to_numpy(dtype="float64")
         self.base_class = model_table["risk_class"].to_numpy()
         self.risk_class_by_id = model_table["risk_class"]
+        # The fit's draws of temperature errors and index settings (same seed, same per-block SD), so that
+        # « habitants sortis du risque élevé » comes with the interval of the same simulation as p_high_risk.
+        self.p_high = model_table["p_high_risk"].to_numpy(dtype="float64") if "p_high_risk" in model_table else None
+        self.draws = (risk_draws(model_table["lst_sd_c"], RiskParams(**meta["risk"]["params"]))
+                      if "lst_sd_c" in model_table else None)
         self.reference_c = float(meta["risk"]["reference_median_c"])
         self.D0 = self.model.design(self.table)
         self.coef = np.asarray(self.model.coef)
@@ -446,8 +458,25 @@ class ScenarioEngine:
             lo, hi = AIR_RANGE_C_PER_ALBEDO
             return [lo * scale, hi * scale]
 
+        has_pop = self.has_population
         before, after = pb["risk_class_before"].to_numpy(), pb["risk_class_after"].to_numpy()
         out_of_high = (before >= 4) & (after < 4)
+        out_interval, out_median = [None, None], None
+        # Only changed blocks that some draw puts in a high class before can leave it (p_high_risk > 0).
+        movable = changed & (np.nan_to_num(self.p_high) > 0) if self.p_high is not None else changed
+        if has_pop and self.draws is not None and changed.any():
+            cols = np.flatnonzero(movable)
+            sub = self.table.iloc[cols]
+            base = self.base_lst[cols] - self.reference_c
+            draws = _draws_at(self.draws, cols)
+            people = 100.0 * draws.people(sub)  # the same for before and after: computed once
+            hi_before = draws.hazard(base) * people >= THRESHOLDS[2]
+            hi_after = draws.hazard(base + delta[cols]) * people >= THRESHOLDS[2]
+            moved = ((hi_before & ~hi_after) * self.residents[cols][None, :]).sum(axis=1)
+            out_interval = [float(np.quantile(moved, 0.05)), float(np.quantile(moved, 0.95))]
+            out_median = float(np.median(moved))
+        hot = self.p_high >= 0.5 if self.p_high is not None else before >= 4
+        hot_w = self.residents * hot * changed
         costs = {
             "trees": m2["trees"] * self.costs.trees_eur_m2,
             "depave": m2["depave"] * self.costs.depave_eur_m2,
@@ -457,7 +486,6 @@ class ScenarioEngine:
         }
         kinds = {i.kind for i in scenario.interventions if float(i.intensity) > 0}
         tree_effect = self.model.effect("tree_frac") * 0.1 if "tree_frac" in self.uses else None
-        has_pop = self.has_population
         return {
             "name": scenario.name,
             "n_blocks_changed": int(changed.sum()),
@@ -472,7 +500,15 @@ class ScenarioEngine:
             "air_what": "température de l'air (ordre de grandeur publié pour l'albédo, Santamouris 2014), pas la "
                         "température de surface du modèle : les deux ne s'additionnent pas",
             "residents_reached": float(res_w.sum()) if has_pop else None,
-            "residents_out_of_high_risk": float(self.residents[out_of_high].sum()) if has_pop else None,
+            # Residents leaving classes 4–5: the simulation's median and 90 % interval over temperature errors and
+            # index settings (a count at one setting is a threshold artefact; kept for reference only).
+            "residents_out_of_high_risk": out_median if out_median is not None else (
+                float(self.residents[out_of_high].sum()) if has_pop else None),
+            "residents_out_of_high_risk_interval": out_interval,
+            "residents_out_of_high_risk_chosen_setting": float(self.residents[out_of_high].sum()) if has_pop else None,
+            # Threshold-free headlines: residents × °C avoided, and the mean change for residents of hot blocks.
+            "person_degrees_avoided": float(-(delta * res_w).sum()) if has_pop and surface_edit else None,
+            "delta_hot_residents_c": wmean(delta, hot_w) if has_pop and surface_edit else None,
             "blocks_out_of_high_risk": int(out_of_high.sum()),
             "n_extrapolated": int(pb["extrapolated"].sum()),
             "m2": m2,

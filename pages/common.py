@@ -199,8 +199,8 @@ def _table(path: str, territory_mtime: float, model_mtime: float):
     terr = load(Path(path))
     _, mt = _model(path, territory_mtime, model_mtime)
     cols = ["risk_class", "risk_score", "risk_label", "lst_used_c", "lst_pred_c", "residual_c", "anomaly_c",
-            "explanation", "reasons", "lst_source"]
-    return terr.blocks.join(mt[cols])
+            "explanation", "reasons", "lst_source", "p_high_risk"]
+    return terr.blocks.join(mt[[c for c in cols if c in mt]])
 
 
 def blocks_with_model(terr: Territory):

@@ -69,7 +69,13 @@ if bid in blocks.index:
     hotter = b["anomaly_c"] > 0  # the typographic minus of French numbers is not read as a sign by st.metric
     c1.metric("Température de surface", fr.temp(b["lst_used_c"]), f"{fr.temp(b['anomaly_c'], 1, True)} / médiane",
               delta_color="red" if hotter else "blue", delta_arrow="up" if hotter else "down")
-    c2.metric("Risque de chaleur", b["risk_label"], help=f"Score {fr.num(b['risk_score'], 0)} sur 100.")
+    p_high = b.get("p_high_risk")
+    c2.metric("Risque de chaleur", b["risk_label"],
+              help=f"Score {fr.num(b['risk_score'], 0)} sur 100"
+                   + (f" ; probabilité d'être en risque élevé ou très élevé : {fr.pct(p_high)} (erreur de température et "
+                      "réglages de l'indice)." if p_high is not None and p_high == p_high else "."))
+    if p_high is not None and 0.1 < p_high < 0.9:
+        st.caption(f"Classe incertaine : {fr.pct(p_high)} de chances d'être en risque élevé ou très élevé.")
     c3.metric("Arbres", fr.pct(b.get("tree_frac")))
     c4.metric("Habitants", fr.num(b.get("residents"), 0))
     reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) and trusted else []

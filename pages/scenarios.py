@@ -86,14 +86,21 @@ def interventions_panel(target: Target | None) -> None:
     m2.metric("Température de surface", fr.temp(s["delta_mean_c"], 2, signed=True),
               help=(f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
                     f"à {fr.temp(hi, 2, True)}" if lo is not None else "Aucun changement."))
-    m3.metric("Habitants sortis du risque élevé", fr.num(s["residents_out_of_high_risk"], 0),
-              help=(f"Variation pondérée par les habitants : {fr.temp(s['delta_pop_weighted_c'], 2, True)}"
+    olo, ohi = s["residents_out_of_high_risk_interval"]
+    m3.metric("Degrés·habitants évités", fr.num(s["person_degrees_avoided"], 0),
+              help=("Somme, sur les îlots modifiés, des habitants × baisse de température de surface : un chiffre sans "
+                    "seuil. Habitants des îlots les plus chauds : "
+                    f"{fr.temp(s['delta_hot_residents_c'], 2, True)} en moyenne."
                     if s["residents_reached"] is not None else "Pas de données de population sur ce territoire."))
     m4.metric("Coût estimé", f"{fr.num(s['cost_eur'] / 1e6, 2)} M€",
               help="Coûts unitaires indicatifs (€/m²), à adapter : voir la page Données et transparence.")
     if lo is not None:
         st.caption(f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
                    f"Surfaces traitées : {fr.num(sum(s['m2'].values()) / 10_000, 2)} ha.")
+    if s["residents_reached"] is not None and olo is not None:
+        st.caption(f"Habitants sortis du risque élevé : environ {fr.num(s['residents_out_of_high_risk'], 0)} "
+                   f"(intervalle à 90 % : {fr.num(olo, 0)} à {fr.num(ohi, 0)}), selon 200 tirages de l'erreur de "
+                   "température et des réglages de l'indice : un effet de seuil, à lire comme un ordre de grandeur.")
     if s.get("delta_air_mean_c") is not None:
         alo, ahi = s["delta_air_interval_c"]
         st.caption(f"Revêtements réfléchissants : {fr.temp(s['delta_air_mean_c'], 2, True)} de **température de l'air** "
@@ -145,7 +152,7 @@ if saved:
             "Îlots modifiés": table["n_blocks_changed"].map(lambda v: fr.num(v, 0)),
             "Temp. de surface": table["delta_mean_c"].map(lambda v: fr.temp(v, 2, True)),
             "Pondérée habitants": table["delta_pop_weighted_c"].map(lambda v: fr.temp(v, 2, True)),
-            "Habitants sortis du risque élevé": table["residents_out_of_high_risk"].map(lambda v: fr.num(v, 0)),
+            "Habitants sortis du risque élevé (médiane simulée)": table["residents_out_of_high_risk"].map(lambda v: fr.num(v, 0)),
             "Coût (M€)": table["cost_eur"].map(lambda v: fr.num(v / 1e6, 2)),
         })
         st.dataframe(shown)

@@ -110,3 +110,40 @@ def test_vulnerability_references_are_calibrated_and_sensitivity_reported():
     assert s["n_settings"] == 27 and s["high_risk_blocks"][0] <= s["high_risk_blocks_chosen"] <= s["high_risk_blocks"][1]
     assert 0.5 < s["kendall_tau_min"] <= 1.0
     assert risk_index(table, anomaly, params)[1]["params"]["elderly_ref"] == params.elderly_ref
+
+
+def test_draws_reproduce_the_index_and_give_probabilities():
+    from dataclasses import replace
+
+    from ilots.risk import RiskParams, risk_draws, risk_index
+
+    rng = np.random.default_rng(1)
+    n = 300
+    table = pd.DataFrame({"area_m2": 10_000.0, "residents": rng.uniform(0, 400, n),
+                          "elderly_share": rng.uniform(0.1, 0.5, n), "low_income_share": rng.uniform(0, 0.6, n)})
+    anomaly = rng.normal(0.5, 1.5, n)
+    params = RiskParams()
+    exact = risk_index(table, pd.Series(anomaly), params)[0]["risk_score"].to_numpy()
+    draws = risk_draws(pd.Series(np.zeros(n)), params, n=3)
+    draws = replace(draws, anomaly_high_c=np.full(3, params.anomaly_high_c), dense_per_ha=np.full(3, params.dense_per_ha),
+                    ref_factor=np.ones(3))
+    assert np.allclose(draws.scores(table, anomaly)[0], exact)  # same formula as the index
+    noisy = risk_draws(pd.Series(np.full(n, 1.0)), params).scores(table, anomaly)
+    p_high = (noisy >= 60).mean(axis=0)
+    near = np.abs(exact - 60) < 3
+    assert ((p_high[near] > 0.05) & (p_high[near] < 0.95)).all()  # near the boundary: uncertain, not 0 or 1
+    assert (p_high[exact < 20] < 0.2).all()
+
+
+def test_residents_out_of_high_risk_come_with_their_interval(fitted_demo):
+    from ilots.analysis import ensure_model
+    from ilots.scenarios import Intervention, Scenario, ScenarioEngine
+    from ilots.store import load_territory
+
+    terr = load_territory(fitted_demo)
+    meta, table = ensure_model(terr)
+    assert table["p_high_risk"].between(0, 1).all() or table["p_high_risk"].isna().any()
+    _, s = ScenarioEngine(terr.blocks, meta, table).apply(Scenario("t", [Intervention("trees", 20)]))
+    lo, hi = s["residents_out_of_high_risk_interval"]
+    assert lo <= s["residents_out_of_high_risk"] <= hi and lo < hi
+    assert s["person_degrees_avoided"] > 0 and s["delta_hot_residents_c"] < 0
