@@ -31,6 +31,7 @@ from .errors import BuildError, NoOverlapError, UnreadableFileError
 from .sources import landsat
 from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
 from .sources.buildings import impute_heights, normalise_buildings
+from .sources.indicators import read_indicators
 from .sources.population import read_population
 from .sources.rasters import (
     LstLayer,
@@ -73,6 +74,10 @@ class BuildInputs:
     bbox_wgs84: tuple[float, float, float, float] | None = None
     # The temperature band of multi-band LST rasters (number or description): one per ``lst``, or one for all.
     lst_bands: list[str] = field(default_factory=list)
+    # The territory's own per-block indicators (tables or polygons) and vegetation polygons (→ tree cover).
+    indicators: list[str] = field(default_factory=list)
+    indicators_key: str | None = None
+    vegetation: str | None = None
     synthetic: bool = False
     # Internal (tiled builds): restrict the study area to these bounds in the working CRS, and
     # skip hashing the source files (done once for the whole territory).
@@ -117,8 +122,9 @@ def _check_exists(inputs: BuildInputs) -> None:
     if len(inputs.lst_bands) not in (0, 1, len(inputs.lst)):
         raise BuildError(f"{len(inputs.lst_bands)} bandes de température (--lst-band) pour {len(inputs.lst)} "
                          "rasters (--lst) : donnez-en une seule, valable pour tous, ou une par raster.")
-    paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks, inputs.area) if p]
-    paths += list(inputs.population)
+    paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks,
+                                            inputs.area, inputs.vegetation) if p]
+    paths += list(inputs.population) + list(inputs.indicators)
     for p in paths:
         if not Path(p).exists():
             raise UnreadableFileError(f"Fichier ou dossier introuvable : {p}")
@@ -434,6 +440,11 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
             table["water_frac"] = F.polygon_share(blocks, water)
             mark(["water_frac"], "bdtopo:surface_hydrographique")
 
+    if inputs.vegetation:
+        veg_layer = require_polygons(read_vector(inputs.vegetation, crs, bbox=study), "Végétation")
+        table["tree_frac"] = F.polygon_share(blocks, veg_layer)
+        mark(["tree_frac"], f"vegetation:{Path(inputs.vegetation).name}", "polygones de végétation fournis")
+
     progress("Morphologie urbaine", 0.65)
     bcols = ["building_coverage", "building_height_m", "built_volume_m3_per_m2", "height_imputed_frac"]
     if buildings is not None and not buildings.empty:
@@ -459,6 +470,15 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     else:
         table["impervious_frac"] = np.nan
         mark(["impervious_frac"], None)
+
+    indicator_notes = []
+    for path in inputs.indicators:  # the territory's own indicators override what was derived above
+        source = read_indicators(path, crs, bbox=study)
+        values, note = F.indicator_features(blocks, source, inputs.indicators_key)
+        for col in values.columns:
+            table[col] = values[col].combine_first(table[col]) if col in table else values[col]
+            mark([col], f"indicators:{Path(path).name}", f"colonne « {source.columns[col]} »")
+        indicator_notes.append({"path": str(path), "columns": source.columns, **note})
 
     progress("Température hors eau", 0.72)
     water = water_geometries(bd, landcover)
@@ -530,6 +550,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         "bdtopo": None if bd is None else {"format": bd.fmt, "missing_layers": bd.missing,
                                            "counts": {k: int(len(v)) for k, v in bd.layers.items()}},
         "population": pop_notes,
+        "indicators": indicator_notes,
         "warnings": warnings_fr,
         "features": {name: {"unit": F.FEATURES[name].unit, "label_fr": F.FEATURES[name].label_fr,
                             **availability.get(name, {"available": False, "source": None})}
@@ -540,10 +561,12 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     entry = _source_entry if inputs.hash_sources else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
     sources = [entry("lst", p) for p in inputs.lst]
     for role, p in (("landcover", inputs.landcover), ("ndvi", inputs.ndvi), ("bdtopo", inputs.bdtopo),
-                    ("buildings", inputs.buildings), ("blocks", inputs.blocks), ("area", inputs.area)):
+                    ("buildings", inputs.buildings), ("blocks", inputs.blocks), ("area", inputs.area),
+                    ("vegetation", inputs.vegetation)):
         if p:
             sources.append(entry(role, p))
     sources += [entry("population", p) for p in inputs.population]
+    sources += [entry("indicators", p) for p in inputs.indicators]
     manifest["sources"] = sources
     manifest["build"] = {
         "wall_seconds": round(time.perf_counter() - t_wall, 2),

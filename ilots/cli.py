@@ -147,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--population", action="append", default=[],
                    help="population : carroyage Filosofi 200 m, polygones ou tableau joint sur l'identifiant ; répétable")
     b.add_argument("--population-key", help="colonne de jointure du tableau de population")
+    b.add_argument("--indicators", action="append", default=[],
+                   help="vos indicateurs par îlot (part d'arbres, imperméabilisation, hauteur… en 0–1 ou en %%) : "
+                        "tableau joint sur l'identifiant, ou polygones ; répétable")
+    b.add_argument("--indicators-key", help="colonne de jointure du tableau d'indicateurs")
+    b.add_argument("--vegetation", help="polygones de végétation (carte de canopée…) : part d'arbres de chaque îlot")
     b.add_argument("--area", help="zone d'étude : polygone(s) (limite communale…) ; les îlots y sont découpés")
     b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
     b.add_argument("--lst-band", action="append", default=[],
@@ -556,6 +561,7 @@ def _build(args, argv) -> None:
         buildings=args.buildings, blocks=args.blocks, blocks_id=args.blocks_id,
         population=args.population, population_key=args.population_key,
         area=args.area, bbox_wgs84=args.bbox, lst_bands=args.lst_band,
+        indicators=args.indicators, indicators_key=args.indicators_key, vegetation=args.vegetation,
     )
 
     def run(progress):

@@ -290,25 +290,53 @@ def covered_share(blocks: gpd.GeoDataFrame, coverage: shapely.Geometry) -> pd.Se
     return pd.Series(shapely.area(inter) / np.maximum(blocks.area.to_numpy(), 1e-9), index=blocks.index)
 
 
-def _match_key(table: pd.DataFrame, ids: pd.Index, key: str | None) -> str:
+def _match_key(table: pd.DataFrame, ids: pd.Index, key: str | None, what: str = "population",
+               skip: tuple[str, ...] = ("residents", "elderly", "households", "low_income_households")) -> str:
     if key is not None:
         if key not in table.columns:
-            raise MissingColumnError(f"Colonne de jointure « {key} » absente du tableau de population.")
+            raise MissingColumnError(f"Colonne de jointure « {key} » absente du tableau de {what}.")
         return key
     best, best_share = None, 0.0
     idset = set(map(str, ids))
     for col in table.columns:
-        if col in ("residents", "elderly", "households", "low_income_households"):
+        if col in skip:
             continue
         share = table[col].astype(str).isin(idset).mean()
         if share > best_share:
             best, best_share = col, share
     if best is None or best_share < 0.5:
         raise MissingColumnError(
-            "Tableau de population : aucune colonne ne correspond aux identifiants des îlots "
+            f"Tableau de {what} : aucune colonne ne correspond aux identifiants des îlots "
             "(précisez la colonne de jointure, ou fournissez un fichier géographique)."
         )
     return best
+
+
+def indicator_features(blocks: gpd.GeoDataFrame, source, key: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """The user's per-block indicators (:class:`ilots.sources.indicators.IndicatorSource`) on the blocks:
+    a table joined on the id, or polygons averaged by intersected area (NaN where they cover less than half
+    of a block). Returns the features and a note on the join."""
+    feats = list(source.columns)
+    if source.kind == "table":
+        col = _match_key(source.data, blocks.index, key, "indicateurs", skip=tuple(feats))
+        table = source.data.assign(_key=source.data[col].astype(str)).groupby("_key")[feats].mean()
+        out = table.reindex(blocks.index.astype(str))
+        out.index = blocks.index
+        return out, {"join": "table", "key": col, "matched_blocks": int(out.notna().any(axis=1).sum())}
+    gdf = source.data
+    bi, li, area = _pairs(blocks, gdf)
+    out = pd.DataFrame(index=blocks.index)
+    covered = np.bincount(bi, weights=area, minlength=len(blocks))
+    for f in feats:
+        vals = gdf[f].to_numpy(dtype="float64")[li]
+        ok = np.isfinite(vals)
+        num = np.bincount(bi[ok], weights=vals[ok] * area[ok], minlength=len(blocks))
+        den = np.bincount(bi[ok], weights=area[ok], minlength=len(blocks))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f] = np.where(den > 0, num / den, np.nan)
+    inside = covered / np.maximum(blocks.area.to_numpy(), 1e-9) >= MIN_COVERAGE
+    out = out.where(inside[:, None], np.nan)
+    return out, {"join": "area", "matched_blocks": int(inside.sum())}
 
 
 def population_features(
