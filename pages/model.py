@@ -31,7 +31,9 @@ if dry:
                + ("celle des surfaces hors eau de chaque îlot." if meta.get("target") == "lst_land_c" else
                   "celle de l'îlot entier (pas de couche d'eau pour l'en retirer)."))
 rows = []
-names = {"ridge": "Régression ridge", "boosting": "Gradient boosting", "baseline_vegetation": "Végétation seule",
+veg_feature = m.get("baseline_vegetation_feature", "ndvi_mean")
+names = {"ridge": "Régression ridge", "boosting": "Gradient boosting",
+         "baseline_vegetation": f"Végétation seule ({'NDVI' if veg_feature == 'ndvi_mean' else 'part d’arbres' if veg_feature == 'tree_frac' else veg_feature})",
          "baseline_mean": "Moyenne (référence)"}
 for key, label in names.items():
     s, r = m["by_model"]["spatial_cv"][key], m["by_model"]["random_cv"][key]
