@@ -2,7 +2,6 @@
 French spreadsheets, name clashes, duplicate blocks)."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import rasterio
 import shapely
