@@ -20,13 +20,18 @@ st.caption(
 lst = blocks["lst_used_c"]
 residents = blocks["residents"] if "residents" in blocks else pd.Series(0.0, index=blocks.index)
 high = residents[blocks["risk_class"] >= 4].sum()
+expected = (residents * blocks["p_high_risk"]).sum() if "p_high_risk" in blocks else None
 spatial = meta["metrics"]["spatial_cv"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Température de surface moyenne", fr.temp(lst.mean()), help="Moyenne des îlots, observée ou prédite sous les nuages.")
 c2.metric("Îlots les plus chauds (10 %)", f"≥ {fr.temp(lst.quantile(0.9))}",
           help=f"{fr.num((lst >= lst.quantile(0.9)).sum(), 0)} îlots sur {fr.num(len(blocks), 0)}.")
 if residents.sum() > 0:
-    c3.metric("Habitants en risque élevé", fr.num(high, 0), help="Habitants des îlots de classe « élevé » ou « très élevé ».")
+    c3.metric("Habitants en risque élevé", fr.num(expected if expected is not None else high, 0),
+              help=("Nombre attendu compte tenu de l'erreur de température et des réglages de l'indice (somme des "
+                    "habitants × probabilité d'être en classe « élevé » ou « très élevé ») ; "
+                    f"{fr.num(high, 0)} habitants dans les îlots classés ainsi avec le réglage retenu."
+                    if expected is not None else "Habitants des îlots de classe « élevé » ou « très élevé »."))
 else:
     c3.metric("Îlots en risque élevé", fr.num((blocks["risk_class"] >= 4).sum(), 0), help="Sans données de population : aléa seul.")
 c4.metric("Précision du modèle", f"± {fr.temp(spatial['rmse_c'])}",
