@@ -86,6 +86,7 @@ LAYERS = {
     "trees": Layer("tree_frac", "Part d'arbres", "%", "Greens", percent=True),
     "sealing": Layer("impervious_frac", "Part imperméabilisée", "%", "cividis", percent=True),
     "height": Layer("building_height_m", "Hauteur moyenne du bâti", "m", "viridis"),
+    "p_high": Layer("p_high_risk", "Probabilité de risque élevé", "%", "OrRd", percent=True),
 }
 
 
@@ -254,7 +255,7 @@ def _tooltip_value(col: str, v) -> str:
         return fr.temp(float(v))
     if col in ("delta_c",):
         return fr.temp(float(v), 2, signed=True)
-    if col.endswith("_frac") or col == "building_coverage":
+    if col.endswith("_frac") or col in ("building_coverage", "p_high_risk"):
         return fr.pct(float(v))
     if col == "building_height_m":
         return f"{fr.num(float(v), 0)} m"

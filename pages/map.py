@@ -20,7 +20,8 @@ trusted = reliable(terr)
 st.title("Carte des îlots")
 
 LABELS = {"lst": "Température de surface", "risk": "Risque de chaleur", "trees": "Part d'arbres",
-          "sealing": "Part imperméabilisée", "height": "Hauteur du bâti"}
+          "sealing": "Part imperméabilisée", "height": "Hauteur du bâti",
+          "p_high": "Probabilité de risque élevé (incertitude comprise)"}
 available = [k for k in LABELS if LAYERS[k].column in blocks and blocks[LAYERS[k].column].notna().any()]
 left, right = st.columns([3, 2])
 with left:

@@ -114,3 +114,11 @@ def test_briefing_says_what_residents_count():
     manifest = {"population": [{"path": "/x/lyon_iris_elderly_pct.csv", "columns": {"residents": "total_population"}}]}
     assert "« total_population » de lyon_iris_elderly_pct.csv" in residents_text(manifest)
     assert "inconnu" in residents_text({"population": []})
+
+
+def test_the_map_offers_the_probability_of_high_risk(app):
+    app.switch_page("pages/map.py").run()
+    assert "p_high" in app.multiselect(key="map_layers").options or any(
+        "Probabilité" in o for o in app.multiselect(key="map_layers").options)
+    app.multiselect(key="map_layers").set_value(["p_high"]).run()
+    assert not app.exception
