@@ -18,8 +18,8 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from ..errors import EmptyFileError, MissingColumnError, UnreadableFileError
-from .population import _numeric, _read_csv
+from ..errors import MissingColumnError, UnreadableFileError
+from .population import _numeric, checked_table
 from .vectors import read_vector
 
 __all__ = ["IndicatorSource", "INDICATOR_ALIASES", "read_indicators"]
@@ -89,14 +89,9 @@ def read_indicators(path: str | Path, dst_crs: CRS | int | str,
                     bbox: tuple[float, float, float, float] | None = None) -> IndicatorSource:
     """Read an indicator table (CSV or tabular file, kept with its other columns for the join) or polygon layer."""
     path = Path(path)
-    if not path.exists():
-        raise UnreadableFileError(f"Fichier d'indicateurs introuvable : {path}")
-    if path.stat().st_size == 0:
-        raise EmptyFileError(f"Le fichier {path.name} est vide (0 octet).")
-    if path.suffix.lower() in (".csv", ".txt"):
-        df, decimal_comma = _read_csv(path)
-        if df.empty:
-            raise EmptyFileError(f"Le tableau {path.name} ne contient aucune ligne.")
+    csv = checked_table(path, "d'indicateurs")
+    if csv is not None:
+        df, decimal_comma = csv
         feats, mapping = _features(df, path.name, decimal_comma)
         keys = df.drop(columns=list(mapping.values()) + [m.removesuffix(" (%)") for m in mapping.values()],
                        errors="ignore")

@@ -117,6 +117,21 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, bool]:
     return df, sep in (";", "\t", "|")
 
 
+def checked_table(path: Path, what: str) -> tuple[pd.DataFrame, bool] | None:
+    """Refuse a missing or empty file; for a CSV (``.csv``, ``.txt``) return :func:`_read_csv`'s (table, decimal
+    comma), refusing one without rows; None for any other format (read as a vector file by the caller)."""
+    if not path.exists():
+        raise UnreadableFileError(f"Fichier {what} introuvable : {path}")
+    if path.stat().st_size == 0:
+        raise EmptyFileError(f"Le fichier {path.name} est vide (0 octet).")
+    if path.suffix.lower() not in (".csv", ".txt"):
+        return None
+    df, decimal_comma = _read_csv(path)
+    if df.empty:
+        raise EmptyFileError(f"Le tableau {path.name} ne contient aucune ligne.")
+    return df, decimal_comma
+
+
 def _normalise(df: pd.DataFrame, name: str = "la population", decimal_comma: bool = False
                ) -> tuple[pd.DataFrame, dict[str, str]]:
     mapping: dict[str, str] = {}
@@ -158,14 +173,9 @@ def read_population(
 ) -> PopulationSource:
     """Read a population file (Filosofi grid, polygons or id-keyed table) in ``dst_crs``."""
     path = Path(path)
-    if not path.exists():
-        raise UnreadableFileError(f"Fichier de population introuvable : {path}")
-    if path.stat().st_size == 0:
-        raise EmptyFileError(f"Le fichier {path.name} est vide (0 octet).")
-    if path.suffix.lower() in (".csv", ".txt"):
-        df, decimal_comma = _read_csv(path)
-        if df.empty:
-            raise EmptyFileError(f"Le tableau {path.name} ne contient aucune ligne.")
+    csv = checked_table(path, "de population")
+    if csv is not None:
+        df, decimal_comma = csv
         idcar = _first(df, ["Idcar_200m", "IdINSPIRE", "idcar_200m"])
         norm, mapping = _normalise(df, path.name, decimal_comma)
         if idcar is not None:
