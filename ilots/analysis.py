@@ -12,15 +12,24 @@ import importlib.metadata
 import json
 import platform
 
+import numpy as np
 import pandas as pd
 import sklearn
 
+from . import fr
 from .errors import CorruptTerritoryError
 from .explain import explain_blocks, uncertain_effects
 from .model import FitResult, LinearModel, fit_models, target_columns
-import numpy as np
-
-from .risk import CLASS_LABELS, THRESHOLDS, block_uncertainty_c, calibrate, hazard_anomaly, risk_draws, risk_index, sensitivity
+from .risk import (
+    CLASS_LABELS,
+    THRESHOLDS,
+    block_uncertainty_c,
+    calibrate,
+    hazard_anomaly,
+    risk_draws,
+    risk_index,
+    sensitivity,
+)
 from .store import Territory, save_model
 
 __all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary", "is_reliable", "fit_warnings"]
@@ -95,8 +104,6 @@ def is_reliable(meta: dict) -> bool:
 
 def fit_warnings(meta: dict) -> list[str]:
     """French sentences on a fit that cannot be taken at face value."""
-    from . import fr
-
     r2 = meta["metrics"]["spatial_cv"]["r2"]
     out = []
     if r2 < RELIABLE_R2:

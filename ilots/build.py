@@ -28,14 +28,15 @@ from . import features as F
 from .blocks import blocks_from_network, blocks_from_polygons
 from .crs import WorkingCRS, bounds_to_wgs84, choose_working_crs
 from .errors import BuildError, NoOverlapError, UnreadableFileError
+from .search import streets_from_roads
 from .sources import landsat
 from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
 from .sources.buildings import impute_heights, normalise_buildings
 from .sources.indicators import read_indicators
 from .sources.population import read_population
 from .sources.rasters import (
-    LstLayer,
     DateComposite,
+    LstLayer,
     composite_dates,
     raster_bounds,
     read_class_raster,
@@ -43,9 +44,18 @@ from .sources.rasters import (
     read_lst_geotiff,
 )
 from .sources.vectors import layer_info, read_vector, require_polygons
-from .search import streets_from_roads
+from .store import (
+    COVERAGE,
+    FORMAT_VERSION,
+    MANIFEST,
+    STREETS,
+    sha256_file,
+    staging,
+    write_blocks,
+    write_json_atomic,
+    write_lst,
+)
 from .zonal import CoverageWeights, coverage_weights
-from .store import COVERAGE, STREETS, FORMAT_VERSION, MANIFEST, sha256_file, staging, write_blocks, write_json_atomic, write_lst
 
 __all__ = ["BuildInputs", "BuiltTerritory", "Progress", "Rasters", "compute_territory", "build_territory", "read_rasters",
            "read_lst_layers", "write_territory"]
@@ -275,7 +285,7 @@ def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | No
     return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
 
 
-def water_geometries(bd: BdTopo | None, landcover: xr.DataArray | None) -> gpd.GeoDataFrame | None:
+def water_geometries(bd: BdTopo | None) -> gpd.GeoDataFrame | None:
     """BD TOPO water surfaces when the build has them (None otherwise: the land cover then tells)."""
     if bd is not None and bd.get("surface_hydrographique") is not None and len(bd.get("surface_hydrographique")):
         return bd.get("surface_hydrographique")
@@ -481,8 +491,8 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         indicator_notes.append({"path": str(path), "columns": source.columns, **note})
 
     progress("Température hors eau", 0.72)
-    water = water_geometries(bd, landcover)
-    table = table.join(F.land_lst_features(blocks, lst, F.water_pixels(lst, water, landcover if water is None else None)))
+    water = water_geometries(bd)
+    table = table.join(F.land_lst_features(blocks, lst, F.water_pixels(lst, water, landcover)))
     mark(["lst_land_c", "lst_land_valid_frac"], "lst", "pixels à moins de moitié d'eau ("
          + ("BD TOPO surface_hydrographique" if water is not None else "WorldCover classe 80" if landcover is not None
             else "aucune couche d'eau : identique à la température de l'îlot") + ")")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IlotsError
+from .errors import BuildError, FitError, IlotsError, WriteError, describe_os_error
 
 __all__ = ["main", "territory_summary"]
 
@@ -391,8 +392,6 @@ def _scenario(args, argv=None) -> None:
     costs = _costs(args.costs) if args.costs else None
     meta, table = ensure_model(terr)
     if not is_reliable(meta):
-        from .errors import FitError
-
         raise FitError(next(w for w in fit_warnings(meta) if w.startswith("Modèle non fiable")))
     _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
     if summary["n_blocks_changed"] == 0 and scenario.interventions:
@@ -473,8 +472,6 @@ def _restat(args, argv=None) -> None:
     from .scale import reaggregate_lst
 
     if args.out and not Path(args.out).resolve().parent.is_dir():
-        from .errors import WriteError
-
         raise WriteError(f"Le dossier de {args.out} n'existe pas : créez-le ou choisissez un autre fichier (--out).")
     t0 = time.perf_counter()
     table = reaggregate_lst(args.dir, args.lst)
@@ -491,7 +488,6 @@ def _restat(args, argv=None) -> None:
 
 def _build_many(args, argv) -> None:
     from .build import BuildInputs
-    from .errors import BuildError
     from .scale import build_many, read_communes
 
     communes = read_communes(args.communes)
@@ -526,7 +522,7 @@ def _command(argv) -> list[str]:
 
 def _rebuild_notes(out, before) -> None:
     """Tell what a build did to the territory it replaced, and what to check in the new one."""
-    from .store import load_territory
+    from .store import read_manifest
 
     if before.previous is not None:
         if before.scenarios_kept:
@@ -535,7 +531,7 @@ def _rebuild_notes(out, before) -> None:
         if before.model_dropped:
             print(f"Le modèle ajusté sur la construction précédente ne vaut plus pour ces îlots : relancez "
                   f"« python -m ilots fit {out} ».", file=sys.stderr)
-    for warning in load_territory(out).manifest.get("warnings", []):
+    for warning in (read_manifest(out) or {}).get("warnings", []):
         print(f"Attention : {warning}", file=sys.stderr)
 
 
@@ -609,8 +605,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:  # read-only or missing folder, full disk: the environment, not a bug
-        from .errors import describe_os_error
-
         print(f"Erreur : {describe_os_error(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except MemoryError:
@@ -621,8 +615,6 @@ def main(argv: list[str] | None = None) -> int:
         print("Interrompu : aucun territoire existant n'a été modifié.", file=sys.stderr)
         return 130
     except Exception as exc:  # a defect of Îlots, not of the user's data: one sentence, the detail on request
-        import os
-
         if os.environ.get("ILOTS_DEBUG"):
             raise
         print(f"Erreur interne d'Îlots ({type(exc).__name__} : {str(exc)[:200]}) : aucun territoire existant n'a été "

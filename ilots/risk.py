@@ -199,6 +199,12 @@ class RiskDraws:
             V = 1.0
         return (p.exposure_floor + (1 - p.exposure_floor) * E) * V
 
+    def at(self, cols: np.ndarray) -> RiskDraws:
+        """The same draws restricted to the blocks at positions ``cols`` (same settings, same errors)."""
+        from dataclasses import replace
+
+        return replace(self, noise_c=self.noise_c[:, cols])
+
     def scores(self, table: pd.DataFrame, anomaly: np.ndarray) -> np.ndarray:
         """Risk scores (draws × blocks) of ``anomaly`` plus each draw's error, with each draw's settings."""
         return 100.0 * self.hazard(anomaly) * self.people(table)

@@ -36,7 +36,7 @@ from . import fr
 from .errors import IlotsError
 from .model import LinearModel
 from .risk import THRESHOLDS, RiskParams, risk_draws, risk_index
-from .store import MANIFEST, SCENARIOS, write_json_atomic
+from .store import SCENARIOS, read_manifest, write_json_atomic
 
 __all__ = [
     "KINDS",
@@ -87,13 +87,6 @@ PUBLISHED = {
     "cool_pavements": {"per": "+0,1 d'albédo de la ville", "value_c": -0.3, "range_c": [-0.9, -0.3],
                        "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
 }
-
-
-def _draws_at(draws, cols: np.ndarray):
-    """The draws restricted to the blocks at positions ``cols`` (same settings, same errors)."""
-    from dataclasses import replace
-
-    return replace(draws, noise_c=draws.noise_c[:, cols])
 
 
 def sanity_band(kind: str, model_c: float | None) -> dict:
@@ -468,7 +461,7 @@ class ScenarioEngine:
             cols = np.flatnonzero(movable)
             sub = self.table.iloc[cols]
             base = self.base_lst[cols] - self.reference_c
-            draws = _draws_at(self.draws, cols)
+            draws = self.draws.at(cols)
             people = 100.0 * draws.people(sub)  # the same for before and after: computed once
             hi_before = draws.hazard(base) * people >= THRESHOLDS[2]
             hi_after = draws.hazard(base + delta[cols]) * people >= THRESHOLDS[2]
@@ -568,14 +561,6 @@ def _find(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _territory_created(territory_dir: Path) -> str | None:
-    try:
-        manifest = json.loads((territory_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest.get("created") if isinstance(manifest, dict) else None
-
-
 def save_scenario(territory_dir: str | Path, scenario: Scenario, overwrite: bool = False) -> Path:
     """Save ``scenario`` atomically under its exact name; refuse to replace one of that name unless
     ``overwrite``. It is stamped with the territory build it was made on."""
@@ -586,7 +571,7 @@ def save_scenario(territory_dir: str | Path, scenario: Scenario, overwrite: bool
     if existing is not None and not overwrite:
         raise ScenarioExistsError(f"Un scénario nommé « {scenario.name} » existe déjà : choisissez un autre nom.")
     path = existing or folder / _file_name(scenario.name)
-    stamped = replace(scenario, territory_created=_territory_created(Path(territory_dir)))
+    stamped = replace(scenario, territory_created=(read_manifest(territory_dir) or {}).get("created"))
     write_json_atomic(path, stamped.to_dict())
     return path
 

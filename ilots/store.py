@@ -23,7 +23,7 @@ import pandas as pd
 import rasterio
 import xarray as xr
 
-from .errors import BuildError, CorruptTerritoryError, TerritoryNotFoundError
+from .errors import BuildError, CorruptTerritoryError, TerritoryExistsError, TerritoryNotFoundError
 
 __all__ = [
     "MANIFEST",
@@ -38,6 +38,9 @@ __all__ = [
     "write_blocks",
     "write_lst",
     "write_json_atomic",
+    "read_manifest",
+    "check_replaceable",
+    "describe_replacement",
     "write_parquet_atomic",
     "save_model",
     "sha256_file",
@@ -245,23 +248,24 @@ def _json_default(obj):
 OWNED = frozenset({MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, "sources"})
 
 
-def _read_manifest(folder: Path) -> dict | None:
+def read_manifest(folder: str | Path) -> dict | None:
     """The manifest of ``folder`` if it is an Îlots manifest (a JSON object with a format version)."""
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and "format_version" in data else None
 
 
-def check_replaceable(out: Path) -> dict | None:
+def check_replaceable(out: Path, replace: bool = True) -> dict | None:
     """Refuse (:class:`BuildError`) to write over ``out`` unless it is absent, empty or an Îlots territory
-    holding only files Îlots made. Returns the previous manifest (None when there was none)."""
+    holding only files Îlots made; with ``replace=False`` refuse an existing territory too
+    (:class:`TerritoryExistsError`). Returns the previous manifest (None when there was none)."""
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out} existe et n'est pas un dossier : choisissez un autre dossier.")
     if not out.is_dir() or not any(out.iterdir()):
         return None
-    previous = _read_manifest(out)
+    previous = read_manifest(out)
     if previous is None:
         raise BuildError(
             f"Le dossier {out} existe, n'est pas vide et n'est pas un territoire Îlots : choisissez un autre dossier."
@@ -274,16 +278,19 @@ def check_replaceable(out: Path) -> dict | None:
             f"Le territoire {out} contient des fichiers qu'Îlots n'a pas créés ({shown}) : déplacez-les, "
             "ou construisez dans un autre dossier."
         )
+    if not replace:
+        raise TerritoryExistsError(
+            f"Un territoire « {previous.get('name', out.name)} » existe déjà : choisissez un autre nom."
+        )
     return previous
 
 
-def _carry_scenarios(old: Path, new: Path, previous: dict) -> int:
+def _carry_scenarios(old: Path, new: Path, previous: dict) -> None:
     """Copy saved scenarios from the territory being replaced, each marked with the build it was made on."""
     src = old / SCENARIOS
     if not src.is_dir():
-        return 0
+        return
     shutil.copytree(src, new / SCENARIOS, dirs_exist_ok=True)
-    n = 0
     for path in (new / SCENARIOS).glob("*.json"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -292,13 +299,11 @@ def _carry_scenarios(old: Path, new: Path, previous: dict) -> int:
         if isinstance(data, dict):
             data.setdefault("territory_created", previous.get("created"))
             write_json_atomic(path, data)
-            n += 1
-    return n
 
 
 @dataclass
 class Replaced:
-    """What a build did to the territory it replaced (empty when there was none)."""
+    """What a build will do to the territory it replaces (empty when there is none): see :func:`describe_replacement`."""
 
     previous: dict | None = None
     scenarios_kept: int = 0
@@ -318,13 +323,7 @@ def staging(out_dir: str | Path, replace: bool = True, finish=None):
     """
     out = Path(out_dir)
     recover(out)
-    previous = check_replaceable(out)
-    if previous is not None and not replace:
-        from .errors import TerritoryExistsError
-
-        raise TerritoryExistsError(
-            f"Un territoire « {previous.get('name', out.name)} » existe déjà : choisissez un autre nom."
-        )
+    check_replaceable(out, replace)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -355,7 +354,7 @@ def describe_replacement(out_dir: str | Path) -> Replaced:
     out = Path(out_dir)
     if not out.is_dir():
         return Replaced()
-    previous = _read_manifest(out)
+    previous = read_manifest(out)
     if previous is None:
         return Replaced()
     n = len(list((out / SCENARIOS).glob("*.json"))) if (out / SCENARIOS).is_dir() else 0

@@ -25,7 +25,7 @@ from pyproj import CRS
 
 from ..build import BuildInputs, compute_territory, write_territory
 from ..crs import choose_working_crs
-from ..errors import EmptyLayerError, FetchError, TerritoryExistsError
+from ..errors import EmptyLayerError, FetchError
 from ..store import check_replaceable, staging
 from .http import Downloader, RetryPolicy, default_cache_dir
 from .stac import DEFAULT_STAC_URL, download_scene, fetch_worldcover, select_landsat
@@ -115,8 +115,7 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
     progress = progress or _noop
     t0 = time.perf_counter()
     req.check()
-    if check_replaceable(Path(out)) is not None and not replace:
-        raise TerritoryExistsError(f"Un territoire « {Path(out).name} » existe déjà : choisissez un autre nom.")
+    check_replaceable(Path(out), replace)  # before any download
     dl = Downloader(Path(req.cache_dir) if req.cache_dir else default_cache_dir(), req.policy)
 
     # 1. Boundary and working CRS.
