@@ -32,7 +32,7 @@ from .risk import (
 )
 from .store import Territory, save_model
 
-__all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary", "is_reliable", "fit_warnings"]
+__all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary", "is_reliable", "fit_warnings", "unreliable_reason"]
 
 MODEL_FORMAT = 1
 
@@ -100,6 +100,13 @@ def is_reliable(meta: dict) -> bool:
     """Whether the fit may drive explanations and scenarios (a stored model without the flag is judged again)."""
     r2 = meta["metrics"]["spatial_cv"]["r2"]
     return bool(meta.get("reliable", RELIABLE_R2 <= r2 < TOO_GOOD_R2))
+
+
+def unreliable_reason(meta: dict) -> str | None:
+    """Why the fit may not drive explanations and scenarios (one French sentence), or None when it may."""
+    if is_reliable(meta):
+        return None
+    return next(iter(fit_warnings(meta)), "Modèle non fiable : seules les températures observées sont montrées.")
 
 
 def fit_warnings(meta: dict) -> list[str]:

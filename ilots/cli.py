@@ -340,7 +340,7 @@ def _fit(args, argv=None) -> None:
 
 
 def _scenario(args, argv=None) -> None:
-    from .analysis import ensure_model, fit_warnings, is_reliable
+    from .analysis import ensure_model, unreliable_reason
     from .scenarios import (
         Intervention,
         Scenario,
@@ -391,8 +391,9 @@ def _scenario(args, argv=None) -> None:
         scenario = Scenario(args.name or args.save or "Scénario", items).validate()
     costs = _costs(args.costs) if args.costs else None
     meta, table = ensure_model(terr)
-    if not is_reliable(meta):
-        raise FitError(next(w for w in fit_warnings(meta) if w.startswith("Modèle non fiable")))
+    reason = unreliable_reason(meta)
+    if reason is not None:
+        raise FitError(reason)
     _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
     if summary["n_blocks_changed"] == 0 and scenario.interventions:
         where = "la zone donnée (--polygon) ne touche aucun îlot du territoire" if args.polygon else \

@@ -184,13 +184,13 @@ def engine(terr: Territory):
 
 def reliable(terr: Territory) -> bool:
     """Whether the territory's model may drive explanations and scenarios; if not, says so on the page."""
-    from ilots.analysis import fit_warnings, is_reliable
+    from ilots.analysis import unreliable_reason
 
     meta, _ = model(terr)
-    if is_reliable(meta):
+    reason = unreliable_reason(meta)
+    if reason is None:
         return True
-    st.warning(next((w for w in fit_warnings(meta) if w.startswith("Modèle non fiable")),
-                    "Modèle non fiable : seules les températures observées sont montrées."), icon=":material/warning:")
+    st.warning(reason, icon=":material/warning:")
     return False
 
 

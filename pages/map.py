@@ -74,7 +74,7 @@ if bid in blocks.index:
     c2.metric("Risque de chaleur", b["risk_label"],
               help=f"Score {fr.num(b['risk_score'], 0)} sur 100"
                    + (f" ; probabilité d'être en risque élevé ou très élevé : {fr.pct(p_high)} (erreur de température et "
-                      "réglages de l'indice)." if p_high is not None and p_high == p_high else "."))
+                      "réglages de l'indice)." if p_high is not None and pd.notna(p_high) else "."))
     if p_high is not None and 0.1 < p_high < 0.9:
         st.caption(f"Classe incertaine : {fr.pct(p_high)} de chances d'être en risque élevé ou très élevé.")
     c3.metric("Arbres", fr.pct(b.get("tree_frac")))

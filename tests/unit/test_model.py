@@ -106,3 +106,11 @@ def test_a_constant_target_is_refused():
     blocks["lst_mean_c"] = 38.0  # a test territory's flat raster
     with pytest.raises(FitError, match="varie trop peu"):
         fit_models(blocks, tile_m=300.0)
+
+
+def test_a_fit_too_good_to_be_true_is_not_used_for_scenarios_and_says_why():
+    from ilots.analysis import unreliable_reason
+
+    assert unreliable_reason({"metrics": {"spatial_cv": {"r2": 0.6}}}) is None
+    assert unreliable_reason({"metrics": {"spatial_cv": {"r2": 0.1}}}).startswith("Modèle non fiable")
+    assert unreliable_reason({"metrics": {"spatial_cv": {"r2": 0.995}}}).startswith("Ajustement trop bon")
