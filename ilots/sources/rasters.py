@@ -305,8 +305,9 @@ def _declared_unit(ds, band: int) -> str | None:
     tags = {**ds.tags(), **ds.tags(band)}
     candidates = [ds.units[band - 1] if ds.units else None] + [tags.get(k) for k in ("units", "unit", "UNITS", "UNIT")]
     for c in candidates:
-        if c and str(c).strip().lower().replace(" ", "") in _UNITS:
-            return _UNITS[str(c).strip().lower().replace(" ", "")]
+        key = str(c or "").strip().lower().replace(" ", "")
+        if key in _UNITS:
+            return _UNITS[key]
     return None
 
 
