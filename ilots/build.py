@@ -25,6 +25,7 @@ import xarray as xr
 from pyproj import CRS
 
 from . import features as F
+from . import footprint as FP
 from .blocks import blocks_from_network, blocks_from_polygons
 from .crs import WorkingCRS, bounds_to_wgs84, choose_working_crs
 from .errors import BuildError, NoOverlapError, UnreadableFileError
@@ -432,6 +433,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     progress("Occupation du sol", 0.55)
     lc_cols = list(F.WORLDCOVER_GROUPS)
     landcover = None
+    shapes: dict[str, object] = {}  # vector geometries behind each share, for the footprint-matched columns
     if inputs.landcover:
         landcover = rasters.landcover
         table = table.join(F.landcover_features(blocks, landcover))
@@ -445,14 +447,17 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         if veg is not None:
             wooded = veg[~veg["nature"].astype("string").str.lower().fillna("").isin(["haie", "lande ligneuse"])]
             table["tree_frac"] = F.polygon_share(blocks, wooded)
+            shapes["tree_frac"] = wooded.geometry.values
             mark(["tree_frac"], "bdtopo:zone_de_vegetation", "zones boisées BD TOPO (haies exclues)")
         if water is not None:
             table["water_frac"] = F.polygon_share(blocks, water)
+            shapes["water_frac"] = water.geometry.values
             mark(["water_frac"], "bdtopo:surface_hydrographique")
 
     if inputs.vegetation:
         veg_layer = require_polygons(read_vector(inputs.vegetation, crs, bbox=study), "Végétation")
         table["tree_frac"] = F.polygon_share(blocks, veg_layer)
+        shapes["tree_frac"] = veg_layer.geometry.values
         mark(["tree_frac"], f"vegetation:{Path(inputs.vegetation).name}", "polygones de végétation fournis")
 
     progress("Morphologie urbaine", 0.65)
@@ -461,6 +466,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         bfeat = F.building_features(blocks, buildings)
         covered = F.covered_share(blocks, buildings_coverage) >= F.MIN_COVERAGE
         table = table.join(bfeat.where(covered, np.nan))
+        shapes["building_coverage"] = buildings.geometry.values
         mark(bcols, "buildings" if inputs.buildings else "bdtopo:batiment",
              None if covered.all() else f"bâti connu sur {int(covered.sum())} îlots sur {len(blocks)}")
     else:
@@ -470,6 +476,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     roads = bd.get("troncon_de_route") if bd else None
     if roads is not None:
         table["road_frac"] = F.road_surface_share(blocks, roads)
+        shapes["road_frac"] = F.road_surfaces(roads)
         mark(["road_frac"], "bdtopo:troncon_de_route")
     else:
         table["road_frac"] = np.nan
@@ -481,12 +488,23 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         table["impervious_frac"] = np.nan
         mark(["impervious_frac"], None)
 
+    progress("Empreinte du capteur thermique", 0.70)
+    matched = FP.block_footprint_features(blocks, table, landcover, F.WORLDCOVER_GROUPS, ndvi, shapes, study)
+    table = table.join(matched)
+    for col in matched.columns:
+        base = col[: -len(FP.SUFFIX)]
+        mark([col], availability[base]["source"], f"« {F.FEATURES[base].label_fr} » lissé comme la bande thermique "
+             f"(gaussienne de largeur à mi-hauteur {FP.THERMAL_FWHM_M:.0f} m)")
+
     indicator_notes = []
     for path in inputs.indicators:  # the territory's own indicators override what was derived above
         source = read_indicators(path, crs, bbox=study)
         values, note = F.indicator_features(blocks, source, inputs.indicators_key)
         for col in values.columns:
             table[col] = values[col].combine_first(table[col]) if col in table else values[col]
+            if FP.matched_name(col) in table:  # the territory's own value has no footprint to match
+                table = table.drop(columns=FP.matched_name(col))
+                mark([FP.matched_name(col)], None)
             mark([col], f"indicators:{Path(path).name}", f"colonne « {source.columns[col]} »")
         indicator_notes.append({"path": str(path), "columns": source.columns, **note})
 
@@ -563,7 +581,9 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         "indicators": indicator_notes,
         "warnings": warnings_fr,
         "features": {name: {"unit": F.FEATURES[name].unit, "label_fr": F.FEATURES[name].label_fr,
-                            **availability.get(name, {"available": False, "source": None})}
+                            **availability.get(name, {"available": False, "source": None}),
+                            # a model input derived from another feature, not a source of its own
+                            **({"matched_of": name[: -len(FP.SUFFIX)]} if name.endswith(FP.SUFFIX) else {})}
                      for name in F.FEATURES},
         "software": _versions(),
     }

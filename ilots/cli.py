@@ -277,7 +277,7 @@ def territory_summary(path: str | Path) -> dict:
         "lst_block_mean_c": _num(lst.mean()),
         "lst_block_min_c": _num(lst.min()),
         "lst_block_max_c": _num(lst.max()),
-        "features": {k: v["available"] for k, v in m["features"].items()},
+        "features": {k: v["available"] for k, v in m["features"].items() if not v.get("matched_of")},
         "created": m["created"],
         **extra,
     }

@@ -9,6 +9,8 @@ imperméables, 2 % d'arbres, bâtiments bas (6 m). »
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -108,6 +110,12 @@ def explain_blocks(model: LinearModel, table: pd.DataFrame, lst: pd.Series, n: i
     """Anomaly (°C), top reasons and sentence for every block; ``lst`` is observed-or-predicted °C.
     Effects in ``uncertain`` (see :func:`uncertain_effects`) are never cited as reasons."""
     contrib = contributions(model, table)
+    if model.inputs:
+        # A share read through the sensor's footprint partly reflects the neighbours (a treeless block beside a
+        # park): a reason is given only when the block's own value pushes the same way.
+        own = contributions(replace(model, inputs={}), table)
+        mapped = [f for f in model.inputs if f in contrib.columns]
+        contrib[mapped] = contrib[mapped].where(np.sign(own[mapped]) == np.sign(contrib[mapped]), 0.0)
     anomaly = lst - lst.mean()
     means = table.reindex(columns=contrib.columns).mean()
     rows = []

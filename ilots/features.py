@@ -18,12 +18,14 @@ import shapely
 import xarray as xr
 
 from .errors import MissingColumnError
+from .footprint import matched_name
 from .sources.population import PopulationSource
 from .zonal import class_fractions, valid_fraction, zonal_stats
 
 __all__ = [
     "Feature",
     "FEATURES",
+    "MATCHED",
     "MIN_COVERAGE",
     "LARGE_GREEN_SPACE_M2",
     "WORLDCOVER_GROUPS",
@@ -35,6 +37,7 @@ __all__ = [
     "landcover_features",
     "polygon_share",
     "building_features",
+    "road_surfaces",
     "road_surface_share",
     "impervious_share",
     "distance_to",
@@ -86,6 +89,17 @@ FEATURES: dict[str, Feature] = {
     "elderly_share": Feature("0–1", "Part de personnes âgées", "Elderly residents / residents (age threshold depends on the source)."),
     "low_income_share": Feature("0–1", "Part de ménages pauvres", "Low-income households / households (Filosofi Men_pauv / Men)."),
 }
+
+# Shares also stored matched to the thermal band's footprint (column ``<name>_fp``, see ilots/footprint.py):
+# the model's inputs, so that its effects are those of a change on the ground.
+MATCHED = ("ndvi_mean", "tree_frac", "grass_frac", "built_frac", "water_frac", "bare_frac", "building_coverage",
+           "road_frac", "impervious_frac")
+for _name in MATCHED:
+    _f = FEATURES[_name]
+    FEATURES[matched_name(_name)] = Feature(
+        _f.unit, f"{_f.label_fr} (vue par le capteur thermique)",
+        f"Block mean of `{_name}`'s surface blurred like the thermal band (Gaussian, FWHM 100 m): what the "
+        "~100 m sensor sees of it (docs/model.md, « Sensor footprint »).")
 
 # ESA WorldCover classes grouped into our land-cover fractions.
 WORLDCOVER_GROUPS: dict[str, list[int]] = {
@@ -221,12 +235,16 @@ def building_features(blocks: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> 
     )
 
 
+def road_surfaces(roads: gpd.GeoDataFrame) -> np.ndarray:
+    """Carriageway polygons: road centre lines buffered by ``width_m`` / 2 (flat ends)."""
+    return shapely.buffer(roads.geometry.values, roads["width_m"].to_numpy() / 2.0, cap_style="flat")
+
+
 def road_surface_share(blocks: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> pd.Series:
     """Share of each block covered by road carriageways (roads buffered by ``width_m`` / 2)."""
     if roads is None or roads.empty:
         return pd.Series(0.0, index=blocks.index)
-    surfaces = shapely.buffer(roads.geometry.values, roads["width_m"].to_numpy() / 2.0, cap_style="flat")
-    layer = gpd.GeoDataFrame(geometry=surfaces, crs=roads.crs)
+    layer = gpd.GeoDataFrame(geometry=road_surfaces(roads), crs=roads.crs)
     li, bi = blocks.sindex.query(layer.geometry.values, predicate="intersects")
     if len(bi) == 0:
         return pd.Series(0.0, index=blocks.index)

@@ -48,6 +48,7 @@ from sklearn.model_selection import GroupKFold, KFold
 from . import fr
 from .errors import FitError
 from .features import FEATURES
+from .footprint import THERMAL_FWHM_M, THERMAL_PSF_SIGMA_M, matched_name
 
 __all__ = [
     "TARGET",
@@ -74,6 +75,19 @@ def target_columns(table: pd.DataFrame) -> tuple[str, str]:
     if LAND_TARGET in table and table[LAND_TARGET].notna().any():
         return LAND_TARGET, "lst_land_valid_frac"
     return TARGET, "lst_valid_frac"
+def matched_inputs(table: pd.DataFrame, features: list[str]) -> dict[str, str]:
+    """Feature → its footprint-matched column (``<feature>_fp``) for the features whose matched share the
+    table holds: the block LST is a mean of the thermal band's ~100 m blur, so the model reads each share
+    as the sensor sees it and its effects are those of a change on the ground (ilots/footprint.py)."""
+    return {f: matched_name(f) for f in features
+            if matched_name(f) in table and table[matched_name(f)].notna().sum() >= table[f].notna().sum()}
+
+
+def as_seen(table: pd.DataFrame, inputs: dict[str, str]) -> pd.DataFrame:
+    """``table`` with each feature in ``inputs`` replaced by its matched column."""
+    return table.assign(**{f: table[c] for f, c in inputs.items()}) if inputs else table
+
+
 # Physical drivers of daytime surface temperature. Population and LST statistics are not drivers.
 CANDIDATE_FEATURES = [
     "tree_frac", "grass_frac", "water_frac", "bare_frac", "ndvi_mean",
@@ -134,11 +148,18 @@ class LinearModel:
     means: list[float]
     boot_coef: list[list[float]] = field(default_factory=list)
     boot_intercept: list[float] = field(default_factory=list)
+    # Column read for a feature when it is not the feature itself: its footprint-matched share
+    # (``tree_frac`` → ``tree_frac_fp``, see ilots/footprint.py). Effects stay per unit of the feature.
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def input_columns(self) -> list[str]:
+        """The table column read for each feature, in order."""
+        return [self.inputs.get(f, f) for f in self.features]
 
     def design(self, df: pd.DataFrame) -> np.ndarray:
         """Design matrix (n × len(columns)) in raw units."""
         parts = []
-        raw = df.reindex(columns=self.features).to_numpy(dtype="float64")
+        raw = df.reindex(columns=self.input_columns()).to_numpy(dtype="float64")
         missing = np.isnan(raw)
         clipped = np.clip(raw, np.asarray(self.lower), np.asarray(self.upper))
         parts.append(np.where(missing, np.asarray(self.medians), clipped))
@@ -189,6 +210,93 @@ class FitResult:
             "training": self.training,
             "linear": self.linear.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class IntervalBands:
+    """Split-conformal 90 % intervals by third of predicted LST (Mondrian conformal prediction, Vovk et al.
+    2005, *Algorithmic Learning in a Random World*, ch. 4): residuals are wider where the model predicts
+    heat (dense centres mix hot roofs and shaded streets), and one band for all blocks under-covered the
+    hottest third. ``edges`` (°C) split predictions into bands; ``lo``/``hi`` are each band's residual
+    quantiles (°C, added to the prediction)."""
+
+    edges: list[float]
+    lo: list[float]
+    hi: list[float]
+
+    def offsets(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        band = np.searchsorted(np.asarray(self.edges), np.asarray(pred, dtype="float64"), side="right")
+        return np.asarray(self.lo)[band], np.asarray(self.hi)[band]
+
+    def to_dict(self) -> dict:
+        return {"edges_c": self.edges, "lo_c": self.lo, "hi_c": self.hi}
+
+
+MIN_BAND_BLOCKS = 40  # fewer residuals per band make its 5 % and 95 % quantiles too unstable
+
+
+def spatial_folds(splitter, X, y, groups) -> np.ndarray:
+    """Fold number of each training block under ``splitter`` (the same folds as the out-of-fold pass)."""
+    fold = np.zeros(len(y), dtype="int64")
+    for k, (_, te) in enumerate(splitter.split(X, y, groups)):
+        fold[te] = k
+    return fold
+
+
+def interval_bands(pred_oof: np.ndarray, resid_oof: np.ndarray, n_bands: int = 3, level: float = 0.90) -> IntervalBands:
+    """Residual quantiles (central ``level``) per band of out-of-fold prediction; as many bands (at most
+    ``n_bands``) as keep :data:`MIN_BAND_BLOCKS` residuals in each."""
+    n = max(1, min(n_bands, len(pred_oof) // MIN_BAND_BLOCKS))
+    edges = [float(e) for e in np.quantile(pred_oof, np.arange(1, n) / n)] if n > 1 else []
+    band = np.searchsorted(np.asarray(edges), pred_oof, side="right")
+    lo, hi = [], []
+    for b in range(n):
+        q = np.quantile(resid_oof[band == b], [(1 - level) / 2, (1 + level) / 2])
+        lo.append(float(q[0]))
+        hi.append(float(q[1]))
+    return IntervalBands(edges, lo, hi)
+
+
+def interval_coverage(y: np.ndarray, pred_oof: np.ndarray, fold: np.ndarray, level: float = 0.90) -> dict:
+    """Honest coverage of the 90 % intervals: for each spatial fold, bands calibrated on the other folds'
+    residuals are applied to its out-of-fold predictions. Shares of training blocks inside their interval:
+    overall, in the hottest third by prediction, and in the hottest third by observation (the hardest:
+    selecting on the outcome favours blocks the model under-predicts)."""
+    inside = np.zeros(len(y), dtype=bool)
+    for k in np.unique(fold):
+        held = fold == k
+        bands = interval_bands(pred_oof[~held], y[~held] - pred_oof[~held], level=level)
+        lo, hi = bands.offsets(pred_oof[held])
+        inside[held] = (y[held] >= pred_oof[held] + lo) & (y[held] <= pred_oof[held] + hi)
+    return {"level": level, "overall": float(inside.mean()),
+            "hottest_third_predicted": float(inside[pred_oof >= np.quantile(pred_oof, 2 / 3)].mean()),
+            "hottest_third_observed": float(inside[y >= np.quantile(y, 2 / 3)].mean()),
+            "how": "bandes calibrées sans le pli évalué (validation spatiale)"}
+
+
+def small_cluster_factor(n_clusters: int, level: float = 0.90) -> float:
+    """Factor widening a cluster bootstrap's deviations when clusters are few: Student's t with G − 1
+    degrees of freedom instead of the normal, and the G / (G − 1) finite-cluster correction."""
+    from scipy.stats import norm, t
+
+    g = max(int(n_clusters), 3)
+    q = (1 + level) / 2
+    return float(t.ppf(q, g - 1) / norm.ppf(q) * np.sqrt(g / (g - 1)))
+
+
+LEVELS = (0.90, 0.92, 0.94, 0.96, 0.98)
+
+
+def calibrated_level(y: np.ndarray, pred_oof: np.ndarray, fold: np.ndarray, target: float = 0.90) -> tuple[float, dict]:
+    """The smallest nominal level (of :data:`LEVELS`) whose held-out-fold coverage reaches ``target``, overall
+    and in the hottest third by prediction (where a decision is made):
+    residuals are spatially clustered, so quantiles of all residuals cover a new area less often than
+    nominal. Returns (level, its coverage report); the widest level when none reaches the target."""
+    for level in LEVELS:
+        cov = interval_coverage(y, pred_oof, fold, level)
+        if cov["overall"] >= target and cov["hottest_third_predicted"] >= target:
+            break
+    return level, cov
 
 
 def spatial_groups(blocks: gpd.GeoDataFrame, tile_m: float) -> np.ndarray:
@@ -371,6 +479,10 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
             f"({int(train.sum())}, il en faut au moins {MIN_TRAINING_BLOCKS})."
         )
     features, feature_report = select_features(table, train, available)
+    # Shares as the thermal sensor sees them (footprint-matched) where the build made them.
+    inputs = matched_inputs(table, features)
+    unmatched = table
+    table = as_seen(table, inputs)
     X = table.loc[train].reset_index(drop=True)
     y = X[target].to_numpy(dtype="float64")
     spread = float(np.std(y))
@@ -423,8 +535,17 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
             oof_d, _ = _oof(spatial, X, y, w, groups, dry, baseline_feature if baseline_feature in dry else dry[0],
                             models=(chosen,))
         without_water = {**metrics(y, oof_d[chosen]), "features_left_out": water, "model": chosen}
+    # The same ridge on the sharp shares: how much matching the sensor's footprint changes the skill.
+    raw_cv = None
+    if inputs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            oof_u, _ = _oof(spatial, unmatched.loc[train].reset_index(drop=True), y, w, groups, features, features[0],
+                            models=("ridge",))
+        raw_cv = {**metrics(y, oof_u["ridge"]), "model": "ridge"}
     headline = {
         "spatial_cv_without_water": without_water,
+        "spatial_cv_unmatched_ridge": raw_cv,
         "spatial_cv": {**report["spatial_cv"][chosen], "n_folds": nf_s, "model": chosen},
         "random_cv": {**report["random_cv"][chosen], "n_folds": nf_r, "model": chosen},
         "by_model": report,
@@ -441,11 +562,14 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     pred = pred_lin if chosen == "ridge" else pred_gb
     resid_oof = y - oof_s[chosen]
     q_lo, q_hi = np.quantile(resid_oof, INTERVAL)
+    level, coverage = calibrated_level(y, oof_s[chosen], spatial_folds(spatial, X, y, groups))
+    bands = interval_bands(oof_s[chosen], resid_oof, level=level)
+    lo_c, hi_c = bands.offsets(pred)
     predictions = pd.DataFrame(
         {
             "lst_pred_c": pred,
-            "lst_pred_lo_c": pred + q_lo,
-            "lst_pred_hi_c": pred + q_hi,
+            "lst_pred_lo_c": pred + lo_c,
+            "lst_pred_hi_c": pred + hi_c,
             "lst_pred_linear_c": pred_lin,
             "residual_c": table[target].to_numpy() - pred,
             "in_fit": train,
@@ -456,22 +580,37 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     oof_col[train] = oof_s[chosen]
     predictions["lst_oof_c"] = oof_col
 
-    # Spatial bootstrap of the ridge (fixed alpha): intervals of effects and of scenario deltas.
+    # Spatial bootstrap of the ridge (fixed alpha): intervals of effects and of scenario deltas. Whole tiles
+    # are resampled (residuals are spatially clustered), and with several dates each tile's target moves by
+    # a draw of its between-date uncertainty (half the levelled dates' spread), shared by the tile's blocks:
+    # the dates disagree by area (a cloud edge, a wind change), not block by block.
     rng = np.random.default_rng(seed)
     tiles = np.unique(groups)
     boot_coef, boot_int = [], []
     by_tile = {t: np.flatnonzero(groups == t) for t in tiles}
+    tile_of = np.searchsorted(tiles, groups)
+    date_sd = (np.nan_to_num(X["lst_date_spread_c"].to_numpy(dtype="float64")) / 2.0
+               if "lst_date_spread_c" in X else np.zeros(len(y)))
     for _ in range(N_BOOTSTRAP):
         pick = rng.choice(tiles, size=len(tiles), replace=True)
         idx = np.concatenate([by_tile[t] for t in pick])
+        y_b = y + rng.standard_normal(len(tiles))[tile_of] * date_sd
         try:
-            b = fit_linear(X.iloc[idx], y[idx], w[idx], linear.features, alpha=linear.alpha)
+            b = fit_linear(X.iloc[idx], y_b[idx], w[idx], linear.features, alpha=linear.alpha)
         except ValueError:
             continue
         if b.columns != linear.columns:  # a resample without missing values lacks an indicator column
             continue
         boot_coef.append(b.coef)
         boot_int.append(b.intercept)
+    # Few tiles make the bootstrap spread too narrow: deviations are widened by the small-cluster factor
+    # t(G−1) / z × √(G / (G−1)) (Cameron, Gelbach & Miller 2008, Rev. Econ. Stat. 90:414), G tiles.
+    widen = small_cluster_factor(len(tiles))
+    if boot_coef:
+        centre = np.median(np.asarray(boot_coef), axis=0)
+        boot_coef = (centre + widen * (np.asarray(boot_coef) - centre)).tolist()
+        c0 = float(np.median(boot_int))
+        boot_int = [c0 + widen * (b - c0) for b in boot_int]
     linear.boot_coef = boot_coef
     linear.boot_intercept = boot_int
     B = np.asarray(boot_coef) if boot_coef else np.empty((0, len(linear.columns)))
@@ -504,7 +643,9 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
             lin_line = [float(linear.predict(X.assign(**{f: g})).mean()) for g in grid]
             pdp[f] = {"grid": grid.tolist(), "boosting_c": pd_res["average"][0].tolist(), "ridge_c": lin_line}
 
+    linear.inputs = {f: c for f, c in inputs.items() if f in linear.features}  # from now on the model reads the matched columns of any block table
     training = {
+        "footprint": {"matched": sorted(inputs), "fwhm_m": THERMAL_FWHM_M, "sigma_m": round(THERMAL_PSF_SIGMA_M, 1)},
         "n_blocks": int(len(table)),
         "n_train": int(train.sum()),
         "n_excluded_low_valid": int((~train & table[target].notna().to_numpy()).sum()),
@@ -514,10 +655,16 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
                     "uniformes (meilleures en validation spatiale que la surface de pixels valides)"),
         "configuration_search": search,
         "target_mean_c": float(np.average(y, weights=w)),
-        "interval": "90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale",
+        "interval": ("90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale, "
+                     "par tiers de température prédite"),
         "residual_quantiles_c": [float(q_lo), float(q_hi)],
+        "interval_bands": bands.to_dict(),
+        "interval_coverage": coverage,
         "ridge_alpha": linear.alpha,
         "n_bootstrap": len(boot_coef),
+        "bootstrap": {"tiles": int(len(tiles)), "widening": round(widen, 3),
+                      "dates": "écart entre dates tiré par tuile" if "lst_date_spread_c" in X and
+                               np.isfinite(X["lst_date_spread_c"]).any() else None},
         "sklearn": sklearn.__version__,
         "cpu_seconds": round(time.process_time() - t_cpu, 2),
         "wall_seconds": round(time.perf_counter() - t_wall, 2),

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .build import BuildInputs, BuiltTerritory, Progress, compute_territory, write_territory
 from .errors import BuildError, IlotsError, InputFileError, NoOverlapError
+from .footprint import REACH_M as FOOTPRINT_REACH_M
 from .fr import slug
 from .sources.vectors import read_vector
 from .store import BLOCKS, is_territory, staging, write_json_atomic
@@ -249,15 +250,19 @@ def _tiles(bounds: tuple[float, float, float, float], tile_m: float) -> list[tup
     return [(x, y, min(x + tile_m, x1), min(y + tile_m, y1)) for y in ys for x in xs]
 
 
-def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01) -> bool:
-    """Whether a block reaches an edge of ``halo`` that is not an edge of ``study`` (so it may be cut)."""
+def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01,
+                 reach: float = FOOTPRINT_REACH_M) -> bool:
+    """Whether a block comes within ``reach`` of an edge of ``halo`` that is not an edge of ``study``: it may
+    be cut there, or its footprint-matched shares would miss surfaces beyond the halo (the thermal band's
+    blur reaches :data:`FOOTPRINT_REACH_M` around a block)."""
     if blocks.empty:
         return False
     b = blocks.geometry.bounds
-    return bool(((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + eps)).any()
-                or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + eps)).any()
-                or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - eps)).any()
-                or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - eps)).any())
+    r = reach + eps
+    return bool(((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + r)).any()
+                or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + r)).any()
+                or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - r)).any()
+                or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - r)).any())
 
 
 def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0, halo_m: float = 500.0,

@@ -12,7 +12,9 @@ saved as JSON in the territory's ``scenarios/`` folder. Kinds:
 
 Cooling is the ridge's prediction for the edited features (the ridge is monotone and its
 effects are stated in the model card); its 90 % interval comes from the spatial bootstrap of the
-ridge's coefficients. The model has no albedo feature, so reflective surfaces use a literature
+ridge's coefficients. The ridge reads shares as the thermal sensor sees them (footprint-matched,
+ilots/footprint.py), so its effects, and the cooling here, are those of the block's own ground; a
+later Landsat image would show part of a small block's cooling spread over its neighbours. The model has no albedo feature, so reflective surfaces use a literature
 coefficient — −0.3 °C per +0.1 of albedo of the block (city albedo +0.1 → −0.3 K mean air
 temperature, Santamouris 2014, Solar Energy 103:682) — reported separately and labelled as such.
 Edits that take a feature beyond the training range are flagged as extrapolation (the ridge
@@ -377,6 +379,16 @@ class ScenarioEngine:
         new.attrs["greened"] = d_grass + d_roof_green  # ground or roofs turned green, share of block
         return new, changed, albedo, m2
 
+    def _as_seen(self, edited: pd.DataFrame) -> pd.DataFrame:
+        """The edit carried onto the footprint-matched columns the model reads: a block's matched share moves
+        by the change made on its ground, so the cooling is the model's effect of that change on the block's
+        own surface (Landsat, blurring it over ~100 m, would show part of it on the neighbours)."""
+        if not self.model.inputs:
+            return edited
+        moved = {col: self.table[col] + (edited[f] - self.table[f])
+                 for f, col in self.model.inputs.items() if f in edited and col in self.table}
+        return edited.assign(**moved)
+
     def apply(self, scenario: Scenario) -> tuple[pd.DataFrame, dict]:
         """Per-block results and the summary of ``scenario`` (validated first)."""
         new, changed, albedo, m2 = self.edit(scenario)
@@ -385,6 +397,7 @@ class ScenarioEngine:
         if "grass_frac" not in self.uses and "tree_frac" in self.uses and "tree_frac" in new:
             # Without a grass term, greened ground and roofs count as half a tree (Schwaab et al. 2021).
             model_input = new.assign(tree_frac=np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * new.attrs["greened"], 0, 1))
+        model_input = self._as_seen(model_input)
         D1 = self.model.design(model_input)
         dD = D1 - self.D0
         # Two quantities, never added: the model's surface temperature, and the literature's air temperature
@@ -395,10 +408,10 @@ class ScenarioEngine:
         sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", dD, np.atleast_2d(self.boot_cov), dD), 0.0))
         # Extrapolation: an edited feature leaves the range the model was trained on.
         extrap = np.zeros(n, dtype=bool)
-        for f in self.model.features:
-            if f in new:
-                v = new[f].to_numpy(dtype="float64")
-                moved = np.abs(np.nan_to_num(v) - np.nan_to_num(self.table[f].to_numpy(dtype="float64"))) > 1e-12
+        for f, col in zip(self.model.features, self.model.input_columns(), strict=True):
+            if col in model_input:
+                v = model_input[col].to_numpy(dtype="float64")
+                moved = np.abs(np.nan_to_num(v) - np.nan_to_num(self.table[col].to_numpy(dtype="float64"))) > 1e-12
                 extrap |= moved & ((v < self.lower[f] - 1e-9) | (v > self.upper[f] + 1e-9))
         new_lst = self.base_lst + delta
         table = self.table.assign(lst_mean_c=new_lst)

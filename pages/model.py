@@ -40,6 +40,13 @@ for key, label in names.items():
     rows.append({"Modèle": label, "R² spatial": fr.num(s["r2"], 2), "Erreur spatiale (RMSE)": fr.temp(s["rmse_c"], 2),
                  "Erreur absolue moyenne": fr.temp(s["mae_c"], 2), "R² aléatoire": fr.num(r["r2"], 2)})
 st.dataframe(pd.DataFrame(rows), hide_index=True)
+cov = meta["training"].get("interval_coverage")
+if cov:
+    st.caption(
+        f"Fourchettes de température prédite (îlots sous les nuages) : elles contiennent la valeur observée pour "
+        f"{fr.pct(cov['overall'])} des îlots testés sur des quartiers non vus, {fr.pct(cov['hottest_third_predicted'])} "
+        f"dans le tiers prédit le plus chaud et {fr.pct(cov['hottest_third_observed'])} dans le tiers observé le plus "
+        f"chaud (objectif 90 % ; niveau nominal retenu {fr.pct(cov['level'])}).")
 st.caption(f"Validation spatiale : {meta['folds']['n_folds']} plis de tuiles de {fr.num(meta['folds']['tile_m'], 0)} m ; "
            f"{fr.num(meta['training']['n_train'], 0)} îlots d'apprentissage ; "
            f"{fr.num(meta['training']['n_excluded_low_valid'], 0)} îlots exclus (moins de la moitié de pixels valides).")
@@ -59,6 +66,22 @@ with c2:
     st.dataframe(eff, hide_index=True)
     st.caption("Référence publiée : environ −0,6 °C de température de surface pour +10 % de couvert arboré "
                "(Yang et al. 2022, 510 villes).")
+    foot = meta["training"].get("footprint") or {}
+    sharp = m.get("spatial_cv_unmatched_ridge")
+    if foot.get("matched"):
+        st.caption(
+            f"Le capteur thermique voit environ {fr.num(foot['fwhm_m'], 0)} m : chaque îlot y « déborde » sur ses "
+            "voisins. Le modèle lit donc les parts d'arbres, d'herbe, de bâti… telles que le capteur les voit "
+            "(lissées de la même façon) ; ses effets sont ceux d'un changement **sur le sol de l'îlot**, quelle que "
+            "soit sa taille, au lieu d'être rognés par le flou."
+            + (f" Sans cette correction, le modèle linéaire expliquerait {fr.num(sharp['r2'] * 100, 0)} % des écarts "
+               f"(erreur {fr.temp(sharp['rmse_c'])}) au lieu de "
+               f"{fr.num(m['by_model']['spatial_cv']['ridge']['r2'] * 100, 0)} %." if sharp else ""))
+    boot = meta["training"].get("bootstrap") or {}
+    if boot:
+        st.caption(f"Intervalles : rééchantillonnage de {fr.num(boot['tiles'], 0)} tuiles entières (les erreurs se "
+                   "ressemblent entre voisins), élargi pour le petit nombre de tuiles"
+                   + (", avec l'écart entre les dates d'acquisition." if boot.get("dates") else "."))
 
 st.subheader("Carte des résidus")
 st.caption("Observé moins prédit : en rouge, îlots plus chauds que ce que le modèle explique (à examiner sur le terrain).")

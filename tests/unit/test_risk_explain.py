@@ -147,3 +147,21 @@ def test_residents_out_of_high_risk_come_with_their_interval(fitted_demo):
     lo, hi = s["residents_out_of_high_risk_interval"]
     assert lo <= s["residents_out_of_high_risk"] <= hi and lo < hi
     assert s["person_degrees_avoided"] > 0 and s["delta_hot_residents_c"] < 0
+
+
+def test_a_treeless_block_beside_a_park_is_not_cooled_by_its_trees():
+    """Issue 12 §5: the model reads tree cover as the sensor sees it; a block with no trees of its own next to
+    a park sees some, but its sentence must not cite « 0 % d'arbres » as a cooling reason."""
+    from ilots.explain import explain_blocks
+
+    model = LinearModel(["tree_frac", "impervious_frac"], [0.0, 0.0], [1.0, 1.0], [0.2, 0.5], [],
+                        ["tree_frac", "impervious_frac"], [-6.0, 4.0], 40.0, 1.0, [0.0, 0.0],
+                        inputs={"tree_frac": "tree_frac_fp"})
+    table = pd.DataFrame({"tree_frac": [0.0, 0.0, 0.6, 0.1], "tree_frac_fp": [0.45, 0.02, 0.5, 0.1],
+                          "impervious_frac": [0.5, 0.9, 0.2, 0.5]}, index=["by_park", "centre", "park", "plain"])
+    out = explain_blocks(model, table, pd.Series([38.0, 44.0, 35.0, 41.0], index=table.index))
+    assert all(r["feature"] != "tree_frac" for r in out.loc["by_park", "reasons"])
+    assert any(r["feature"] == "tree_frac" for r in out.loc["park", "reasons"])
+    assert any(r["feature"] == "tree_frac" for r in out.loc["centre", "reasons"])
+    # the matched column is what the model reads; the effect stays per unit of tree cover
+    assert model.predict(table)[0] == pytest.approx(40.0 - 6.0 * 0.45 + 4.0 * 0.5)

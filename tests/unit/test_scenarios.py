@@ -189,3 +189,23 @@ def test_an_effect_outside_the_quoted_range_is_said():
 
     assert sanity_band("trees", -0.84)["note"].startswith("L'effet estimé sur ce territoire (−0,84")
     assert sanity_band("trees", -0.6)["note"] is None and sanity_band("trees", -0.6)["outside_range"] is False
+
+
+def test_a_scenario_cools_by_the_effect_of_the_change_on_the_blocks_own_ground(engine):
+    """Issue 12 §5: the ridge reads the shares as the thermal sensor sees them; a scenario moves a block's
+    matched share by the change made on its ground, so +10 points of trees on one block cools it by the
+    tree effect × 0.10, not by the smaller change Landsat's blur would show on that block."""
+    assert engine.model.inputs.get("tree_frac") == "tree_frac_fp"
+    table = engine.table
+    room = (table["bare_frac"].fillna(0) + table["built_frac"].fillna(0) - table["building_coverage"].fillna(0))
+    pick = table.index[(room > 0.3) & (table["tree_frac_fp"] < engine.upper["tree_frac"] - 0.15)][:1].tolist()
+    assert pick
+    scenario = Scenario("t", [Intervention("trees", 10, Target("ids", ids=pick))])
+    pb, _ = engine.apply(scenario)
+    new = engine.edit(scenario)[0]
+    on_ground = {f: float(new.loc[pick[0], f] - table.loc[pick[0], f]) for f in engine.model.features}
+    assert on_ground["tree_frac"] == pytest.approx(0.10)
+    want = sum(engine.model.effect(f) * d for f, d in on_ground.items())  # trees replace sealed ground too
+    assert pb.loc[pick[0], "delta_c"] == pytest.approx(want, rel=1e-6)
+    assert not pb.loc[pick[0], "extrapolated"]
+    assert (pb.drop(index=pick)["delta_c"] == 0).all()
