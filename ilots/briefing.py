@@ -79,12 +79,12 @@ def briefing_pdf(
         high = float(residents[risk >= 4].sum()) if known else None
     lst = model_table["lst_used_c"]
     spatial = model_meta["metrics"]["spatial_cv"]
-    dates = ", ".join(fr.date_fr(d) for d in manifest.get("acquisition_dates", [])) or "date inconnue"
+    dates = fr.dates_fr(manifest.get("acquisition_dates", []))
     synthetic = manifest.get("synthetic", False)
 
     fig = plt.figure(figsize=A4)
     fig.text(0.06, 0.955, f"Îlots de chaleur — {name}", fontsize=17, fontweight="bold")
-    sub = f"Température de surface mesurée par satellite (Landsat) le {dates}, vers 11 h solaire"
+    sub = f"Température de surface mesurée par satellite (Landsat) {dates}, vers 11 h solaire"
     fig.text(0.06, 0.932, sub, fontsize=9.5, color="#444444")
     if synthetic:
         fig.text(0.06, 0.915, "DONNÉES SYNTHÉTIQUES — ville fictive de démonstration", fontsize=9.5,
@@ -151,7 +151,7 @@ def briefing_pdf(
         f"Modèle : {'régression ridge' if model_meta['chosen'] == 'ridge' else 'gradient boosting'} sur "
         f"{model_meta['training']['n_train']} îlots, validation spatiale par tuiles de "
         f"{fr.num(model_meta['folds']['tile_m'], 0)} m. Limites : température des surfaces (toits, sols, végétation) "
-        f"de jour, vers 11 h solaire, le{'s' if len(manifest.get('acquisition_dates', [])) > 1 else ''} {dates}, "
+        f"de jour, vers 11 h solaire, {dates}, "
         "pas celle de l'air ni de la nuit ; un chiffre d'îlot est une moyenne sur l'îlot (hors eau), pas la "
         "température de chaque logement ; résolution thermique d'environ 100 m ; effets estimés par association, à "
         f"confirmer sur le terrain ; {residents_text(manifest)}. Refroidissement des arbres publié : environ −0,6 °C "

@@ -56,6 +56,30 @@ def date_fr(value: str | dt.date | None) -> str:
     return f"{day} {MONTHS[d.month - 1]} {d.year}"
 
 
+def dates_fr(values) -> str:
+    """Acquisition dates as a French phrase with its article, the year said once per year.
+
+    >>> dates_fr(["2022-07-14"])
+    'le 14 juillet 2022'
+    >>> dates_fr(["2022-07-14", "2022-06-21"])
+    'les 21 juin et 14 juillet 2022'
+    >>> dates_fr(["2022-06-21", "2022-07-14", "2023-08-01"])
+    'les 21 juin et 14 juillet 2022 et le 1er août 2023'
+    >>> dates_fr([])
+    'date inconnue'
+    """
+    days = sorted({dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values if v})
+    if not days:
+        return "date inconnue"
+    parts = []
+    for year in sorted({d.year for d in days}):
+        these = [d for d in days if d.year == year]
+        names = [f"{'1er' if d.day == 1 else d.day} {MONTHS[d.month - 1]}" for d in these]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+        parts.append(f"{'le' if len(these) == 1 else 'les'} {listed} {year}")
+    return " et ".join(parts)
+
+
 def slug(text: str, sep: str = "-", max_len: int = 60) -> str:
     """An ASCII file or folder name from a French name: ``slug("Cours d'école")`` → ``'cours-d-ecole'``."""
     ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

@@ -224,12 +224,32 @@ class _MetricScale(MacroElement):
     )
 
 
+class _French(MacroElement):
+    """The map's frame declared French, and Leaflet's control labels in French (« Zoom avant », « Couches »),
+    run once the controls exist."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function () {"
+        " document.documentElement.lang = 'fr';"
+        " var labels = {'leaflet-control-zoom-in': 'Zoom avant', 'leaflet-control-zoom-out': 'Zoom arrière',"
+        "  'leaflet-control-layers-toggle': 'Couches', 'leaflet-draw-draw-polygon': 'Dessiner un polygone',"
+        "  'leaflet-draw-draw-rectangle': 'Dessiner un rectangle'};"
+        " function fix() { for (var cls in labels) { document.querySelectorAll('.' + cls).forEach(function (el) {"
+        "  el.setAttribute('title', labels[cls]); el.setAttribute('aria-label', labels[cls]); }); } }"
+        " {{ this._parent.get_name() }}.whenReady(function () { fix(); setTimeout(fix, 500); });"
+        "})();"
+        "{% endmacro %}"
+    )
+
+
 def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
     """A light basemap fitted to (west, south, east, north)."""
     west, south, east, north = bounds_wgs84
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=False,
                    zoom_start=13, prefer_canvas=True, max_zoom=19)
     _MetricScale().add_to(m)
+    _French().add_to(m)
     folium.TileLayer(TILES, attr=TILES_ATTRIBUTION, name="Fond de carte IGN", max_zoom=19, max_native_zoom=18).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
@@ -486,3 +506,22 @@ def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> foliu
                     max_polygons=DELTA_MAX_POLYGONS)
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
+
+
+HIGHLIGHT_COLOUR = "#00e5ff"  # cyan outline over a black halo: visible on every palette used here
+
+
+def highlight_block(m: folium.Map, geometry, crs, label: str) -> folium.Map:
+    """Outline one block (``geometry`` in ``crs``) with a halo and zoom the map on it (street level, at most
+    zoom 17). ``label`` is escaped into its tooltip."""
+    g = gpd.GeoSeries([geometry], crs=crs).to_crs(4326)
+    data = json.loads(g.to_json())
+    for colour, weight in (("#000000", 7), (HIGHLIGHT_COLOUR, 3.5)):
+        folium.GeoJson(data, name="Îlot choisi", control=False, interactive=False,
+                       style_function=lambda _f, c=colour, w=weight: {"color": c, "weight": w, "fill": False}).add_to(m)
+    west, south, east, north = g.total_bounds
+    centre = g.iloc[0].representative_point()
+    folium.CircleMarker([centre.y, centre.x], radius=7, color="#000000", weight=2, fill=True, fill_color=HIGHLIGHT_COLOUR,
+                        fill_opacity=1.0, tooltip=html.escape(label)).add_to(m)
+    m.fit_bounds([[south, west], [north, east]], max_zoom=17, padding=(40, 40))
+    return m

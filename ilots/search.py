@@ -22,8 +22,8 @@ import shapely
 
 from .errors import IlotsError
 
-__all__ = ["GeocodingUnavailable", "normalise", "streets_from_roads", "search_places", "geocode_address",
-           "block_at", "ADDRESS_API"]
+__all__ = ["GeocodingUnavailable", "normalise", "query_words", "streets_from_roads", "search_places", "geocode_address",
+           "block_at", "block_near", "ADDRESS_API"]
 
 ADDRESS_API = "https://api-adresse.data.gouv.fr/search/"
 
@@ -68,13 +68,42 @@ def block_at(blocks: gpd.GeoDataFrame, x: float, y: float) -> str | None:
     return str(blocks.index[idx])
 
 
+# Abbreviations of street types that are not prefixes of the word (« av » already finds « avenue »).
+_ABBREVIATIONS = {"bd": "boulevard", "bld": "boulevard", "bvd": "boulevard", "st": "saint", "ste": "sainte",
+                  "fg": "faubourg", "fbg": "faubourg", "rte": "route", "crs": "cours", "sq": "square", "imp": "impasse"}
+_HOUSE_NUMBER = re.compile(r"^\d+[a-z]?$")
+_NUMBER_SUFFIXES = {"bis", "ter", "quater", "b", "t", "q"}
+
+
+def query_words(query: str) -> list[str]:
+    """The words a place search matches: normalised, abbreviations expanded, and a leading house number
+    (« 12 », « 12 bis », « 12b ») dropped, so « 12 avenue Pasteur » finds what « avenue pasteur » finds."""
+    words = normalise(query).split()
+    if words and _HOUSE_NUMBER.match(words[0]):
+        words = words[1:]
+        if words and words[0] in _NUMBER_SUFFIXES and len(words) > 1:
+            words = words[1:]
+    return [_ABBREVIATIONS.get(w, w) for w in words]
+
+
+def block_near(blocks: gpd.GeoDataFrame, x: float, y: float, radius_m: float = 25.0) -> str | None:
+    """The block a street point (x, y) belongs to: the largest block within ``radius_m`` of it (a street's
+    midpoint lies between blocks, often beside a sliver of verge), else the nearest one."""
+    if blocks.empty:
+        return None
+    near = blocks.sindex.query(shapely.Point(x, y).buffer(radius_m), predicate="intersects")
+    if len(near):
+        return str(blocks.index[near[int(np.argmax(blocks.geometry.values[near].area))]])
+    return block_at(blocks, x, y)
+
+
 def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None,
                   limit: int = 8) -> list[dict]:
-    """Places matching every word of ``query`` (prefixes allowed), best first.
+    """Places matching every word of ``query`` (prefixes allowed; see :func:`query_words`), best first.
 
     Each hit: ``label``, ``kind`` ("rue", "îlot"), ``block_id`` and ``x``, ``y`` in the blocks' CRS.
     """
-    words = normalise(query).split()
+    words = query_words(query) or normalise(query).split()  # a number alone may be a block id
     if not words:
         return []
     hits: list[tuple[float, dict]] = []
@@ -97,7 +126,7 @@ def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFram
                 if pt.is_empty:
                     pt = geom.representative_point()
                 hits.append((s, {"label": str(name), "kind": kind, "x": pt.x, "y": pt.y,
-                                 "block_id": block_at(blocks, pt.x, pt.y)}))
+                                 "block_id": block_near(blocks, pt.x, pt.y)}))
     text_cols = [c for c in blocks.columns if c.startswith("attr_") and blocks[c].dtype != float]
     for bid, row in blocks[text_cols].iterrows():
         for col in text_cols:

@@ -1,5 +1,6 @@
 """Briefing: the one-page PDF for elected officials, and GeoPackage / CSV exports."""
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import streamlit as st
 from ilots.briefing import briefing_pdf
 from ilots.export import export_table, to_csv_bytes, to_geopackage
 from ilots.scenarios import list_scenarios
-from pages.common import reliable, _slug_for_file, engine, model, select_territory
+from pages.common import _slug_for_file, engine, model, reliable, select_territory
 
 terr = select_territory()
 meta, table = model(terr)
@@ -16,12 +17,22 @@ st.title("Briefing et exports")
 
 trusted = reliable(terr)
 saved, problems = list_scenarios(terr.path) if trusted else ([], [])
-choice = st.selectbox("Scénario à présenter", ["Aucun"] + [s.name for s in saved], key="briefing_scenario")
-scenario = next((s for s in saved if s.name == choice), None)
+here, simulated = st.session_state.get("last_scenario") or (None, None)
+simulated = simulated if trusted and here == terr.path.name and simulated is not None and simulated.interventions else None
+JUST_NOW = "Le scénario réglé à l'instant (page Scénarios, non enregistré)"
+options = ["Aucun"] + ([JUST_NOW] if simulated is not None else []) + [s.name for s in saved]
+choice = st.selectbox("Scénario à présenter", options, index=1 if simulated is not None and not saved else 0,
+                      key="briefing_scenario")
+scenario = simulated if choice == JUST_NOW else next((s for s in saved if s.name == choice), None)
+if trusted and not saved and simulated is None:
+    st.info("Aucun scénario encore : réglez des interventions sur la page **Scénarios** (arbres, désimperméabilisation, "
+            "toits…), puis revenez ici pour les comparer à la situation actuelle ; « Enregistrer » les garde pour "
+            "plus tard.", icon=":material/lightbulb:")
+    st.page_link("pages/scenarios.py", label="Aller aux scénarios", icon=":material/park:")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _pdf(path: str, scenario_name: str | None, _scenario, model_created: str) -> bytes:
+def _pdf(path: str, scenario_key: str | None, _scenario, model_created: str) -> bytes:
     summary, per_block = (None, None)
     if _scenario is not None:
         per_block, summary = engine(terr).apply(_scenario)
@@ -29,7 +40,8 @@ def _pdf(path: str, scenario_name: str | None, _scenario, model_created: str) ->
 
 
 with st.spinner("Préparation du document…"):
-    pdf = _pdf(str(terr.path), choice, scenario, meta["created"])
+    key = None if scenario is None else json.dumps(scenario.to_dict(), sort_keys=True, ensure_ascii=False)
+    pdf = _pdf(str(terr.path), key, scenario, meta["created"])
 st.download_button("Télécharger le briefing (PDF, une page A4)", pdf, file_name=f"briefing_{_slug_for_file(terr.name)}.pdf",
                    mime="application/pdf", key="dl_pdf", type="primary")
 st.caption("Carte du risque, trois chiffres clés, la situation actuelle comparée au scénario choisi, "

@@ -4,8 +4,19 @@ import streamlit as st
 
 from ilots import fr
 from ilots.scenarios import Intervention, Scenario, Target
-from ilots.search import search_places
-from pages.common import blocks_with_model, engine, md_escape, reliable, select_territory, show_map, territory_map
+from pages.common import (
+    blocks_with_model,
+    choose_block,
+    chosen_block,
+    engine,
+    find_places,
+    md_escape,
+    reliable,
+    select_territory,
+    share_block,
+    show_map,
+    territory_map,
+)
 
 st.markdown(
     """<style>
@@ -25,23 +36,36 @@ st.write("Tapez le nom de votre rue, ou touchez la carte.")
 
 query = st.text_input("Votre rue", key="cafe_search", placeholder="ex. avenue Jean Jaurès")
 if query:
-    hits = search_places(query, blocks, terr.streets(), limit=5)
+    hits, why = find_places(terr, blocks, query, limit=5)
     if hits:
         i = st.radio("Choisissez", range(len(hits)), format_func=lambda k: md_escape(hits[k]["label"]), key="cafe_hit")
-        st.session_state["cafe_block"] = hits[i]["block_id"]
+        if st.session_state.get("cafe_hit_applied") != (query, i):  # a new answer, not a rerun of the same one
+            st.session_state["cafe_hit_applied"] = (query, i)
+            choose_block(terr, hits[i]["block_id"])
     else:
-        st.write("Rue introuvable ici. Essayez un autre nom, ou touchez la carte.")
+        st.write(why)
 
-with st.expander("Carte", expanded=not st.session_state.get("cafe_block")):
-    state = show_map(territory_map(terr, ["lst"]), key="cafe_map", height=380, returned=["last_active_drawing"])
-    clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
-    if clicked in blocks.index:
-        st.session_state["cafe_block"] = clicked
+# Never inside a collapsed expander: Leaflet cannot size a hidden map, and showed the whole world.
+bid = chosen_block(terr, blocks.index)
+state = show_map(territory_map(terr, ["lst"], highlight=bid), key=f"cafe_map_{bid}", height=380,
+                 returned=["last_active_drawing"])
+clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
+if clicked in blocks.index and clicked != bid:
+    choose_block(terr, clicked)
+    st.rerun()
+
+with st.expander("Sans la carte : choisir dans la liste"):
+    order = blocks["lst_used_c"].sort_values(ascending=False)
+    listed = [None, *order.index]
+    picked = st.selectbox("Îlots, du plus chaud au plus frais", listed, index=listed.index(bid) if bid in listed else 0,
+                          format_func=lambda i: "—" if i is None else f"Îlot {i} : {fr.temp(order[i])}", key=f"cafe_list_{bid}")
+    if picked is not None and picked != bid:
+        choose_block(terr, picked)
+        st.rerun()
 
 # IRIS or sections given as blocks are neighbourhoods, not blocks: say « quartier » to citizens (median > 5 ha).
 large_blocks = float(blocks["area_m2"].median()) > 50_000
-bid = st.session_state.get("cafe_block")
-if bid in blocks.index:
+if bid is not None:
     b = blocks.loc[bid]
     mean = blocks["lst_used_c"].mean()
     diff = b["lst_used_c"] - mean
@@ -79,3 +103,8 @@ if bid in blocks.index:
                 "Température des surfaces (toits, sols, arbres) estimée à partir des îlots mesurés par satellite")
                + f", en moyenne sur {'le quartier' if large_blocks else 'l’îlot'} (pas chaque logement), pas celle de l'air. "
                "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022).")
+
+with st.expander("Pour l'animateur : QR code à imprimer ou projeter"):
+    st.write("Les participants le scannent avec leur téléphone : la page s'ouvre sur ce territoire"
+             + (" et sur l'îlot affiché." if bid is not None else "."))
+    share_block(terr, bid)

@@ -112,15 +112,56 @@ def territory_label(path: Path) -> str:
     return f"{t.name} — données synthétiques" if t.synthetic else t.name
 
 
+# The chosen territory and block live in the session (pages do not share widget state) and in the URL
+# (``?territoire=lyon&ilot=…``), so a link or a printed QR code opens a given territory and block.
+TERRITORY_PARAM, BLOCK_PARAM = "territoire", "ilot"
+_CHOSEN, _BLOCK = "chosen_territory", "chosen_block"
+
+
+def choose_territory(path: Path) -> None:
+    """Make ``path`` the session's territory (its block choice is dropped)."""
+    st.session_state[_CHOSEN] = Path(path).name
+    st.session_state.pop(_BLOCK, None)
+
+
+def _chosen_name(paths: list[Path]) -> str:
+    names = [p.name for p in paths]
+    current = st.session_state.get(_CHOSEN)
+    asked = st.query_params.get(TERRITORY_PARAM)
+    if asked is not None and asked != current:  # a link, a QR code, or the address bar edited by hand
+        if asked in names:
+            choose_territory(Path(asked))
+            current = asked
+            wanted = st.query_params.get(BLOCK_PARAM)
+            if wanted:
+                st.session_state[_BLOCK] = (asked, wanted)
+        else:
+            st.warning(f"Le territoire « {md_escape(asked)} » demandé dans l'adresse n'existe pas ici : "
+                       "voici le territoire par défaut.")
+    if current not in names:
+        current = DEMO_FOLDER if DEMO_FOLDER in names else names[0]
+        st.session_state[_CHOSEN] = current
+    return current
+
+
 def select_territory() -> Territory:
-    """Sidebar selector over every territory under the data folder; the choice is kept in the session."""
+    """Sidebar selector over every territory under the data folder. The choice stays for the whole session,
+    on every page, and is written in the URL (``?territoire=<dossier>``)."""
     ensure_demo()
     paths = list_territories(data_dir())
-    labels = {str(p): territory_label(p) for p in paths}
-    default = next((i for i, p in enumerate(paths) if p.name == DEMO_FOLDER), 0)
-    choice = st.sidebar.selectbox("Territoire", list(labels), index=default, format_func=labels.get, key="territory")
+    labels = {p.name: territory_label(p) for p in paths}
+    current = _chosen_name(paths)
+    names = list(labels)
+
+    def changed(key: str) -> None:
+        choose_territory(Path(st.session_state[key]))
+
+    key = f"territory_select_{current}"  # a new widget whenever the choice changes elsewhere (URL, new build)
+    st.sidebar.selectbox("Territoire", names, index=names.index(current), format_func=labels.get, key=key,
+                         on_change=changed, args=(key,))
+    st.query_params[TERRITORY_PARAM] = current
     try:
-        terr = load(Path(choice))
+        terr = load(data_dir() / current)
     except IlotsError as exc:
         st.error(f"Ce territoire est endommagé et ne peut pas être ouvert : {md_escape(exc)} Les autres territoires "
                  "restent disponibles dans le sélecteur.")
@@ -130,9 +171,77 @@ def select_territory() -> Territory:
     return terr
 
 
+def chosen_block(terr: Territory, ids) -> str | None:
+    """The block chosen in this session for ``terr`` (or given in the URL), if it is one of ``ids``; it is
+    written in the URL too (``?ilot=<id>``)."""
+    entry = st.session_state.get(_BLOCK)
+    if entry is None and st.query_params.get(BLOCK_PARAM):
+        entry = (terr.path.name, st.query_params.get(BLOCK_PARAM))
+    if entry is None or entry[0] != terr.path.name or entry[1] not in ids:
+        st.query_params.pop(BLOCK_PARAM, None)
+        return None
+    st.session_state[_BLOCK] = entry
+    st.query_params[BLOCK_PARAM] = entry[1]
+    return entry[1]
+
+
+def choose_block(terr: Territory, block_id: str | None) -> None:
+    """Make ``block_id`` the session's block of ``terr`` (None: none)."""
+    if block_id is None:
+        st.session_state.pop(_BLOCK, None)
+        st.query_params.pop(BLOCK_PARAM, None)
+    else:
+        st.session_state[_BLOCK] = (terr.path.name, str(block_id))
+        st.query_params[BLOCK_PARAM] = str(block_id)
+
+
+def find_places(terr: Territory, blocks, query: str, limit: int = 8) -> tuple[list[dict], str | None]:
+    """Places matching ``query`` in ``terr``: street and block names offline, then the national address
+    service (unless ``ILOTS_ADDRESS_API=off``) when nothing is found. Returns (hits, a French sentence
+    saying why nothing could be found, or None)."""
+    import shapely
+    from pyproj import Transformer
+
+    from ilots.search import ADDRESS_API, GeocodingUnavailable, block_at, geocode_address, search_places
+
+    streets = terr.streets()
+    hits = search_places(query, blocks, streets, limit=limit)
+    if hits:
+        return hits, None
+    address_api = os.environ.get("ILOTS_ADDRESS_API", ADDRESS_API)  # "off": no outbound call at all
+    why = None
+    if address_api != "off":
+        try:
+            lon, lat = (sum(terr.manifest["bounds_wgs84"][i::2]) / 2 for i in (0, 1))
+            to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
+            for a in geocode_address(query, near=(lon, lat), base_url=address_api, limit=limit):
+                x, y = to_local.transform(a["lon"], a["lat"])
+                bid = block_at(blocks, x, y)
+                if bid is not None and blocks.geometry.loc[bid].distance(shapely.Point(x, y)) < 200:
+                    hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
+            if hits:
+                return hits, None
+        except GeocodingUnavailable:
+            why = "le service national d'adresses est injoignable"
+    named = streets is not None and len(streets) > 0
+    if not named:
+        reason = "ce territoire n'a pas de noms de rues (son réseau routier n'a pas été fourni)"
+        reason += f" et {why}" if why else (" et le service national d'adresses est désactivé" if address_api == "off" else "")
+        return [], (f"Introuvable : {reason}. Cherchez un nom de quartier, un numéro d'îlot, ou touchez la carte.")
+    return [], "Aucun lieu de ce nom dans ce territoire" + (f" ({why})" if why else "") + "."
+
+
+def share_url(terr: Territory, block_id: str | None = None, page: str = "cafe") -> str:
+    """Path and query of a link opening ``page`` on ``terr`` (and ``block_id``), relative to the app's root."""
+    from urllib.parse import urlencode
+
+    query = {TERRITORY_PARAM: terr.path.name, **({BLOCK_PARAM: block_id} if block_id else {})}
+    return f"{page}?{urlencode(query)}"
+
+
 def dates_text(terr: Territory) -> str:
     dates = terr.manifest.get("acquisition_dates") or []
-    return ", ".join(fr.date_fr(d) for d in dates) or "date d'acquisition inconnue"
+    return fr.dates_fr(dates) if dates else "à une date d'acquisition inconnue"
 
 
 # -- model, engine and tables (cached per territory version) --------------------------------------
@@ -219,14 +328,19 @@ def _map(path: str, territory_mtime: float, model_mtime: float, layers: tuple, w
                          draw=draw)
 
 
-def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, draw: bool = False):
-    """The folium map of the territory, built once per territory version and layer choice.
+def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, draw: bool = False,
+                  highlight: str | None = None):
+    """The folium map of the territory, built once per territory version and layer choice; ``highlight``
+    (a block id) is outlined and zoomed on.
 
     Each session gets its own copy: rendering a folium map mutates it, and the cached one is shared."""
-    from ilots.maps import session_copy
+    from ilots.maps import highlight_block, session_copy
 
     model(terr)
-    return session_copy(_map(*_version(terr), tuple(layers), with_lst, draw))
+    m = session_copy(_map(*_version(terr), tuple(layers), with_lst, draw))
+    if highlight is not None and highlight in terr.blocks.index:
+        highlight_block(m, terr.blocks.geometry.loc[highlight], terr.blocks.crs, f"Îlot {highlight}")
+    return m
 
 
 def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = None):
@@ -236,6 +350,29 @@ def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = Non
     # render=False: st_folium renders the map itself; its extra render of the whole figure is redundant.
     return st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [],
                      render=False)
+
+
+def french_table(frame, formats: dict | None = None):
+    """``frame`` as French text for st.dataframe: decimal comma, units, « — » for missing. The grid's
+    accessible cells (what a screen reader reads) carry the display text only when it is text: a styled
+    number is read out raw (« 40.70923839795327 ») and a missing one as « None ». ``formats`` maps a column
+    to a formatter (default: a number with two decimals, or the value as text)."""
+    import pandas as pd
+
+    formats = formats or {}
+
+    def default(v):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return "—"
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return str(v)
+        return fr.num(v, 0 if float(v).is_integer() else 2)
+
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        f = formats.get(col, default)
+        out[col] = [("—" if v is None or (isinstance(v, float) and pd.isna(v)) else f(v)) for v in frame[col]]
+    return out
 
 
 def md_escape(text: str) -> str:
@@ -249,3 +386,20 @@ def md_escape(text: str) -> str:
 
 def _slug_for_file(name: str) -> str:
     return fr.slug(name, sep="_") or "territoire"
+
+
+def share_block(terr: Territory, block_id: str | None, page: str = "cafe") -> None:
+    """A link and a printable QR code opening ``page`` on ``terr`` (and ``block_id``) on any phone."""
+    import io
+    from urllib.parse import urljoin
+
+    import segno
+
+    url = urljoin(st.context.url or "http://localhost:8501/", share_url(terr, block_id, page))
+    png = io.BytesIO()
+    segno.make(url, error="m").save(png, kind="png", scale=8, border=4)
+    st.image(png.getvalue(), width=220, caption="QR code : ouvre cette page sur ce territoire"
+             + (" et cet îlot" if block_id else ""))
+    st.code(url, language=None)
+    st.download_button("Télécharger le QR code (PNG, à imprimer)", png.getvalue(),
+                       file_name=f"qr_{_slug_for_file(terr.name)}.png", mime="image/png", key=f"qr_{page}")

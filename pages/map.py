@@ -3,16 +3,22 @@
 import json
 
 import pandas as pd
-import shapely
 import streamlit as st
-from pyproj import Transformer
 
 from ilots import fr
 from ilots.maps import LAYERS
-import os
-
-from ilots.search import ADDRESS_API, GeocodingUnavailable, block_at, geocode_address, search_places
-from pages.common import blocks_with_model, md_escape, reliable, select_territory, show_map, territory_map
+from pages.common import (
+    blocks_with_model,
+    choose_block,
+    chosen_block,
+    find_places,
+    french_table,
+    md_escape,
+    reliable,
+    select_territory,
+    show_map,
+    territory_map,
+)
 
 terr = select_territory()
 blocks = blocks_with_model(terr)
@@ -33,35 +39,25 @@ with right:
     query = st.text_input("Rechercher une rue, un quartier ou une adresse", key="map_search",
                           placeholder="ex. rue Pasteur")
     if query:
-        hits = search_places(query, blocks, terr.streets())
-        address_api = os.environ.get("ILOTS_ADDRESS_API", ADDRESS_API)  # "off": no outbound call at all
-        if not hits and address_api != "off":
-            try:
-                lon, lat = (sum(terr.manifest["bounds_wgs84"][i::2]) / 2 for i in (0, 1))
-                to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
-                for a in geocode_address(query, near=(lon, lat), base_url=address_api):
-                    x, y = to_local.transform(a["lon"], a["lat"])
-                    bid = block_at(blocks, x, y)
-                    if blocks.geometry.loc[bid].distance(shapely.Point(x, y)) < 200:
-                        hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
-            except GeocodingUnavailable as exc:
-                st.caption(md_escape(exc))
+        hits, why = find_places(terr, blocks, query)
         if hits:
             pick = st.selectbox("Résultats", range(len(hits)), format_func=lambda i: f"{hits[i]['label']} ({hits[i]['kind']})",
                                 key="map_hit")
-            st.session_state["selected_block"] = hits[pick]["block_id"]
+            if st.session_state.get("map_hit_applied") != (query, pick):  # a new search result, not a rerun
+                st.session_state["map_hit_applied"] = (query, pick)
+                choose_block(terr, hits[pick]["block_id"])
         else:
-            st.info("Aucun résultat dans ce territoire.")
+            st.info(why)
 
-state = show_map(territory_map(terr, chosen, with_lst=with_lst), key=f"map_{'-'.join(chosen)}_{with_lst}",
-                 height=600, returned=["last_active_drawing"])
-clicked = (state or {}).get("last_active_drawing") or {}
-bid = (clicked.get("properties") or {}).get("block_id")
-if bid and bid in blocks.index:
-    st.session_state["selected_block"] = bid
+bid = chosen_block(terr, blocks.index)
+state = show_map(territory_map(terr, chosen, with_lst=with_lst, highlight=bid),
+                 key=f"map_{'-'.join(chosen)}_{with_lst}_{bid}", height=600, returned=["last_active_drawing"])
+clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
+if clicked in blocks.index and clicked != bid:
+    choose_block(terr, clicked)
+    st.rerun()  # draw the block card and the outline of the block just clicked
 
-bid = st.session_state.get("selected_block")
-if bid in blocks.index:
+if bid is not None:
     b = blocks.loc[bid]
     st.subheader(f"Îlot {md_escape(bid)}")
     if trusted:
@@ -95,8 +91,12 @@ if bid in blocks.index:
 else:
     st.caption("Cliquez sur un îlot pour afficher sa fiche.")
 
-with st.expander("Tableau des îlots (alternative à la carte, triable)"):
-    cols = {"lst_used_c": "Temp. de surface (°C)", "risk_label": "Risque", "tree_frac": "Arbres (0–1)",
-            "impervious_frac": "Imperméabilisé (0–1)", "building_height_m": "Hauteur (m)", "residents": "Habitants"}
+with st.expander("Tableau des îlots (alternative à la carte, du plus chaud au plus frais)"):
+    cols = {"lst_used_c": "Temp. de surface", "risk_label": "Risque", "tree_frac": "Arbres",
+            "impervious_frac": "Imperméabilisé", "building_height_m": "Hauteur", "residents": "Habitants"}
+    formats = {"Temp. de surface": fr.temp, "Arbres": fr.pct, "Imperméabilisé": fr.pct,
+               "Hauteur": lambda v: "—" if pd.isna(v) else f"{fr.num(v, 0)} m", "Habitants": lambda v: fr.num(v, 0)}
     present = [c for c in cols if c in blocks]
-    st.dataframe(pd.DataFrame(blocks[present]).rename(columns=cols).round(2), height=300)
+    table = pd.DataFrame(blocks[present]).sort_values("lst_used_c", ascending=False).rename(columns=cols)
+    table.index.name = "Îlot"
+    st.dataframe(french_table(table, formats), height=300)

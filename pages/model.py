@@ -5,7 +5,7 @@ import streamlit as st
 
 from ilots import fr
 from ilots.maps import Layer, add_block_layer, base_map, localise_assets
-from pages.common import blocks_with_model, model, select_territory, show_map
+from pages.common import blocks_with_model, french_table, model, select_territory, show_map
 
 terr = select_territory()
 meta, table = model(terr)
@@ -60,7 +60,7 @@ with c1:
     st.scatter_chart(chart, x="Observé (°C)", y="Prédit hors échantillon (°C)", height=360)
 with c2:
     st.subheader("Effets en °C (modèle linéaire)")
-    eff = pd.DataFrame([{"Facteur": e["label_fr"], "Effet (°C)": round(e["effect_c"], 2),
+    eff = pd.DataFrame([{"Facteur": e["label_fr"], "Effet": fr.temp(e["effect_c"], 2, True),
                          "Intervalle à 90 %": f"{fr.temp(e['lo_c'], 2, True)} à {fr.temp(e['hi_c'], 2, True)}"}
                         for e in meta["effects"].values()])
     st.dataframe(eff, hide_index=True)
@@ -91,6 +91,12 @@ lim = float(max(abs(res.quantile(0.02)), abs(res.quantile(0.98)), 0.5))
 add_block_layer(fmap, blocks.assign(residual_c=res), Layer("residual_c", "Résidu", "°C", "RdBu_r"), -lim, lim,
                 tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"})
 show_map(localise_assets(fmap), key="residual_map", height=460)
+with st.expander("Tableau : les 20 plus grands résidus (alternative à la carte)"):
+    top = res.dropna().abs().sort_values(ascending=False).index[:20]
+    st.dataframe(french_table(pd.DataFrame({"Résidu": res[top], "Observé": blocks.loc[top, target],
+                                            "Prédit": table.loc[top, "lst_pred_c"]},
+                                           index=pd.Index(top, name="Îlot")),
+                              {"Résidu": lambda v: fr.temp(v, 1, True), "Observé": fr.temp, "Prédit": fr.temp}))
 
 st.subheader("Sensibilité de l'indice de risque")
 sens = meta["risk"].get("sensitivity")

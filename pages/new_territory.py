@@ -1,9 +1,9 @@
 """Nouveau territoire: download a commune's open data, or build from uploaded files; validated, with progress."""
 
 import datetime as dt
-from contextlib import contextmanager
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -15,8 +15,16 @@ from ilots.fetch.http import Downloader, default_cache_dir
 from ilots.fetch.wfs import commune_boundaries
 from ilots.fr import date_fr, pct, slug
 from ilots.store import is_territory
-from ilots.uploads import Limits, UploadError, check_raster, check_vector, find_bdtopo_root, safe_extract_zip, unique_path
-from pages.common import admin_allows, admin_configured, creation_enabled, data_dir, md_escape
+from ilots.uploads import (
+    Limits,
+    UploadError,
+    check_raster,
+    check_vector,
+    find_bdtopo_root,
+    safe_extract_zip,
+    unique_path,
+)
+from pages.common import admin_allows, admin_configured, choose_territory, creation_enabled, data_dir, md_escape
 
 LIMITS = Limits()
 NOTHING_SAVED = "Rien n'a été enregistré : aucun territoire n'a été créé ni modifié."
@@ -111,7 +119,7 @@ def fit_before_publishing(bar):
 def announce(target: Path, label: str) -> None:
     st.success(f"Territoire « {md_escape(label)} » prêt.")
     if st.button("Ouvrir ce territoire", type="primary", key="open_new"):
-        st.session_state["territory"] = str(target)
+        choose_territory(target)
         st.switch_page("pages/overview.py")
 
 

@@ -13,7 +13,7 @@ m = terr.manifest
 
 st.title(md_escape(terr.name))
 st.caption(
-    f"Température de surface (LST) mesurée par satellite Landsat vers 11 h solaire le {dates_text(terr)} : "
+    f"Température de surface (LST) mesurée par satellite Landsat vers 11 h solaire {dates_text(terr)} : "
     "c'est la température des toits, des sols et de la végétation, pas celle de l'air."
 )
 

@@ -9,10 +9,25 @@ from ilots import fr
 from ilots.errors import IlotsError
 from ilots.maps import delta_map
 from ilots.scenarios import (
-    KINDS, Intervention, Scenario, Target, compare_scenarios, delete_scenario, list_scenarios,
+    KINDS,
+    Intervention,
+    Scenario,
+    Target,
+    compare_scenarios,
+    delete_scenario,
+    list_scenarios,
     save_scenario,
 )
-from pages.common import blocks_with_model, engine, md_escape, reliable, select_territory, show_map, territory_map
+from pages.common import (
+    blocks_with_model,
+    engine,
+    french_table,
+    md_escape,
+    reliable,
+    select_territory,
+    show_map,
+    territory_map,
+)
 
 terr = select_territory()
 if not reliable(terr):
@@ -44,7 +59,11 @@ elif mode == "ids":
         st.session_state["scenario_last_click"] = clicked
         ids = [i for i in ids if i != clicked] if clicked in ids else ids + [clicked]
         st.session_state["scenario_ids"] = ids
-    st.write("Îlots choisis : " + (", ".join(md_escape(i) for i in ids) if ids else "aucun"))
+    typed = st.multiselect("Îlots choisis (au clavier : tapez un numéro d'îlot)", list(blocks.index), default=ids,
+                           key=f"scenario_ids_typed_{len(ids)}_{ids[-1] if ids else ''}")
+    if typed != ids:
+        ids = list(typed)
+        st.session_state["scenario_ids"] = ids
     target = Target("ids", ids=ids) if ids else None
 elif mode == "drawn":
     st.caption("Dessinez un polygone ou un rectangle avec les outils en haut à gauche de la carte.")
@@ -79,7 +98,7 @@ def interventions_panel(target: Target | None) -> None:
                                                        ("cool_roofs", cool), ("cool_pavements", pave)) if v]
     scenario = Scenario(st.session_state.get("sc_name") or "Mon scénario", items)
     per_block, s = eng.apply(scenario)
-    st.session_state["last_scenario"] = scenario
+    st.session_state["last_scenario"] = (terr.path.name, scenario)  # offered by « Enregistrer » and the Briefing
     lo, hi = s["delta_mean_interval_c"]
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Îlots modifiés", fr.num(s["n_blocks_changed"], 0))
@@ -120,6 +139,18 @@ def interventions_panel(target: Target | None) -> None:
     if st.toggle("Carte des variations de température", key="sc_show_map"):
         show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
                  key="delta_map", height=420)
+    changed = per_block[per_block["changed"]].sort_values("delta_c")
+    if len(changed):
+        with st.expander(f"Tableau des {fr.num(len(changed), 0)} îlots modifiés (alternative à la carte)"):
+            shown = changed.head(200)
+            st.dataframe(french_table(pd.DataFrame({
+                "Avant": shown["lst_before_c"], "Après": shown["lst_after_c"], "Variation": shown["delta_c"],
+                "Intervalle à 90 %": [f"{fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}"
+                                      for lo, hi in zip(shown["delta_lo_c"], shown["delta_hi_c"], strict=True)],
+            }, index=pd.Index(shown.index, name="Îlot")), {"Avant": fr.temp, "Après": fr.temp,
+                                                          "Variation": lambda v: fr.temp(v, 2, True)}))
+            if len(changed) > len(shown):
+                st.caption(f"Les {fr.num(len(shown), 0)} îlots les plus rafraîchis ; l'export CSV de la page Briefing les donne tous.")
 
 
 interventions_panel(target)
@@ -132,7 +163,8 @@ for p in problems:
 c1, c2 = st.columns([2, 1])
 name = c1.text_input("Nom du scénario", key="sc_name", max_chars=80)
 if c2.button("Enregistrer", key="sc_save", disabled=not name):
-    last = st.session_state.get("last_scenario")
+    here, last = st.session_state.get("last_scenario") or (None, None)
+    last = last if here == terr.path.name else None
     try:
         if last is None or not last.interventions:
             raise IlotsError("Réglez au moins une intervention avant d'enregistrer.")

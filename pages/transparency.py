@@ -30,7 +30,7 @@ for src in m.get("sources", []):
                      "Empreinte SHA-256": f["sha256"][:16] + "…",
                      "Licence": "données synthétiques" if terr.synthetic else LICENCES.get(src["role"], "—")})
 st.dataframe(pd.DataFrame(rows), hide_index=True)
-st.caption(f"Dates d'acquisition : {dates_text(terr)}. Système de coordonnées : {m['crs']['label']} ({m['crs']['region']}). "
+st.caption(f"Acquisition {dates_text(terr)}. Système de coordonnées : {m['crs']['label']} ({m['crs']['region']}). "
            f"Territoire préparé le {fr.date_fr(m['created'][:10])}.")
 
 st.subheader("Fiche algorithme")
