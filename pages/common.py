@@ -128,7 +128,9 @@ def _chosen_name(paths: list[Path]) -> str:
     names = [p.name for p in paths]
     current = st.session_state.get(_CHOSEN)
     asked = st.query_params.get(TERRITORY_PARAM)
-    if asked is not None and asked != current:  # a link, a QR code, or the address bar edited by hand
+    # The URL wins only when it says something this session did not write there itself: a link, a QR code,
+    # or the address bar edited by hand (not the previous choice, still in the URL when the selector changes).
+    if asked is not None and asked != current and asked != st.session_state.get("_url_territory"):
         if asked in names:
             choose_territory(Path(asked))
             current = asked
@@ -160,6 +162,7 @@ def select_territory() -> Territory:
     st.sidebar.selectbox("Territoire", names, index=names.index(current), format_func=labels.get, key=key,
                          on_change=changed, args=(key,))
     st.query_params[TERRITORY_PARAM] = current
+    st.session_state["_url_territory"] = current
     try:
         terr = load(data_dir() / current)
     except IlotsError as exc:

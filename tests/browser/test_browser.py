@@ -4,6 +4,7 @@ Skipped when Chromium is not installed locally; under CI (where .ci/run installs
 Chromium is a failure. Screenshots go to tests/artifacts/ (git-ignored).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,10 +18,9 @@ import pytest
 
 from ilots.analysis import fit_territory
 from ilots.store import load_territory
+from tests.browser.conftest import ARTIFACTS, CHROMIUM  # noqa: E402
 from tests.conftest import ROOT
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = ROOT / "tests" / "artifacts"
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
 
@@ -31,13 +31,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_territory, tmp_path_factory):
-    data = tmp_path_factory.mktemp("browserdata")
-    shutil.copytree(demo_territory, data / "demo")
-    fit_territory(load_territory(data / "demo"))
+@contextlib.contextmanager
+def serving(data, **env_extra):
+    """A Streamlit server of the dashboard on ``data`` (territories folder), on a free local port."""
     port = _free_port()
-    env = {**os.environ, "ILOTS_DATA_DIR": str(data)}
+    env = {**os.environ, "ILOTS_DATA_DIR": str(data), **env_extra}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -54,22 +52,20 @@ def server(demo_territory, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("the Streamlit server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM, "Chromium is required under CI: .ci/run installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                              "--disable-background-networking"])
-        yield b
-        b.close()
+def server(demo_territory, tmp_path_factory):
+    data = tmp_path_factory.mktemp("browserdata")
+    shutil.copytree(demo_territory, data / "demo")
+    fit_territory(load_territory(data / "demo"))
+    with serving(data) as base:
+        yield base
 
 
 def _open(browser, url, width=1400, height=1000):

@@ -7,20 +7,15 @@ violation of our own (Streamlit's one is documented in ALLOWED).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from ilots.analysis import fit_territory
 from ilots.store import load_territory
-from tests.browser.test_browser import ARTIFACTS, CHROMIUM, _free_port
-from tests.conftest import ROOT
+from tests.browser.test_browser import ARTIFACTS, serving
 
 PAGES = ["", "map", "model", "scenarios", "briefing", "cafe", "transparency", "new_territory"]
 WIDTHS = [1366, 390]
@@ -39,40 +34,8 @@ def server(demo_territory, tmp_path_factory):
     manifest = json.loads((data / "autre" / "territory.json").read_text(encoding="utf-8"))
     manifest["name"] = "Autreville"
     (data / "autre" / "territory.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    port = _free_port()
-    env = {**os.environ, "ILOTS_DATA_DIR": str(data), "ILOTS_ADDRESS_API": "off"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not start")
-    yield base, load_territory(data / "autre")
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM, "Chromium is required under CI: .ci/run installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                              "--disable-background-networking"])
-        yield b
-        b.close()
+    with serving(data, ILOTS_ADDRESS_API="off") as base:
+        yield base, load_territory(data / "autre")
 
 
 def _open(browser, url, width=1366, height=900):
@@ -98,6 +61,14 @@ def test_the_chosen_territory_stays_on_every_page_and_in_the_url(server, browser
         page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
         page.wait_for_url(re.compile(r"[?&]territoire=autre\b"), timeout=30_000)
         assert "Autreville" in _sidebar_territory(page), title
+    # chosen in the sidebar this time: the old choice still in the URL must not win it back
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first
+    box.click()
+    page.get_by_role("option", name=re.compile("Îlotville")).click()
+    page.wait_for_url(re.compile(r"[?&]territoire=demo\b"), timeout=30_000)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Modèle").click()
+    page.locator("h1", has_text="modèle").wait_for(timeout=60_000)
+    assert "Îlotville" in _sidebar_territory(page) and "territoire=demo" in page.url
     page.screenshot(path=str(ARTIFACTS / "persist_overview.png"))
     page.close()
 
