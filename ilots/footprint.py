@@ -58,7 +58,7 @@ __all__ = [
 THERMAL_FWHM_M = 100.0  # TIRS ground sample distance (Irons et al. 2012)
 THERMAL_PSF_SIGMA_M = THERMAL_FWHM_M / (2.0 * np.sqrt(2.0 * np.log(2.0)))  # ≈ 42.5 m
 SUFFIX = "_fp"
-GRID_M = 10.0  # vector layers are rasterised on this grid (with 4 × 4 sub-pixels)
+GRID_M = 10.0  # vector layers are rasterised on this grid without a fine enough land cover (~2.5 m sub-pixels)
 _TRUNCATE = 4.0  # the Gaussian is cut at 4 σ (≈ 170 m; 3 σ would drop 1 % of its weight in 2-D)
 REACH_M = _TRUNCATE * THERMAL_PSF_SIGMA_M + GRID_M  # how far beyond a block surfaces count in its matched shares
 

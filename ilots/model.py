@@ -75,6 +75,8 @@ def target_columns(table: pd.DataFrame) -> tuple[str, str]:
     if LAND_TARGET in table and table[LAND_TARGET].notna().any():
         return LAND_TARGET, "lst_land_valid_frac"
     return TARGET, "lst_valid_frac"
+
+
 def matched_inputs(table: pd.DataFrame, features: list[str]) -> dict[str, str]:
     """Feature → its footprint-matched column (``<feature>_fp``) for the features whose matched share the
     table holds: the block LST is a mean of the thermal band's ~100 m blur, so the model reads each share
@@ -643,7 +645,8 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
             lin_line = [float(linear.predict(X.assign(**{f: g})).mean()) for g in grid]
             pdp[f] = {"grid": grid.tolist(), "boosting_c": pd_res["average"][0].tolist(), "ridge_c": lin_line}
 
-    linear.inputs = {f: c for f, c in inputs.items() if f in linear.features}  # from now on the model reads the matched columns of any block table
+    # From now on the model reads the matched columns of any block table (predictions, explanations, scenarios).
+    linear.inputs = {f: c for f, c in inputs.items() if f in linear.features}
     training = {
         "footprint": {"matched": sorted(inputs), "fwhm_m": THERMAL_FWHM_M, "sigma_m": round(THERMAL_PSF_SIGMA_M, 1)},
         "n_blocks": int(len(table)),

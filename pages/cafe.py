@@ -6,10 +6,12 @@ from ilots import fr
 from ilots.scenarios import Intervention, Scenario, Target
 from pages.common import (
     blocks_with_model,
-    choose_block,
+    choose_found,
     chosen_block,
+    clicked_block,
     engine,
     find_places,
+    go_to_block,
     md_escape,
     reliable,
     select_territory,
@@ -39,9 +41,7 @@ if query:
     hits, why = find_places(terr, blocks, query, limit=5)
     if hits:
         i = st.radio("Choisissez", range(len(hits)), format_func=lambda k: md_escape(hits[k]["label"]), key="cafe_hit")
-        if st.session_state.get("cafe_hit_applied") != (query, i):  # a new answer, not a rerun of the same one
-            st.session_state["cafe_hit_applied"] = (query, i)
-            choose_block(terr, hits[i]["block_id"])
+        choose_found(terr, "cafe_hit_applied", query, i, hits[i]["block_id"])
     else:
         st.write(why)
 
@@ -49,19 +49,14 @@ if query:
 bid = chosen_block(terr, blocks.index)
 state = show_map(territory_map(terr, ["lst"], highlight=bid), key=f"cafe_map_{bid}", height=380,
                  returned=["last_active_drawing"])
-clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
-if clicked in blocks.index and clicked != bid:
-    choose_block(terr, clicked)
-    st.rerun()
+go_to_block(terr, clicked_block(state), bid, blocks.index)
 
 with st.expander("Sans la carte : choisir dans la liste"):
     order = blocks["lst_used_c"].sort_values(ascending=False)
     listed = [None, *order.index]
     picked = st.selectbox("Îlots, du plus chaud au plus frais", listed, index=listed.index(bid) if bid in listed else 0,
                           format_func=lambda i: "—" if i is None else f"Îlot {i} : {fr.temp(order[i])}", key=f"cafe_list_{bid}")
-    if picked is not None and picked != bid:
-        choose_block(terr, picked)
-        st.rerun()
+    go_to_block(terr, picked, bid, blocks.index)
 
 # IRIS or sections given as blocks are neighbourhoods, not blocks: say « quartier » to citizens (median > 5 ha).
 large_blocks = float(blocks["area_m2"].median()) > 50_000

@@ -35,6 +35,24 @@ def _leave_legacy_page_discovery() -> None:
 
 
 _leave_legacy_page_discovery()
+# French for the whole page (Streamlit's template says lang="en"; its few fixed English labels are translated
+# as they appear: pages/assets/french.js), and what RGAA / WCAG 2.1 AA asks that the default theme lacks:
+# captions at 4.5:1 contrast (the theme's are 3.9:1) and touch targets of at least 44 × 44 CSS px.
+# One element (style + script): a style-only st.html goes to Streamlit's event container, which is redrawn
+# without it on some reruns. No "<" followed by a letter in the script: the HTML sanitiser would drop it.
+PAGE_HEAD = ("""<style>
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > style) { display: none; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stWidgetLabel"] small, [data-testid="stMetricDelta"] { color: #4a4d5a !important; opacity: 1 !important; }
+[data-testid="stSlider"] div:has(> div > input[type="range"]) { width: 1.75rem !important; height: 1.75rem !important; }
+[data-testid="stSlider"] div:has(> div > input[type="range"])::before { content: ""; position: absolute; inset: -0.5rem; }
+[data-testid="stSlider"] > div { padding-top: 0.5rem; padding-bottom: 0.5rem; }
+button, [role="button"], [role="radio"], [role="checkbox"], [role="option"] { min-height: 44px; }
+h1, h2, h3 { text-wrap: balance; hyphens: manual; }
+[data-testid="stMetricLabel"] p { white-space: normal !important; overflow: visible !important; }
+[data-testid="stMetricLabel"] > div { overflow: visible !important; }
+</style><script>"""
+             + (APP_ROOT / "pages" / "assets" / "french.js").read_text(encoding="utf-8") + "</script>")
 DEMO_FOLDER = "demo"
 SYNTHETIC_BANNER = "Données synthétiques : « Îlotville » est une ville fictive générée pour la démonstration."
 
@@ -232,6 +250,27 @@ def find_places(terr: Territory, blocks, query: str, limit: int = 8) -> tuple[li
         reason += f" et {why}" if why else (" et le service national d'adresses est désactivé" if address_api == "off" else "")
         return [], (f"Introuvable : {reason}. Cherchez un nom de quartier, un numéro d'îlot, ou touchez la carte.")
     return [], "Aucun lieu de ce nom dans ce territoire" + (f" ({why})" if why else "") + "."
+
+
+def clicked_block(state) -> str | None:
+    """Id of the block last clicked on a map shown with ``returned=["last_active_drawing"]`` (None if none)."""
+    return (((state or {}).get("last_active_drawing") or {}).get("properties") or {}).get("block_id")
+
+
+def go_to_block(terr: Territory, block_id, current: str | None, ids) -> None:
+    """Make ``block_id`` (clicked, or picked in a list) the session's block and rerun, so the page draws its card
+    and its outline; nothing when it is not one of ``ids`` or is already the current block."""
+    if block_id is not None and block_id in ids and block_id != current:
+        choose_block(terr, block_id)
+        st.rerun()
+
+
+def choose_found(terr: Territory, key: str, query: str, index: int, block_id: str) -> None:
+    """Make the search answer ``index`` of ``query`` the session's block, once: a rerun of the same answer
+    must not undo a block clicked on the map since (``key`` remembers which answer was applied)."""
+    if st.session_state.get(key) != (query, index):
+        st.session_state[key] = (query, index)
+        choose_block(terr, block_id)
 
 
 def share_url(terr: Territory, block_id: str | None = None, page: str = "cafe") -> str:

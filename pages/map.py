@@ -9,10 +9,12 @@ from ilots import fr
 from ilots.maps import LAYERS
 from pages.common import (
     blocks_with_model,
-    choose_block,
+    choose_found,
     chosen_block,
+    clicked_block,
     find_places,
     french_table,
+    go_to_block,
     md_escape,
     reliable,
     select_territory,
@@ -43,19 +45,14 @@ with right:
         if hits:
             pick = st.selectbox("Résultats", range(len(hits)), format_func=lambda i: f"{hits[i]['label']} ({hits[i]['kind']})",
                                 key="map_hit")
-            if st.session_state.get("map_hit_applied") != (query, pick):  # a new search result, not a rerun
-                st.session_state["map_hit_applied"] = (query, pick)
-                choose_block(terr, hits[pick]["block_id"])
+            choose_found(terr, "map_hit_applied", query, pick, hits[pick]["block_id"])
         else:
             st.info(why)
 
 bid = chosen_block(terr, blocks.index)
 state = show_map(territory_map(terr, chosen, with_lst=with_lst, highlight=bid),
                  key=f"map_{'-'.join(chosen)}_{with_lst}_{bid}", height=600, returned=["last_active_drawing"])
-clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
-if clicked in blocks.index and clicked != bid:
-    choose_block(terr, clicked)
-    st.rerun()  # draw the block card and the outline of the block just clicked
+go_to_block(terr, clicked_block(state), bid, blocks.index)
 
 if bid is not None:
     b = blocks.loc[bid]

@@ -20,6 +20,7 @@ from ilots.scenarios import (
 )
 from pages.common import (
     blocks_with_model,
+    clicked_block,
     engine,
     french_table,
     md_escape,
@@ -54,7 +55,7 @@ elif mode == "ids":
     ids = [i for i in st.session_state.get("scenario_ids", []) if i in blocks.index]
     st.caption("Cliquez sur des îlots de la carte pour les ajouter ou les retirer.")
     state = show_map(territory_map(terr, ["risk"]), key="scenario_pick_map", height=420, returned=["last_active_drawing"])
-    clicked = ((state or {}).get("last_active_drawing") or {}).get("properties", {}).get("block_id")
+    clicked = clicked_block(state)
     if clicked in blocks.index and st.session_state.get("scenario_last_click") != clicked:
         st.session_state["scenario_last_click"] = clicked
         ids = [i for i in ids if i != clicked] if clicked in ids else ids + [clicked]
