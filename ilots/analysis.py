@@ -11,6 +11,7 @@ import datetime as dt
 import importlib.metadata
 import json
 import platform
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -66,9 +67,13 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     return out, risk_note
 
 
-def fit_territory(terr: Territory, tile_m: float | None = None, n_folds: int = 5, save: bool = True) -> tuple[dict, pd.DataFrame]:
-    """Fit, explain and score ``terr``; store ``model.json`` and ``model.parquet`` if ``save``."""
-    fit = fit_models(terr.blocks, terr.manifest.get("features"), tile_m=tile_m, n_folds=n_folds)
+def fit_territory(terr: Territory, tile_m: float | None = None, n_folds: int = 5, save: bool = True,
+                  progress: Callable[[str, float], None] | None = None) -> tuple[dict, pd.DataFrame]:
+    """Fit, explain and score ``terr``; store ``model.json`` and ``model.parquet`` if ``save``.
+    ``progress(message_fr, fraction)`` is told each stage."""
+    progress = progress or (lambda _m, _f: None)
+    fit = fit_models(terr.blocks, terr.manifest.get("features"), tile_m=tile_m, n_folds=n_folds, progress=progress)
+    progress("Indice de risque, probabilités et explications par îlot", 0.9)
     table, risk_note = _outputs(terr, fit)
     meta = {
         "format_version": MODEL_FORMAT,
@@ -84,7 +89,9 @@ def fit_territory(terr: Territory, tile_m: float | None = None, n_folds: int = 5
     meta["warnings"] = fit_warnings(meta)
     meta["reliable"] = is_reliable(meta)
     if save:
+        progress("Enregistrement du modèle", 0.98)
         save_model(terr.path, meta, table)
+    progress("Modèle prêt", 1.0)
     return meta, table
 
 
@@ -124,8 +131,9 @@ def fit_warnings(meta: dict) -> list[str]:
     return out
 
 
-def ensure_model(terr: Territory) -> tuple[dict, pd.DataFrame]:
-    """The stored model, or a fresh fit when it is missing or from another scikit-learn version."""
+def ensure_model(terr: Territory, progress: Callable[[str, float], None] | None = None) -> tuple[dict, pd.DataFrame]:
+    """The stored model, or a fresh fit (its stages told to ``progress``) when it is missing or from another
+    scikit-learn version."""
     try:
         stored = terr.model()
     except CorruptTerritoryError:  # derived data: a damaged model is simply fitted again
@@ -134,7 +142,7 @@ def ensure_model(terr: Territory) -> tuple[dict, pd.DataFrame]:
         meta, table = stored
         if meta.get("sklearn") == sklearn.__version__ and meta.get("format_version") == MODEL_FORMAT:
             return meta, table
-    return fit_territory(terr)
+    return fit_territory(terr, progress=progress)
 
 
 def linear_model(meta: dict) -> LinearModel:

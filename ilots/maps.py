@@ -40,7 +40,7 @@ from folium.template import Template
 from rasterio.enums import Resampling
 
 from . import fr
-from .risk import CLASS_LABELS
+from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
 
 matplotlib.use("Agg")
 from matplotlib import colormaps  # noqa: E402
@@ -50,6 +50,7 @@ __all__ = [
     "LAYERS",
     "RISK_COLOURS",
     "Layer",
+    "no_data_label",
     "display_frame",
     "aggregate_to_grid",
     "lst_overlay_png",
@@ -58,13 +59,13 @@ __all__ = [
     "add_lst_overlay",
     "territory_map",
     "delta_map",
+    "comparison_maps",
     "localise_assets",
     "offline_assets",
     "session_copy",
 ]
 
 MAX_POLYGONS = 5000
-RISK_COLOURS = {1: "#ffffb2", 2: "#fecc5c", 3: "#fd8d3c", 4: "#f03b20", 5: "#bd0026", 0: "#bdbdbd"}
 # IGN Géoplateforme, Plan IGN v2 (Licence Ouverte): the French public basemap.
 TILES = ("https://data.geopf.fr/wmts?REQUEST=GetTile&SERVICE=WMTS&VERSION=1.0.0&STYLE=normal&TILEMATRIXSET=PM"
          "&FORMAT=image/png&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
@@ -145,8 +146,16 @@ def localise_assets(m: folium.Map) -> folium.Map:
     return m
 
 
-def _legend(m: folium.Map, title: str, unit: str, vmin: float, vmax: float, palette: str, slot: int) -> None:
-    """A gradient legend with French tick labels, stacked at the bottom right."""
+def _no_data_row(text: str) -> str:
+    return (f'<div style="margin-top:4px"><span style="display:inline-block;width:14px;height:14px;'
+            f'background:{NO_DATA_COLOUR};border:1px solid #555;margin-right:6px;vertical-align:middle"></span>'
+            f'{html.escape(text)}</div>')
+
+
+def _legend(m: folium.Map, title: str, unit: str, vmin: float, vmax: float, palette: str, slot: int,
+            missing: str | None = None) -> None:
+    """A gradient legend with French tick labels, stacked at the bottom right; ``missing`` names the grey
+    blocks (no value) when the layer has some."""
     cmap = colormaps[palette]
     stops = ", ".join(matplotlib.colors.to_hex(cmap(x)) for x in np.linspace(0.05, 0.95, 9))
     ticks = np.linspace(vmin, vmax, 5)
@@ -157,7 +166,8 @@ def _legend(m: folium.Map, title: str, unit: str, vmin: float, vmax: float, pale
         'background:white;padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111;'
         f'width:230px"><b>{html.escape(title)} ({html.escape(unit)})</b>'
         f'<div style="height:12px;margin:4px 0;background:linear-gradient(to right, {stops});border:1px solid #777"></div>'
-        f'<div style="display:flex;justify-content:space-between">{labels}</div></div>'
+        f'<div style="display:flex;justify-content:space-between">{labels}</div>'
+        f'{_no_data_row(missing) if missing else ""}</div>'
     )
     m.get_root().html.add_child(folium.Element(block))
 
@@ -257,14 +267,15 @@ def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
 
 def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):
     if layer.palette == "risk":
-        colours = values.fillna(0).astype(int).map(RISK_COLOURS).fillna("#bdbdbd")
+        colours = values.fillna(0).astype(int).map(RISK_COLOURS).fillna(NO_DATA_COLOUR)
         return colours, None
     scale = _palette(layer.palette, vmin, vmax, f"{layer.title} ({layer.unit})")
     if layer.percent:
         scale = _palette(layer.palette, vmin * 100, vmax * 100, f"{layer.title} ({layer.unit})")
-        colours = values.map(lambda v: scale(float(np.clip(v * 100, vmin * 100, vmax * 100))) if pd.notna(v) else "#d9d9d9")
+        colours = values.map(lambda v: scale(float(np.clip(v * 100, vmin * 100, vmax * 100))) if pd.notna(v)
+                             else NO_DATA_COLOUR)
     else:
-        colours = values.map(lambda v: scale(float(np.clip(v, vmin, vmax))) if pd.notna(v) else "#d9d9d9")
+        colours = values.map(lambda v: scale(float(np.clip(v, vmin, vmax))) if pd.notna(v) else NO_DATA_COLOUR)
     return colours, scale
 
 
@@ -281,7 +292,7 @@ def _tooltip_value(col: str, v) -> str:
         return f"{fr.num(float(v), 0)} m"
     if col == "residents":
         return fr.num(float(v), 0)
-    if col == "risk_class":
+    if col.startswith("risk_class"):
         return CLASS_LABELS.get(int(v), "inconnu")
     return html.escape(str(v))
 
@@ -412,19 +423,30 @@ def add_block_layer(
     if scale is not None:
         slot = getattr(m, "_ilots_legends", 0)
         factor = 100 if layer.percent else 1
-        _legend(m, layer.title, layer.unit, lo * factor, hi * factor, layer.palette, slot)
+        missing = no_data_label(layer) if frame[col].isna().any() else None
+        _legend(m, layer.title, layer.unit, lo * factor, hi * factor, layer.palette, slot, missing)
         m._ilots_legends = slot + 1
     else:
         _risk_legend(m)
     return gj
 
 
+RISK_NO_DATA = "non évaluable (température ou population inconnue)"
+
+
+def no_data_label(layer: Layer) -> str:
+    """What a grey block means on ``layer``'s map."""
+    if layer.column.startswith("lst"):
+        return "pas de mesure (nuages, eau ou hors image)"
+    return "valeur inconnue"
+
+
 def _risk_legend(m: folium.Map) -> None:
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;background:{RISK_COLOURS[k]};'
-        f'border:1px solid #555;margin-right:6px;vertical-align:middle"></span>{html.escape(v)}</div>'
-        for k, v in CLASS_LABELS.items()
-    )
+        f'border:1px solid #555;margin-right:6px;vertical-align:middle"></span>{html.escape(CLASS_LABELS[k])}</div>'
+        for k in range(5, 0, -1)
+    ) + _no_data_row(RISK_NO_DATA)
     legend = (
         '<div class="ilots-legend" style="position:absolute;bottom:40px;left:12px;z-index:9999;background:white;'
         'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111">'
@@ -506,6 +528,40 @@ def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> foliu
                     max_polygons=DELTA_MAX_POLYGONS)
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
+
+
+COMPARED = {
+    "lst": ("lst_before_c", "lst_after_c", Layer("lst", "Température de surface", "°C", "magma")),
+    "risk": ("risk_class_before", "risk_class_after", Layer("risk", "Risque de chaleur", "classe", "risk")),
+}
+
+
+def comparison_maps(blocks: gpd.GeoDataFrame, per_block: pd.DataFrame, bounds_wgs84,
+                    kind: str = "lst") -> tuple[folium.Map, folium.Map]:
+    """Today and with a scenario (``per_block``: :meth:`ilots.scenarios.ScenarioEngine.apply`), on one colour
+    scale: surface temperature (°C, ``kind="lst"``) or risk class (``"risk"``). The blocks the scenario changes
+    are outlined on the second map."""
+    before_col, after_col, layer = COMPARED[kind]
+    frame = blocks[[blocks.geometry.name]].assign(**{
+        c: per_block[c].reindex(blocks.index) for c in dict.fromkeys(("lst_before_c", before_col, after_col))})
+    finite = frame[before_col].dropna()
+    lo, hi = ((float(finite.quantile(0.02)), float(finite.quantile(0.98))) if kind == "lst" and len(finite)
+              else (None, None))
+    maps = []
+    for col, name in ((before_col, "Aujourd'hui"), (after_col, "Avec le scénario")):
+        m = base_map(bounds_wgs84)
+        shown = Layer(col, f"{layer.title} — {name.lower()}", layer.unit, layer.palette)
+        fields = {"block_id": "Îlot", "lst_before_c": "Température actuelle", col: f"{layer.title} ({name.lower()})"}
+        add_block_layer(m, frame, shown, lo, hi, name=name, tooltip_fields=fields)
+        maps.append(m)
+    changed = per_block["changed"].reindex(blocks.index).fillna(False).to_numpy(dtype=bool)
+    if changed.any():
+        outline = display_frame(frame[changed], [])
+        folium.GeoJson(json.loads(outline.geometry.to_json()), name="Îlots modifiés", interactive=False,
+                       style_function=lambda _f: {"color": "#000000", "weight": 1.6, "fill": False}).add_to(maps[1])
+    for m in maps:
+        folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(maps[0]), localise_assets(maps[1])
 
 
 HIGHLIGHT_COLOUR = "#00e5ff"  # cyan outline over a black halo: visible on every palette used here

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -457,20 +458,22 @@ def fit_models(
     n_folds: int = 5,
     seed: int = 0,
     threads: int | None = FIT_THREADS,
+    progress: Callable[[str, float], None] | None = None,
 ) -> FitResult:
     """Fit both models, cross-validate them spatially and randomly, and predict every block.
 
     ``blocks`` is a territory's block table (working CRS, metres); ``available`` its manifest's
     feature availability. ``threads`` bounds the BLAS and OpenMP pools (None: libraries' defaults).
+    ``progress(message_fr, fraction)`` is told each stage (the build's callback signature).
     Raises :class:`FitError` when too few blocks have a valid LST, or their LST hardly varies.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads):
-        return _fit_models(blocks, available, tile_m, n_folds, seed)
+        return _fit_models(blocks, available, tile_m, n_folds, seed, progress or (lambda _m, _f: None))
 
 
-def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
+def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult:
     t_cpu, t_wall = time.process_time(), time.perf_counter()
     table = pd.DataFrame(blocks.drop(columns=blocks.geometry.name))
     target, valid_col = target_columns(table)
@@ -480,6 +483,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
             f"Trop peu d'îlots avec une température valide pour ajuster un modèle "
             f"({int(train.sum())}, il en faut au moins {MIN_TRAINING_BLOCKS})."
         )
+    progress("Choix des indicateurs et des réglages du modèle (validation spatiale)", 0.05)
     features, feature_report = select_features(table, train, available)
     # Shares as the thermal sensor sees them (footprint-matched) where the build made them.
     inputs = matched_inputs(table, features)
@@ -518,6 +522,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     for f in dropped:
         features.remove(f)
         feature_report[f] = {"used": False, "reason": "écarté : n'améliore pas la validation spatiale du modèle linéaire"}
+    progress("Validation croisée : quartiers entiers mis de côté, puis îlots au hasard", 0.35)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         oof_s, nf_s = _oof(spatial, X, y, w, groups, features, baseline_feature)
@@ -528,6 +533,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     }
     chosen = "ridge" if report["spatial_cv"]["ridge"]["rmse_c"] <= report["spatial_cv"]["boosting"]["rmse_c"] else "boosting"
     # The same spatial folds without the water features: how much of the skill water inside or near blocks carries.
+    progress("Contrôles : le modèle sans l'eau, et sans la correction de l'empreinte du capteur", 0.55)
     water = [f for f in ("water_frac", "dist_water_m") if f in features]
     without_water = None
     if water and len(features) > len(water):
@@ -555,6 +561,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
         "n_train": int(train.sum()),
     }
 
+    progress("Ajustement final sur tous les îlots", 0.65)
     # Final models on every training block.
     linear = fit_linear(X, y, w, ridge_features(features))
     boosting = _boosting(features).fit(X[features], y, sample_weight=w)
@@ -586,6 +593,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed) -> FitResult:
     # are resampled (residuals are spatially clustered), and with several dates each tile's target moves by
     # a draw of its between-date uncertainty (half the levelled dates' spread), shared by the tile's blocks:
     # the dates disagree by area (a cloud edge, a wind change), not block by block.
+    progress("Incertitudes : rééchantillonnage des quartiers", 0.75)
     rng = np.random.default_rng(seed)
     tiles = np.unique(groups)
     boot_coef, boot_int = [], []

@@ -31,10 +31,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CLASS_LABELS", "THRESHOLDS", "RiskParams", "hazard_anomaly", "risk_index", "risk_class", "calibrate",
-           "sensitivity", "RiskDraws", "risk_draws", "block_uncertainty_c"]
+           "sensitivity", "RiskDraws", "risk_draws", "block_uncertainty_c", "RISK_COLOURS", "NO_DATA_COLOUR",
+           "HighRiskResidents", "high_risk_residents"]
 
 CLASS_LABELS = {0: "non évaluable", 1: "très faible", 2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}
 THRESHOLDS = (20.0, 40.0, 60.0, 80.0)
+# ColorBrewer YlOrRd (colour-blind safe, prints in grey levels in order); grey for « non évaluable » / no data.
+NO_DATA_COLOUR = "#bdbdbd"
+RISK_COLOURS = {1: "#ffffb2", 2: "#fecc5c", 3: "#fd8d3c", 4: "#f03b20", 5: "#bd0026", 0: NO_DATA_COLOUR}
 
 
 @dataclass(frozen=True)
@@ -218,3 +222,34 @@ def risk_draws(sd_c: pd.Series, params: RiskParams, n: int = N_DRAWS, seed: int 
     return RiskDraws(noise_c=(rng.normal(size=(n, len(sd))) * sd[None, :]).astype("float32"),
                      anomaly_high_c=rng.uniform(2.0, 4.0, n), dense_per_ha=rng.uniform(100.0, 250.0, n),
                      ref_factor=rng.uniform(0.75, 1.25, n), params=params)
+
+
+@dataclass(frozen=True)
+class HighRiskResidents:
+    """Residents of the blocks in the high classes (« élevé », « très élevé »): the expected count over the
+    draws of temperature error and index settings, and its 90 % interval (5th–95th percentile of the draws)."""
+
+    expected: float
+    low: float
+    high: float
+    n_draws: int
+
+
+def high_risk_residents(table: pd.DataFrame, model_table: pd.DataFrame, risk_meta: dict,
+                        level: float = 0.9) -> HighRiskResidents | None:
+    """How many residents are in high risk, with the uncertainty of the fit's own draws (same seed and per-block
+    SD as ``p_high_risk``, so ``expected`` equals the sum of residents × ``p_high_risk``).
+
+    ``table``: block attributes (``residents``, ``area_m2``, shares); ``model_table``: the fit's per-block table
+    (``lst_sd_c``, ``anomaly_c``, ``risk_score``); ``risk_meta``: the model's ``risk`` note (its ``params``).
+    ``None`` when the territory has no population data or the model predates the draws."""
+    if "residents" not in table or not table["residents"].notna().any() or "lst_sd_c" not in model_table:
+        return None
+    draws = risk_draws(model_table["lst_sd_c"], RiskParams(**risk_meta["params"]))
+    scores = draws.scores(table, model_table["anomaly_c"].to_numpy(dtype="float64"))
+    known = np.isfinite(model_table["risk_score"].to_numpy(dtype="float64"))
+    weights = np.where(known, table["residents"].fillna(0).to_numpy(dtype="float64"), 0.0)
+    counts = ((scores >= THRESHOLDS[2]) * weights[None, :]).sum(axis=1)
+    tail = (1.0 - level) / 2.0
+    return HighRiskResidents(float(counts.mean()), float(np.quantile(counts, tail)),
+                             float(np.quantile(counts, 1 - tail)), len(counts))

@@ -36,7 +36,7 @@ def _pdf(path: str, scenario_key: str | None, _scenario, model_created: str) -> 
     summary, per_block = (None, None)
     if _scenario is not None:
         per_block, summary = engine(terr).apply(_scenario)
-    return briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, summary, per_block)
+    return briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, summary, per_block, streets=terr.streets())
 
 
 with st.spinner("Préparation du document…"):
@@ -44,8 +44,9 @@ with st.spinner("Préparation du document…"):
     pdf = _pdf(str(terr.path), key, scenario, meta["created"])
 st.download_button("Télécharger le briefing (PDF, une page A4)", pdf, file_name=f"briefing_{_slug_for_file(terr.name)}.pdf",
                    mime="application/pdf", key="dl_pdf", type="primary")
-st.caption("Carte du risque, trois chiffres clés, la situation actuelle comparée au scénario choisi, "
-           "la fiabilité du modèle, les sources et les limites.")
+st.caption("Carte du risque avec les noms de lieux (aujourd'hui et avec le scénario choisi, côte à côte), trois "
+           "chiffres clés avec leur incertitude, la situation actuelle comparée au scénario, la fiabilité du modèle, "
+           "les sources et les limites.")
 
 st.subheader("Exports des îlots")
 st.caption("Tous les indicateurs, prédictions, classes de risque et explications, par îlot. GeoPackage en "

@@ -103,6 +103,11 @@ def load(path: Path) -> Territory:
     return _load(str(path), (path / MANIFEST).stat().st_mtime)
 
 
+def _stage(prefix: str, message: str, fraction: float) -> str:
+    """A progress line: « prefix » then the stage in lower case, « … » while it is not finished."""
+    return f"{prefix}{message[:1].lower()}{message[1:]}{'…' if fraction < 1 else ''}"
+
+
 def ensure_demo() -> None:
     """Build the demo territory, with a progress bar, when no territory is prepared yet."""
     root = data_dir()
@@ -111,7 +116,8 @@ def ensure_demo() -> None:
     size = float(os.environ.get("ILOTS_DEMO_SIZE_KM", "5"))
     bar = st.progress(0.0, text="Première ouverture : préparation du territoire de démonstration…")
     try:
-        build_demo(root / DEMO_FOLDER, size_km=size, progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+        build_demo(root / DEMO_FOLDER, size_km=size, progress=lambda msg, f: bar.progress(
+            min(max(f, 0.0), 1.0), text=_stage("Première ouverture, étape 1 sur 2 — ", msg, f)))
     except IlotsError as exc:
         st.error(f"Le territoire de démonstration n'a pas pu être préparé : {exc}")
         st.stop()
@@ -296,10 +302,10 @@ def _version(terr: Territory) -> tuple[str, float, float]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _model(path: str, territory_mtime: float, model_mtime: float):
+def _model(path: str, territory_mtime: float, model_mtime: float, _progress=None):
     from ilots.analysis import ensure_model
 
-    return ensure_model(load(Path(path)))
+    return ensure_model(load(Path(path)), progress=_progress)
 
 
 def model(terr: Territory):
@@ -307,8 +313,12 @@ def model(terr: Territory):
     model cannot be fitted or read shows one French sentence and stops the page (others still work)."""
     try:
         if not (terr.path / MODEL).exists():
-            with st.spinner("Ajustement du modèle de chaleur (une seule fois pour ce territoire)…"):
-                return _model(*_version(terr))
+            bar = st.progress(0.0, text="Ajustement du modèle de chaleur (une seule fois pour ce territoire)…")
+            step = "étape 2 sur 2 — " if terr.manifest.get("synthetic") else ""
+            result = _model(*_version(terr), _progress=lambda msg, f: bar.progress(
+                min(max(f, 0.0), 1.0), text=_stage(f"Ajustement du modèle de chaleur, {step}", msg, f)))
+            bar.empty()
+            return result
         return _model(*_version(terr))
     except IlotsError as exc:
         st.error(f"Le modèle de ce territoire ne peut pas être utilisé : {md_escape(exc)}")
@@ -354,6 +364,22 @@ def _table(path: str, territory_mtime: float, model_mtime: float):
     return terr.blocks.join(mt[[c for c in cols if c in mt]])
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _high_risk(path: str, territory_mtime: float, model_mtime: float):
+    from ilots.risk import high_risk_residents
+
+    terr = load(Path(path))
+    meta, mt = _model(path, territory_mtime, model_mtime)
+    return high_risk_residents(terr.blocks.drop(columns=terr.blocks.geometry.name), mt, meta["risk"])
+
+
+def high_risk(terr: Territory):
+    """Residents in high risk with their 90 % interval (:class:`ilots.risk.HighRiskResidents`), None without
+    population data."""
+    model(terr)
+    return _high_risk(*_version(terr))
+
+
 def blocks_with_model(terr: Territory):
     """Blocks (working CRS) joined with risk, predictions and explanations. Read-only."""
     model(terr)
@@ -383,6 +409,25 @@ def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, dr
     if highlight is not None and highlight in terr.blocks.index:
         highlight_block(m, terr.blocks.geometry.loc[highlight], terr.blocks.crs, f"Îlot {highlight}")
     return m
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _map_png(path: str, territory_mtime: float, model_mtime: float, layer: str) -> bytes:
+    from ilots.maps import LAYERS
+    from ilots.staticmap import layer_note, map_png, sources_text
+
+    terr = load(Path(path))
+    blocks = _table(path, territory_mtime, model_mtime)
+    dates = fr.dates_fr(terr.manifest.get("acquisition_dates") or [])
+    return map_png(blocks, layer, f"{LAYERS[layer].title} — {terr.name}", layer_note(layer, dates), terr.streets(),
+                   credit=f"Sources : {sources_text(terr.manifest, dates)}.")
+
+
+def map_image(terr: Territory, layer: str):
+    """A callable giving the PNG map of ``layer`` (built when the download is asked for, then kept)."""
+    model(terr)
+    version = _version(terr)
+    return lambda: _map_png(*version, layer)
 
 
 def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = None):

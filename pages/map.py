@@ -8,6 +8,7 @@ import streamlit as st
 from ilots import fr
 from ilots.maps import LAYERS
 from pages.common import (
+    _slug_for_file,
     blocks_with_model,
     choose_found,
     chosen_block,
@@ -15,6 +16,7 @@ from pages.common import (
     find_places,
     french_table,
     go_to_block,
+    map_image,
     md_escape,
     reliable,
     select_territory,
@@ -53,6 +55,12 @@ bid = chosen_block(terr, blocks.index)
 state = show_map(territory_map(terr, chosen, with_lst=with_lst, highlight=bid),
                  key=f"map_{'-'.join(chosen)}_{with_lst}_{bid}", height=600, returned=["last_active_drawing"])
 go_to_block(terr, clicked_block(state), bid, blocks.index)
+printed = chosen[0] if chosen else "risk"
+st.download_button(f"Télécharger la carte « {LABELS[printed]} » (PNG, pour un rapport)", map_image(terr, printed),
+                   file_name=f"carte_{printed}_{_slug_for_file(terr.name)}.png", mime="image/png", key="dl_map_png",
+                   icon=":material/download:",
+                   help="Image de tout le territoire avec les noms de lieux, la légende (gris : pas de valeur), "
+                        "l'échelle, les dates et les sources.")
 
 if bid is not None:
     b = blocks.loc[bid]

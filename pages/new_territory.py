@@ -111,8 +111,8 @@ def fit_before_publishing(bar):
         from ilots.analysis import fit_territory
         from ilots.store import load_territory
 
-        bar.progress(0.97, text="Ajustement du modèle…")
-        fit_territory(load_territory(folder))
+        fit_territory(load_territory(folder), progress=lambda msg, f: bar.progress(
+            min(0.96 + 0.04 * f, 1.0), text=f"Ajustement du modèle : {msg[:1].lower()}{msg[1:]}"))
     return finish
 
 

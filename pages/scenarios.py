@@ -7,7 +7,7 @@ from pyproj import Transformer
 
 from ilots import fr
 from ilots.errors import IlotsError
-from ilots.maps import delta_map
+from ilots.maps import comparison_maps, delta_map
 from ilots.scenarios import (
     KINDS,
     Intervention,
@@ -136,7 +136,20 @@ def interventions_panel(target: Target | None) -> None:
                    f"{band['metric']} — {band['source']}{model_txt}.")
         if band.get("note"):
             st.warning(band["note"])
-    # The map is opt-in: redrawing it at every slider move would cost each user ~0.1 s of server time.
+    # The maps are opt-in: redrawing them at every slider move would cost each user server time.
+    if st.toggle("Cartes avant / après, côte à côte", key="sc_show_pair"):
+        kind = st.radio("Montrer", ["lst", "risk"], horizontal=True, key="sc_pair_kind",
+                        format_func={"lst": "Température de surface (°C)", "risk": "Risque de chaleur"}.get)
+        today, after = comparison_maps(blocks, per_block, terr.manifest["bounds_wgs84"], kind)
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Aujourd'hui**")
+            show_map(today, key=f"before_map_{kind}", height=380)
+        with right:
+            st.markdown("**Avec le scénario** (contour noir : îlots modifiés)")
+            show_map(after, key=f"after_map_{kind}", height=380)
+        st.caption("Même échelle de couleurs sur les deux cartes. Température de surface vers 11 h solaire, pas celle "
+                   "de l'air ; le tableau des îlots modifiés ci-dessous en est l'alternative au clavier.")
     if st.toggle("Carte des variations de température", key="sc_show_map"):
         show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
                  key="delta_map", height=420)

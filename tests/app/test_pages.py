@@ -122,3 +122,17 @@ def test_the_map_offers_the_probability_of_high_risk(app):
         "Probabilité" in o for o in app.multiselect(key="map_layers").options)
     app.multiselect(key="map_layers").set_value(["p_high"]).run()
     assert not app.exception
+
+
+def test_overview_gives_the_residents_in_high_risk_with_their_interval(app):
+    """Issue 17 §4: the residents figure carries its uncertainty where it is read."""
+    assert not app.exception
+    line = next(c.value for c in app.caption if "Habitants en risque élevé" in c.value)
+    assert re.search(r"\d attendus, 90 % de chances entre \d[\d\u202f]* et \d", line), line
+
+
+def test_map_offers_a_png_of_the_shown_layer(app):
+    """Issue 17 §5: a map image for reports."""
+    app.switch_page("pages/map.py").run()
+    assert not app.exception
+    assert any("Télécharger la carte « Température de surface » (PNG" in b.label for b in app.get("download_button"))

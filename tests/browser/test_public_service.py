@@ -154,3 +154,60 @@ def test_every_page_is_french_and_passes_the_accessibility_audit(server, browser
         page.screenshot(path=str(ARTIFACTS / f"page_{name or 'overview'}_{width}.png"))
         page.close()
     assert not problems, problems
+
+
+def test_the_briefing_pdf_downloaded_in_the_browser_is_laid_out(server, browser):
+    """§4: the PDF the Briefing page gives, with the scenario just simulated: rendered to PNG, no two text lines
+    overlap, no large empty band, place names printed on both maps."""
+    from ilots.staticmap import place_labels
+    from tests.pdfcheck import need_poppler, overlapping, render, tallest_blank_band, text_lines
+
+    need_poppler()
+    base, autre = server
+    page = _open(browser, base + "/scenarios?territoire=autre")
+    page.get_by_text("Îlots modifiés").first.wait_for(timeout=90_000)  # the default scenario is simulated
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Briefing").click()
+    choice = page.get_by_label("Scénario à présenter")
+    choice.wait_for(timeout=60_000)
+    assert "réglé à l'instant" in choice.input_value()  # offered without having been saved
+    button = page.get_by_role("button", name=re.compile("Télécharger le briefing"))
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as got:
+        button.click()
+    pdf = open(got.value.path(), "rb").read()
+    (ARTIFACTS / "briefing_browser.pdf").write_bytes(pdf)
+    lines, _size = text_lines(pdf)
+    text = " ".join(line.text for line in lines)
+    assert "Autreville" in text and "Avec le scénario" in text
+    assert overlapping(lines) == []
+    assert tallest_blank_band(render(pdf)) < 0.05
+    names = [p.name for p in place_labels(autre.blocks, autre.streets())]
+    printed = [n for n in names if text.count(n.split()[-1]) >= 2]  # on today's map and on the scenario's
+    assert len(printed) >= 3, (names, text[:400])
+    page.close()
+
+
+def test_map_png_download_and_side_by_side_scenario_maps(server, browser):
+    """§5: a PNG of the map for reports, and today / with the scenario side by side on Scénarios."""
+    base, _ = server
+    page = _open(browser, base + "/map?territoire=demo")
+    button = page.get_by_role("button", name=re.compile("Télécharger la carte"))
+    button.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+    with page.expect_download(timeout=60_000) as got:
+        button.click()
+    assert open(got.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert got.value.suggested_filename.endswith(".png")
+    page.goto(base + "/scenarios?territoire=demo")
+    page.get_by_text("Îlots modifiés").first.wait_for(timeout=90_000)
+    page.get_by_text("Cartes avant / après, côte à côte").click()
+    frames = page.locator('iframe[title*="st_folium"]')
+    page.wait_for_function("() => document.querySelectorAll('iframe[title*=st_folium]').length >= 2", timeout=60_000)
+    frames.nth(1).wait_for(timeout=60_000)
+    left, right = frames.nth(0).bounding_box(), frames.nth(1).bounding_box()
+    assert abs(left["y"] - right["y"]) < 5 and right["x"] > left["x"] + left["width"] - 5  # side by side
+    for i in (0, 1):
+        frames.nth(i).scroll_into_view_if_needed()
+        page.frame_locator('iframe[title*="st_folium"]').nth(i).locator(".ilots-legend").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "scenario_before_after_1366.png"), full_page=True)
+    page.close()

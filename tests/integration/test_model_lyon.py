@@ -111,3 +111,19 @@ def test_model_from_another_sklearn_version_is_refitted(lyon_dir, tmp_path):
     (copy / "model.json").write_text(json.dumps(meta))
     fresh, _ = ensure_model(load_territory(copy))
     assert fresh["sklearn"] != "0.0.1" and max(abs(c) for c in fresh["linear"]["coef"]) < 100
+
+
+def test_lyon_briefing_names_its_arrondissements_and_fits_on_the_page(lyon_dir):
+    """Issue 17 §4 on real data: the arrondissements (the IRIS file's commune names) are printed on the map."""
+    from ilots.briefing import briefing_pdf
+    from tests.pdfcheck import need_poppler, overlapping, render, tallest_blank_band, text_lines
+
+    need_poppler()
+    terr = load_territory(lyon_dir)
+    meta, table = terr.model()
+    pdf = briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, streets=terr.streets())
+    lines, _size = text_lines(pdf)
+    text = " ".join(line.text for line in lines)
+    assert text.count("Arrondissement") >= 4 and "Lyon 7e" in text
+    assert overlapping(lines) == [] and tallest_blank_band(render(pdf)) < 0.05
+    assert "90 % de chances entre" in text  # residents in high risk, with their interval

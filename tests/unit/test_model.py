@@ -114,3 +114,12 @@ def test_a_fit_too_good_to_be_true_is_not_used_for_scenarios_and_says_why():
     assert unreliable_reason({"metrics": {"spatial_cv": {"r2": 0.6}}}) is None
     assert unreliable_reason({"metrics": {"spatial_cv": {"r2": 0.1}}}).startswith("Modèle non fiable")
     assert unreliable_reason({"metrics": {"spatial_cv": {"r2": 0.995}}}).startswith("Ajustement trop bon")
+
+
+def test_the_fit_tells_its_stages_in_order():
+    """Issue 17 §5: a first start shows the stages of the fit, not one spinner."""
+    told = []
+    fit_models(synthetic_blocks(n_side=20), tile_m=400.0, progress=lambda msg, f: told.append((msg, f)))
+    fractions = [f for _m, f in told]
+    assert len(told) >= 5 and fractions == sorted(fractions) and 0 < fractions[0] < fractions[-1] < 1
+    assert any("Validation croisée" in m for m, _f in told) and any("Incertitudes" in m for m, _f in told)
