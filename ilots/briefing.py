@@ -89,8 +89,8 @@ def _scenario_rows(scenario: dict, high) -> tuple[list[list[str]], list[str]]:
         ["Îlots concernés", "—", fr.num(scenario["n_blocks_changed"], 0)],
         ["Temp. de surface des îlots concernés", "—", f"{fr.temp(scenario['delta_mean_c'], 1, True)}{interval}"],
         ["Degrés·habitants évités (hab. × °C)", "—", fr.num(scenario.get("person_degrees_avoided"), 0)],
-        ["Habitants en risque élevé (90 %)", today_high, "—"],
-        ["Habitants sortis du risque élevé (90 %)", "—", out_txt],
+        ["Habitants en risque élevé (90 %)", today_high, "—"],
+        ["Habitants sortis du risque élevé (90 %)", "—", out_txt],
         ["Surfaces traitées", "—", f"{fr.num(sum(scenario['m2'].values()) / 10_000, 1)} ha"],
         ["Coût estimé", "—", f"{fr.num(scenario['cost_eur'] / 1e6, 1)} M€"],
     ]
@@ -113,7 +113,7 @@ def _risk_map(fig, rect, title: str, blocks: gpd.GeoDataFrame, classes: pd.Serie
 def _high_text(high) -> tuple[str, str]:
     if high is None:
         return "inconnu", "habitants en risque élevé : pas de données de population sur ce territoire"
-    return (fr.num(high.expected, 0), f"habitants en risque élevé ou très élevé (nombre attendu ; 90 % de chances "
+    return (fr.num(high.expected, 0), f"habitants en risque élevé ou très élevé (nombre attendu ; 90 % de chances "
             f"entre {fr.num(high.low, 0)} et {fr.num(high.high, 0)})")
 
 
@@ -151,9 +151,9 @@ def briefing_pdf(
         "Limites : température des surfaces (toits, sols, végétation) de jour, vers 11 h solaire, "
         f"{dates}, pas celle de l'air ni de la nuit ; un chiffre d'îlot est une moyenne sur l'îlot (hors eau), pas la "
         "température de chaque logement ; résolution thermique d'environ 100 m ; effets estimés par association, à "
-        "confirmer sur le terrain ; les intervalles à 90 % tiennent compte de l'erreur du modèle et des réglages de "
-        "l'indice de risque. Refroidissement des arbres publié : environ −0,6 °C de température de surface pour "
-        "+10 % de couvert (Yang et al. 2022)."
+        "confirmer sur le terrain ; les intervalles à 90 % tiennent compte de l'erreur du modèle et des réglages de "
+        "l'indice de risque. Refroidissement des arbres publié : environ −0,6 °C de température de surface pour "
+        "+10 % de couvert (Yang et al. 2022)."
     )
     footer = textwrap.wrap(sources, 150) + textwrap.wrap(limits, 150)
     rows, notes = (_scenario_rows(scenario, high) if with_scenario else ([], []))
@@ -214,10 +214,10 @@ def briefing_pdf(
     q5, q95 = (float(v) for v in lst.quantile([0.05, 0.95])) if lst.notna().any() else (np.nan, np.nan)
     hot = int((model_table["anomaly_c"] >= 2).sum())
     boxes = [
-        (fr.temp(lst.mean()), f"température de surface moyenne des îlots ; 90 % d'entre eux entre {fr.temp(q5)} et "
+        (fr.temp(lst.mean()), f"température de surface moyenne des îlots ; 90 % d'entre eux entre {fr.temp(q5)} et "
                               f"{fr.temp(q95)}"),
         _high_text(high),
-        (fr.num(hot, 0), f"îlots sur {fr.num(len(model_table), 0)} à plus de 2 °C au-dessus de la médiane du "
+        (fr.num(hot, 0), f"îlots sur {fr.num(len(model_table), 0)} à plus de 2 °C au-dessus de la médiane du "
                          "territoire"),
     ]
     wrapped = [textwrap.wrap(label, 34) for _v, label in boxes]

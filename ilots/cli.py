@@ -304,7 +304,7 @@ def _print_scenario(s: dict) -> None:
     from . import fr as F
 
     lo, hi = s["delta_mean_interval_c"]
-    band = f" (intervalle à 90 % : {F.temp(lo, signed=True)} à {F.temp(hi, signed=True)})" if lo is not None else ""
+    band = f" (intervalle à 90 % : {F.temp(lo, signed=True)} à {F.temp(hi, signed=True)})" if lo is not None else ""
     print(f"Scénario « {s['name']} » : {s['n_blocks_changed']} îlots modifiés")
     print(f"Variation moyenne de température de surface des îlots modifiés : {F.temp(s['delta_mean_c'], 2, signed=True)}{band}")
     if s.get("delta_air_mean_c") is not None:
@@ -319,7 +319,7 @@ def _print_scenario(s: dict) -> None:
               f"îlots les plus chauds : {F.temp(s['delta_hot_residents_c'], 2, signed=True)} ; pondérée par les habitants : "
               f"{F.temp(s['delta_pop_weighted_c'], 2, signed=True)}")
         print(f"Habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}"
-              + (f" (intervalle à 90 % : {F.num(olo, 0)} à {F.num(ohi, 0)})" if olo is not None else ""))
+              + (f" (intervalle à 90 % : {F.num(olo, 0)} à {F.num(ohi, 0)})" if olo is not None else ""))
     print(f"Coût estimé : {F.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
     for band_ in s["sanity"].values():
         if band_.get("note"):

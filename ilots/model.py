@@ -666,7 +666,7 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
                     "uniformes (meilleures en validation spatiale que la surface de pixels valides)"),
         "configuration_search": search,
         "target_mean_c": float(np.average(y, weights=w)),
-        "interval": ("90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale, "
+        "interval": ("90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale, "
                      "par tiers de température prédite"),
         "residual_quantiles_c": [float(q_lo), float(q_hi)],
         "interval_bands": bands.to_dict(),

@@ -97,7 +97,7 @@ if bid is not None:
     st.caption(("Température des surfaces (toits, sols, arbres) mesurée par satellite" if measured else
                 "Température des surfaces (toits, sols, arbres) estimée à partir des îlots mesurés par satellite")
                + f", en moyenne sur {'le quartier' if large_blocks else 'l’îlot'} (pas chaque logement), pas celle de l'air. "
-               "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022).")
+               "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022).")
 
 with st.expander("Pour l'animateur : QR code à imprimer ou projeter"):
     st.write("Les participants le scannent avec leur téléphone : la page s'ouvre sur ce territoire"

@@ -46,7 +46,7 @@ if cov:
         f"Fourchettes de température prédite (îlots sous les nuages) : elles contiennent la valeur observée pour "
         f"{fr.pct(cov['overall'])} des îlots testés sur des quartiers non vus, {fr.pct(cov['hottest_third_predicted'])} "
         f"dans le tiers prédit le plus chaud et {fr.pct(cov['hottest_third_observed'])} dans le tiers observé le plus "
-        f"chaud (objectif 90 % ; niveau nominal retenu {fr.pct(cov['level'])}).")
+        f"chaud (objectif 90 % ; niveau nominal retenu {fr.pct(cov['level'])}).")
 st.caption(f"Validation spatiale : {meta['folds']['n_folds']} plis de tuiles de {fr.num(meta['folds']['tile_m'], 0)} m ; "
            f"{fr.num(meta['training']['n_train'], 0)} îlots d'apprentissage ; "
            f"{fr.num(meta['training']['n_excluded_low_valid'], 0)} îlots exclus (moins de la moitié de pixels valides).")
@@ -61,10 +61,10 @@ with c1:
 with c2:
     st.subheader("Effets en °C (modèle linéaire)")
     eff = pd.DataFrame([{"Facteur": e["label_fr"], "Effet": fr.temp(e["effect_c"], 2, True),
-                         "Intervalle à 90 %": f"{fr.temp(e['lo_c'], 2, True)} à {fr.temp(e['hi_c'], 2, True)}"}
+                         "Intervalle à 90 %": f"{fr.temp(e['lo_c'], 2, True)} à {fr.temp(e['hi_c'], 2, True)}"}
                         for e in meta["effects"].values()])
     st.dataframe(eff, hide_index=True)
-    st.caption("Référence publiée : environ −0,6 °C de température de surface pour +10 % de couvert arboré "
+    st.caption("Référence publiée : environ −0,6 °C de température de surface pour +10 % de couvert arboré "
                "(Yang et al. 2022, 510 villes).")
     foot = meta["training"].get("footprint") or {}
     sharp = m.get("spatial_cv_unmatched_ridge")
@@ -105,8 +105,8 @@ if sens:
     tau = sens["kendall_tau_min"]
     st.markdown(
         f"L'indice (**{meta['risk']['mode']}**) dépend de références choisies, pas de seuils officiels. Sur "
-        f"{sens['n_settings']} réglages plausibles (écart de +2 à +4 °C pour l'aléa maximal, 100 à 250 habitants/ha, "
-        f"références de vulnérabilité ±25 %), le nombre d'îlots en risque élevé ou très élevé va de "
+        f"{sens['n_settings']} réglages plausibles (écart de +2 à +4 °C pour l'aléa maximal, 100 à 250 habitants/ha, "
+        f"références de vulnérabilité ±25 %), le nombre d'îlots en risque élevé ou très élevé va de "
         f"**{fr.num(sens['high_risk_blocks'][0], 0)} à {fr.num(sens['high_risk_blocks'][1], 0)}** "
         f"({fr.num(sens['high_risk_blocks_chosen'], 0)} avec le réglage retenu)"
         + (f", tandis que le classement des îlots bouge peu (τ de Kendall d'au moins {fr.num(tau, 2)})." if tau else ".")
@@ -115,7 +115,7 @@ if sens:
 st.caption(f"Références retenues : aléa de {fr.temp(params['anomaly_low_c'], 0, True)} à "
            f"{fr.temp(params['anomaly_high_c'], 0, True)} autour de la médiane ; {fr.num(params['dense_per_ha'], 0)} "
            f"habitants/ha ; part de personnes âgées {fr.pct(params['elderly_ref'])} et de ménages pauvres "
-           f"{fr.pct(params['low_income_ref'])}, calées sur les 10 % d'îlots les plus concernés du territoire."
+           f"{fr.pct(params['low_income_ref'])}, calées sur les 10 % d'îlots les plus concernés du territoire."
            + (f" {fr.num(meta['risk']['n_population_unknown'], 0)} îlots sans donnée de population sont « non "
               "évaluables » : leur aléa reste affiché." if meta["risk"].get("n_population_unknown") else ""))
 

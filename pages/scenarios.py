@@ -104,7 +104,7 @@ def interventions_panel(target: Target | None) -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Îlots modifiés", fr.num(s["n_blocks_changed"], 0))
     m2.metric("Température de surface", fr.temp(s["delta_mean_c"], 2, signed=True),
-              help=(f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
+              help=(f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
                     f"à {fr.temp(hi, 2, True)}" if lo is not None else "Aucun changement."))
     olo, ohi = s["residents_out_of_high_risk_interval"]
     m3.metric("Degrés·habitants évités", fr.num(s["person_degrees_avoided"], 0),
@@ -115,11 +115,11 @@ def interventions_panel(target: Target | None) -> None:
     m4.metric("Coût estimé", f"{fr.num(s['cost_eur'] / 1e6, 2)} M€",
               help="Coûts unitaires indicatifs (€/m²), à adapter : voir la page Données et transparence.")
     if lo is not None:
-        st.caption(f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
+        st.caption(f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
                    f"Surfaces traitées : {fr.num(sum(s['m2'].values()) / 10_000, 2)} ha.")
     if s["residents_reached"] is not None and olo is not None:
         st.caption(f"Habitants sortis du risque élevé : environ {fr.num(s['residents_out_of_high_risk'], 0)} "
-                   f"(intervalle à 90 % : {fr.num(olo, 0)} à {fr.num(ohi, 0)}), selon 200 tirages de l'erreur de "
+                   f"(intervalle à 90 % : {fr.num(olo, 0)} à {fr.num(ohi, 0)}), selon 200 tirages de l'erreur de "
                    "température et des réglages de l'indice : un effet de seuil, à lire comme un ordre de grandeur.")
     if s.get("delta_air_mean_c") is not None:
         alo, ahi = s["delta_air_interval_c"]
@@ -159,7 +159,7 @@ def interventions_panel(target: Target | None) -> None:
             shown = changed.head(200)
             st.dataframe(french_table(pd.DataFrame({
                 "Avant": shown["lst_before_c"], "Après": shown["lst_after_c"], "Variation": shown["delta_c"],
-                "Intervalle à 90 %": [f"{fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}"
+                "Intervalle à 90 %": [f"{fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}"
                                       for lo, hi in zip(shown["delta_lo_c"], shown["delta_hi_c"], strict=True)],
             }, index=pd.Index(shown.index, name="Îlot")), {"Avant": fr.temp, "Après": fr.temp,
                                                           "Variation": lambda v: fr.temp(v, 2, True)}))

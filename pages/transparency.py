@@ -50,10 +50,10 @@ scénarios) et gradient boosting. Validation **spatiale** par tuiles de {fr.num(
 
 **Résultats.** Validation spatiale : R² {fr.num(sp['r2'], 2)}, erreur quadratique moyenne {fr.temp(sp['rmse_c'], 2)},
 erreur absolue moyenne {fr.temp(sp['mae_c'], 2)}. Validation aléatoire : R² {fr.num(rd['r2'], 2)}.
-Intervalles de prédiction à 90 % tirés des résidus de la validation spatiale.
+Intervalles de prédiction à 90 % tirés des résidus de la validation spatiale.
 
 **Indice de risque.** {meta['risk']['mode']} ; score 0–100, cinq classes (seuils 20, 40, 60, 80). Les références
-(−2 à +3 °C d'écart, 150 habitants/ha, 30 % de personnes âgées, 40 % de ménages pauvres) sont des choix documentés,
+(−2 à +3 °C d'écart, 150 habitants/ha, 30 % de personnes âgées, 40 % de ménages pauvres) sont des choix documentés,
 pas des seuils officiels.
 
 **Limites.** Température des surfaces vers 11 h solaire, pas de l'air ni de la nuit ; résolution thermique d'environ

@@ -50,7 +50,8 @@ def text_lines(pdf: bytes) -> tuple[list[Line], tuple[float, float]]:
     lines = []
     for line in page.iterfind(".//h:line", ns):
         words = [w.text or "" for w in line.iterfind("h:word", ns)]
-        lines.append(Line(" ".join(words), *(float(line.get(k)) for k in ("xMin", "yMin", "xMax", "yMax"))))
+        text = " ".join(words).replace("\u00a0", " ").replace("\u202f", " ")  # no-break spaces read as spaces
+        lines.append(Line(text, *(float(line.get(k)) for k in ("xMin", "yMin", "xMax", "yMax"))))
     return lines, (float(page.get("width")), float(page.get("height")))
 
 

@@ -73,7 +73,7 @@ class FetchRequest:
         if not (1 <= self.n_scenes <= 10):
             raise FetchError("Le nombre de scènes doit être compris entre 1 et 10.")
         if not (0.0 < self.max_cloud <= 1.0):
-            raise FetchError("Le seuil de nuages doit être compris entre 1 et 100 %.")
+            raise FetchError("Le seuil de nuages doit être compris entre 1 et 100 %.")
 
 
 @dataclass

@@ -71,7 +71,7 @@ def _features(df: pd.DataFrame, name: str, decimal_comma: bool) -> tuple[pd.Data
         label = col
         if feature in SHARES and values.max(skipna=True) > 1.5:
             if values.max(skipna=True) > 100.0 + 1e-9 or values.min(skipna=True) < 0:
-                raise UnreadableFileError(f"Colonne « {col} » de {name} : des parts hors de 0 à 100 % "
+                raise UnreadableFileError(f"Colonne « {col} » de {name} : des parts hors de 0 à 100 % "
                                           f"({values.min():g} à {values.max():g}).")
             values, label = values / 100.0, f"{col} (%)"
         elif feature in SHARES and values.min(skipna=True) < 0:

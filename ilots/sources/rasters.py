@@ -270,7 +270,7 @@ def to_celsius(values: np.ndarray) -> tuple[np.ndarray, str]:
     lo, hi = PLAUSIBLE_C
     out = np.where((out < lo) | (out > hi), np.nan, out)
     if not np.isfinite(out).any():
-        raise AllPixelsMaskedError("Aucune température de surface plausible (entre −90 et 90 °C) dans le raster.")
+        raise AllPixelsMaskedError("Aucune température de surface plausible (entre −90 et 90 °C) dans le raster.")
     return out.astype("float32"), unit
 
 

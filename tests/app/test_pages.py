@@ -128,7 +128,7 @@ def test_overview_gives_the_residents_in_high_risk_with_their_interval(app):
     """Issue 17 §4: the residents figure carries its uncertainty where it is read."""
     assert not app.exception
     line = next(c.value for c in app.caption if "Habitants en risque élevé" in c.value)
-    assert re.search(r"\d attendus, 90 % de chances entre \d[\d\u202f]* et \d", line), line
+    assert re.search(r"\d attendus, 90\u00a0% de chances entre \d[\d\u202f]* et \d", line), line
 
 
 def test_map_offers_a_png_of_the_shown_layer(app):

@@ -63,6 +63,8 @@ def test_the_chosen_territory_stays_on_every_page_and_in_the_url(server, browser
         assert "Autreville" in _sidebar_territory(page), title
     # chosen in the sidebar this time: the old choice still in the URL must not win it back
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+    page.wait_for_timeout(500)  # the map frame settled: its first render may ask for one more run
     box.click()
     page.get_by_role("option", name=re.compile("Îlotville")).click()
     page.wait_for_url(re.compile(r"[?&]territoire=demo\b"), timeout=30_000)
