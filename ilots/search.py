@@ -22,7 +22,7 @@ import shapely
 
 from .errors import IlotsError
 
-__all__ = ["GeocodingUnavailable", "normalise", "query_words", "streets_from_roads", "search_places", "geocode_address",
+__all__ = ["example_query", "GeocodingUnavailable", "normalise", "query_words", "streets_from_roads", "search_places", "geocode_address",
            "block_at", "block_near", "ADDRESS_API"]
 
 ADDRESS_API = "https://api-adresse.data.gouv.fr/search/"
@@ -54,6 +54,23 @@ def streets_from_roads(roads: gpd.GeoDataFrame | None, communes: gpd.GeoDataFram
         crs = roads.crs if roads is not None else (communes.crs if communes is not None else None)
         return gpd.GeoDataFrame({"name": [], "kind": []}, geometry=[], crs=crs)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def example_query(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None) -> str:
+    """A search a visitor can type in this territory (for the search box's placeholder): its longest named
+    street, else a place name of its blocks (IRIS, quarter), else a block id."""
+    if streets is not None and len(streets) and "name" in streets:
+        kinds = streets["kind"] if "kind" in streets else pd.Series("rue", index=streets.index)
+        roads = streets[kinds == "rue"]
+        if len(roads):
+            return str(roads["name"].iloc[int(np.argmax(roads.geometry.length.to_numpy()))])
+    names = [c for c in blocks.columns if c.startswith("attr_") and not pd.api.types.is_numeric_dtype(blocks[c])]
+    for col in sorted(names, key=lambda c: -blocks[c].nunique()):  # the finest naming first: one block, one answer
+        values = blocks[col].dropna().astype(str).str.strip()
+        values = values[(values != "") & (values.str.len() <= 40)]
+        if values.nunique() > 1:
+            return values.iloc[0]
+    return str(blocks.index[0]) if len(blocks) else "rue Pasteur"
 
 
 def block_at(blocks: gpd.GeoDataFrame, x: float, y: float) -> str | None:

@@ -14,6 +14,7 @@ from pages.common import (
     go_to_block,
     md_escape,
     reliable,
+    search_example,
     select_territory,
     share_block,
     show_map,
@@ -36,7 +37,7 @@ eng = engine(terr) if trusted else None
 st.title("Et mon îlot ?")
 st.write("Tapez le nom de votre rue, ou touchez la carte.")
 
-query = st.text_input("Votre rue", key="cafe_search", placeholder="ex. avenue Jean Jaurès")
+query = st.text_input("Votre rue", key="cafe_search", placeholder=search_example(terr))
 if query:
     hits, why = find_places(terr, blocks, query, limit=5)
     if hits:

@@ -258,6 +258,19 @@ def find_places(terr: Territory, blocks, query: str, limit: int = 8) -> tuple[li
     return [], "Aucun lieu de ce nom dans ce territoire" + (f" ({why})" if why else "") + "."
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _example(path: str, territory_mtime: float) -> str:
+    from ilots.search import example_query
+
+    terr = load(Path(path))
+    return example_query(terr.blocks, terr.streets())
+
+
+def search_example(terr: Territory) -> str:
+    """« ex. … »: a search that works in this territory, for a search box's placeholder."""
+    return f"ex. {_example(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)}"
+
+
 def clicked_block(state) -> str | None:
     """Id of the block last clicked on a map shown with ``returned=["last_active_drawing"]`` (None if none)."""
     return (((state or {}).get("last_active_drawing") or {}).get("properties") or {}).get("block_id")

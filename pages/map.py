@@ -19,6 +19,7 @@ from pages.common import (
     map_image,
     md_escape,
     reliable,
+    search_example,
     select_territory,
     show_map,
     territory_map,
@@ -41,7 +42,7 @@ with left:
 
 with right:
     query = st.text_input("Rechercher une rue, un quartier ou une adresse", key="map_search",
-                          placeholder="ex. rue Pasteur")
+                          placeholder=search_example(terr))
     if query:
         hits, why = find_places(terr, blocks, query)
         if hits:

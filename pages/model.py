@@ -7,6 +7,34 @@ from ilots import fr
 from ilots.maps import Layer, add_block_layer, base_map, localise_assets
 from pages.common import blocks_with_model, french_table, model, select_territory, show_map
 
+
+def observed_predicted_chart(frame: pd.DataFrame):
+    """Observed against out-of-fold predicted LST (°C), axes on the data's range (not from 0), with the diagonal."""
+    import altair as alt
+
+    lo, hi = float(frame.min().min()), float(frame.max().max())
+    pad = max((hi - lo) * 0.04, 0.1)
+    scale = alt.Scale(domain=[lo - pad, hi + pad], zero=False, nice=False)
+    axis_x = alt.Axis(title="Observé (°C)", labelExpr="replace(format(datum.value, '.0f'), '.', ',')")
+    axis_y = alt.Axis(title="Prédit sans voir l'îlot (°C)", labelExpr="replace(format(datum.value, '.0f'), '.', ',')")
+    shown = frame.assign(observed_fr=frame["observed"].map(fr.temp), predicted_fr=frame["predicted"].map(fr.temp))
+    points = alt.Chart(shown).mark_circle(size=28, opacity=0.6, color="#1f5fa8").encode(
+        x=alt.X("observed:Q", scale=scale, axis=axis_x), y=alt.Y("predicted:Q", scale=scale, axis=axis_y),
+        tooltip=[alt.Tooltip("observed_fr:N", title="Observé"), alt.Tooltip("predicted_fr:N", title="Prédit")])
+    diagonal = alt.Chart(pd.DataFrame({"observed": [lo - pad, hi + pad], "predicted": [lo - pad, hi + pad]})).mark_line(
+        color="#555555", strokeDash=[4, 3]).encode(x="observed:Q", y="predicted:Q")
+    return (points + diagonal).properties(height=360)
+
+
+def _footprint_gain(sharp: dict, matched: dict) -> str:
+    """What matching the sensor's footprint changes in the linear model's spatial-CV skill, in one sentence."""
+    before, after = round(sharp["r2"] * 100), round(matched["r2"] * 100)
+    if before == after:
+        return (f" Sur ce territoire, la correction ne change pas la qualité d'ensemble du modèle linéaire "
+                f"({fr.num(after, 0)}\u00a0% des écarts expliqués avec ou sans).")
+    return (f" Sans cette correction, le modèle linéaire expliquerait {fr.num(before, 0)}\u00a0% des écarts "
+            f"(erreur {fr.temp(sharp['rmse_c'])}) au lieu de {fr.num(after, 0)}\u00a0%.")
+
 terr = select_territory()
 meta, table = model(terr)
 blocks = blocks_with_model(terr)
@@ -56,8 +84,10 @@ with c1:
     st.subheader("Observé et prédit")
     fit = table[table["in_fit"]]
     target = meta.get("target", "lst_mean_c")
-    chart = pd.DataFrame({"Observé (°C)": blocks.loc[fit.index, target], "Prédit hors échantillon (°C)": fit["lst_oof_c"]})
-    st.scatter_chart(chart, x="Observé (°C)", y="Prédit hors échantillon (°C)", height=360)
+    chart = pd.DataFrame({"observed": blocks.loc[fit.index, target], "predicted": fit["lst_oof_c"]}).dropna()
+    st.altair_chart(observed_predicted_chart(chart), use_container_width=True)
+    st.caption("Chaque point est un îlot prédit sans l'avoir vu (validation spatiale) ; sur la diagonale, la "
+               "prédiction est exacte.")
 with c2:
     st.subheader("Effets en °C (modèle linéaire)")
     eff = pd.DataFrame([{"Facteur": e["label_fr"], "Effet": fr.temp(e["effect_c"], 2, True),
@@ -74,9 +104,7 @@ with c2:
             "voisins. Le modèle lit donc les parts d'arbres, d'herbe, de bâti… telles que le capteur les voit "
             "(lissées de la même façon) ; ses effets sont ceux d'un changement **sur le sol de l'îlot**, quelle que "
             "soit sa taille, au lieu d'être rognés par le flou."
-            + (f" Sans cette correction, le modèle linéaire expliquerait {fr.num(sharp['r2'] * 100, 0)} % des écarts "
-               f"(erreur {fr.temp(sharp['rmse_c'])}) au lieu de "
-               f"{fr.num(m['by_model']['spatial_cv']['ridge']['r2'] * 100, 0)} %." if sharp else ""))
+            + (_footprint_gain(sharp, m['by_model']['spatial_cv']['ridge']) if sharp else ""))
     boot = meta["training"].get("bootstrap") or {}
     if boot:
         st.caption(f"Intervalles : rééchantillonnage de {fr.num(boot['tiles'], 0)} tuiles entières (les erreurs se "

@@ -127,8 +127,9 @@ def interventions_panel(target: Target | None) -> None:
                    f"(de {fr.temp(alo, 2, True)} à {fr.temp(ahi, 2, True)}), ordre de grandeur publié (Santamouris 2014), "
                    "montré à part : il ne s'ajoute pas à la température de surface ci-dessus.")
     if s["n_extrapolated"]:
-        st.warning(f"{s['n_extrapolated']} îlots sortent des valeurs observées sur le territoire : l'effet y est plafonné "
-                   "et moins sûr.")
+        n = s["n_extrapolated"]
+        st.warning(f"{fr.num(n, 0)} îlot{'s' if n > 1 else ''} sor{'tent' if n > 1 else 't'} des valeurs observées sur "
+                   "le territoire : l'effet y est plafonné et moins sûr.")
     for kind, band in s["sanity"].items():
         model_txt = f" ; ce modèle : {fr.temp(band['model_c'], 2, True)}" if band.get("model_c") is not None else ""
         value = fr.temp(band["value_c"], 2, True) if band["value_c"] is not None else "—"

@@ -40,7 +40,7 @@ st.markdown(f"""
 **Finalité.** Aider à repérer les îlots où les surfaces chauffent le plus en été, à comprendre pourquoi, et à
 estimer l'effet d'une végétalisation. Aide à la décision pour le débat public, aucune décision automatique.
 
-**Données.** Température de surface Landsat ({dates_text(terr)}) ; indicateurs par îlot : {", ".join(used)}.
+**Données.** Température de surface Landsat ({dates_text(terr)}) ; indicateurs par îlot : {", ".join(u[:1].lower() + u[1:] for u in used)}.
 La population ne sert qu'à l'indice de risque, jamais au modèle.
 
 **Méthode.** Deux modèles comparés sur les mêmes plis : régression ridge (lisible, utilisée pour les explications et les

@@ -144,3 +144,20 @@ def test_safe_name():
     assert safe_name("../../etc/passwd") == "passwd"
     assert safe_name("C:\\Users\\x\\LST 2022.tif") == "LST_2022.tif"
     assert safe_name(".hidden") == "fichier.hidden"
+
+
+def test_the_search_example_is_a_search_that_works_in_this_territory():
+    """Issue 17 §2: the placeholder of a search box names a real place of the territory shown, never another town's."""
+    from ilots.search import example_query, search_places
+
+    geoms = [shapely.box(i * 100, 0, i * 100 + 90, 90) for i in range(3)]
+    blocks = gpd.GeoDataFrame({"attr_nom_iris": ["Terreaux", "Pentes", "Bellecour"], "attr_score": [1.0, 2.0, 3.0]},
+                              geometry=geoms, crs=2154, index=pd.Index(["A1", "A2", "A3"], name="block_id"))
+    streets = gpd.GeoDataFrame({"name": ["Rue Courte", "Avenue Longue"], "kind": ["rue", "rue"]},
+                               geometry=[shapely.LineString([(0, 45), (50, 45)]), shapely.LineString([(0, 50), (290, 50)])],
+                               crs=2154)
+    for s, expected in ((streets, "Avenue Longue"), (None, "Terreaux")):
+        q = example_query(blocks, s)
+        assert q == expected and search_places(q, blocks, s)
+    bare = blocks[["geometry"]]
+    assert example_query(bare) == "A1" and search_places("A1", bare)
