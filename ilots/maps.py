@@ -261,8 +261,15 @@ def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
     _MetricScale().add_to(m)
     _French().add_to(m)
     folium.TileLayer(TILES, attr=TILES_ATTRIBUTION, name="Fond de carte IGN", max_zoom=19, max_native_zoom=18).add_to(m)
+    m.get_root().header.add_child(folium.Element(_SMALL_SCREEN_CSS))
     m.fit_bounds([[south, west], [north, east]])
     return m
+
+
+# On a phone the map is about 300 px wide: legends shrink so that they leave the blocks visible.
+_SMALL_SCREEN_CSS = ("<style>@media (max-width: 480px) { .ilots-legend { transform: scale(0.78); "
+                     "transform-origin: bottom right; } .ilots-legend[style*='left:12px'] "
+                     "{ transform-origin: bottom left; } }</style>")
 
 
 def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):

@@ -213,3 +213,22 @@ def test_map_png_download_and_side_by_side_scenario_maps(server, browser):
         page.frame_locator('iframe[title*="st_folium"]').nth(i).locator(".ilots-legend").first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "scenario_before_after_1366.png"), full_page=True)
     page.close()
+
+
+def test_help_tooltips_fit_on_a_phone(server, browser):
+    """§2: a help tooltip opened on a phone stays inside the screen (none cut at the left edge)."""
+    base, _ = server
+    page = _open(browser, base + "/?territoire=demo", width=390, height=844)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+    icons = page.locator('[data-testid="stMetric"] [data-testid="stTooltipHoverTarget"]')
+    icons.first.wait_for(timeout=30_000)
+    for i in range(icons.count()):
+        icons.nth(i).scroll_into_view_if_needed()
+        icons.nth(i).hover()
+        tip = page.locator('[data-testid="stTooltipContent"]').last
+        tip.wait_for(timeout=10_000)
+        box = tip.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (i, box)
+        page.mouse.move(200, 5)
+        page.wait_for_timeout(300)
+    page.close()
