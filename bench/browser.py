@@ -59,11 +59,15 @@ def main() -> None:
     map_times, slider_times, base_times = [], [], []
     try:
         with dashboard_server(data) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=shutil.which("chromium"),
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = pw.chromium.launch(
+                executable_path=shutil.which("chromium"),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             warm = browser.new_page()
             warm.goto(base + "/map")
-            warm.frame_locator('iframe[title*="st_folium"]').first.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=300_000)
+            warm.frame_locator('iframe[title*="st_folium"]').first.locator(
+                ".leaflet-overlay-pane canvas"
+            ).first.wait_for(timeout=300_000)
             warm.goto(base + "/scenarios")
             warm.wait_for_selector('[data-testid="stMetric"]', timeout=300_000)
             warm.close()
@@ -75,7 +79,9 @@ def main() -> None:
                 base_times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 page.goto(base + "/map")
-                page.frame_locator('iframe[title*="st_folium"]').first.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=60_000)
+                page.frame_locator('iframe[title*="st_folium"]').first.locator(
+                    ".leaflet-overlay-pane canvas"
+                ).first.wait_for(timeout=60_000)
                 map_times.append(time.perf_counter() - t0)
                 page.goto(base + "/scenarios")
                 metric = page.locator('[data-testid="stMetric"]', has_text="Température de surface").first
@@ -89,16 +95,23 @@ def main() -> None:
                     page.wait_for_function(
                         "(b) => { const m = [...document.querySelectorAll('[data-testid=stMetric]')]"
                         ".find(e => e.innerText.includes('Température de surface')); return m && m.innerText !== b; }",
-                        arg=before, timeout=30_000)
+                        arg=before,
+                        timeout=30_000,
+                    )
                     slider_times.append(time.perf_counter() - t0)
                 page.close()
             browser.close()
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {n_blocks} blocks")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {n_blocks} blocks"
+    )
     print(f"page without map (baseline): median {np.median(base_times):.2f} s, max {max(base_times):.2f} s")
     print(f"map page interactive: median {np.median(map_times):.2f} s, max {max(map_times):.2f} s (n={len(map_times)})")
-    print(f"scenario slider update: median {np.median(slider_times):.2f} s, max {max(slider_times):.2f} s (n={len(slider_times)})")
+    print(
+        f"scenario slider update: median {np.median(slider_times):.2f} s, max {max(slider_times):.2f} s "
+        f"(n={len(slider_times)})"
+    )
 
 
 if __name__ == "__main__":

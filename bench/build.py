@@ -31,8 +31,11 @@ def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
     from ilots.store import load_territory
 
     inputs = BuildInputs(
-        name="bench", lst=[str(src / "landsat" / PRODUCT_ID)], landcover=str(src / "worldcover_ilotville_10m.tif"),
-        bdtopo=str(src / "bdtopo_ilotville.gpkg"), population=[str(src / "filosofi_200m_ilotville.csv")],
+        name="bench",
+        lst=[str(src / "landsat" / PRODUCT_ID)],
+        landcover=str(src / "worldcover_ilotville_10m.tif"),
+        bdtopo=str(src / "bdtopo_ilotville.gpkg"),
+        population=[str(src / "filosofi_200m_ilotville.csv")],
     )
     t0, c0 = time.perf_counter(), time.process_time()
     if tile_km:
@@ -57,7 +60,9 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", nargs="+", type=float, default=[5.0, 10.0, 20.0], help="town sides in km")
     p.add_argument("--keep", help="keep generated towns in this folder")
-    p.add_argument("--tiled", type=float, default=0.0, help="build tile by tile, tiles of this side in km (ilots.scale)")
+    p.add_argument(
+        "--tiled", type=float, default=0.0, help="build tile by tile, tiles of this side in km (ilots.scale)"
+    )
     p.add_argument("--one", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -67,20 +72,29 @@ def main() -> None:
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ilots-bench-"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{'side km':>8} {'km²':>7} {'buildings':>10} {'blocks':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'s/km²':>6}")
+    print(
+        f"{'side km':>8} {'km²':>7} {'buildings':>10} {'blocks':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} "
+        f"{'s/km²':>6}"
+    )
     for side in args.sizes:
         src = work / f"town_{side:g}km"
         t0 = time.perf_counter()
         if not (src / "bdtopo_ilotville.gpkg").exists():
             generate_demo_sources(src, size_km=side, seed=2154)
         gen = time.perf_counter() - t0
-        res = subprocess.run([sys.executable, __file__, "--one", str(src), str(work / f"terr_{side:g}km"),
-                              "--tiled", str(args.tiled)],
-                             capture_output=True, text=True, check=True)
+        res = subprocess.run(
+            [sys.executable, __file__, "--one", str(src), str(work / f"terr_{side:g}km"), "--tiled", str(args.tiled)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
-              f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} s)",
-              flush=True)
+        print(
+            f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
+            f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} "
+            "s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import dashboard_servers  # noqa: E402
 
-
 # True once the map frame's Leaflet has every block of its GeoJSON layer on the map and two frames were
 # painted since: the clock stops when the blocks are drawn, not when an empty canvas appears.
 _MAP_DRAWN = """async () => {
@@ -75,7 +74,9 @@ async def session(browser, base: str, moves: int, results: dict, i: int, start_s
             await page.wait_for_function(
                 "(b) => { const m = [...document.querySelectorAll('[data-testid=stMetric]')]"
                 ".find(e => e.innerText.includes('Température de surface')); return m && m.innerText !== b; }",
-                arg=before, timeout=60_000)
+                arg=before,
+                timeout=60_000,
+            )
             results["slider"].append(time.perf_counter() - t0)
         if await page.locator('[data-testid="stException"]').count():
             results["errors"].append(f"session {i}: exception shown")
@@ -153,30 +154,48 @@ def _cpu(pids: list[int]) -> tuple[float, float]:
     return server, t.user + t.system + getattr(t, "nice", 0.0)
 
 
-async def run_ws(bases: list[str], sessions: int, moves: int, arrival_s: float = 0.0, think_s: float = 0.0,
-                 pids: list[int] | None = None) -> dict:
+async def run_ws(
+    bases: list[str],
+    sessions: int,
+    moves: int,
+    arrival_s: float = 0.0,
+    think_s: float = 0.0,
+    pids: list[int] | None = None,
+) -> dict:
     results = {"map": [], "slider": [], "errors": []}
     for base in bases:  # fills each server's caches once
         await ws_session(base, 1, {"map": [], "slider": [], "errors": []}, -1)
     cpu0 = _cpu(pids or [])
     t0 = time.perf_counter()
     # Session i goes to server i mod N (a reverse proxy's sticky spreading) and arrives at i·arrival/N.
-    await asyncio.gather(*(ws_session(bases[i % len(bases)], moves, results, i, i * arrival_s / sessions, think_s)
-                           for i in range(sessions)))
+    await asyncio.gather(
+        *(
+            ws_session(bases[i % len(bases)], moves, results, i, i * arrival_s / sessions, think_s)
+            for i in range(sessions)
+        )
+    )
     results["wall"] = time.perf_counter() - t0
     results["cpu"] = tuple(b - a for a, b in zip(cpu0, _cpu(pids or []), strict=True))
     return results
 
 
-async def run(bases: list[str], sessions: int, moves: int, arrival_s: float = 0.0, think_s: float = 0.0,
-              pids: list[int] | None = None) -> dict:
+async def run(
+    bases: list[str],
+    sessions: int,
+    moves: int,
+    arrival_s: float = 0.0,
+    think_s: float = 0.0,
+    pids: list[int] | None = None,
+) -> dict:
     """Real Chromium pages, spread over every server like the websocket sessions (``think_s`` unused)."""
     from playwright.async_api import async_playwright
 
     results = {"map": [], "slider": [], "errors": []}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"),
-                                           args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = await pw.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         for base in bases:  # fills each server's caches once
             warm = {"map": [], "slider": [], "errors": []}
             await session(browser, base, 1, warm, -1)
@@ -184,16 +203,27 @@ async def run(bases: list[str], sessions: int, moves: int, arrival_s: float = 0.
                 raise RuntimeError(f"warm-up failed on {base}: {warm['errors'][0]}")
         cpu0 = _cpu(pids or [])
         t0 = time.perf_counter()
-        await asyncio.gather(*(session(browser, bases[i % len(bases)], moves, results, i, i * arrival_s / sessions)
-                               for i in range(sessions)))
+        await asyncio.gather(
+            *(
+                session(browser, bases[i % len(bases)], moves, results, i, i * arrival_s / sessions)
+                for i in range(sessions)
+            )
+        )
         results["wall"] = time.perf_counter() - t0
         results["cpu"] = tuple(b - a for a, b in zip(cpu0, _cpu(pids or []), strict=True))
         await browser.close()
     return results
 
 
-async def run_mixed(bases: list[str], sessions: int, moves: int, arrival_s: float = 0.0, think_s: float = 0.0,
-                    pids: list[int] | None = None, browsers: int = 1) -> dict:
+async def run_mixed(
+    bases: list[str],
+    sessions: int,
+    moves: int,
+    arrival_s: float = 0.0,
+    think_s: float = 0.0,
+    pids: list[int] | None = None,
+    browsers: int = 1,
+) -> dict:
     """``browsers`` real Chromium pages among ``sessions``, the others websocket sessions, all in one burst:
     what a visitor's browser shows while the servers carry the whole load (the browsers' own rendering
     stays small next to the servers' work, unlike ``--browser`` with every session a Chromium page)."""
@@ -202,8 +232,10 @@ async def run_mixed(bases: list[str], sessions: int, moves: int, arrival_s: floa
     results = {"map": [], "slider": [], "errors": []}
     browser_res = {"map": [], "slider": [], "errors": []}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"),
-                                           args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = await pw.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         for base in bases:  # fills each server's caches once
             await session(browser, base, 1, {"map": [], "slider": [], "errors": []}, -1)
         cpu0 = _cpu(pids or [])
@@ -230,11 +262,20 @@ def main() -> None:
     p.add_argument("--moves", type=int, default=3)
     p.add_argument("--territory", type=Path, default=ROOT / "bench" / "out" / "demo_5km")
     p.add_argument("--browser", action="store_true", help="Chromium pages instead of websocket sessions")
-    p.add_argument("--mixed", type=int, default=0, metavar="N",
-                   help="N of the sessions are real Chromium pages, the others websocket sessions")
+    p.add_argument(
+        "--mixed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N of the sessions are real Chromium pages, the others websocket sessions",
+    )
     p.add_argument("--processes", type=int, default=1, help="dashboard processes, sessions spread over them")
-    p.add_argument("--arrival-s", type=float, default=0.0,
-                   help="spread session arrivals over this many seconds (0: all in the same instant)")
+    p.add_argument(
+        "--arrival-s",
+        type=float,
+        default=0.0,
+        help="spread session arrivals over this many seconds (0: all in the same instant)",
+    )
     p.add_argument("--think-s", type=float, default=0.0, help="pause between a session's actions, in seconds")
     p.add_argument("--url", action="append", help="use these running servers instead of starting some (profiling)")
     args = p.parse_args()
@@ -251,32 +292,54 @@ def main() -> None:
     os.symlink(args.territory.resolve(), data / "demo")
     pids: list[int] = []
     try:
-        with (contextlib.nullcontext(args.url) if args.url else dashboard_servers(data, args.processes, pids)) as bases:
+        with contextlib.nullcontext(args.url) if args.url else dashboard_servers(data, args.processes, pids) as bases:
             if args.mixed:
-                res = asyncio.run(run_mixed(bases, args.sessions, args.moves, args.arrival_s, args.think_s, pids,
-                                            browsers=args.mixed))
+                res = asyncio.run(
+                    run_mixed(bases, args.sessions, args.moves, args.arrival_s, args.think_s, pids, browsers=args.mixed)
+                )
             else:
-                res = asyncio.run((run if args.browser else run_ws)(bases, args.sessions, args.moves, args.arrival_s,
-                                                                    args.think_s, pids))
+                res = asyncio.run(
+                    (run if args.browser else run_ws)(
+                        bases, args.sessions, args.moves, args.arrival_s, args.think_s, pids
+                    )
+                )
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    mode = (f"mixed ({args.mixed} Chromium pages, the others websocket)" if args.mixed else
-            "browser (Chromium)" if args.browser else "websocket")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(terr.blocks)} blocks; {args.sessions} concurrent "
-          f"{mode} sessions, {args.moves} slider moves each; {args.processes} process(es), arrivals over "
-          f"{args.arrival_s:g} s, think time {args.think_s:g} s; wall {res['wall']:.1f} s")
+    mode = (
+        f"mixed ({args.mixed} Chromium pages, the others websocket)"
+        if args.mixed
+        else "browser (Chromium)"
+        if args.browser
+        else "websocket"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(terr.blocks)} blocks; {args.sessions} concurrent "
+        f"{mode} sessions, {args.moves} slider moves each; {args.processes} process(es), arrivals over "
+        f"{args.arrival_s:g} s, think time {args.think_s:g} s; wall {res['wall']:.1f} s"
+    )
     for key, label in (("map", "map page (full run)"), ("slider", "slider move until figure updated")):
         v = np.array(res[key])
         if len(v):
-            print(f"{label}: n={len(v)} p50 {np.percentile(v, 50):.2f} s, p95 {np.percentile(v, 95):.2f} s, max {v.max():.2f} s")
-    for key, label in (("map", "Chromium pages: map drawn"), ("slider", "Chromium pages: slider move until figure shown")):
+            print(
+                f"{label}: n={len(v)} p50 {np.percentile(v, 50):.2f} s, p95 {np.percentile(v, 95):.2f} s, max "
+                f"{v.max():.2f} s"
+            )
+    for key, label in (
+        ("map", "Chromium pages: map drawn"),
+        ("slider", "Chromium pages: slider move until figure shown"),
+    ):
         v = np.array(res.get("browser", {}).get(key, []))
         if len(v):
-            print(f"{label}: n={len(v)} p50 {np.percentile(v, 50):.2f} s, p95 {np.percentile(v, 95):.2f} s, max {v.max():.2f} s")
+            print(
+                f"{label}: n={len(v)} p50 {np.percentile(v, 50):.2f} s, p95 {np.percentile(v, 95):.2f} s, max "
+                f"{v.max():.2f} s"
+            )
     if pids:
         server, machine = res["cpu"]
-        print(f"CPU during the burst: servers {server:.1f} s, everything else on the machine (browsers, this "
-              f"client) {machine - server:.1f} s ({100 * server / max(machine, 1e-9):.0f} % servers)")
+        print(
+            f"CPU during the burst: servers {server:.1f} s, everything else on the machine (browsers, this "
+            f"client) {machine - server:.1f} s ({100 * server / max(machine, 1e-9):.0f} % servers)"
+        )
     if res.get("blocks_drawn"):
         print(f"blocks drawn per map: {min(res['blocks_drawn'])}–{max(res['blocks_drawn'])}")
     print(f"errors: {len(res['errors'])}")

@@ -40,11 +40,21 @@ def main() -> None:
     x0, y0, x1, y1 = roads.total_bounds
     dx, dy = (x1 - x0) / args.grid, (y1 - y0) / args.grid
     communes = gpd.GeoDataFrame(
-        {"code_insee": [f"99{i:03d}" for i in range(args.grid ** 2)], "nom": [f"C{i}" for i in range(args.grid ** 2)]},
-        geometry=[shapely.box(x0 + i * dx, y0 + j * dy, x0 + (i + 1) * dx, y0 + (j + 1) * dy)
-                  for j in range(args.grid) for i in range(args.grid)], crs=roads.crs)
-    inputs = BuildInputs(name="", lst=[str(src.landsat)], landcover=str(src.landcover), bdtopo=str(src.bdtopo),
-                         population=[str(src.population)])
+        {"code_insee": [f"99{i:03d}" for i in range(args.grid**2)], "nom": [f"C{i}" for i in range(args.grid**2)]},
+        geometry=[
+            shapely.box(x0 + i * dx, y0 + j * dy, x0 + (i + 1) * dx, y0 + (j + 1) * dy)
+            for j in range(args.grid)
+            for i in range(args.grid)
+        ],
+        crs=roads.crs,
+    )
+    inputs = BuildInputs(
+        name="",
+        lst=[str(src.landsat)],
+        landcover=str(src.landcover),
+        bdtopo=str(src.bdtopo),
+        population=[str(src.population)],
+    )
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{len(communes)} communes from a {args.side_km:g} km town")
     times = {}
@@ -55,8 +65,11 @@ def main() -> None:
         summary = build_many(communes, out, inputs=inputs, n_workers=workers)
         times[workers] = time.perf_counter() - t0
         built = int((summary["status"] == "built").sum())
-        print(f"{workers} worker(s): {times[workers]:.1f} s, {built} communes built, "
-              f"{int(summary['n_blocks'].sum())} blocks", flush=True)
+        print(
+            f"{workers} worker(s): {times[workers]:.1f} s, {built} communes built, "
+            f"{int(summary['n_blocks'].sum())} blocks",
+            flush=True,
+        )
     print(f"speed-up with 2 workers: {times[1] / times[2]:.2f}×")
     shutil.rmtree(work, ignore_errors=True)
 

@@ -37,12 +37,22 @@ def synthetic(n: int, seed: int = 0) -> gpd.GeoDataFrame:
     grass = rng.beta(1.2, 6, n) * (1 - tree)
     cover = rng.uniform(0.05, 0.6, n)
     built = np.clip(1 - tree - grass, cover, 1)
-    df = pd.DataFrame({
-        "area_m2": 8100.0, "tree_frac": tree, "grass_frac": grass, "built_frac": built, "bare_frac": 0.0,
-        "water_frac": 0.0, "building_coverage": cover, "building_height_m": rng.gamma(2, 6, n),
-        "road_frac": rng.uniform(0.05, 0.2, n), "residents": rng.gamma(2, 80, n),
-        "elderly_share": rng.uniform(0.1, 0.35, n), "lst_valid_frac": 1.0,
-    })
+    df = pd.DataFrame(
+        {
+            "area_m2": 8100.0,
+            "tree_frac": tree,
+            "grass_frac": grass,
+            "built_frac": built,
+            "bare_frac": 0.0,
+            "water_frac": 0.0,
+            "building_coverage": cover,
+            "building_height_m": rng.gamma(2, 6, n),
+            "road_frac": rng.uniform(0.05, 0.2, n),
+            "residents": rng.gamma(2, 80, n),
+            "elderly_share": rng.uniform(0.1, 0.35, n),
+            "lst_valid_frac": 1.0,
+        }
+    )
     df["impervious_frac"] = np.clip(df["building_coverage"] + df["road_frac"], 0, 1)
     df["lst_mean_c"] = 36 + 6 * df["impervious_frac"] - 6 * tree - 2 * grass + rng.normal(0, 0.8, n)
     df.index = pd.Index([f"B{k:06d}" for k in range(n)], name="block_id")
@@ -67,8 +77,9 @@ def engine_for(blocks: gpd.GeoDataFrame) -> ScenarioEngine:
     note["reference_median_c"] = ref
     # A per-block temperature SD, as the fit stores it: the engine then simulates « habitants sortis du risque
     # élevé » with its interval (200 draws), which is part of what is timed.
-    table = pd.DataFrame({"lst_used_c": anomaly + ref, "risk_class": risk["risk_class"], "lst_sd_c": 0.5},
-                         index=blocks.index)
+    table = pd.DataFrame(
+        {"lst_used_c": anomaly + ref, "risk_class": risk["risk_class"], "lst_sd_c": 0.5}, index=blocks.index
+    )
     scores = risk_draws(table["lst_sd_c"], RiskParams(**note["params"])).scores(blocks, anomaly.to_numpy())
     table["p_high_risk"] = (scores >= 60).mean(axis=0)  # as the fit stores it
     return ScenarioEngine(blocks, {"linear": lin.to_dict(), "risk": note}, table)
@@ -79,8 +90,15 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", type=int, default=[1000, 10_000, 100_000])
     p.add_argument("--repeat", type=int, default=20)
     args = p.parse_args()
-    scenario = Scenario("bench", [Intervention("trees", 10, Target("risk", min_class=3)), Intervention("depave", 20),
-                                  Intervention("green_roofs", 50), Intervention("cool_roofs", 30)])
+    scenario = Scenario(
+        "bench",
+        [
+            Intervention("trees", 10, Target("risk", min_class=3)),
+            Intervention("depave", 20),
+            Intervention("green_roofs", 50),
+            Intervention("cool_roofs", 30),
+        ],
+    )
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{'blocks':>8} {'median ms':>10} {'p95 ms':>8} {'changed':>8}")
     for n in args.sizes:
@@ -91,7 +109,10 @@ def main() -> None:
             t0 = time.perf_counter()
             _, summary = eng.apply(scenario)
             times.append((time.perf_counter() - t0) * 1000)
-        print(f"{n:>8} {np.median(times):>10.1f} {np.percentile(times, 95):>8.1f} {summary['n_blocks_changed']:>8}", flush=True)
+        print(
+            f"{n:>8} {np.median(times):>10.1f} {np.percentile(times, 95):>8.1f} {summary['n_blocks_changed']:>8}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

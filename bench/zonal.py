@@ -65,18 +65,33 @@ def main() -> None:
     t_sp, sp = timed(lambda: sparse_mean(w, da).to_numpy(), max(args.repeats, 10))
     affine = from_origin(x0, top, 30.0, 30.0)
     filled = np.where(np.isfinite(arr), arr, -9999.0)
-    t_rs, rs = timed(lambda: np.array([r["mean"] if r["mean"] is not None else np.nan for r in
-                                       rs_zonal(list(geoms), filled, affine=affine, nodata=-9999.0, stats=["mean"])],
-                                      dtype=float), 1)
+    t_rs, rs = timed(
+        lambda: np.array(
+            [
+                r["mean"] if r["mean"] is not None else np.nan
+                for r in rs_zonal(list(geoms), filled, affine=affine, nodata=-9999.0, stats=["mean"])
+            ],
+            dtype=float,
+        ),
+        1,
+    )
     print(f"{'engine':<34} {'time':>10} {'vs exactextract':>16} {'max |Δ| °C':>11}")
     print(f"{'exactextract (mean)':<34} {t_ee:>9.3f}s {'1×':>16} {0.0:>11.4f}")
-    print(f"{'sparse re-aggregation (product)':<34} {t_sp:>9.4f}s {t_ee / t_sp:>15.0f}× {np.nanmax(np.abs(sp - ee)):>11.4f}")
+    print(
+        f"{'sparse re-aggregation (product)':<34} {t_sp:>9.4f}s {t_ee / t_sp:>15.0f}× "
+        f"{np.nanmax(np.abs(sp - ee)):>11.4f}"
+    )
     print(f"{'  weights, once (exactextract)':<34} {t_w:>9.3f}s {'':>16} {'':>11}")
     print(f"{'rasterstats (mean)':<34} {t_rs:>9.3f}s {t_ee / t_rs:>15.2f}× {np.nanmax(np.abs(rs - ee)):>11.4f}")
     both = np.isfinite(rs) & np.isfinite(ee)
-    print(f"rasterstats vs exactextract: median |Δ| {np.median(np.abs(rs - ee)[both]):.3f} °C, "
-          f"{int((~np.isfinite(rs) & np.isfinite(ee)).sum())} blocks without any pixel centre (NaN in rasterstats)")
-    print(f"exactextract is {t_rs / t_ee:.1f}× faster than rasterstats; sparse is {t_ee / t_sp:.0f}× faster than exactextract")
+    print(
+        f"rasterstats vs exactextract: median |Δ| {np.median(np.abs(rs - ee)[both]):.3f} °C, "
+        f"{int((~np.isfinite(rs) & np.isfinite(ee)).sum())} blocks without any pixel centre (NaN in rasterstats)"
+    )
+    print(
+        f"exactextract is {t_rs / t_ee:.1f}× faster than rasterstats; sparse is {t_ee / t_sp:.0f}× faster than "
+        "exactextract"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,15 @@ from .risk import (
 )
 from .store import Territory, save_model
 
-__all__ = ["fit_territory", "ensure_model", "linear_model", "model_summary", "is_reliable", "fit_warnings", "unreliable_reason"]
+__all__ = [
+    "fit_territory",
+    "ensure_model",
+    "linear_model",
+    "model_summary",
+    "is_reliable",
+    "fit_warnings",
+    "unreliable_reason",
+]
 
 MODEL_FORMAT = 1
 
@@ -67,8 +75,13 @@ def _outputs(terr: Territory, fit: FitResult) -> tuple[pd.DataFrame, dict]:
     return out, risk_note
 
 
-def fit_territory(terr: Territory, tile_m: float | None = None, n_folds: int = 5, save: bool = True,
-                  progress: Callable[[str, float], None] | None = None) -> tuple[dict, pd.DataFrame]:
+def fit_territory(
+    terr: Territory,
+    tile_m: float | None = None,
+    n_folds: int = 5,
+    save: bool = True,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[dict, pd.DataFrame]:
     """Fit, explain and score ``terr``; store ``model.json`` and ``model.parquet`` if ``save``.
     ``progress(message_fr, fraction)`` is told each stage."""
     progress = progress or (lambda _m, _f: None)
@@ -78,10 +91,12 @@ def fit_territory(terr: Territory, tile_m: float | None = None, n_folds: int = 5
     meta = {
         "format_version": MODEL_FORMAT,
         "territory": terr.name,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "sklearn": sklearn.__version__,
-        "software": {"python": platform.python_version(),
-                     **{p: importlib.metadata.version(p) for p in ("scikit-learn", "numpy", "pandas", "scipy")}},
+        "software": {
+            "python": platform.python_version(),
+            **{p: importlib.metadata.version(p) for p in ("scikit-learn", "numpy", "pandas", "scipy")},
+        },
         **fit.to_json(),
         "risk": risk_note,
         "scenario_engine": "ridge",
@@ -121,13 +136,17 @@ def fit_warnings(meta: dict) -> list[str]:
     r2 = meta["metrics"]["spatial_cv"]["r2"]
     out = []
     if r2 < RELIABLE_R2:
-        out.append(f"Modèle non fiable : en validation spatiale il n'explique que {fr.pct(max(r2, 0.0))} des écarts de "
-                   "température entre îlots. Seules les températures observées sont montrées, sans explication ni "
-                   "chiffre de scénario.")
+        out.append(
+            f"Modèle non fiable : en validation spatiale il n'explique que {fr.pct(max(r2, 0.0))} des écarts de "
+            "température entre îlots. Seules les températures observées sont montrées, sans explication ni "
+            "chiffre de scénario."
+        )
     if r2 >= TOO_GOOD_R2:
-        out.append(f"Ajustement trop bon pour être vrai (R² en validation spatiale de {fr.pct(r2, 1)}) : la température "
-                   "fournie dérive sans doute des indicateurs eux-mêmes (une carte d'occupation du sol donnée comme "
-                   "température ?). Vérifiez les sources avant toute lecture des effets.")
+        out.append(
+            f"Ajustement trop bon pour être vrai (R² en validation spatiale de {fr.pct(r2, 1)}) : la température "
+            "fournie dérive sans doute des indicateurs eux-mêmes (une carte d'occupation du sol donnée comme "
+            "température ?). Vérifiez les sources avant toute lecture des effets."
+        )
     return out
 
 
@@ -164,8 +183,10 @@ def model_summary(meta: dict) -> dict:
         "target": meta.get("target"),
         "tile_m": meta["folds"]["tile_m"],
         "n_train": meta["training"]["n_train"],
-        "effects": {f: {"per": e["label_fr"], "effect_c": e["effect_c"], "interval_c": [e["lo_c"], e["hi_c"]]}
-                    for f, e in meta["effects"].items()},
+        "effects": {
+            f: {"per": e["label_fr"], "effect_c": e["effect_c"], "interval_c": [e["lo_c"], e["hi_c"]]}
+            for f, e in meta["effects"].items()
+        },
         "warnings": meta.get("warnings", []),
         "reliable": is_reliable(meta),
     }

@@ -72,7 +72,14 @@ def blocks_from_network(
     extra = []
     for layer in (railways, water):
         if layer is not None and not layer.empty:
-            extra.append(gpd.GeoDataFrame(geometry=layer.geometry.boundary if layer.geom_type.str.contains("Polygon").any() else layer.geometry, crs=crs))
+            extra.append(
+                gpd.GeoDataFrame(
+                    geometry=layer.geometry.boundary
+                    if layer.geom_type.str.contains("Polygon").any()
+                    else layer.geometry,
+                    crs=crs,
+                )
+            )
     limit = gpd.GeoSeries([study_area], crs=crs)
     enclosures = momepy.enclosures(barriers, limit=limit, additional_barriers=extra or None, clip=True)
     geoms = enclosures.geometry
@@ -119,7 +126,8 @@ def blocks_from_polygons(gdf: gpd.GeoDataFrame, id_column: str | None = None) ->
         dup = ids[ids.duplicated()]
         if len(dup):
             raise MissingColumnError(
-                f"La colonne « {id_column} » n'identifie pas les îlots de façon unique (ex. « {dup.iloc[0]} » en double)."
+                f"La colonne « {id_column} » n'identifie pas les îlots de façon unique (ex. « {dup.iloc[0]} » en "
+                "double)."
             )
         keep = [c for c in polys.columns if c not in (polys.geometry.name, id_column)]
         blocks = gpd.GeoDataFrame(polys[keep].copy(), geometry=polys.geometry.values, crs=polys.crs)

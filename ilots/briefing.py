@@ -38,8 +38,10 @@ def residents_text(manifest: dict) -> str:
     if not pops:
         return "« habitants » : inconnu (aucune donnée de population)"
     p = pops[0]
-    return (f"« habitants » : colonne « {p['columns']['residents']} » de {Path(p['path']).name}, tels que la source "
-            "les compte (par exemple la population de 15 ans ou plus dans certains tableaux IRIS)")
+    return (
+        f"« habitants » : colonne « {p['columns']['residents']} » de {Path(p['path']).name}, tels que la source "
+        "les compte (par exemple la population de 15 ans ou plus dans certains tableaux IRIS)"
+    )
 
 
 def _fit_text(fig, x: float, y: float, text: str, width: float, size: float, min_size: float = 9.0, **kw):
@@ -80,10 +82,14 @@ def _scenario_rows(scenario: dict, high) -> tuple[list[list[str]], list[str]]:
     lo, hi = scenario.get("delta_mean_interval_c") or [None, None]
     interval = f" (de {fr.temp(lo, 1, True)} à {fr.temp(hi, 1, True)})" if lo is not None else ""
     olo, ohi = scenario.get("residents_out_of_high_risk_interval") or [None, None]
-    out_txt = (f"{fr.num(scenario['residents_out_of_high_risk'], 0)} (de {fr.num(olo, 0)} à {fr.num(ohi, 0)})"
-               if olo is not None else fr.num(scenario.get("residents_out_of_high_risk"), 0))
-    today_high = (f"{fr.num(high.expected, 0)} (de {fr.num(high.low, 0)} à {fr.num(high.high, 0)})" if high
-                  else "inconnu")
+    out_txt = (
+        f"{fr.num(scenario['residents_out_of_high_risk'], 0)} (de {fr.num(olo, 0)} à {fr.num(ohi, 0)})"
+        if olo is not None
+        else fr.num(scenario.get("residents_out_of_high_risk"), 0)
+    )
+    today_high = (
+        f"{fr.num(high.expected, 0)} (de {fr.num(high.low, 0)} à {fr.num(high.high, 0)})" if high else "inconnu"
+    )
     rows = [
         ["", "Aujourd'hui", f"Scénario « {textwrap.shorten(scenario['name'], 34, placeholder='…')} »"],
         ["Îlots concernés", "—", fr.num(scenario["n_blocks_changed"], 0)],
@@ -95,8 +101,9 @@ def _scenario_rows(scenario: dict, high) -> tuple[list[list[str]], list[str]]:
         ["Coût estimé", "—", f"{fr.num(scenario['cost_eur'] / 1e6, 1)} M€"],
     ]
     if scenario.get("delta_air_mean_c") is not None:
-        rows.insert(3, ["Revêtements réfléchissants (temp. de l'air)", "—",
-                        fr.temp(scenario["delta_air_mean_c"], 2, True)])
+        rows.insert(
+            3, ["Revêtements réfléchissants (temp. de l'air)", "—", fr.temp(scenario["delta_air_mean_c"], 2, True)]
+        )
     notes = [band["note"] for band in scenario.get("sanity", {}).values() if band.get("note")]
     return rows, notes
 
@@ -113,8 +120,11 @@ def _risk_map(fig, rect, title: str, blocks: gpd.GeoDataFrame, classes: pd.Serie
 def _high_text(high) -> tuple[str, str]:
     if high is None:
         return "inconnu", "habitants en risque élevé : pas de données de population sur ce territoire"
-    return (fr.num(high.expected, 0), f"habitants en risque élevé ou très élevé (nombre attendu ; 90 % de chances "
-            f"entre {fr.num(high.low, 0)} et {fr.num(high.high, 0)})")
+    return (
+        fr.num(high.expected, 0),
+        f"habitants en risque élevé ou très élevé (nombre attendu ; 90 % de chances "
+        f"entre {fr.num(high.low, 0)} et {fr.num(high.high, 0)})",
+    )
 
 
 def briefing_pdf(
@@ -156,10 +166,12 @@ def briefing_pdf(
         "+10 % de couvert (Yang et al. 2022)."
     )
     footer = textwrap.wrap(sources, 150) + textwrap.wrap(limits, 150)
-    rows, notes = (_scenario_rows(scenario, high) if with_scenario else ([], []))
+    rows, notes = _scenario_rows(scenario, high) if with_scenario else ([], [])
     reliability = textwrap.wrap(
         f"Fiabilité du modèle — validation spatiale (quartiers entiers mis de côté) : erreur moyenne "
-        f"{fr.temp(spatial['rmse_c'])}, {fr.num(spatial['r2'] * 100, 0)} % des écarts entre îlots expliqués.", 130)
+        f"{fr.temp(spatial['rmse_c'])}, {fr.num(spatial['r2'] * 100, 0)} % des écarts entre îlots expliqués.",
+        130,
+    )
 
     fig = plt.figure(figsize=A4)
     _fit_text(fig, 0.06, 0.962, f"Îlots de chaleur — {name}", 0.88, 17, min_size=12, fontweight="bold", va="top")
@@ -167,13 +179,25 @@ def briefing_pdf(
     _fit_text(fig, 0.06, 0.933, sub, 0.88, 9.5, min_size=7.5, color="#444444", va="top")
     header_bottom = 0.915
     if synthetic:
-        fig.text(0.06, 0.915, "DONNÉES SYNTHÉTIQUES — ville fictive de démonstration", fontsize=9.5,
-                 color="#b2182b", fontweight="bold", va="top")
+        fig.text(
+            0.06,
+            0.915,
+            "DONNÉES SYNTHÉTIQUES — ville fictive de démonstration",
+            fontsize=9.5,
+            color="#b2182b",
+            fontweight="bold",
+            va="top",
+        )
         header_bottom = 0.897
 
     # -- sources and limits (bottom) ----------------------------------------------------------------
-    fig.text(0.06, 0.018, "Îlots — outil libre de diagnostic des îlots de chaleur. "
-             f"Édité le {fr.date_fr(dt.date.today())}.", fontsize=7, color="#666666")
+    fig.text(
+        0.06,
+        0.018,
+        f"Îlots — outil libre de diagnostic des îlots de chaleur. Édité le {fr.date_fr(dt.date.today())}.",
+        fontsize=7,
+        color="#666666",
+    )
     y = 0.04 + _height(len(footer), 6.8, 1.3)
     fig.text(0.06, y, "\n".join(footer), fontsize=6.8, va="top", color="#333333", linespacing=1.3)
     y += 0.006
@@ -201,8 +225,11 @@ def briefing_pdf(
         _fit_cells(fig, table)
         y += row_h * len(rows) + 0.008
     else:
-        hint = textwrap.wrap("Aucun scénario choisi : réglez des interventions (arbres, désimperméabilisation, toits) "
-                             "sur la page « Scénarios », puis choisissez-le sur la page « Briefing ».", 110)
+        hint = textwrap.wrap(
+            "Aucun scénario choisi : réglez des interventions (arbres, désimperméabilisation, toits) "
+            "sur la page « Scénarios », puis choisissez-le sur la page « Briefing ».",
+            110,
+        )
         fig.text(0.06, y, "\n".join(hint), fontsize=9, va="bottom")
         y += _height(len(hint), 9) + 0.008
     fig.text(0.06, y, "Aujourd'hui et avec le scénario", fontsize=11, fontweight="bold", va="bottom")
@@ -214,11 +241,15 @@ def briefing_pdf(
     q5, q95 = (float(v) for v in lst.quantile([0.05, 0.95])) if lst.notna().any() else (np.nan, np.nan)
     hot = int((model_table["anomaly_c"] >= 2).sum())
     boxes = [
-        (fr.temp(lst.mean()), f"température de surface moyenne des îlots ; 90 % d'entre eux entre {fr.temp(q5)} et "
-                              f"{fr.temp(q95)}"),
+        (
+            fr.temp(lst.mean()),
+            f"température de surface moyenne des îlots ; 90 % d'entre eux entre {fr.temp(q5)} et {fr.temp(q95)}",
+        ),
         _high_text(high),
-        (fr.num(hot, 0), f"îlots sur {fr.num(len(model_table), 0)} à plus de 2 °C au-dessus de la médiane du "
-                         "territoire"),
+        (
+            fr.num(hot, 0),
+            f"îlots sur {fr.num(len(model_table), 0)} à plus de 2 °C au-dessus de la médiane du territoire",
+        ),
     ]
     wrapped = [textwrap.wrap(label, 34) for _v, label in boxes]
     y += _height(max(len(w) for w in wrapped), 8, 1.25) + 0.036
@@ -233,29 +264,50 @@ def briefing_pdf(
         after = scenario_blocks["risk_class_after"].reindex(blocks.index)
         changed = scenario_blocks["changed"].reindex(blocks.index).fillna(False).to_numpy(dtype=bool)
         moved = int(((risk.reindex(blocks.index) != after) & changed).sum())
-        caption = (f"{fr.num(moved, 0)} îlot{'s' if moved > 1 else ''} sur {fr.num(int(changed.sum()), 0)} modifié"
-                   f"{'s' if changed.sum() > 1 else ''} change{'nt' if moved > 1 else ''} de classe avec le scénario.")
+        caption = (
+            f"{fr.num(moved, 0)} îlot{'s' if moved > 1 else ''} sur {fr.num(int(changed.sum()), 0)} modifié"
+            f"{'s' if changed.sum() > 1 else ''} change{'nt' if moved > 1 else ''} de classe avec le scénario."
+        )
         fig.text(0.06, y, caption, fontsize=7.5, color="#333333", va="bottom")
         y += _height(1, 7.5) + 0.006
     legend_h = 0.045
     legend_ax = fig.add_axes((0.06, y, 0.88, legend_h))
     legend_ax.set_axis_off()
-    legend_ax.legend(handles=risk_handles(), loc="lower left", ncols=3, fontsize=7.5, frameon=False,
-                     title="Classe de risque (température de surface × habitants × vulnérabilité)", title_fontsize=7.5,
-                     alignment="left", borderaxespad=0, handlelength=1.4, columnspacing=1.5)
+    legend_ax.legend(
+        handles=risk_handles(),
+        loc="lower left",
+        ncols=3,
+        fontsize=7.5,
+        frameon=False,
+        title="Classe de risque (température de surface × habitants × vulnérabilité)",
+        title_fontsize=7.5,
+        alignment="left",
+        borderaxespad=0,
+        handlelength=1.4,
+        columnspacing=1.5,
+    )
     y += legend_h + 0.008
     top = header_bottom - 0.012 - _height(1, 10)
     if with_scenario:
         _risk_map(fig, (0.06, y, 0.43, top - y), "Risque de chaleur aujourd'hui", blocks, risk, labels)
-        _risk_map(fig, (0.51, y, 0.43, top - y), "Avec le scénario (contour noir : îlots modifiés)",
-                  blocks, after, labels, outline=changed)
+        _risk_map(
+            fig,
+            (0.51, y, 0.43, top - y),
+            "Avec le scénario (contour noir : îlots modifiés)",
+            blocks,
+            after,
+            labels,
+            outline=changed,
+        )
     else:
         _risk_map(fig, (0.06, y, 0.88, top - y), "Risque de chaleur par îlot", blocks, risk, labels)
     buf = io.BytesIO()
     # TrueType fonts embedded (not matplotlib's default Type 3): the text is selectable, searchable and read
     # out by screen readers as written (no split « fi » ligature), and its boxes are those of the glyphs.
-    with matplotlib.rc_context({"pdf.fonttype": 42}), \
-            PdfPages(buf, metadata={"Title": f"Îlots de chaleur — {name}", "Creator": "Îlots"}) as pdf:
+    with (
+        matplotlib.rc_context({"pdf.fonttype": 42}),
+        PdfPages(buf, metadata={"Title": f"Îlots de chaleur — {name}", "Creator": "Îlots"}) as pdf,
+    ):
         pdf.savefig(fig)
     plt.close(fig)
     return buf.getvalue()

@@ -24,7 +24,7 @@ import shapely
 import xarray as xr
 from pyproj import CRS
 
-from . import features as F
+from . import features
 from . import footprint as FP
 from .blocks import blocks_from_network, blocks_from_polygons
 from .crs import WorkingCRS, bounds_to_wgs84, choose_working_crs
@@ -58,13 +58,35 @@ from .store import (
 )
 from .zonal import CoverageWeights, coverage_weights
 
-__all__ = ["BuildInputs", "BuiltTerritory", "Progress", "Rasters", "compute_territory", "build_territory", "read_rasters",
-           "read_lst_layers", "write_territory"]
+__all__ = [
+    "BuildInputs",
+    "BuiltTerritory",
+    "Progress",
+    "Rasters",
+    "compute_territory",
+    "build_territory",
+    "read_rasters",
+    "read_lst_layers",
+    "write_territory",
+]
 
 Progress = Callable[[str, float], None]
 
-_PACKAGES = ("ilots", "numpy", "pandas", "geopandas", "shapely", "pyogrio", "rasterio", "rioxarray",
-             "exactextract", "momepy", "scikit-learn", "xarray", "pyproj")
+_PACKAGES = (
+    "ilots",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "rasterio",
+    "rioxarray",
+    "exactextract",
+    "momepy",
+    "scikit-learn",
+    "xarray",
+    "pyproj",
+)
 
 
 @dataclass
@@ -128,13 +150,28 @@ def _check_exists(inputs: BuildInputs) -> None:
     resolved = [str(Path(p).resolve()) for p in inputs.lst]
     twice = sorted({p for p in resolved if resolved.count(p) > 1})
     if twice:
-        raise BuildError(f"Le même fichier de température est donné deux fois ({Path(twice[0]).name}) : "
-                         "chaque date ne doit compter qu'une fois.")
+        raise BuildError(
+            f"Le même fichier de température est donné deux fois ({Path(twice[0]).name}) : "
+            "chaque date ne doit compter qu'une fois."
+        )
     if len(inputs.lst_bands) not in (0, 1, len(inputs.lst)):
-        raise BuildError(f"{len(inputs.lst_bands)} bandes de température (--lst-band) pour {len(inputs.lst)} "
-                         "rasters (--lst) : donnez-en une seule, valable pour tous, ou une par raster.")
-    paths = list(inputs.lst) + [p for p in (inputs.landcover, inputs.ndvi, inputs.bdtopo, inputs.buildings, inputs.blocks,
-                                            inputs.area, inputs.vegetation) if p]
+        raise BuildError(
+            f"{len(inputs.lst_bands)} bandes de température (--lst-band) pour {len(inputs.lst)} "
+            "rasters (--lst) : donnez-en une seule, valable pour tous, ou une par raster."
+        )
+    paths = list(inputs.lst) + [
+        p
+        for p in (
+            inputs.landcover,
+            inputs.ndvi,
+            inputs.bdtopo,
+            inputs.buildings,
+            inputs.blocks,
+            inputs.area,
+            inputs.vegetation,
+        )
+        if p
+    ]
     paths += list(inputs.population) + list(inputs.indicators)
     for p in paths:
         if not Path(p).exists():
@@ -149,13 +186,16 @@ def _lst_bounds(source: str, crs) -> tuple:
 
 def _vector_extent(inputs: BuildInputs, crs) -> tuple | None:
     """Bounds (in ``crs``) of the vector data that defines the territory, if any."""
+
     def info_bounds(path, layer=None):
         info = layer_info(path, layer)
         if info.get("features", 0) == 0 or info.get("total_bounds") is None or info.get("crs") is None:
             return None
         from rasterio.warp import transform_bounds
 
-        return tuple(transform_bounds(CRS.from_user_input(info["crs"]), CRS.from_user_input(crs), *info["total_bounds"]))
+        return tuple(
+            transform_bounds(CRS.from_user_input(info["crs"]), CRS.from_user_input(crs), *info["total_bounds"])
+        )
 
     if inputs.area:
         return info_bounds(inputs.area)
@@ -188,8 +228,14 @@ def _intersect(a: tuple, b: tuple | None) -> tuple:
     return box
 
 
-def read_lst_layers(sources: list[str], crs, bounds, progress: Progress | None = None, with_ndvi: bool = True,
-                    bands: list[str] | None = None) -> tuple[list[LstLayer], list[xr.DataArray]]:
+def read_lst_layers(
+    sources: list[str],
+    crs,
+    bounds,
+    progress: Progress | None = None,
+    with_ndvi: bool = True,
+    bands: list[str] | None = None,
+) -> tuple[list[LstLayer], list[xr.DataArray]]:
     """Each date of each LST source (Landsat scenes, LST GeoTIFFs), masked, in °C, in ``crs`` over
     ``bounds``; and the NDVI of the Landsat scenes with SR bands (when ``with_ndvi``). ``bands``: the
     temperature band of multi-band GeoTIFFs, one per source or one for all."""
@@ -269,11 +315,24 @@ class Rasters:
                 return da.rio.clip_box(*box)
             except Exception:  # no pixel there: keep the whole raster, the zonal code copes
                 return da
-        dates = None if self.dates is None else replace(self.dates, lst=cut(self.dates.lst),
-                                                                          n_dates=cut(self.dates.n_dates),
-                                                                          spread=cut(self.dates.spread))
-        return Rasters(self.lst_layers, cut(self.lst), cut(self.n_dates), cut(self.landsat_ndvi), cut(self.ndvi),
-                       cut(self.landcover), self.populations, dates)
+
+        dates = (
+            None
+            if self.dates is None
+            else replace(
+                self.dates, lst=cut(self.dates.lst), n_dates=cut(self.dates.n_dates), spread=cut(self.dates.spread)
+            )
+        )
+        return Rasters(
+            self.lst_layers,
+            cut(self.lst),
+            cut(self.n_dates),
+            cut(self.landsat_ndvi),
+            cut(self.ndvi),
+            cut(self.landcover),
+            self.populations,
+            dates,
+        )
 
 
 def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> Rasters:
@@ -293,8 +352,9 @@ def water_geometries(bd: BdTopo | None) -> gpd.GeoDataFrame | None:
     return None
 
 
-def distance_features(blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr.DataArray | None
-                      ) -> tuple[pd.DataFrame, dict[str, str | None]]:
+def distance_features(
+    blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr.DataArray | None
+) -> tuple[pd.DataFrame, dict[str, str | None]]:
     """Distances (m) from each block to water and to large green spaces, and the source of each.
 
     BD TOPO water surfaces and vegetation zones when present, else the land-cover classes.
@@ -303,15 +363,25 @@ def distance_features(blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr
     if bd is not None and bd.get("surface_hydrographique") is not None:
         water_geoms, wsrc = bd.get("surface_hydrographique"), "bdtopo:surface_hydrographique"
     elif landcover is not None:
-        water_geoms, wsrc = F.polygons_from_classes(landcover, [80], min_area_m2=1_000.0), "landcover"
+        water_geoms, wsrc = features.polygons_from_classes(landcover, [80], min_area_m2=1_000.0), "landcover"
     if bd is not None and bd.get("zone_de_vegetation") is not None:
-        green_geoms, gsrc = F.large_green_spaces(bd.get("zone_de_vegetation")), "bdtopo:zone_de_vegetation"
+        green_geoms, gsrc = features.large_green_spaces(bd.get("zone_de_vegetation")), "bdtopo:zone_de_vegetation"
     elif landcover is not None:
-        green_geoms, gsrc = F.polygons_from_classes(landcover, [10, 20, 30], min_area_m2=F.LARGE_GREEN_SPACE_M2), "landcover"
-    out = pd.DataFrame({"dist_water_m": F.distance_to(blocks, water_geoms),
-                        "dist_green_m": F.distance_to(blocks, green_geoms)}, index=blocks.index)
-    sources = {"dist_water_m": wsrc if out["dist_water_m"].notna().any() else None,
-               "dist_green_m": gsrc if out["dist_green_m"].notna().any() else None}
+        green_geoms, gsrc = (
+            features.polygons_from_classes(landcover, [10, 20, 30], min_area_m2=features.LARGE_GREEN_SPACE_M2),
+            "landcover",
+        )
+    out = pd.DataFrame(
+        {
+            "dist_water_m": features.distance_to(blocks, water_geoms),
+            "dist_green_m": features.distance_to(blocks, green_geoms),
+        },
+        index=blocks.index,
+    )
+    sources = {
+        "dist_water_m": wsrc if out["dist_water_m"].notna().any() else None,
+        "dist_green_m": gsrc if out["dist_green_m"].notna().any() else None,
+    }
     return out, sources
 
 
@@ -322,12 +392,15 @@ def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
     if not dup.any():
         return []
     ids = ", ".join(str(i) for i in blocks.index[dup][:4])
-    return [f"{int(dup.sum())} îlots ont exactement la même géométrie qu'un autre ({ids}…) : leurs surfaces et "
-            "habitants sont comptés deux fois ; vérifiez le fichier d'îlots."]
+    return [
+        f"{int(dup.sum())} îlots ont exactement la même géométrie qu'un autre ({ids}…) : leurs surfaces et "
+        "habitants sont comptés deux fois ; vérifiez le fichier d'îlots."
+    ]
 
 
-def compute_territory(inputs: BuildInputs, progress: Progress | None = None, rasters: Rasters | None = None
-                      ) -> BuiltTerritory:
+def compute_territory(
+    inputs: BuildInputs, progress: Progress | None = None, rasters: Rasters | None = None
+) -> BuiltTerritory:
     """Read every source, build blocks and compute their features (see :mod:`ilots.features`).
 
     ``rasters`` (from :func:`read_rasters` over a larger area) skips reading them again: a tiled
@@ -380,7 +453,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False)
         blocks = blocks_from_polygons(raw_blocks, inputs.blocks_id)
         if inputs.area:
-            blocks = blocks[F.covered_share(blocks, area_geom) >= F.MIN_COVERAGE]
+            blocks = blocks[features.covered_share(blocks, area_geom) >= features.MIN_COVERAGE]
             if blocks.empty:
                 raise NoOverlapError("Aucun îlot fourni ne se trouve dans la zone d'étude (--area).")
         blocks_source = "file"
@@ -405,10 +478,14 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     # 6. Features.
     progress("Statistiques zonales de température", 0.45)
     table = pd.DataFrame(index=blocks.index)
-    table["area_m2"] = F.block_area(blocks)
+    table["area_m2"] = features.block_area(blocks)
     mark(["area_m2"], "geometry")
-    lst_feats = F.lst_features(blocks, lst, n_dates if len(lst_layers) > 1 else None,
-                               rasters.dates.spread if rasters.dates is not None else None)
+    lst_feats = features.lst_features(
+        blocks,
+        lst,
+        n_dates if len(lst_layers) > 1 else None,
+        rasters.dates.spread if rasters.dates is not None else None,
+    )
     if not lst_feats["lst_mean_c"].notna().any():
         raise NoOverlapError("Aucun îlot ne recouvre un pixel de température valide (nuages ou emprise disjointe).")
     table = table.join(lst_feats)
@@ -425,18 +502,18 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     elif landsat_ndvi is not None:
         ndvi, ndvi_src = landsat_ndvi, "landsat_sr"
     if ndvi is not None:
-        table = table.join(F.ndvi_features(blocks, ndvi))
+        table = table.join(features.ndvi_features(blocks, ndvi))
     else:
         table["ndvi_mean"] = np.nan
     mark(["ndvi_mean"], ndvi_src)
 
     progress("Occupation du sol", 0.55)
-    lc_cols = list(F.WORLDCOVER_GROUPS)
+    lc_cols = list(features.WORLDCOVER_GROUPS)
     landcover = None
     shapes: dict[str, object] = {}  # vector geometries behind each share, for the footprint-matched columns
     if inputs.landcover:
         landcover = rasters.landcover
-        table = table.join(F.landcover_features(blocks, landcover))
+        table = table.join(features.landcover_features(blocks, landcover))
         mark(lc_cols, "landcover")
     else:
         for c in lc_cols:
@@ -446,60 +523,67 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         water = bd.get("surface_hydrographique") if bd else None
         if veg is not None:
             wooded = veg[~veg["nature"].astype("string").str.lower().fillna("").isin(["haie", "lande ligneuse"])]
-            table["tree_frac"] = F.polygon_share(blocks, wooded)
+            table["tree_frac"] = features.polygon_share(blocks, wooded)
             shapes["tree_frac"] = wooded.geometry.values
             mark(["tree_frac"], "bdtopo:zone_de_vegetation", "zones boisées BD TOPO (haies exclues)")
         if water is not None:
-            table["water_frac"] = F.polygon_share(blocks, water)
+            table["water_frac"] = features.polygon_share(blocks, water)
             shapes["water_frac"] = water.geometry.values
             mark(["water_frac"], "bdtopo:surface_hydrographique")
 
     if inputs.vegetation:
         veg_layer = require_polygons(read_vector(inputs.vegetation, crs, bbox=study), "Végétation")
-        table["tree_frac"] = F.polygon_share(blocks, veg_layer)
+        table["tree_frac"] = features.polygon_share(blocks, veg_layer)
         shapes["tree_frac"] = veg_layer.geometry.values
         mark(["tree_frac"], f"vegetation:{Path(inputs.vegetation).name}", "polygones de végétation fournis")
 
     progress("Morphologie urbaine", 0.65)
     bcols = ["building_coverage", "building_height_m", "built_volume_m3_per_m2", "height_imputed_frac"]
     if buildings is not None and not buildings.empty:
-        bfeat = F.building_features(blocks, buildings)
-        covered = F.covered_share(blocks, buildings_coverage) >= F.MIN_COVERAGE
+        bfeat = features.building_features(blocks, buildings)
+        covered = features.covered_share(blocks, buildings_coverage) >= features.MIN_COVERAGE
         table = table.join(bfeat.where(covered, np.nan))
         shapes["building_coverage"] = buildings.geometry.values
-        mark(bcols, "buildings" if inputs.buildings else "bdtopo:batiment",
-             None if covered.all() else f"bâti connu sur {int(covered.sum())} îlots sur {len(blocks)}")
+        mark(
+            bcols,
+            "buildings" if inputs.buildings else "bdtopo:batiment",
+            None if covered.all() else f"bâti connu sur {int(covered.sum())} îlots sur {len(blocks)}",
+        )
     else:
         for c in bcols:
             table[c] = np.nan
         mark(bcols, None)
     roads = bd.get("troncon_de_route") if bd else None
     if roads is not None:
-        table["road_frac"] = F.road_surface_share(blocks, roads)
-        shapes["road_frac"] = F.road_surfaces(roads)
+        table["road_frac"] = features.road_surface_share(blocks, roads)
+        shapes["road_frac"] = features.road_surfaces(roads)
         mark(["road_frac"], "bdtopo:troncon_de_route")
     else:
         table["road_frac"] = np.nan
         mark(["road_frac"], None)
     if roads is not None and buildings is not None:
-        table["impervious_frac"] = F.impervious_share(table["building_coverage"], table["road_frac"])
+        table["impervious_frac"] = features.impervious_share(table["building_coverage"], table["road_frac"])
         mark(["impervious_frac"], "buildings+roads", "bâti + chaussées (trottoirs et parkings non comptés)")
     else:
         table["impervious_frac"] = np.nan
         mark(["impervious_frac"], None)
 
     progress("Empreinte du capteur thermique", 0.70)
-    matched = FP.block_footprint_features(blocks, table, landcover, F.WORLDCOVER_GROUPS, ndvi, shapes, study)
+    matched = FP.block_footprint_features(blocks, table, landcover, features.WORLDCOVER_GROUPS, ndvi, shapes, study)
     table = table.join(matched)
     for col in matched.columns:
         base = col[: -len(FP.SUFFIX)]
-        mark([col], availability[base]["source"], f"« {F.FEATURES[base].label_fr} » lissé comme la bande thermique "
-             f"(gaussienne de largeur à mi-hauteur {FP.THERMAL_FWHM_M:.0f} m)")
+        mark(
+            [col],
+            availability[base]["source"],
+            f"« {features.FEATURES[base].label_fr} » lissé comme la bande thermique "
+            f"(gaussienne de largeur à mi-hauteur {FP.THERMAL_FWHM_M:.0f} m)",
+        )
 
     indicator_notes = []
     for path in inputs.indicators:  # the territory's own indicators override what was derived above
         source = read_indicators(path, crs, bbox=study)
-        values, note = F.indicator_features(blocks, source, inputs.indicators_key)
+        values, note = features.indicator_features(blocks, source, inputs.indicators_key)
         for col in values.columns:
             table[col] = values[col].combine_first(table[col]) if col in table else values[col]
             if FP.matched_name(col) in table:  # the territory's own value has no footprint to match
@@ -510,15 +594,30 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
 
     progress("Température hors eau", 0.72)
     water = water_geometries(bd)
-    table = table.join(F.land_lst_features(blocks, lst, F.water_pixels(lst, water, landcover)))
-    mark(["lst_land_c", "lst_land_valid_frac"], "lst", "pixels à moins de moitié d'eau ("
-         + ("BD TOPO surface_hydrographique" if water is not None else "WorldCover classe 80" if landcover is not None
-            else "aucune couche d'eau : identique à la température de l'îlot") + ")")
+    table = table.join(features.land_lst_features(blocks, lst, features.water_pixels(lst, water, landcover)))
+    mark(
+        ["lst_land_c", "lst_land_valid_frac"],
+        "lst",
+        "pixels à moins de moitié d'eau ("
+        + (
+            "BD TOPO surface_hydrographique"
+            if water is not None
+            else "WorldCover classe 80"
+            if landcover is not None
+            else "aucune couche d'eau : identique à la température de l'îlot"
+        )
+        + ")",
+    )
 
     progress("Distances à l'eau et aux espaces verts", 0.75)
-    dist, dist_sources = (distance_features(blocks, bd, landcover) if not inputs.tile else
-                          (pd.DataFrame(np.nan, index=blocks.index, columns=["dist_water_m", "dist_green_m"]),
-                           {"dist_water_m": "tiled", "dist_green_m": "tiled"}))
+    dist, dist_sources = (
+        distance_features(blocks, bd, landcover)
+        if not inputs.tile
+        else (
+            pd.DataFrame(np.nan, index=blocks.index, columns=["dist_water_m", "dist_green_m"]),
+            {"dist_water_m": "tiled", "dist_green_m": "tiled"},
+        )
+    )
     for col, src in dist_sources.items():
         table[col] = dist[col]
         mark([col], src)
@@ -529,7 +628,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         table[c] = np.nan
     mark(["residents", "elderly_share", "low_income_share"], None)
     for path, pop in zip(inputs.population, rasters.populations, strict=True):
-        pfeat, note = F.population_features(blocks, pop, inputs.population_key)
+        pfeat, note = features.population_features(blocks, pop, inputs.population_key)
         for c in pfeat.columns:
             table[c] = table[c].fillna(pfeat[c]) if table[c].notna().any() else pfeat[c]
             mark([c], f"population:{Path(path).name}")
@@ -537,7 +636,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
 
     out = gpd.GeoDataFrame(table, geometry=blocks.geometry, crs=crs)
     out = out.join(blocks.drop(columns=blocks.geometry.name))
-    for col in F.FEATURES:
+    for col in features.FEATURES:
         if col in availability and availability[col]["available"] and not out[col].notna().any():
             availability[col]["available"] = False
     bounds = tuple(float(v) for v in out.total_bounds)
@@ -545,7 +644,7 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         "format_version": FORMAT_VERSION,
         "name": inputs.name,
         "synthetic": inputs.synthetic,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "crs": {"epsg": wcrs.epsg, "label": wcrs.label, "region": wcrs.region},
         "bounds": bounds,
         "bounds_wgs84": bounds_to_wgs84(bounds, crs),
@@ -557,42 +656,64 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
         "acquisition_dates": sorted({layer.date.isoformat() for layer in lst_layers if layer.date}),
         "lst": {
             "n_dates": len(lst_layers),
-            "composite": None if rasters.dates is None else {
+            "composite": None
+            if rasters.dates is None
+            else {
                 "how": "médiane par pixel des dates ramenées au même niveau (médiane de chaque date sur la zone "
-                       "vue par toutes, décalée vers la médiane de ces niveaux)",
+                "vue par toutes, décalée vers la médiane de ces niveaux)",
                 "method": rasters.dates.method,
                 "common_share": round(rasters.dates.common_share, 3),
-                "offsets_c": {(layer.date.isoformat() if layer.date else str(i)): round(o, 2)
-                              for i, (layer, o) in enumerate(zip(lst_layers, rasters.dates.offsets_c, strict=True))},
+                "offsets_c": {
+                    (layer.date.isoformat() if layer.date else str(i)): round(o, 2)
+                    for i, (layer, o) in enumerate(zip(lst_layers, rasters.dates.offsets_c, strict=True))
+                },
             },
             "resolution_m": float(abs(lst.rio.resolution()[0])),
             "valid_share": float(np.isfinite(lst.values).mean()),
-            "scenes": [{**layer.source, "date": layer.date.isoformat() if layer.date else None} for layer in lst_layers],
+            "scenes": [
+                {**layer.source, "date": layer.date.isoformat() if layer.date else None} for layer in lst_layers
+            ],
             "unit": "°C",
             "what": "température de surface (LST), pas température de l'air",
         },
-        "buildings": None if buildings is None else {
+        "buildings": None
+        if buildings is None
+        else {
             "n": int(len(buildings)),
             "height_source": {k: int(v) for k, v in buildings["height_source"].value_counts().items()},
         },
-        "bdtopo": None if bd is None else {"format": bd.fmt, "missing_layers": bd.missing,
-                                           "counts": {k: int(len(v)) for k, v in bd.layers.items()}},
+        "bdtopo": None
+        if bd is None
+        else {"format": bd.fmt, "missing_layers": bd.missing, "counts": {k: int(len(v)) for k, v in bd.layers.items()}},
         "population": pop_notes,
         "indicators": indicator_notes,
         "warnings": warnings_fr,
-        "features": {name: {"unit": F.FEATURES[name].unit, "label_fr": F.FEATURES[name].label_fr,
-                            **availability.get(name, {"available": False, "source": None}),
-                            # a model input derived from another feature, not a source of its own
-                            **({"matched_of": name[: -len(FP.SUFFIX)]} if name.endswith(FP.SUFFIX) else {})}
-                     for name in F.FEATURES},
+        "features": {
+            name: {
+                "unit": features.FEATURES[name].unit,
+                "label_fr": features.FEATURES[name].label_fr,
+                **availability.get(name, {"available": False, "source": None}),
+                # a model input derived from another feature, not a source of its own
+                **({"matched_of": name[: -len(FP.SUFFIX)]} if name.endswith(FP.SUFFIX) else {}),
+            }
+            for name in features.FEATURES
+        },
         "software": _versions(),
     }
     progress("Empreintes des fichiers sources", 0.92)
-    entry = _source_entry if inputs.hash_sources else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
+    entry = (
+        _source_entry if inputs.hash_sources else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
+    )
     sources = [entry("lst", p) for p in inputs.lst]
-    for role, p in (("landcover", inputs.landcover), ("ndvi", inputs.ndvi), ("bdtopo", inputs.bdtopo),
-                    ("buildings", inputs.buildings), ("blocks", inputs.blocks), ("area", inputs.area),
-                    ("vegetation", inputs.vegetation)):
+    for role, p in (
+        ("landcover", inputs.landcover),
+        ("ndvi", inputs.ndvi),
+        ("bdtopo", inputs.bdtopo),
+        ("buildings", inputs.buildings),
+        ("blocks", inputs.blocks),
+        ("area", inputs.area),
+        ("vegetation", inputs.vegetation),
+    ):
         if p:
             sources.append(entry(role, p))
     sources += [entry("population", p) for p in inputs.population]
@@ -608,8 +729,9 @@ def compute_territory(inputs: BuildInputs, progress: Progress | None = None, ras
     manifest["streets"] = 0 if streets is None else int(len(streets))
     progress("Poids de couverture îlots × pixels", 0.94)
     coverage = None if inputs.tile else coverage_weights(lst, out)
-    return BuiltTerritory(blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage,
-                          buildings=buildings)
+    return BuiltTerritory(
+        blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage, buildings=buildings
+    )
 
 
 def _relativise(obj, prefix: str):
@@ -639,8 +761,12 @@ def write_territory(folder: Path, built: BuiltTerritory) -> None:
 
 
 def build_territory(
-    inputs: BuildInputs, out_dir: str | Path, progress: Progress | None = None, command: list[str] | None = None,
-    replace: bool = True, finish: Callable[[Path], None] | None = None,
+    inputs: BuildInputs,
+    out_dir: str | Path,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+    replace: bool = True,
+    finish: Callable[[Path], None] | None = None,
 ) -> Path:
     """Build a territory from ``inputs`` and write it atomically to ``out_dir``.
 

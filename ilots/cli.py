@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import fr
 from .errors import BuildError, FitError, IlotsError, WriteError, describe_os_error
 
 __all__ = ["main", "territory_summary"]
@@ -30,7 +31,9 @@ class _Progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, file=sys.stderr, bar_format="{percentage:3.0f}% |{bar:30}| {desc}", leave=False, disable=None)
+            self.bar = tqdm(
+                total=100, file=sys.stderr, bar_format="{percentage:3.0f}% |{bar:30}| {desc}", leave=False, disable=None
+            )
 
     def __call__(self, message: str, fraction: float) -> None:
         if self.bar is not None:
@@ -59,9 +62,16 @@ class _StageBars:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=True, disable=None,
-                            bar_format="{desc:<42} {percentage:3.0f}% |{bar:24}| {n_fmt}/{total_fmt}" if total
-                            else "{desc:<42} {n_fmt}")
+            self.bar = tqdm(
+                total=total,
+                desc=stage,
+                file=sys.stderr,
+                leave=True,
+                disable=None,
+                bar_format="{desc:<42} {percentage:3.0f}% |{bar:24}| {n_fmt}/{total_fmt}"
+                if total
+                else "{desc:<42} {n_fmt}",
+            )
         if total is not None and self.bar.total != total:
             self.bar.total = total
         self.bar.n = done
@@ -97,6 +107,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
 
 def _bounded(kind, lo: float, hi: float, what: str):
     """An argparse type: a number of ``kind`` within [lo, hi], refused with a French sentence otherwise."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -105,6 +116,7 @@ def _bounded(kind, lo: float, hi: float, what: str):
         if value is None or not np.isfinite(value) or not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{what} : attendu un nombre entre {lo:g} et {hi:g}, reçu « {text} »")
         return value
+
     return parse
 
 
@@ -137,43 +149,76 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="construire un territoire à partir de fichiers locaux")
     b.add_argument("--out", required=True, help="dossier du territoire à écrire")
     b.add_argument("--name", required=True, help="nom du territoire (ex. « Lyon »)")
-    b.add_argument("--lst", action="append", required=True,
-                   help="température de surface : GeoTIFF (K ou °C) ou scène Landsat C2 L2 (dossier, .tar, liste) ; répétable")
+    b.add_argument(
+        "--lst",
+        action="append",
+        required=True,
+        help="température de surface : GeoTIFF (K ou °C) ou scène Landsat C2 L2 (dossier, .tar, liste) ; répétable",
+    )
     b.add_argument("--landcover", help="raster d'occupation du sol (classes ESA WorldCover)")
     b.add_argument("--ndvi", help="raster de NDVI")
     b.add_argument("--bdtopo", help="BD TOPO v3 : GeoPackage ou dossier de shapefiles")
     b.add_argument("--buildings", help="emprises de bâtiments (tout format vectoriel), à la place de la BD TOPO")
     b.add_argument("--blocks", help="polygones d'îlots fournis (IRIS, sections cadastrales…)")
     b.add_argument("--blocks-id", help="colonne identifiant des îlots fournis")
-    b.add_argument("--population", action="append", default=[],
-                   help="population : carroyage Filosofi 200 m, polygones ou tableau joint sur l'identifiant ; répétable")
+    b.add_argument(
+        "--population",
+        action="append",
+        default=[],
+        help="population : carroyage Filosofi 200 m, polygones ou tableau joint sur l'identifiant ; répétable",
+    )
     b.add_argument("--population-key", help="colonne de jointure du tableau de population")
-    b.add_argument("--indicators", action="append", default=[],
-                   help="vos indicateurs par îlot (part d'arbres, imperméabilisation, hauteur… en 0–1 ou en %%) : "
-                        "tableau joint sur l'identifiant, ou polygones ; répétable")
+    b.add_argument(
+        "--indicators",
+        action="append",
+        default=[],
+        help="vos indicateurs par îlot (part d'arbres, imperméabilisation, hauteur… en 0–1 ou en %%) : "
+        "tableau joint sur l'identifiant, ou polygones ; répétable",
+    )
     b.add_argument("--indicators-key", help="colonne de jointure du tableau d'indicateurs")
     b.add_argument("--vegetation", help="polygones de végétation (carte de canopée…) : part d'arbres de chaque îlot")
     b.add_argument("--area", help="zone d'étude : polygone(s) (limite communale…) ; les îlots y sont découpés")
     b.add_argument("--bbox", type=_bbox, help="zone d'étude en degrés WGS84 : lon_min,lat_min,lon_max,lat_max")
-    b.add_argument("--lst-band", action="append", default=[],
-                   help="bande de température d'un raster à plusieurs bandes (numéro à partir de 1, ou description "
-                        "comme ST_B10) ; une par --lst, ou une seule pour tous")
-    b.add_argument("--tile-km", type=_bounded(float, 0.01, 100.0, "côté des tuiles"),
-                   help="construire par tuiles de ce côté en km (mémoire bornée, pour une métropole ou un département)")
+    b.add_argument(
+        "--lst-band",
+        action="append",
+        default=[],
+        help="bande de température d'un raster à plusieurs bandes (numéro à partir de 1, ou description "
+        "comme ST_B10) ; une par --lst, ou une seule pour tous",
+    )
+    b.add_argument(
+        "--tile-km",
+        type=_bounded(float, 0.01, 100.0, "côté des tuiles"),
+        help="construire par tuiles de ce côté en km (mémoire bornée, pour une métropole ou un département)",
+    )
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 
-    g = sub.add_parser("fetch", help="télécharger les données ouvertes d'une commune (IGN, Landsat, WorldCover) et la construire")
-    g.add_argument("--commune", action="append", required=True,
-                   help="code INSEE (ex. 37261) ou nom exact de commune ; répétable, ou codes séparés par des virgules")
+    g = sub.add_parser(
+        "fetch", help="télécharger les données ouvertes d'une commune (IGN, Landsat, WorldCover) et la construire"
+    )
+    g.add_argument(
+        "--commune",
+        action="append",
+        required=True,
+        help="code INSEE (ex. 37261) ou nom exact de commune ; répétable, ou codes séparés par des virgules",
+    )
     g.add_argument("--year", type=int, required=True, help="année de l'été étudié (ex. 2023)")
     g.add_argument("--out", required=True, help="dossier du territoire à écrire")
     g.add_argument("--name", help="nom du territoire (défaut : nom de la commune)")
     g.add_argument("--months", type=_months, default=(6, 8), help="mois des scènes Landsat (défaut 6-8 : juin à août)")
     g.add_argument("--scenes", type=int, default=3, help="nombre de scènes les plus claires gardées (défaut 3)")
-    g.add_argument("--max-cloud", type=float, default=20.0,
-                   help="part maximale de nuages sur le territoire pour garder une scène, en %% (défaut 20)")
-    g.add_argument("--population", action="append", default=[],
-                   help="carroyage INSEE Filosofi 200 m local (CSV ou GeoPackage) ; voir le README pour l'obtenir")
+    g.add_argument(
+        "--max-cloud",
+        type=float,
+        default=20.0,
+        help="part maximale de nuages sur le territoire pour garder une scène, en %% (défaut 20)",
+    )
+    g.add_argument(
+        "--population",
+        action="append",
+        default=[],
+        help="carroyage INSEE Filosofi 200 m local (CSV ou GeoPackage) ; voir le README pour l'obtenir",
+    )
     g.add_argument("--no-worldcover", action="store_true", help="ne pas télécharger l'occupation du sol ESA WorldCover")
     g.add_argument("--cache", help="dossier du cache des téléchargements (défaut : $ILOTS_CACHE_DIR ou ~/.cache/ilots)")
     g.add_argument("--wfs-url", help="adresse du service WFS (défaut : Géoplateforme IGN, ou $ILOTS_WFS_URL)")
@@ -181,10 +226,16 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="sans barres de progression")
 
     m = sub.add_parser("build-many", help="construire une commune par tâche Dask (LocalCluster ou cluster existant)")
-    m.add_argument("--communes", required=True,
-                   help="fichier de polygones de communes (code_insee, nom), fichier texte de codes, ou codes séparés par des virgules")
+    m.add_argument(
+        "--communes",
+        required=True,
+        help="fichier de polygones de communes (code_insee, nom), fichier texte de codes, "
+        "ou codes séparés par des virgules",
+    )
     m.add_argument("--out", required=True, help="dossier de sortie : un territoire par commune, blocks/ et summary.csv")
-    m.add_argument("--scheduler", help="adresse d'un ordonnanceur Dask (ex. tcp://10.0.0.5:8786) ; défaut : LocalCluster")
+    m.add_argument(
+        "--scheduler", help="adresse d'un ordonnanceur Dask (ex. tcp://10.0.0.5:8786) ; défaut : LocalCluster"
+    )
     m.add_argument("--workers", type=int, default=2, help="workers du LocalCluster (défaut 2)")
     m.add_argument("--lst", action="append", default=[], help="comme pour build (avec un fichier de communes)")
     m.add_argument("--landcover")
@@ -203,10 +254,16 @@ def _parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
-    f.add_argument("--tile-m", type=_bounded(float, 100.0, 50_000.0, "taille des tuiles"), default=None,
-                   help="taille des tuiles de validation spatiale en m (défaut 1000, réduite jusqu'à 500 sur un petit "
-                        "territoire pour avoir 3 tuiles par pli)")
-    f.add_argument("--folds", type=_bounded(int, 2, 50, "nombre de plis"), default=5, help="nombre de plis (2 à 50, défaut 5)")
+    f.add_argument(
+        "--tile-m",
+        type=_bounded(float, 100.0, 50_000.0, "taille des tuiles"),
+        default=None,
+        help="taille des tuiles de validation spatiale en m (défaut 1000, réduite jusqu'à 500 sur un petit "
+        "territoire pour avoir 3 tuiles par pli)",
+    )
+    f.add_argument(
+        "--folds", type=_bounded(int, 2, 50, "nombre de plis"), default=5, help="nombre de plis (2 à 50, défaut 5)"
+    )
     f.add_argument("--json", action="store_true", help="sortie JSON")
 
     s = sub.add_parser("scenario", help="simuler un scénario de végétalisation")
@@ -224,8 +281,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--load", metavar="NAME", help="rejouer un scénario enregistré")
     s.add_argument("--list", action="store_true", help="lister les scénarios enregistrés")
     s.add_argument("--delete", metavar="NAME", help="supprimer un scénario enregistré")
-    s.add_argument("--costs", help="coûts unitaires en €/m² à la place des valeurs par défaut : fichier JSON, ou "
-                   "objet JSON en ligne, ex. '{\"trees_eur_m2\": 120}'")
+    s.add_argument(
+        "--costs",
+        help="coûts unitaires en €/m² à la place des valeurs par défaut : fichier JSON, ou "
+        "objet JSON en ligne, ex. '{\"trees_eur_m2\": 120}'",
+    )
     s.add_argument("--json", action="store_true", help="sortie JSON")
 
     i = sub.add_parser("info", help="résumé d'un territoire")
@@ -234,8 +294,12 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="générer et construire le territoire de démonstration (données synthétiques)")
     d.add_argument("--out", default="data/demo", help="dossier du territoire (défaut : data/demo)")
-    d.add_argument("--size-km", type=_bounded(float, 1.0, 100.0, "côté de la ville"), default=5.0,
-                   help="côté de la ville synthétique en km (1 à 100, défaut 5)")
+    d.add_argument(
+        "--size-km",
+        type=_bounded(float, 1.0, 100.0, "côté de la ville"),
+        default=5.0,
+        help="côté de la ville synthétique en km (1 à 100, défaut 5)",
+    )
     d.add_argument("--seed", type=int, default=2154, help="graine aléatoire (défaut 2154)")
     d.add_argument("--quiet", action="store_true")
     return p
@@ -284,43 +348,58 @@ def territory_summary(path: str | Path) -> dict:
 
 
 def _print_info(summary: dict) -> None:
-    fr = lambda x: "—" if x is None else f"{x:.1f}".replace(".", ",")  # noqa: E731
     print(f"Territoire : {summary['name']}{' (données synthétiques)' if summary['synthetic'] else ''}")
-    print(f"Îlots : {summary['n_blocks']} ({summary['n_blocks_with_lst']} avec température), {fr(summary['area_km2'])} km²")
+    print(
+        f"Îlots : {summary['n_blocks']} ({summary['n_blocks_with_lst']} avec température), "
+        f"{fr.num(summary['area_km2'], 1)} km²"
+    )
     print(f"Dates d'acquisition : {', '.join(summary['acquisition_dates']) or 'inconnues'}")
-    print(f"Température de surface des îlots : moyenne {fr(summary['lst_block_mean_c'])} °C, "
-          f"min {fr(summary['lst_block_min_c'])} °C, max {fr(summary['lst_block_max_c'])} °C")
+    print(
+        f"Température de surface des îlots : moyenne {fr.num(summary['lst_block_mean_c'], 1)} °C, "
+        f"min {fr.num(summary['lst_block_min_c'], 1)} °C, max {fr.num(summary['lst_block_max_c'], 1)} °C"
+    )
     missing = [k for k, v in summary["features"].items() if not v]
     print(f"Indicateurs indisponibles : {', '.join(missing) or 'aucun'}")
     if "metrics" in summary:
         sp, rd = summary["metrics"]["spatial_cv"], summary["metrics"]["random_cv"]
-        print(f"Modèle ({summary['metrics']['model']}) : validation spatiale R² {fr(sp['r2'] * 100)} %, "
-              f"erreur {fr(sp['rmse_c'])} °C ; validation aléatoire R² {fr(rd['r2'] * 100)} %")
+        print(
+            f"Modèle ({summary['metrics']['model']}) : validation spatiale R² {fr.num(sp['r2'] * 100, 1)} %, "
+            f"erreur {fr.num(sp['rmse_c'], 1)} °C ; validation aléatoire R² {fr.num(rd['r2'] * 100, 1)} %"
+        )
         for warning in summary["metrics"].get("warnings", []):
             print(f"Attention : {warning}")
 
 
 def _print_scenario(s: dict) -> None:
-    from . import fr as F
 
     lo, hi = s["delta_mean_interval_c"]
-    band = f" (intervalle à 90 % : {F.temp(lo, signed=True)} à {F.temp(hi, signed=True)})" if lo is not None else ""
+    band = f" (intervalle à 90 % : {fr.temp(lo, signed=True)} à {fr.temp(hi, signed=True)})" if lo is not None else ""
     print(f"Scénario « {s['name']} » : {s['n_blocks_changed']} îlots modifiés")
-    print(f"Variation moyenne de température de surface des îlots modifiés : {F.temp(s['delta_mean_c'], 2, signed=True)}{band}")
+    print(
+        "Variation moyenne de température de surface des îlots modifiés : "
+        f"{fr.temp(s['delta_mean_c'], 2, signed=True)}{band}"
+    )
     if s.get("delta_air_mean_c") is not None:
         alo, ahi = s["delta_air_interval_c"]
-        print(f"Revêtements réfléchissants, température de l'air (ordre de grandeur publié, à part) : "
-              f"{F.temp(s['delta_air_mean_c'], 2, signed=True)} (de {F.temp(alo, 2, True)} à {F.temp(ahi, 2, True)})")
+        print(
+            f"Revêtements réfléchissants, température de l'air (ordre de grandeur publié, à part) : "
+            f"{fr.temp(s['delta_air_mean_c'], 2, signed=True)} (de {fr.temp(alo, 2, True)} à {fr.temp(ahi, 2, True)})"
+        )
     if s["residents_reached"] is None:
         print("Habitants : pas de données de population sur ce territoire.")
     else:
         olo, ohi = s["residents_out_of_high_risk_interval"]
-        print(f"Degrés·habitants évités : {F.num(s['person_degrees_avoided'], 0)} ; variation pour les habitants des "
-              f"îlots les plus chauds : {F.temp(s['delta_hot_residents_c'], 2, signed=True)} ; pondérée par les habitants : "
-              f"{F.temp(s['delta_pop_weighted_c'], 2, signed=True)}")
-        print(f"Habitants sortis des classes de risque élevé : {F.num(s['residents_out_of_high_risk'], 0)}"
-              + (f" (intervalle à 90 % : {F.num(olo, 0)} à {F.num(ohi, 0)})" if olo is not None else ""))
-    print(f"Coût estimé : {F.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
+        print(
+            f"Degrés·habitants évités : {fr.num(s['person_degrees_avoided'], 0)} ; variation pour les habitants des "
+            f"îlots les plus chauds : {fr.temp(s['delta_hot_residents_c'], 2, signed=True)} ; pondérée par les "
+            "habitants : "
+            f"{fr.temp(s['delta_pop_weighted_c'], 2, signed=True)}"
+        )
+        print(
+            f"Habitants sortis des classes de risque élevé : {fr.num(s['residents_out_of_high_risk'], 0)}"
+            + (f" (intervalle à 90 % : {fr.num(olo, 0)} à {fr.num(ohi, 0)})" if olo is not None else "")
+        )
+    print(f"Coût estimé : {fr.num(s['cost_eur'], 0)} € ; îlots en extrapolation : {s['n_extrapolated']}")
     for band_ in s["sanity"].values():
         if band_.get("note"):
             print(f"Attention : {band_['note']}")
@@ -361,10 +440,18 @@ def _scenario(args, argv=None) -> None:
     if args.list:
         good, problems = list_scenarios(terr.path)
         if args.json:
-            print(json.dumps({"scenarios": [s.to_dict() for s in good], "problems": problems}, ensure_ascii=False, indent=2))
+            print(
+                json.dumps(
+                    {"scenarios": [s.to_dict() for s in good], "problems": problems}, ensure_ascii=False, indent=2
+                )
+            )
         else:
             for s in good:
-                older = " (fait sur une construction précédente du territoire)" if from_previous_build(s, terr.manifest) else ""
+                older = (
+                    " (fait sur une construction précédente du territoire)"
+                    if from_previous_build(s, terr.manifest)
+                    else ""
+                )
                 print(f"- {s.name}{older} : " + ", ".join(f"{i.kind} {i.intensity:g}" for i in s.interventions))
             for p in problems:
                 print(f"! {p}", file=sys.stderr)
@@ -385,9 +472,17 @@ def _scenario(args, argv=None) -> None:
             target = Target("polygon", polygon_wkt=shapely.union_all(poly.geometry.values).wkt)
         else:
             target = parse_where(args.where)
-        items = [Intervention(kind, value, target) for kind, value in (
-            ("trees", args.trees), ("depave", args.depave), ("green_roofs", args.green_roofs),
-            ("cool_roofs", args.cool_roofs), ("cool_pavements", args.cool_pavements)) if value]
+        items = [
+            Intervention(kind, value, target)
+            for kind, value in (
+                ("trees", args.trees),
+                ("depave", args.depave),
+                ("green_roofs", args.green_roofs),
+                ("cool_roofs", args.cool_roofs),
+                ("cool_pavements", args.cool_pavements),
+            )
+            if value
+        ]
         scenario = Scenario(args.name or args.save or "Scénario", items).validate()
     costs = _costs(args.costs) if args.costs else None
     meta, table = ensure_model(terr)
@@ -396,8 +491,11 @@ def _scenario(args, argv=None) -> None:
         raise FitError(reason)
     _, summary = ScenarioEngine(terr.blocks, meta, table, costs).apply(scenario)
     if summary["n_blocks_changed"] == 0 and scenario.interventions:
-        where = "la zone donnée (--polygon) ne touche aucun îlot du territoire" if args.polygon else \
-            "aucun îlot ne correspond à la cible choisie"
+        where = (
+            "la zone donnée (--polygon) ne touche aucun îlot du territoire"
+            if args.polygon
+            else "aucun îlot ne correspond à la cible choisie"
+        )
         raise ScenarioError(f"Scénario sans effet : {where}.")
     if args.save:
         save_scenario(terr.path, scenario)
@@ -417,13 +515,16 @@ def _costs(spec: str):
         try:
             text, where = Path(spec).read_text(encoding="utf-8"), spec
         except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"Coûts unitaires illisibles : « {spec} » n'est ni un fichier lisible ni un objet JSON "
-                                "{\"trees_eur_m2\": 150, …}.") from exc
+            raise ScenarioError(
+                f"Coûts unitaires illisibles : « {spec} » n'est ni un fichier lisible ni un objet JSON "
+                '{"trees_eur_m2": 150, …}.'
+            ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ScenarioError(f"Fichier de coûts illisible ({where}) : JSON invalide ligne {exc.lineno}, "
-                            f"colonne {exc.colno}.") from exc
+        raise ScenarioError(
+            f"Fichier de coûts illisible ({where}) : JSON invalide ligne {exc.lineno}, colonne {exc.colno}."
+        ) from exc
     return UnitCosts.from_dict(data)
 
 
@@ -434,25 +535,47 @@ def _print_fetch(summary) -> None:
     print(f"Communes : {codes}")
     print(f"Scènes Landsat gardées ({len(summary.scenes)}) :")
     for s in summary.scenes:
-        print(f"  {date_fr(s['date'])}  {s['product_id']}  nuages sur le territoire {pct(s['cloud_fraction_in_territory'])}"
-              f" (scène entière {pct(None if s['scene_cloud_cover_pct'] is None else s['scene_cloud_cover_pct'] / 100)})")
+        print(
+            f"  {date_fr(s['date'])}  {s['product_id']}  nuages sur le territoire "
+            f"{pct(s['cloud_fraction_in_territory'])}"
+            f" (scène entière {pct(None if s['scene_cloud_cover_pct'] is None else s['scene_cloud_cover_pct'] / 100)})"
+        )
     if summary.rejected_scenes:
-        print(f"Scènes écartées ({len(summary.rejected_scenes)}) : "
-              + ", ".join(f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])})" for s in summary.rejected_scenes))
+        print(
+            f"Scènes écartées ({len(summary.rejected_scenes)}) : "
+            + ", ".join(
+                f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])})" for s in summary.rejected_scenes
+            )
+        )
     print("BD TOPO : " + ", ".join(f"{k} {num(v, 0)}" for k, v in summary.layer_counts.items()))
     wc = summary.worldcover
-    print(f"ESA WorldCover : {'v' + str(wc['version']) + ' (' + wc['year'] + '), ' + str(len(wc['items'])) + ' tuile(s)' if wc else 'non disponible'}")
-    print(f"Téléchargements : {summary.downloads}, repris du cache : {summary.cache_hits} ; {num(summary.seconds, 1)} s")
+    print(
+        "ESA WorldCover : "
+        + (f"v{wc['version']} ({wc['year']}), {len(wc['items'])} tuile(s)" if wc else "non disponible")
+    )
+    print(
+        f"Téléchargements : {summary.downloads}, repris du cache : {summary.cache_hits} ; {num(summary.seconds, 1)} s"
+    )
     print()
 
 
 def _fetch(args, argv) -> None:
     from .fetch import FetchRequest, fetch_territory
 
-    communes = [c.strip() for arg in args.commune for c in (arg.split(",") if any(ch.isdigit() for ch in arg) else [arg])]
-    req = FetchRequest(communes=communes, year=args.year, months=args.months, n_scenes=args.scenes,
-                       max_cloud=args.max_cloud / 100.0, name=args.name, population=args.population,
-                       worldcover=not args.no_worldcover, cache_dir=Path(args.cache) if args.cache else None)
+    communes = [
+        c.strip() for arg in args.commune for c in (arg.split(",") if any(ch.isdigit() for ch in arg) else [arg])
+    ]
+    req = FetchRequest(
+        communes=communes,
+        year=args.year,
+        months=args.months,
+        n_scenes=args.scenes,
+        max_cloud=args.max_cloud / 100.0,
+        name=args.name,
+        population=args.population,
+        worldcover=not args.no_worldcover,
+        cache_dir=Path(args.cache) if args.cache else None,
+    )
     if args.wfs_url:
         req.wfs_url = args.wfs_url
     if args.stac_url:
@@ -479,9 +602,11 @@ def _restat(args, argv=None) -> None:
     seconds = time.perf_counter() - t0
     valid = table["lst_mean_c"].notna()
     dates = ", ".join(date_fr(d) for d in table.attrs.get("dates", [])) or "date inconnue"
-    print(f"Nouvelle température ({dates}) : {num(int(valid.sum()), 0)} îlots sur {num(len(table), 0)}, "
-          f"moyenne {temp(float(table['lst_mean_c'].mean()))}, écart moyen à la température enregistrée "
-          f"{temp(float(table['difference_c'].mean()), signed=True)} ; {num(seconds, 1)} s (lecture comprise).")
+    print(
+        f"Nouvelle température ({dates}) : {num(int(valid.sum()), 0)} îlots sur {num(len(table), 0)}, "
+        f"moyenne {temp(float(table['lst_mean_c'].mean()))}, écart moyen à la température enregistrée "
+        f"{temp(float(table['difference_c'].mean()), signed=True)} ; {num(seconds, 1)} s (lecture comprise)."
+    )
     if args.out:
         table.to_csv(args.out, index_label="block_id", float_format="%.3f")
         print(f"Écrit : {args.out}")
@@ -500,18 +625,33 @@ def _build_many(args, argv) -> None:
     else:
         if not args.lst:
             raise BuildError("Avec un fichier de communes, donnez les sources communes (--lst, --bdtopo…).")
-        inputs = BuildInputs(name="", lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
-                             population=args.population)
+        inputs = BuildInputs(
+            name="",
+            lst=args.lst,
+            landcover=args.landcover,
+            ndvi=args.ndvi,
+            bdtopo=args.bdtopo,
+            population=args.population,
+        )
     progress = _Progress(not args.quiet)
     try:
-        summary = build_many(communes, args.out, inputs=inputs, fetch=fetch, scheduler=args.scheduler,
-                             n_workers=args.workers, progress=progress,
-                             command=_command(argv))
+        summary = build_many(
+            communes,
+            args.out,
+            inputs=inputs,
+            fetch=fetch,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            progress=progress,
+            command=_command(argv),
+        )
     finally:
         progress.close()
     counts = summary["status"].value_counts()
-    print(f"Communes : {counts.get('built', 0)} construites, {counts.get('skipped', 0)} déjà prêtes, "
-          f"{counts.get('failed', 0)} en échec ; {int(summary['n_blocks'].fillna(0).sum())} îlots.")
+    print(
+        f"Communes : {counts.get('built', 0)} construites, {counts.get('skipped', 0)} déjà prêtes, "
+        f"{counts.get('failed', 0)} en échec ; {int(summary['n_blocks'].fillna(0).sum())} îlots."
+    )
     for row in summary[summary["status"] == "failed"].itertuples():
         print(f"  {row.nom} ({row.code_insee}) : {row.error}")
     print(f"Résumé : {Path(args.out) / 'summary.csv'}")
@@ -527,11 +667,17 @@ def _rebuild_notes(out, before) -> None:
 
     if before.previous is not None:
         if before.scenarios_kept:
-            print(f"Scénarios enregistrés conservés : {before.scenarios_kept} (faits sur la construction précédente : "
-                  "vérifiez-les).", file=sys.stderr)
+            print(
+                f"Scénarios enregistrés conservés : {before.scenarios_kept} (faits sur la construction précédente : "
+                "vérifiez-les).",
+                file=sys.stderr,
+            )
         if before.model_dropped:
-            print(f"Le modèle ajusté sur la construction précédente ne vaut plus pour ces îlots : relancez "
-                  f"« python -m ilots fit {out} ».", file=sys.stderr)
+            print(
+                f"Le modèle ajusté sur la construction précédente ne vaut plus pour ces îlots : relancez "
+                f"« python -m ilots fit {out} ».",
+                file=sys.stderr,
+            )
     for warning in (read_manifest(out) or {}).get("warnings", []):
         print(f"Attention : {warning}", file=sys.stderr)
 
@@ -554,27 +700,44 @@ def _build(args, argv) -> None:
     from .build import BuildInputs, build_territory
 
     inputs = BuildInputs(
-        name=args.name, lst=args.lst, landcover=args.landcover, ndvi=args.ndvi, bdtopo=args.bdtopo,
-        buildings=args.buildings, blocks=args.blocks, blocks_id=args.blocks_id,
-        population=args.population, population_key=args.population_key,
-        area=args.area, bbox_wgs84=args.bbox, lst_bands=args.lst_band,
-        indicators=args.indicators, indicators_key=args.indicators_key, vegetation=args.vegetation,
+        name=args.name,
+        lst=args.lst,
+        landcover=args.landcover,
+        ndvi=args.ndvi,
+        bdtopo=args.bdtopo,
+        buildings=args.buildings,
+        blocks=args.blocks,
+        blocks_id=args.blocks_id,
+        population=args.population,
+        population_key=args.population_key,
+        area=args.area,
+        bbox_wgs84=args.bbox,
+        lst_bands=args.lst_band,
+        indicators=args.indicators,
+        indicators_key=args.indicators_key,
+        vegetation=args.vegetation,
     )
 
     def run(progress):
         if args.tile_km:
             from .scale import build_tiled
 
-            return build_tiled(inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=_command(argv))
+            return build_tiled(
+                inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=_command(argv)
+            )
         return build_territory(inputs, args.out, progress, command=_command(argv))
+
     _build_and_report(args.out, args.quiet, run)
 
 
 def _demo(args, argv) -> None:
     from .demo import build_demo
 
-    _build_and_report(args.out, args.quiet,
-                      lambda progress: build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress))
+    _build_and_report(
+        args.out,
+        args.quiet,
+        lambda progress: build_demo(args.out, size_km=args.size_km, seed=args.seed, progress=progress),
+    )
 
 
 def _info(args, argv) -> None:
@@ -609,8 +772,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : {describe_os_error(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except MemoryError:
-        print("Erreur : mémoire insuffisante pour ce territoire : limitez la zone (--area, --bbox) ou construisez "
-              "par tuiles (--tile-km).", file=sys.stderr)
+        print(
+            "Erreur : mémoire insuffisante pour ce territoire : limitez la zone (--area, --bbox) ou construisez "
+            "par tuiles (--tile-km).",
+            file=sys.stderr,
+        )
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("Interrompu : aucun territoire existant n'a été modifié.", file=sys.stderr)
@@ -618,7 +784,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a defect of Îlots, not of the user's data: one sentence, the detail on request
         if os.environ.get("ILOTS_DEBUG"):
             raise
-        print(f"Erreur interne d'Îlots ({type(exc).__name__} : {str(exc)[:200]}) : aucun territoire existant n'a été "
-              "modifié ; relancez avec ILOTS_DEBUG=1 pour le détail, et signalez-la.", file=sys.stderr)
+        print(
+            f"Erreur interne d'Îlots ({type(exc).__name__} : {str(exc)[:200]}) : aucun territoire existant n'a été "
+            "modifié ; relancez avec ILOTS_DEBUG=1 pour le détail, et signalez-la.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     return 0

@@ -62,16 +62,57 @@ PRODUCT_ID = "LC09_L2SP_199027_20230822_20230823_02_T1"
 CLASS_LST_C = {10: 36.0, 20: 39.5, 30: 39.5, 40: 40.0, 50: 42.5, 60: 42.0, 80: 31.0}
 DARK_ROOF_EXTRA_C = 2.5
 # Surface reflectance (red, near infrared) by class, for SR_B4 / SR_B5.
-CLASS_REFLECTANCE = {10: (0.03, 0.36), 20: (0.05, 0.30), 30: (0.05, 0.30), 40: (0.07, 0.28),
-                     50: (0.13, 0.19), 60: (0.16, 0.22), 80: (0.03, 0.01)}
+CLASS_REFLECTANCE = {
+    10: (0.03, 0.36),
+    20: (0.05, 0.30),
+    30: (0.05, 0.30),
+    40: (0.07, 0.28),
+    50: (0.13, 0.19),
+    60: (0.16, 0.22),
+    80: (0.03, 0.01),
+}
 
 _STREET_NAMES = [
-    "Victor Hugo", "Jean Jaurès", "Émile Zola", "de la République", "Pasteur", "Gambetta", "Voltaire",
-    "des Tilleuls", "du Moulin", "Jules Ferry", "de la Gare", "Nationale", "des Écoles", "Carnot",
-    "du Général de Gaulle", "de la Loire", "des Acacias", "Marie Curie", "Jean Moulin", "Paul Bert",
-    "des Lilas", "Saint-Martin", "du Château", "George Sand", "Rabelais", "Balzac", "des Vignes",
-    "de Verdun", "Anatole France", "Condorcet", "Descartes", "des Peupliers", "Lamartine", "du Port",
-    "de la Paix", "Louise Michel", "Simone Veil", "des Cerisiers", "du Stade", "Colbert",
+    "Victor Hugo",
+    "Jean Jaurès",
+    "Émile Zola",
+    "de la République",
+    "Pasteur",
+    "Gambetta",
+    "Voltaire",
+    "des Tilleuls",
+    "du Moulin",
+    "Jules Ferry",
+    "de la Gare",
+    "Nationale",
+    "des Écoles",
+    "Carnot",
+    "du Général de Gaulle",
+    "de la Loire",
+    "des Acacias",
+    "Marie Curie",
+    "Jean Moulin",
+    "Paul Bert",
+    "des Lilas",
+    "Saint-Martin",
+    "du Château",
+    "George Sand",
+    "Rabelais",
+    "Balzac",
+    "des Vignes",
+    "de Verdun",
+    "Anatole France",
+    "Condorcet",
+    "Descartes",
+    "des Peupliers",
+    "Lamartine",
+    "du Port",
+    "de la Paix",
+    "Louise Michel",
+    "Simone Veil",
+    "des Cerisiers",
+    "du Stade",
+    "Colbert",
 ]
 
 
@@ -168,7 +209,9 @@ class _Town:
                         nature, width = "Route à 1 chaussée", {0: 7.0, 1: 7.0, 2: 5.5, 3: 7.0}[int(z)]
                     for part in getattr(seg, "geoms", [seg]):
                         segs.append(part)
-                        attrs.append((nature, width, 2 if major else 1, name, 1 if bridge and part.intersects(self.river) else 0))
+                        attrs.append(
+                            (nature, width, 2 if major else 1, name, 1 if bridge and part.intersects(self.river) else 0)
+                        )
         ring = shapely.Point(self.cx, self.cy).buffer(0.30 * L, quad_segs=32).exterior
         ring = ring.difference(self.river)
         for part in getattr(ring, "geoms", [ring]):
@@ -179,19 +222,29 @@ class _Town:
             segs.append(quay)
             attrs.append(("Route à 1 chaussée", 7.0, 2, "Quai de la Loire" if side > 0 else "Quai Paul Bert", 0))
         roads = gpd.GeoDataFrame(
-            attrs, columns=["nature", "largeur_de_chaussee", "nombre_de_voies", "nom_1_gauche", "position_par_rapport_au_sol"],
-            geometry=segs, crs=2154,
+            attrs,
+            columns=["nature", "largeur_de_chaussee", "nombre_de_voies", "nom_1_gauche", "position_par_rapport_au_sol"],
+            geometry=segs,
+            crs=2154,
         )
         roads["position_par_rapport_au_sol"] = roads["position_par_rapport_au_sol"].astype(str)
         dom = shapely.box(-50, -50, L + 50, L + 50)
         roads = roads[roads.intersects(dom)].copy()
         roads["geometry"] = roads.geometry.intersection(dom)
-        self.roads = roads[~roads.geometry.is_empty & roads.geom_type.isin(["LineString", "MultiLineString"])].explode(index_parts=False).reset_index(drop=True)
+        self.roads = (
+            roads[~roads.geometry.is_empty & roads.geom_type.isin(["LineString", "MultiLineString"])]
+            .explode(index_parts=False)
+            .reset_index(drop=True)
+        )
         rail = shapely.LineString([(-50, 0.78 * L), (0.4 * L, 0.52 * L), (0.75 * L, 0.30 * L), (L + 50, 0.18 * L)])
         self.rail = gpd.GeoDataFrame({"nature": ["Principale"], "nombre_de_voies": [2]}, geometry=[rail], crs=2154)
 
     def _blocks(self):
-        lines = list(self.roads.geometry) + list(self.rail.geometry) + [self.river.exterior, shapely.box(0, 0, self.L, self.L).exterior]
+        lines = (
+            list(self.roads.geometry)
+            + list(self.rail.geometry)
+            + [self.river.exterior, shapely.box(0, 0, self.L, self.L).exterior]
+        )
         polys = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.node(shapely.union_all(lines)))))
         polys = shapely.intersection(polys, shapely.box(0, 0, self.L, self.L))
         polys = polys[(shapely.area(polys) > 400) & ~shapely.within(shapely.centroid(polys), self.river)]
@@ -250,7 +303,9 @@ def _scatter_boxes(block, setback, spacing, size, rng):
 def _buildings(town: _Town) -> gpd.GeoDataFrame:
     rng = town.rng
     geoms, heights, usages, natures, dark = [], [], [], [], []
-    for block, zone, park, wood in zip(town.blocks.geometry, town.blocks["zone"], town.blocks["park"], town.blocks["wood"], strict=True):
+    for block, zone, park, wood in zip(
+        town.blocks.geometry, town.blocks["zone"], town.blocks["park"], town.blocks["wood"], strict=True
+    ):
         if park or wood or zone == 4:
             continue
         if zone == 0:
@@ -312,9 +367,16 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
     shape = (n, n)
     blocks = town.blocks
     zone_codes = np.where(blocks["wood"], 6, np.where(blocks["park"], 5, blocks["zone"]))
-    zone = rasterio.features.rasterize(
-        zip(blocks.geometry, zone_codes + 1, strict=True), out_shape=shape, transform=transform, fill=0, dtype="uint8"
-    ).astype(int) - 1  # -1 outside blocks (streets)
+    zone = (
+        rasterio.features.rasterize(
+            zip(blocks.geometry, zone_codes + 1, strict=True),
+            out_shape=shape,
+            transform=transform,
+            fill=0,
+            dtype="uint8",
+        ).astype(int)
+        - 1
+    )  # -1 outside blocks (streets)
     noise = ndimage.gaussian_filter(rng.normal(size=shape), 2.5)
     q = (noise - noise.mean()) / noise.std()
     lc = np.full(shape, 30, dtype="uint8")
@@ -334,14 +396,29 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
             lc[m & (q < -1.0)] = 60
     lc[zone == -1] = 50  # street space outside carriageways is paved
     roads = town.roads
-    road_polys = shapely.buffer(roads.geometry.values, roads["largeur_de_chaussee"].to_numpy() / 2 + 2.0, cap_style="flat")
-    lc[rasterio.features.rasterize(((g, 1) for g in road_polys), out_shape=shape, transform=transform, dtype="uint8") == 1] = 50
-    rural = np.hypot(*np.meshgrid(np.arange(n) * 10 + 5 - town.cx, (n - np.arange(n)) * 10 - 5 - town.cy)) / town.L > 0.52
+    road_polys = shapely.buffer(
+        roads.geometry.values, roads["largeur_de_chaussee"].to_numpy() / 2 + 2.0, cap_style="flat"
+    )
+    lc[
+        rasterio.features.rasterize(((g, 1) for g in road_polys), out_shape=shape, transform=transform, dtype="uint8")
+        == 1
+    ] = 50
+    rural = (
+        np.hypot(*np.meshgrid(np.arange(n) * 10 + 5 - town.cx, (n - np.arange(n)) * 10 - 5 - town.cy)) / town.L > 0.52
+    )
     lc[rural & (zone == -1)] = 40
-    lc[rasterio.features.rasterize(((g, 1) for g in buildings.geometry), out_shape=shape, transform=transform, dtype="uint8") == 1] = 50
+    lc[
+        rasterio.features.rasterize(
+            ((g, 1) for g in buildings.geometry), out_shape=shape, transform=transform, dtype="uint8"
+        )
+        == 1
+    ] = 50
     lc[rasterio.features.rasterize([(town.river, 1)], out_shape=shape, transform=transform, dtype="uint8") == 1] = 80
     dark = rasterio.features.rasterize(
-        ((g, 1) for g in buildings.loc[buildings["dark_roof"]].geometry), out_shape=shape, transform=transform, dtype="uint8"
+        ((g, 1) for g in buildings.loc[buildings["dark_roof"]].geometry),
+        out_shape=shape,
+        transform=transform,
+        dtype="uint8",
     ).astype(bool)
     return lc, dark, transform
 
@@ -352,8 +429,20 @@ def _to_30m(field10: np.ndarray) -> np.ndarray:
 
 
 def _write_tif(path: Path, arr: np.ndarray, transform, crs, nodata, **extra) -> None:
-    profile = dict(driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1, dtype=arr.dtype, crs=crs,
-                   transform=transform, nodata=nodata, compress="deflate", tiled=True, blockxsize=256, blockysize=256)
+    profile = dict(
+        driver="GTiff",
+        height=arr.shape[0],
+        width=arr.shape[1],
+        count=1,
+        dtype=arr.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        compress="deflate",
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    )
     profile.update(extra)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(arr, 1)
@@ -392,23 +481,35 @@ def _mtl_groups(bounds_utm, shape) -> dict:
             "CORNER_UL_PROJECTION_Y_PRODUCT": f"{top - 15:.3f}",
         },
         "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS": {
-            "REFLECTANCE_MULT_BAND_4": "2.75e-05", "REFLECTANCE_ADD_BAND_4": "-0.2",
-            "REFLECTANCE_MULT_BAND_5": "2.75e-05", "REFLECTANCE_ADD_BAND_5": "-0.2",
+            "REFLECTANCE_MULT_BAND_4": "2.75e-05",
+            "REFLECTANCE_ADD_BAND_4": "-0.2",
+            "REFLECTANCE_MULT_BAND_5": "2.75e-05",
+            "REFLECTANCE_ADD_BAND_5": "-0.2",
         },
         "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS": {
-            "TEMPERATURE_MULT_BAND_ST_B10": "0.00341802", "TEMPERATURE_ADD_BAND_ST_B10": "149.0",
+            "TEMPERATURE_MULT_BAND_ST_B10": "0.00341802",
+            "TEMPERATURE_ADD_BAND_ST_B10": "149.0",
         },
         # As in real MTL files, Level-1 factors reuse the Level-2 key names with other values.
         "LEVEL1_RADIOMETRIC_RESCALING": {
-            "REFLECTANCE_MULT_BAND_4": "2.0000E-05", "REFLECTANCE_ADD_BAND_4": "-0.100000",
+            "REFLECTANCE_MULT_BAND_4": "2.0000E-05",
+            "REFLECTANCE_ADD_BAND_4": "-0.100000",
         },
     }
 
 
 def _write_mtl(folder: Path, groups: dict) -> None:
     lines = ["GROUP = LANDSAT_METADATA_FILE"]
-    numeric = {"COLLECTION_NUMBER", "DATE_ACQUIRED", "CLOUD_COVER", "UTM_ZONE", "WRS_PATH", "WRS_ROW",
-               "REFLECTIVE_LINES", "REFLECTIVE_SAMPLES"}
+    numeric = {
+        "COLLECTION_NUMBER",
+        "DATE_ACQUIRED",
+        "CLOUD_COVER",
+        "UTM_ZONE",
+        "WRS_PATH",
+        "WRS_ROW",
+        "REFLECTIVE_LINES",
+        "REFLECTIVE_SAMPLES",
+    }
     for group, body in groups.items():
         lines.append(f"  GROUP = {group}")
         for k, v in body.items():
@@ -442,16 +543,26 @@ def _landsat(town: _Town, lc: np.ndarray, dark: np.ndarray, transform10, folder:
     # Local Lambert-93 grid of these arrays.
     local = from_origin(town.x0, town.y0 + n30 * 30.0, 30.0, 30.0)
     # A UTM 31N grid covering the town plus a margin, on Landsat's 30 m lattice (15 m offsets).
-    left, bottom, right, top = transform_bounds(2154, UTM_EPSG, town.x0 - 300, town.y0 - 300,
-                                                town.x0 + n30 * 30 + 300, town.y0 + n30 * 30 + 300)
+    left, bottom, right, top = transform_bounds(
+        2154, UTM_EPSG, town.x0 - 300, town.y0 - 300, town.x0 + n30 * 30 + 300, town.y0 + n30 * 30 + 300
+    )
     left, top = np.floor(left / 30) * 30 - 15, np.ceil(top / 30) * 30 + 15
     width, height = int(np.ceil((right - left) / 30)), int(np.ceil((top - bottom) / 30))
     utm = from_origin(left, top, 30.0, 30.0)
 
     def warp(arr, resampling=Resampling.bilinear, fill=np.nan):
         out = np.full((height, width), fill, dtype="float64")
-        reproject(arr.astype("float64"), out, src_transform=local, src_crs=2154, dst_transform=utm,
-                  dst_crs=UTM_EPSG, resampling=resampling, src_nodata=np.nan, dst_nodata=fill)
+        reproject(
+            arr.astype("float64"),
+            out,
+            src_transform=local,
+            src_crs=2154,
+            dst_transform=utm,
+            dst_crs=UTM_EPSG,
+            resampling=resampling,
+            src_nodata=np.nan,
+            dst_nodata=fill,
+        )
         return out
 
     t_utm, red_u, nir_u = warp(t30), warp(red30), warp(nir30)
@@ -497,8 +608,17 @@ def _write_landcover(lc: np.ndarray, town: _Town, path: Path) -> None:
     width, height = int(np.ceil((right - left) / res)), int(np.ceil((top - bottom) / res))
     dst_t = from_origin(left, top, res, res)
     out = np.zeros((height, width), dtype="uint8")
-    reproject(lc, out, src_transform=local, src_crs=2154, dst_transform=dst_t, dst_crs=4326,
-              resampling=Resampling.nearest, src_nodata=0, dst_nodata=0)
+    reproject(
+        lc,
+        out,
+        src_transform=local,
+        src_crs=2154,
+        dst_transform=dst_t,
+        dst_crs=4326,
+        resampling=Resampling.nearest,
+        src_nodata=0,
+        dst_nodata=0,
+    )
     _write_tif(path, out, dst_t, 4326, 0)
 
 
@@ -520,14 +640,16 @@ def _population(town: _Town, buildings: gpd.GeoDataFrame, path: Path) -> None:
     east = (cells["e"] + 100 - centre_3035.x > 0) & (r > 0.1) & (r < 0.3)
     poor = np.clip(np.where(east, 0.32, 0.11) + rng.normal(0, 0.04, len(cells)), 0.0, 0.6)
     men = ind / 2.1
-    out = pd.DataFrame({
-        "Idcar_200m": [f"CRS3035RES200mN{int(n)}E{int(e)}" for n, e in zip(cells["n"], cells["e"], strict=True)],
-        "Ind": np.round(ind, 1),
-        "Men": np.round(men, 1),
-        "Men_pauv": np.round(men * poor, 1),
-        "Ind_65_79": np.round(ind * old * 0.72, 1),
-        "Ind_80p": np.round(ind * old * 0.28, 1),
-    })
+    out = pd.DataFrame(
+        {
+            "Idcar_200m": [f"CRS3035RES200mN{int(n)}E{int(e)}" for n, e in zip(cells["n"], cells["e"], strict=True)],
+            "Ind": np.round(ind, 1),
+            "Men": np.round(men, 1),
+            "Men_pauv": np.round(men * poor, 1),
+            "Ind_65_79": np.round(ind * old * 0.72, 1),
+            "Ind_80p": np.round(ind * old * 0.28, 1),
+        }
+    )
     out.to_csv(path, index=False)
 
 
@@ -539,8 +661,9 @@ def check_demo_size(size_km: float) -> None:
     """Refuse (:class:`BuildError`) a town side outside :data:`DEMO_SIZE_KM`."""
     lo, hi = DEMO_SIZE_KM
     if not isinstance(size_km, (int, float)) or not np.isfinite(size_km) or not lo <= size_km <= hi:
-        raise BuildError(f"Côté de la ville de démonstration hors limites : {size_km!r} km "
-                         f"(attendu entre {lo:g} et {hi:g} km).")
+        raise BuildError(
+            f"Côté de la ville de démonstration hors limites : {size_km!r} km (attendu entre {lo:g} et {hi:g} km)."
+        )
 
 
 def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 2154) -> DemoSources:
@@ -562,7 +685,9 @@ def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 
         "troncon_de_voie_ferree": town.rail,
         "surface_hydrographique": gpd.GeoDataFrame(
             {"nature": ["Ecoulement naturel"], "nom": ["La Bréme"]},
-            geometry=[town.river.intersection(shapely.box(0, 0, town.L, town.L))], crs=2154),
+            geometry=[town.river.intersection(shapely.box(0, 0, town.L, town.L))],
+            crs=2154,
+        ),
     }
     for name, gdf in layers.items():
         _shift(gdf, town).to_file(bdtopo, layer=name, driver="GPKG", engine="pyogrio")
@@ -592,12 +717,26 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
         progress("Génération de la ville synthétique", 0.0)
         src = generate_demo_sources(Path(tmp) / "sources", size_km=size_km, seed=seed)
         inputs = BuildInputs(
-            name=DEMO_NAME, lst=[str(src.landsat)], landcover=str(src.landcover), bdtopo=str(src.bdtopo),
-            population=[str(src.population)], synthetic=True,
+            name=DEMO_NAME,
+            lst=[str(src.landsat)],
+            landcover=str(src.landcover),
+            bdtopo=str(src.bdtopo),
+            population=[str(src.population)],
+            synthetic=True,
         )
         built = compute_territory(inputs, progress)
-        built.manifest["build"]["command"] = ["python", "-m", "ilots", "demo", "--out", str(out),
-                                              "--size-km", str(size_km), "--seed", str(seed)]
+        built.manifest["build"]["command"] = [
+            "python",
+            "-m",
+            "ilots",
+            "demo",
+            "--out",
+            str(out),
+            "--size-km",
+            str(size_km),
+            "--seed",
+            str(seed),
+        ]
         progress("Écriture du territoire", 0.96)
         write_territory(tmp, built)
     progress("Territoire prêt", 1.0)

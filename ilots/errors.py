@@ -36,6 +36,11 @@ __all__ = [
     "UnknownCommuneError",
     "NoSceneError",
     "EmptyLayerError",
+    "UploadError",
+    "ScenarioError",
+    "ScenarioFileError",
+    "ScenarioExistsError",
+    "GeocodingUnavailable",
 ]
 
 
@@ -145,6 +150,26 @@ class NoSceneError(FetchError):
 
 class EmptyLayerError(FetchError):
     """A required layer came back empty over the territory."""
+
+
+class UploadError(InputFileError):
+    """An uploaded file is refused (unsafe archive, too large, wrong format)."""
+
+
+class ScenarioError(IlotsError):
+    """A scenario is malformed or asks for values out of range."""
+
+
+class ScenarioFileError(ScenarioError):
+    """A saved scenario file cannot be read."""
+
+
+class ScenarioExistsError(ScenarioError):
+    """A scenario of that name is already saved."""
+
+
+class GeocodingUnavailable(IlotsError):
+    """The address service could not be reached or answered badly (offline, timeout, error page)."""
 
 
 def describe_os_error(exc: OSError) -> str:

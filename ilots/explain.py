@@ -37,8 +37,12 @@ def contributions(model: LinearModel, table: pd.DataFrame) -> pd.DataFrame:
 
 # Shares: « 85 % de surfaces imperméables ».
 _SHARE_PHRASES = {
-    "tree_frac": "d'arbres", "grass_frac": "d'herbe et d'arbustes", "water_frac": "d'eau", "bare_frac": "de sol nu",
-    "impervious_frac": "de surfaces imperméables", "road_frac": "de chaussées",
+    "tree_frac": "d'arbres",
+    "grass_frac": "d'herbe et d'arbustes",
+    "water_frac": "d'eau",
+    "bare_frac": "de sol nu",
+    "impervious_frac": "de surfaces imperméables",
+    "road_frac": "de chaussées",
 }
 # Values compared with the territory mean: (noun, word if above, word if below, value format).
 _RELATIVE_PHRASES = {
@@ -67,8 +71,14 @@ def describe(feature: str, value: float, mean: float) -> str:
     return f"{feature} = {fr.num(value, 2)}"
 
 
-def reasons(row: pd.Series, contrib: pd.Series, anomaly: float, means: pd.Series, n: int = 3,
-            uncertain: frozenset[str] = frozenset()) -> list[dict]:
+def reasons(
+    row: pd.Series,
+    contrib: pd.Series,
+    anomaly: float,
+    means: pd.Series,
+    n: int = 3,
+    uncertain: frozenset[str] = frozenset(),
+) -> list[dict]:
     """The ``n`` features pushing most in the direction of ``anomaly`` (°C, with descriptions).
 
     Features in ``uncertain`` (effects whose 90 % interval contains zero) are never given as reasons."""
@@ -81,7 +91,13 @@ def reasons(row: pd.Series, contrib: pd.Series, anomaly: float, means: pd.Series
         value = row.get(feat, np.nan)
         if pd.isna(value) or feat in uncertain:
             continue
-        out.append({"feature": feat, "contribution_c": float(contrib[feat]), "text": describe(feat, float(value), float(means[feat]))})
+        out.append(
+            {
+                "feature": feat,
+                "contribution_c": float(contrib[feat]),
+                "text": describe(feat, float(value), float(means[feat])),
+            }
+        )
     return out
 
 
@@ -100,13 +116,17 @@ def sentence(anomaly: float, items: list[dict]) -> str:
 
 def uncertain_effects(effects: dict) -> frozenset[str]:
     """Features whose effect's 90 % interval (``lo_c``, ``hi_c``) contains zero, or is unknown."""
-    return frozenset(f for f, e in effects.items()
-                     if not (np.isfinite(e.get("lo_c", np.nan)) and np.isfinite(e.get("hi_c", np.nan)))
-                     or e["lo_c"] <= 0.0 <= e["hi_c"])
+    return frozenset(
+        f
+        for f, e in effects.items()
+        if not (np.isfinite(e.get("lo_c", np.nan)) and np.isfinite(e.get("hi_c", np.nan)))
+        or e["lo_c"] <= 0.0 <= e["hi_c"]
+    )
 
 
-def explain_blocks(model: LinearModel, table: pd.DataFrame, lst: pd.Series, n: int = 3,
-                   uncertain: frozenset[str] = frozenset()) -> pd.DataFrame:
+def explain_blocks(
+    model: LinearModel, table: pd.DataFrame, lst: pd.Series, n: int = 3, uncertain: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Anomaly (°C), top reasons and sentence for every block; ``lst`` is observed-or-predicted °C.
     Effects in ``uncertain`` (see :func:`uncertain_effects`) are never cited as reasons."""
     contrib = contributions(model, table)

@@ -17,8 +17,18 @@ import pandas as pd
 __all__ = ["LAYER_NAME", "export_table", "to_geopackage", "to_csv_bytes"]
 
 LAYER_NAME = "ilots"
-_MODEL_COLUMNS = ["lst_pred_c", "lst_pred_lo_c", "lst_pred_hi_c", "residual_c", "lst_source", "anomaly_c",
-                  "risk_score", "risk_class", "risk_label", "explanation"]
+_MODEL_COLUMNS = [
+    "lst_pred_c",
+    "lst_pred_lo_c",
+    "lst_pred_hi_c",
+    "residual_c",
+    "lst_source",
+    "anomaly_c",
+    "risk_score",
+    "risk_class",
+    "risk_label",
+    "explanation",
+]
 
 
 def export_table(blocks: gpd.GeoDataFrame, model_table: pd.DataFrame | None = None) -> gpd.GeoDataFrame:

@@ -63,43 +63,90 @@ FEATURES: dict[str, Feature] = {
     "lst_mean_c": Feature("°C", "Température de surface moyenne", "Coverage-weighted mean LST of valid pixels."),
     "lst_median_c": Feature("°C", "Température de surface médiane", "Coverage-weighted median LST."),
     "lst_p90_c": Feature("°C", "Température de surface (90e centile)", "Coverage-weighted 90th percentile of LST."),
-    "lst_valid_frac": Feature("0–1", "Part de l'îlot couverte par des pixels valides", "Valid (cloud-free) LST pixel area / block area."),
-    "lst_n_dates": Feature("dates", "Nombre moyen de dates valides", "Coverage-weighted mean count of valid dates in the composite."),
-    "lst_land_c": Feature("°C", "Température de surface hors eau", "Coverage-weighted mean LST of valid pixels less than half water."),
-    "lst_land_valid_frac": Feature("0–1", "Part de l'îlot couverte par des pixels valides hors eau", "Valid land LST pixel area / block area."),
-    "lst_fewer_dates": Feature("0/1", "Vu par une partie des dates seulement",
-                               "1 where the block is seen, on average, by at least one date fewer than the dates composited."),
-    "lst_date_spread_c": Feature("°C", "Écart entre dates (après mise à niveau)",
-                                 "Coverage-weighted mean of the per-pixel max − min of the levelled dates."),
+    "lst_valid_frac": Feature(
+        "0–1", "Part de l'îlot couverte par des pixels valides", "Valid (cloud-free) LST pixel area / block area."
+    ),
+    "lst_n_dates": Feature(
+        "dates", "Nombre moyen de dates valides", "Coverage-weighted mean count of valid dates in the composite."
+    ),
+    "lst_land_c": Feature(
+        "°C", "Température de surface hors eau", "Coverage-weighted mean LST of valid pixels less than half water."
+    ),
+    "lst_land_valid_frac": Feature(
+        "0–1", "Part de l'îlot couverte par des pixels valides hors eau", "Valid land LST pixel area / block area."
+    ),
+    "lst_fewer_dates": Feature(
+        "0/1",
+        "Vu par une partie des dates seulement",
+        "1 where the block is seen, on average, by at least one date fewer than the dates composited.",
+    ),
+    "lst_date_spread_c": Feature(
+        "°C",
+        "Écart entre dates (après mise à niveau)",
+        "Coverage-weighted mean of the per-pixel max − min of the levelled dates.",
+    ),
     "ndvi_mean": Feature("−1–1", "Indice de végétation (NDVI) moyen", "Coverage-weighted mean NDVI."),
     "tree_frac": Feature("0–1", "Part d'arbres", "Land-cover share of trees (WorldCover 10), or BD TOPO wooded zones."),
-    "grass_frac": Feature("0–1", "Part d'herbe et d'arbustes", "Land-cover share of shrubs, grass, crops, wetland, moss (20, 30, 40, 90, 95, 100)."),
-    "built_frac": Feature("0–1", "Part bâtie ou revêtue (occupation du sol)", "Land-cover share of built-up (WorldCover 50: buildings and pavement)."),
+    "grass_frac": Feature(
+        "0–1",
+        "Part d'herbe et d'arbustes",
+        "Land-cover share of shrubs, grass, crops, wetland, moss (20, 30, 40, 90, 95, 100).",
+    ),
+    "built_frac": Feature(
+        "0–1",
+        "Part bâtie ou revêtue (occupation du sol)",
+        "Land-cover share of built-up (WorldCover 50: buildings and pavement).",
+    ),
     "water_frac": Feature("0–1", "Part d'eau", "Land-cover share of permanent water (80), or BD TOPO water surfaces."),
     "bare_frac": Feature("0–1", "Part de sol nu", "Land-cover share of bare or sparse vegetation and snow (60, 70)."),
-    "building_coverage": Feature("0–1", "Emprise au sol du bâti", "Building footprint area within the block / block area."),
+    "building_coverage": Feature(
+        "0–1", "Emprise au sol du bâti", "Building footprint area within the block / block area."
+    ),
     "building_height_m": Feature("m", "Hauteur moyenne des bâtiments", "Footprint-weighted mean building height."),
     "built_volume_m3_per_m2": Feature("m³/m²", "Volume bâti par m² d'îlot", "Sum of footprint × height / block area."),
-    "height_imputed_frac": Feature("0–1", "Part du bâti à hauteur estimée", "Share of footprint whose height was imputed (floors or neighbours)."),
-    "road_frac": Feature("0–1", "Part de chaussée", "Road carriageway area (width from BD TOPO) within the block / block area."),
+    "height_imputed_frac": Feature(
+        "0–1", "Part du bâti à hauteur estimée", "Share of footprint whose height was imputed (floors or neighbours)."
+    ),
+    "road_frac": Feature(
+        "0–1", "Part de chaussée", "Road carriageway area (width from BD TOPO) within the block / block area."
+    ),
     "impervious_frac": Feature("0–1", "Part imperméabilisée", "Buildings + road carriageway, capped at 1."),
-    "dist_water_m": Feature("m", "Distance à l'eau", "Distance from the block edge to the nearest water body (0 if touching)."),
-    "dist_green_m": Feature("m", "Distance à un grand espace vert", "Distance to the nearest green space of at least 1 ha."),
+    "dist_water_m": Feature(
+        "m", "Distance à l'eau", "Distance from the block edge to the nearest water body (0 if touching)."
+    ),
+    "dist_green_m": Feature(
+        "m", "Distance à un grand espace vert", "Distance to the nearest green space of at least 1 ha."
+    ),
     "residents": Feature("habitants", "Habitants", "Residents spread by area from the population source."),
-    "elderly_share": Feature("0–1", "Part de personnes âgées", "Elderly residents / residents (age threshold depends on the source)."),
-    "low_income_share": Feature("0–1", "Part de ménages pauvres", "Low-income households / households (Filosofi Men_pauv / Men)."),
+    "elderly_share": Feature(
+        "0–1", "Part de personnes âgées", "Elderly residents / residents (age threshold depends on the source)."
+    ),
+    "low_income_share": Feature(
+        "0–1", "Part de ménages pauvres", "Low-income households / households (Filosofi Men_pauv / Men)."
+    ),
 }
 
 # Shares also stored matched to the thermal band's footprint (column ``<name>_fp``, see ilots/footprint.py):
 # the model's inputs, so that its effects are those of a change on the ground.
-MATCHED = ("ndvi_mean", "tree_frac", "grass_frac", "built_frac", "water_frac", "bare_frac", "building_coverage",
-           "road_frac", "impervious_frac")
+MATCHED = (
+    "ndvi_mean",
+    "tree_frac",
+    "grass_frac",
+    "built_frac",
+    "water_frac",
+    "bare_frac",
+    "building_coverage",
+    "road_frac",
+    "impervious_frac",
+)
 for _name in MATCHED:
     _f = FEATURES[_name]
     FEATURES[matched_name(_name)] = Feature(
-        _f.unit, f"{_f.label_fr} (vue par le capteur thermique)",
+        _f.unit,
+        f"{_f.label_fr} (vue par le capteur thermique)",
         f"Block mean of `{_name}`'s surface blurred like the thermal band (Gaussian, FWHM 100 m): what the "
-        "~100 m sensor sees of it (docs/model.md, « Sensor footprint »).")
+        "~100 m sensor sees of it (docs/model.md, « Sensor footprint »).",
+    )
 
 # ESA WorldCover classes grouped into our land-cover fractions.
 WORLDCOVER_GROUPS: dict[str, list[int]] = {
@@ -116,8 +163,9 @@ def block_area(blocks: gpd.GeoDataFrame) -> pd.Series:
     return pd.Series(blocks.area.to_numpy(), index=blocks.index, name="area_m2")
 
 
-def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataArray | None = None,
-                 spread: xr.DataArray | None = None) -> pd.DataFrame:
+def lst_features(
+    blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataArray | None = None, spread: xr.DataArray | None = None
+) -> pd.DataFrame:
     """LST mean, median and 90th percentile (°C), valid-pixel share, mean valid-date count, and with several
     dates the mean spread between levelled dates (°C) and a flag for blocks seen by fewer dates than most."""
     stats = zonal_stats(lst, blocks, ["mean", "median", "quantile(q=0.9)"])
@@ -140,8 +188,9 @@ def lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataAr
     return out
 
 
-def water_pixels(lst: xr.DataArray, water: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
-                 landcover: xr.DataArray | None = None) -> np.ndarray:
+def water_pixels(
+    lst: xr.DataArray, water: gpd.GeoSeries | gpd.GeoDataFrame | None = None, landcover: xr.DataArray | None = None
+) -> np.ndarray:
     """Boolean mask of the LST grid: pixels at least half water (BD TOPO water surfaces when given, else
     WorldCover class 80 averaged onto the grid). All False when neither is known."""
     from rasterio.enums import Resampling
@@ -152,9 +201,13 @@ def water_pixels(lst: xr.DataArray, water: gpd.GeoSeries | gpd.GeoDataFrame | No
         geoms = water.geometry.values if isinstance(water, gpd.GeoDataFrame) else water.values
         # 4 × 4 sub-pixels per LST pixel, then the share of water in each pixel.
         t = lst.rio.transform()
-        fine = rasterize(((g, 1) for g in geoms if g is not None and not g.is_empty),
-                         out_shape=(shape[0] * 4, shape[1] * 4), transform=t * t.scale(0.25, 0.25), fill=0,
-                         dtype="uint8")
+        fine = rasterize(
+            ((g, 1) for g in geoms if g is not None and not g.is_empty),
+            out_shape=(shape[0] * 4, shape[1] * 4),
+            transform=t * t.scale(0.25, 0.25),
+            fill=0,
+            dtype="uint8",
+        )
         return fine.reshape(shape[0], 4, shape[1], 4).mean(axis=(1, 3)) >= 0.5
     if landcover is not None:
         is_water = landcover.copy(data=(landcover.values == 80).astype("float32")).rio.write_nodata(np.nan)
@@ -167,8 +220,13 @@ def land_lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, water: np.nda
     """Block LST over land pixels only (°C) and the share of the block covered by valid land pixels: the
     hazard is about where people are, and a river's cool water would otherwise lower a riverside block."""
     land = lst.where(~water)
-    return pd.DataFrame({"lst_land_c": zonal_stats(land, blocks, ["mean"])["mean"],
-                         "lst_land_valid_frac": valid_fraction(land, blocks)}, index=blocks.index)
+    return pd.DataFrame(
+        {
+            "lst_land_c": zonal_stats(land, blocks, ["mean"])["mean"],
+            "lst_land_valid_frac": valid_fraction(land, blocks),
+        },
+        index=blocks.index,
+    )
 
 
 def ndvi_features(blocks: gpd.GeoDataFrame, ndvi: xr.DataArray) -> pd.DataFrame:
@@ -276,9 +334,7 @@ def distance_to(blocks: gpd.GeoDataFrame, targets: gpd.GeoDataFrame | gpd.GeoSer
     return pd.Series(out, index=blocks.index)
 
 
-def polygons_from_classes(
-    landcover: xr.DataArray, codes: list[int], min_area_m2: float = 0.0
-) -> gpd.GeoSeries:
+def polygons_from_classes(landcover: xr.DataArray, codes: list[int], min_area_m2: float = 0.0) -> gpd.GeoSeries:
     """Polygons of contiguous pixels whose class is in ``codes``, keeping those ≥ ``min_area_m2``."""
     mask = np.isin(landcover.values, codes)
     if not mask.any():
@@ -308,8 +364,13 @@ def covered_share(blocks: gpd.GeoDataFrame, coverage: shapely.Geometry) -> pd.Se
     return pd.Series(shapely.area(inter) / np.maximum(blocks.area.to_numpy(), 1e-9), index=blocks.index)
 
 
-def _match_key(table: pd.DataFrame, ids: pd.Index, key: str | None, what: str = "population",
-               skip: tuple[str, ...] = ("residents", "elderly", "households", "low_income_households")) -> str:
+def _match_key(
+    table: pd.DataFrame,
+    ids: pd.Index,
+    key: str | None,
+    what: str = "population",
+    skip: tuple[str, ...] = ("residents", "elderly", "households", "low_income_households"),
+) -> str:
     if key is not None:
         if key not in table.columns:
             raise MissingColumnError(f"Colonne de jointure « {key} » absente du tableau de {what}.")
@@ -393,6 +454,6 @@ def population_features(
             out["elderly_share"] = (joined["elderly"] / joined["residents"]).where(joined["residents"] > 0).clip(0, 1)
         if "low_income_households" in joined:
             out["low_income_share"] = (
-                joined["low_income_households"] / joined["households"]
-            ).where(joined["households"] > 0).clip(0, 1)
+                (joined["low_income_households"] / joined["households"]).where(joined["households"] > 0).clip(0, 1)
+            )
     return out, note

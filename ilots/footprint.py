@@ -95,8 +95,9 @@ def blur(share: xr.DataArray, sigma_m: float = THERMAL_PSF_SIGMA_M, _cache: dict
     return share.copy(data=out)
 
 
-def share_grid(bounds: tuple[float, float, float, float], crs, res: float = GRID_M,
-               margin: float = _TRUNCATE * THERMAL_PSF_SIGMA_M) -> xr.DataArray:
+def share_grid(
+    bounds: tuple[float, float, float, float], crs, res: float = GRID_M, margin: float = _TRUNCATE * THERMAL_PSF_SIGMA_M
+) -> xr.DataArray:
     """An empty (zeros) north-up grid of ``res`` metres covering ``bounds`` plus ``margin``, in ``crs``."""
     x0, y0 = np.floor((bounds[0] - margin) / res) * res, np.floor((bounds[1] - margin) / res) * res
     x1, y1 = np.ceil((bounds[2] + margin) / res) * res, np.ceil((bounds[3] + margin) / res) * res
@@ -115,12 +116,24 @@ def _geojson(geoms: np.ndarray) -> list:
     xy = coords.tolist()
     if kind == shapely.GeometryType.POLYGON:
         ring, poly = (o.tolist() for o in offsets)
-        return [({"type": "Polygon", "coordinates": [xy[ring[k]:ring[k + 1]] for k in range(poly[p], poly[p + 1])]}, 1)
-                for p in range(len(poly) - 1)]
+        return [
+            ({"type": "Polygon", "coordinates": [xy[ring[k] : ring[k + 1]] for k in range(poly[p], poly[p + 1])]}, 1)
+            for p in range(len(poly) - 1)
+        ]
     ring, poly, multi = (o.tolist() for o in offsets)
-    return [({"type": "MultiPolygon", "coordinates": [[xy[ring[k]:ring[k + 1]] for k in range(poly[p], poly[p + 1])]
-                                                       for p in range(multi[m], multi[m + 1])]}, 1)
-            for m in range(len(multi) - 1)]
+    return [
+        (
+            {
+                "type": "MultiPolygon",
+                "coordinates": [
+                    [xy[ring[k] : ring[k + 1]] for k in range(poly[p], poly[p + 1])]
+                    for p in range(multi[m], multi[m + 1])
+                ],
+            },
+            1,
+        )
+        for m in range(len(multi) - 1)
+    ]
 
 
 POINT_MAX_PIXELS = 3.0  # polygons at most this many pixels across are burnt as point masses
@@ -152,8 +165,13 @@ def rasterize_share(geoms: Iterable, grid: xr.DataArray, sub: int | None = None)
         np.add.at(out, (row[inside], col[inside]), (shapely.area(arr[small]) / (res * res))[inside].astype("float32"))
     if (~small).any():
         sub = sub or max(1, round(res / 2.5))
-        fine = rasterize(_geojson(arr[~small]), out_shape=(h * sub, w * sub), transform=t * t.scale(1 / sub, 1 / sub),
-                         fill=0, dtype="uint8")
+        fine = rasterize(
+            _geojson(arr[~small]),
+            out_shape=(h * sub, w * sub),
+            transform=t * t.scale(1 / sub, 1 / sub),
+            fill=0,
+            dtype="uint8",
+        )
         out += fine.reshape(h, sub, w, sub).mean(axis=(1, 3), dtype="float32")
     return grid.copy(data=out)
 
@@ -170,9 +188,13 @@ def class_shares(classes: xr.DataArray, groups: dict[str, list[int]], nodata: in
     return out
 
 
-def matched_shares(blocks: gpd.GeoDataFrame, exact: pd.DataFrame, shares: dict[str, xr.DataArray],
-                   sigma_m: float = THERMAL_PSF_SIGMA_M, clip: tuple[float, float] | None = (0.0, 1.0)
-                   ) -> pd.DataFrame:
+def matched_shares(
+    blocks: gpd.GeoDataFrame,
+    exact: pd.DataFrame,
+    shares: dict[str, xr.DataArray],
+    sigma_m: float = THERMAL_PSF_SIGMA_M,
+    clip: tuple[float, float] | None = (0.0, 1.0),
+) -> pd.DataFrame:
     """Footprint-matched columns (``<name>_fp``) for each raster in ``shares``: the coverage-weighted block
     mean of the share blurred like the thermal band. NaN where the block's own value ``exact[name]`` is NaN
     (the source does not cover it). Rasters on the same grid share one set of coverage weights."""
@@ -194,16 +216,26 @@ def _vector_grid(bounds: tuple, crs, landcover: xr.DataArray | None) -> xr.DataA
     """The grid vector shares are rasterised on: the land cover's when it is 10 m or finer in the same CRS
     (one set of coverage weights then serves both), else a 10 m grid over ``bounds``. Beyond the grid,
     where no layer was read, surfaces are unknown (left out of the blur), not absent."""
-    if (landcover is not None and landcover.rio.crs is not None and landcover.rio.crs == crs
-            and abs(float(landcover.rio.resolution()[0])) <= GRID_M + 1e-6):
+    if (
+        landcover is not None
+        and landcover.rio.crs is not None
+        and landcover.rio.crs == crs
+        and abs(float(landcover.rio.resolution()[0])) <= GRID_M + 1e-6
+    ):
         return landcover.copy(data=np.zeros(landcover.shape, dtype="float32"))
     return share_grid(bounds, crs, margin=0.0)
 
 
-def block_footprint_features(blocks: gpd.GeoDataFrame, exact: pd.DataFrame, landcover: xr.DataArray | None,
-                             groups: dict[str, list[int]], ndvi: xr.DataArray | None, shapes: dict[str, object],
-                             bounds: tuple[float, float, float, float] | None = None,
-                             sigma_m: float = THERMAL_PSF_SIGMA_M) -> pd.DataFrame:
+def block_footprint_features(
+    blocks: gpd.GeoDataFrame,
+    exact: pd.DataFrame,
+    landcover: xr.DataArray | None,
+    groups: dict[str, list[int]],
+    ndvi: xr.DataArray | None,
+    shapes: dict[str, object],
+    bounds: tuple[float, float, float, float] | None = None,
+    sigma_m: float = THERMAL_PSF_SIGMA_M,
+) -> pd.DataFrame:
     """Every footprint-matched column a build can make: land-cover groups (``groups`` of class codes) on the
     land-cover grid, NDVI on its own grid, and the vector shares in ``shapes`` (column → polygons, which
     take precedence over the land cover) on the land cover's grid or a 10 m grid over ``bounds`` (the area

@@ -9,8 +9,20 @@ import unicodedata
 
 __all__ = ["num", "temp", "pct", "date_fr", "slug", "MONTHS"]
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 _NBSP = "\u202f"  # narrow no-break space, the French thousands separator
 
 

@@ -67,8 +67,10 @@ __all__ = [
 
 MAX_POLYGONS = 5000
 # IGN Géoplateforme, Plan IGN v2 (Licence Ouverte): the French public basemap.
-TILES = ("https://data.geopf.fr/wmts?REQUEST=GetTile&SERVICE=WMTS&VERSION=1.0.0&STYLE=normal&TILEMATRIXSET=PM"
-         "&FORMAT=image/png&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
+TILES = (
+    "https://data.geopf.fr/wmts?REQUEST=GetTile&SERVICE=WMTS&VERSION=1.0.0&STYLE=normal&TILEMATRIXSET=PM"
+    "&FORMAT=image/png&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+)
 TILES_ATTRIBUTION = '© <a href="https://www.ign.fr/">IGN</a> Plan IGN'
 
 
@@ -147,13 +149,16 @@ def localise_assets(m: folium.Map) -> folium.Map:
 
 
 def _no_data_row(text: str) -> str:
-    return (f'<div style="margin-top:4px"><span style="display:inline-block;width:14px;height:14px;'
-            f'background:{NO_DATA_COLOUR};border:1px solid #555;margin-right:6px;vertical-align:middle"></span>'
-            f'{html.escape(text)}</div>')
+    return (
+        f'<div style="margin-top:4px"><span style="display:inline-block;width:14px;height:14px;'
+        f'background:{NO_DATA_COLOUR};border:1px solid #555;margin-right:6px;vertical-align:middle"></span>'
+        f"{html.escape(text)}</div>"
+    )
 
 
-def _legend(m: folium.Map, title: str, unit: str, vmin: float, vmax: float, palette: str, slot: int,
-            missing: str | None = None) -> None:
+def _legend(
+    m: folium.Map, title: str, unit: str, vmin: float, vmax: float, palette: str, slot: int, missing: str | None = None
+) -> None:
     """A gradient legend with French tick labels, stacked at the bottom right; ``missing`` names the grey
     blocks (no value) when the layer has some."""
     cmap = colormaps[palette]
@@ -163,11 +168,12 @@ def _legend(m: folium.Map, title: str, unit: str, vmin: float, vmax: float, pale
     labels = "".join(f"<span>{html.escape(fr.num(t, digits))}</span>" for t in ticks)
     block = (
         f'<div class="ilots-legend" style="position:absolute;right:12px;bottom:{24 + slot * 78}px;z-index:9999;'
-        'background:white;padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111;'
+        "background:white;padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111;"
         f'width:230px"><b>{html.escape(title)} ({html.escape(unit)})</b>'
-        f'<div style="height:12px;margin:4px 0;background:linear-gradient(to right, {stops});border:1px solid #777"></div>'
+        f'<div style="height:12px;margin:4px 0;background:linear-gradient(to right, {stops});border:1px solid '
+        '#777"></div>'
         f'<div style="display:flex;justify-content:space-between">{labels}</div>'
-        f'{_no_data_row(missing) if missing else ""}</div>'
+        f"{_no_data_row(missing) if missing else ''}</div>"
     )
     m.get_root().html.add_child(folium.Element(block))
 
@@ -187,7 +193,9 @@ def display_frame(blocks: gpd.GeoDataFrame, columns: list[str], tolerance_m: flo
     n = len(blocks)
     tol = tolerance_m if tolerance_m is not None else (1.0 if n < 1000 else 3.0 if n < 5000 else 6.0)
     keep = [c for c in columns if c in blocks.columns]
-    out = gpd.GeoDataFrame(blocks[keep].copy(), geometry=blocks.geometry.simplify(tol, preserve_topology=True), crs=blocks.crs)
+    out = gpd.GeoDataFrame(
+        blocks[keep].copy(), geometry=blocks.geometry.simplify(tol, preserve_topology=True), crs=blocks.crs
+    )
     out = out.to_crs(4326)
     out["geometry"] = shapely.set_precision(out.geometry.values, 1e-5)
     out = out[~out.geometry.is_empty]
@@ -256,8 +264,14 @@ class _French(MacroElement):
 def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
     """A light basemap fitted to (west, south, east, north)."""
     west, south, east, north = bounds_wgs84
-    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=False,
-                   zoom_start=13, prefer_canvas=True, max_zoom=19)
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        tiles=None,
+        control_scale=False,
+        zoom_start=13,
+        prefer_canvas=True,
+        max_zoom=19,
+    )
     _MetricScale().add_to(m)
     _French().add_to(m)
     folium.TileLayer(TILES, attr=TILES_ATTRIBUTION, name="Fond de carte IGN", max_zoom=19, max_native_zoom=18).add_to(m)
@@ -267,9 +281,11 @@ def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
 
 
 # On a phone the map is about 300 px wide: legends shrink so that they leave the blocks visible.
-_SMALL_SCREEN_CSS = ("<style>@media (max-width: 480px) { .ilots-legend { transform: scale(0.78); "
-                     "transform-origin: bottom right; } .ilots-legend[style*='left:12px'] "
-                     "{ transform-origin: bottom left; } }</style>")
+_SMALL_SCREEN_CSS = (
+    "<style>@media (max-width: 480px) { .ilots-legend { transform: scale(0.78); "
+    "transform-origin: bottom right; } .ilots-legend[style*='left:12px'] "
+    "{ transform-origin: bottom left; } }</style>"
+)
 
 
 def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):
@@ -279,8 +295,9 @@ def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):
     scale = _palette(layer.palette, vmin, vmax, f"{layer.title} ({layer.unit})")
     if layer.percent:
         scale = _palette(layer.palette, vmin * 100, vmax * 100, f"{layer.title} ({layer.unit})")
-        colours = values.map(lambda v: scale(float(np.clip(v * 100, vmin * 100, vmax * 100))) if pd.notna(v)
-                             else NO_DATA_COLOUR)
+        colours = values.map(
+            lambda v: scale(float(np.clip(v * 100, vmin * 100, vmax * 100))) if pd.notna(v) else NO_DATA_COLOUR
+        )
     else:
         colours = values.map(lambda v: scale(float(np.clip(v, vmin, vmax))) if pd.notna(v) else NO_DATA_COLOUR)
     return colours, scale
@@ -419,11 +436,16 @@ def add_block_layer(
         [[south, west], [north, east]],
         name=name or layer.title,
         show=show,
-        style_function=lambda f: {"fillColor": f["properties"]["_colour"], "color": "#555555", "weight": 0.4,
-                                  "fillOpacity": 0.75},
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_colour"],
+            "color": "#555555",
+            "weight": 0.4,
+            "fillOpacity": 0.75,
+        },
         highlight_function=lambda f: {"weight": 2.0, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=tooltip_columns, aliases=list(fields.values()), labels=True,
-                                      sticky=False, localize=False),
+        tooltip=folium.GeoJsonTooltip(
+            fields=tooltip_columns, aliases=list(fields.values()), labels=True, sticky=False, localize=False
+        ),
         zoom_on_click=False,
     )
     gj.add_to(m)
@@ -457,7 +479,7 @@ def _risk_legend(m: folium.Map) -> None:
     legend = (
         '<div class="ilots-legend" style="position:absolute;bottom:40px;left:12px;z-index:9999;background:white;'
         'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111">'
-        f'<b>Risque de chaleur</b>{rows}</div>'
+        f"<b>Risque de chaleur</b>{rows}</div>"
     )
     m.get_root().html.add_child(folium.Element(legend))
 
@@ -465,8 +487,9 @@ def _risk_legend(m: folium.Map) -> None:
 def add_lst_overlay(m: folium.Map, lst: xr.DataArray, vmin: float, vmax: float, show: bool = False) -> None:
     """The LST raster as one semi-transparent image, with its °C legend."""
     url, bounds = lst_overlay_png(lst, vmin, vmax)
-    folium.raster_layers.ImageOverlay(url, bounds=bounds, name="Température de surface (image satellite)",
-                                      opacity=0.8, show=show, interactive=False).add_to(m)
+    folium.raster_layers.ImageOverlay(
+        url, bounds=bounds, name="Température de surface (image satellite)", opacity=0.8, show=show, interactive=False
+    ).add_to(m)
 
 
 def territory_map(
@@ -490,10 +513,19 @@ def territory_map(
             lo, hi = 0.0, 1.0
         add_block_layer(m, blocks, layer, lo, hi, show=(i == 0))
     if draw:
-        Draw(export=False, position="topleft",
-             draw_options={"polyline": False, "rectangle": True, "circle": False, "marker": False,
-                           "circlemarker": False, "polygon": True},
-             edit_options={"edit": False}).add_to(m)
+        Draw(
+            export=False,
+            position="topleft",
+            draw_options={
+                "polyline": False,
+                "rectangle": True,
+                "circle": False,
+                "marker": False,
+                "circlemarker": False,
+                "polygon": True,
+            },
+            edit_options={"edit": False},
+        ).add_to(m)
     n_overlays = len(layers) + (lst is not None)
     folium.LayerControl(collapsed=n_overlays <= 1).add_to(m)
     return localise_assets(m)
@@ -530,9 +562,15 @@ def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> foliu
     changed = d.notna()
     frame = blocks.loc[changed].assign(delta_c=d[changed]) if changed.any() else blocks.iloc[:0].assign(delta_c=[])
     layer = Layer("delta_c", "Variation de température de surface", "°C", "Blues_r")
-    add_block_layer(m, frame, layer, lo, 0.0, tooltip_fields={"block_id": "Îlot", "delta_c": "Variation",
-                                                              "lst_mean_c": "Température actuelle"},
-                    max_polygons=DELTA_MAX_POLYGONS)
+    add_block_layer(
+        m,
+        frame,
+        layer,
+        lo,
+        0.0,
+        tooltip_fields={"block_id": "Îlot", "delta_c": "Variation", "lst_mean_c": "Température actuelle"},
+        max_polygons=DELTA_MAX_POLYGONS,
+    )
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
 
@@ -543,17 +581,20 @@ COMPARED = {
 }
 
 
-def comparison_maps(blocks: gpd.GeoDataFrame, per_block: pd.DataFrame, bounds_wgs84,
-                    kind: str = "lst") -> tuple[folium.Map, folium.Map]:
+def comparison_maps(
+    blocks: gpd.GeoDataFrame, per_block: pd.DataFrame, bounds_wgs84, kind: str = "lst"
+) -> tuple[folium.Map, folium.Map]:
     """Today and with a scenario (``per_block``: :meth:`ilots.scenarios.ScenarioEngine.apply`), on one colour
     scale: surface temperature (°C, ``kind="lst"``) or risk class (``"risk"``). The blocks the scenario changes
     are outlined on the second map."""
     before_col, after_col, layer = COMPARED[kind]
-    frame = blocks[[blocks.geometry.name]].assign(**{
-        c: per_block[c].reindex(blocks.index) for c in dict.fromkeys(("lst_before_c", before_col, after_col))})
+    frame = blocks[[blocks.geometry.name]].assign(
+        **{c: per_block[c].reindex(blocks.index) for c in dict.fromkeys(("lst_before_c", before_col, after_col))}
+    )
     finite = frame[before_col].dropna()
-    lo, hi = ((float(finite.quantile(0.02)), float(finite.quantile(0.98))) if kind == "lst" and len(finite)
-              else (None, None))
+    lo, hi = (
+        (float(finite.quantile(0.02)), float(finite.quantile(0.98))) if kind == "lst" and len(finite) else (None, None)
+    )
     maps = []
     for col, name in ((before_col, "Aujourd'hui"), (after_col, "Avec le scénario")):
         m = base_map(bounds_wgs84)
@@ -564,8 +605,12 @@ def comparison_maps(blocks: gpd.GeoDataFrame, per_block: pd.DataFrame, bounds_wg
     changed = per_block["changed"].reindex(blocks.index).fillna(False).to_numpy(dtype=bool)
     if changed.any():
         outline = display_frame(frame[changed], [])
-        folium.GeoJson(json.loads(outline.geometry.to_json()), name="Îlots modifiés", interactive=False,
-                       style_function=lambda _f: {"color": "#000000", "weight": 1.6, "fill": False}).add_to(maps[1])
+        folium.GeoJson(
+            json.loads(outline.geometry.to_json()),
+            name="Îlots modifiés",
+            interactive=False,
+            style_function=lambda _f: {"color": "#000000", "weight": 1.6, "fill": False},
+        ).add_to(maps[1])
     for m in maps:
         folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(maps[0]), localise_assets(maps[1])
@@ -580,11 +625,24 @@ def highlight_block(m: folium.Map, geometry, crs, label: str) -> folium.Map:
     g = gpd.GeoSeries([geometry], crs=crs).to_crs(4326)
     data = json.loads(g.to_json())
     for colour, weight in (("#000000", 7), (HIGHLIGHT_COLOUR, 3.5)):
-        folium.GeoJson(data, name="Îlot choisi", control=False, interactive=False,
-                       style_function=lambda _f, c=colour, w=weight: {"color": c, "weight": w, "fill": False}).add_to(m)
+        folium.GeoJson(
+            data,
+            name="Îlot choisi",
+            control=False,
+            interactive=False,
+            style_function=lambda _f, c=colour, w=weight: {"color": c, "weight": w, "fill": False},
+        ).add_to(m)
     west, south, east, north = g.total_bounds
     centre = g.iloc[0].representative_point()
-    folium.CircleMarker([centre.y, centre.x], radius=7, color="#000000", weight=2, fill=True, fill_color=HIGHLIGHT_COLOUR,
-                        fill_opacity=1.0, tooltip=html.escape(label)).add_to(m)
+    folium.CircleMarker(
+        [centre.y, centre.x],
+        radius=7,
+        color="#000000",
+        weight=2,
+        fill=True,
+        fill_color=HIGHLIGHT_COLOUR,
+        fill_opacity=1.0,
+        tooltip=html.escape(label),
+    ).add_to(m)
     m.fit_bounds([[south, west], [north, east]], max_zoom=17, padding=(40, 40))
     return m

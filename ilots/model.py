@@ -82,8 +82,11 @@ def matched_inputs(table: pd.DataFrame, features: list[str]) -> dict[str, str]:
     """Feature → its footprint-matched column (``<feature>_fp``) for the features whose matched share the
     table holds: the block LST is a mean of the thermal band's ~100 m blur, so the model reads each share
     as the sensor sees it and its effects are those of a change on the ground (ilots/footprint.py)."""
-    return {f: matched_name(f) for f in features
-            if matched_name(f) in table and table[matched_name(f)].notna().sum() >= table[f].notna().sum()}
+    return {
+        f: matched_name(f)
+        for f in features
+        if matched_name(f) in table and table[matched_name(f)].notna().sum() >= table[f].notna().sum()
+    }
 
 
 def as_seen(table: pd.DataFrame, inputs: dict[str, str]) -> pd.DataFrame:
@@ -93,9 +96,18 @@ def as_seen(table: pd.DataFrame, inputs: dict[str, str]) -> pd.DataFrame:
 
 # Physical drivers of daytime surface temperature. Population and LST statistics are not drivers.
 CANDIDATE_FEATURES = [
-    "tree_frac", "grass_frac", "water_frac", "bare_frac", "ndvi_mean",
-    "building_coverage", "building_height_m", "built_volume_m3_per_m2", "road_frac", "impervious_frac",
-    "dist_water_m", "dist_green_m",
+    "tree_frac",
+    "grass_frac",
+    "water_frac",
+    "bare_frac",
+    "ndvi_mean",
+    "building_coverage",
+    "building_height_m",
+    "built_volume_m3_per_m2",
+    "road_frac",
+    "impervious_frac",
+    "dist_water_m",
+    "dist_green_m",
 ]
 # built_frac is the reference land cover: the other fractions' effects read as "instead of built-up".
 MIN_VALID_FRAC = 0.5
@@ -271,10 +283,13 @@ def interval_coverage(y: np.ndarray, pred_oof: np.ndarray, fold: np.ndarray, lev
         bands = interval_bands(pred_oof[~held], y[~held] - pred_oof[~held], level=level)
         lo, hi = bands.offsets(pred_oof[held])
         inside[held] = (y[held] >= pred_oof[held] + lo) & (y[held] <= pred_oof[held] + hi)
-    return {"level": level, "overall": float(inside.mean()),
-            "hottest_third_predicted": float(inside[pred_oof >= np.quantile(pred_oof, 2 / 3)].mean()),
-            "hottest_third_observed": float(inside[y >= np.quantile(y, 2 / 3)].mean()),
-            "how": "bandes calibrées sans le pli évalué (validation spatiale)"}
+    return {
+        "level": level,
+        "overall": float(inside.mean()),
+        "hottest_third_predicted": float(inside[pred_oof >= np.quantile(pred_oof, 2 / 3)].mean()),
+        "hottest_third_observed": float(inside[y >= np.quantile(y, 2 / 3)].mean()),
+        "how": "bandes calibrées sans le pli évalué (validation spatiale)",
+    }
 
 
 def small_cluster_factor(n_clusters: int, level: float = 0.90) -> float:
@@ -320,30 +335,40 @@ def select_features(table: pd.DataFrame, train: np.ndarray, available: dict | No
         col = table.loc[train, name]
         share = float(col.isna().mean())
         if share > MAX_MISSING_SHARE:
-            report[name] = {"used": False, "reason": f"manquant pour {share:.0%} des îlots d'apprentissage",
-                            "missing_share": share}
+            report[name] = {
+                "used": False,
+                "reason": f"manquant pour {share:.0%} des îlots d'apprentissage",
+                "missing_share": share,
+            }
             continue
         if np.nanstd(col.to_numpy(dtype="float64")) < 1e-9:
             report[name] = {"used": False, "reason": "constant sur le territoire"}
             continue
         nonzero = float((col.fillna(0) != 0).mean())
         if nonzero < MIN_NONZERO_SHARE:
-            report[name] = {"used": False, "reason": f"non nul dans seulement {nonzero:.0%} des îlots",
-                            "nonzero_share": nonzero}
+            report[name] = {
+                "used": False,
+                "reason": f"non nul dans seulement {nonzero:.0%} des îlots",
+                "nonzero_share": nonzero,
+            }
             continue
         kept.append(name)
         valid = col.dropna()
         report[name] = {
             "used": True,
             "missing_share": share,
-            "imputation": "médiane + indicateur de valeur manquante (ridge), valeur manquante (boosting)" if share > 0 else None,
+            "imputation": "médiane + indicateur de valeur manquante (ridge), valeur manquante (boosting)"
+            if share > 0
+            else None,
             "range": [float(valid.min()), float(valid.max())],
             "p01_p99": [float(valid.quantile(0.01)), float(valid.quantile(0.99))],
             "unit": FEATURES[name].unit,
             "label_fr": FEATURES[name].label_fr,
         }
     if not kept:
-        raise FitError("Aucun indicateur utilisable pour expliquer la température : ajoutez l'occupation du sol ou la BD TOPO.")
+        raise FitError(
+            "Aucun indicateur utilisable pour expliquer la température : ajoutez l'occupation du sol ou la BD TOPO."
+        )
     return kept, report
 
 
@@ -354,14 +379,26 @@ def _weights(table: pd.DataFrame, valid_col: str = "lst_valid_frac") -> np.ndarr
     return w / w.mean()
 
 
-def fit_linear(X: pd.DataFrame, y: np.ndarray, w: np.ndarray, features: list[str], alpha: float | None = None) -> LinearModel:
+def fit_linear(
+    X: pd.DataFrame, y: np.ndarray, w: np.ndarray, features: list[str], alpha: float | None = None
+) -> LinearModel:
     """Standardised ridge (alpha by efficient leave-one-out CV unless given) returned in raw units."""
     raw = X[features].to_numpy(dtype="float64")
     missing = np.isnan(raw)
     medians = np.nanmedian(raw, axis=0)
     indicators = [f for i, f in enumerate(features) if missing[:, i].any()]
-    model = LinearModel(features, np.nanmin(raw, axis=0).tolist(), np.nanmax(raw, axis=0).tolist(), medians.tolist(),
-                        indicators, features + [f"{f}__missing" for f in indicators], [], 0.0, 0.0, [])
+    model = LinearModel(
+        features,
+        np.nanmin(raw, axis=0).tolist(),
+        np.nanmax(raw, axis=0).tolist(),
+        medians.tolist(),
+        indicators,
+        features + [f"{f}__missing" for f in indicators],
+        [],
+        0.0,
+        0.0,
+        [],
+    )
     D = model.design(X)
     means = np.average(D, axis=0, weights=w)
     scales = np.sqrt(np.average((D - means) ** 2, axis=0, weights=w))
@@ -382,8 +419,13 @@ def fit_linear(X: pd.DataFrame, y: np.ndarray, w: np.ndarray, features: list[str
 
 def _boosting(features: list[str]) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(
-        max_iter=200, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
-        monotonic_cst={f: MONOTONIC[f] for f in features if f in MONOTONIC}, random_state=0,
+        max_iter=200,
+        learning_rate=0.08,
+        max_leaf_nodes=15,
+        min_samples_leaf=20,
+        l2_regularization=1.0,
+        monotonic_cst={f: MONOTONIC[f] for f in features if f in MONOTONIC},
+        random_state=0,
     )
 
 
@@ -404,8 +446,16 @@ def ridge_features(features: list[str]) -> list[str]:
     return list(features)
 
 
-def _oof(splitter, X, y, w, groups, features, baseline_feature,
-         models=("ridge", "boosting", "baseline_mean", "baseline_vegetation")):
+def _oof(
+    splitter,
+    X,
+    y,
+    w,
+    groups,
+    features,
+    baseline_feature,
+    models=("ridge", "boosting", "baseline_mean", "baseline_vegetation"),
+):
     """Out-of-fold predictions of ridge, boosting and the two baselines (or those in ``models``) on the same folds."""
     n = len(y)
     out = {k: np.full(n, np.nan) for k in models}
@@ -511,7 +561,9 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
         raise FitError(
             f"Le territoire tient dans une seule tuile de {tile_m:.0f} m : réduisez la taille des tuiles de validation."
         )
-    baseline_feature = "ndvi_mean" if "ndvi_mean" in features else ("tree_frac" if "tree_frac" in features else features[0])
+    baseline_feature = (
+        "ndvi_mean" if "ndvi_mean" in features else ("tree_frac" if "tree_frac" in features else features[0])
+    )
     spatial = GroupKFold(n_splits=k_spatial, shuffle=True, random_state=seed)
     random_ = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
@@ -521,7 +573,10 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
         w = np.ones(len(y))
     for f in dropped:
         features.remove(f)
-        feature_report[f] = {"used": False, "reason": "écarté : n'améliore pas la validation spatiale du modèle linéaire"}
+        feature_report[f] = {
+            "used": False,
+            "reason": "écarté : n'améliore pas la validation spatiale du modèle linéaire",
+        }
     progress("Validation croisée : quartiers entiers mis de côté, puis îlots au hasard", 0.35)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -531,7 +586,9 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
         "spatial_cv": {name: metrics(y, p) for name, p in oof_s.items()},
         "random_cv": {name: metrics(y, p) for name, p in oof_r.items()},
     }
-    chosen = "ridge" if report["spatial_cv"]["ridge"]["rmse_c"] <= report["spatial_cv"]["boosting"]["rmse_c"] else "boosting"
+    chosen = (
+        "ridge" if report["spatial_cv"]["ridge"]["rmse_c"] <= report["spatial_cv"]["boosting"]["rmse_c"] else "boosting"
+    )
     # The same spatial folds without the water features: how much of the skill water inside or near blocks carries.
     progress("Contrôles : le modèle sans l'eau, et sans la correction de l'empreinte du capteur", 0.55)
     water = [f for f in ("water_frac", "dist_water_m") if f in features]
@@ -540,16 +597,25 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             dry = [f for f in features if f not in water]
-            oof_d, _ = _oof(spatial, X, y, w, groups, dry, baseline_feature if baseline_feature in dry else dry[0],
-                            models=(chosen,))
+            oof_d, _ = _oof(
+                spatial, X, y, w, groups, dry, baseline_feature if baseline_feature in dry else dry[0], models=(chosen,)
+            )
         without_water = {**metrics(y, oof_d[chosen]), "features_left_out": water, "model": chosen}
     # The same ridge on the sharp shares: how much matching the sensor's footprint changes the skill.
     raw_cv = None
     if inputs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            oof_u, _ = _oof(spatial, unmatched.loc[train].reset_index(drop=True), y, w, groups, features, features[0],
-                            models=("ridge",))
+            oof_u, _ = _oof(
+                spatial,
+                unmatched.loc[train].reset_index(drop=True),
+                y,
+                w,
+                groups,
+                features,
+                features[0],
+                models=("ridge",),
+            )
         raw_cv = {**metrics(y, oof_u["ridge"]), "model": "ridge"}
     headline = {
         "spatial_cv_without_water": without_water,
@@ -599,8 +665,11 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
     boot_coef, boot_int = [], []
     by_tile = {t: np.flatnonzero(groups == t) for t in tiles}
     tile_of = np.searchsorted(tiles, groups)
-    date_sd = (np.nan_to_num(X["lst_date_spread_c"].to_numpy(dtype="float64")) / 2.0
-               if "lst_date_spread_c" in X else np.zeros(len(y)))
+    date_sd = (
+        np.nan_to_num(X["lst_date_spread_c"].to_numpy(dtype="float64")) / 2.0
+        if "lst_date_spread_c" in X
+        else np.zeros(len(y))
+    )
     for _ in range(N_BOOTSTRAP):
         pick = rng.choice(tiles, size=len(tiles), replace=True)
         idx = np.concatenate([by_tile[t] for t in pick])
@@ -628,8 +697,14 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
     for f in linear.features:
         step, label = EFFECT_UNITS[f]
         j = linear.columns.index(f)
-        lo, hi = (np.quantile(B[:, j] * step, INTERVAL) if len(B) else (np.nan, np.nan))
-        effects[f] = {"per": step, "label_fr": label, "effect_c": linear.coef[j] * step, "lo_c": float(lo), "hi_c": float(hi)}
+        lo, hi = np.quantile(B[:, j] * step, INTERVAL) if len(B) else (np.nan, np.nan)
+        effects[f] = {
+            "per": step,
+            "label_fr": label,
+            "effect_c": linear.coef[j] * step,
+            "lo_c": float(lo),
+            "hi_c": float(hi),
+        }
 
     # Global explanations: permutation importance (RMSE increase, °C) and partial dependence.
     importance = {}
@@ -642,8 +717,15 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
             else:
                 est, data = boosting, X[features]
             used = linear.features if est_predict is None else features
-            r = permutation_importance(est, data[used], y, scoring="neg_root_mean_squared_error", n_repeats=5,
-                                       random_state=seed, sample_weight=w)
+            r = permutation_importance(
+                est,
+                data[used],
+                y,
+                scoring="neg_root_mean_squared_error",
+                n_repeats=5,
+                random_state=seed,
+                sample_weight=w,
+            )
             importance[name] = {f: float(r.importances_mean[i]) for i, f in enumerate(used)}
         order = sorted(importance[chosen], key=lambda f: -importance[chosen][f])
         pdp = {}
@@ -662,26 +744,42 @@ def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult
         "n_excluded_low_valid": int((~train & table[target].notna().to_numpy()).sum()),
         "target": target,
         "min_valid_frac": MIN_VALID_FRAC,
-        "weights": ("surface de pixels LST valides, plafonnée au 95e centile" if weighting == "area" else
-                    "uniformes (meilleures en validation spatiale que la surface de pixels valides)"),
+        "weights": (
+            "surface de pixels LST valides, plafonnée au 95e centile"
+            if weighting == "area"
+            else "uniformes (meilleures en validation spatiale que la surface de pixels valides)"
+        ),
         "configuration_search": search,
         "target_mean_c": float(np.average(y, weights=w)),
-        "interval": ("90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale, "
-                     "par tiers de température prédite"),
+        "interval": (
+            "90 % : quantiles 5–95 % des résidus hors échantillon de la validation spatiale, "
+            "par tiers de température prédite"
+        ),
         "residual_quantiles_c": [float(q_lo), float(q_hi)],
         "interval_bands": bands.to_dict(),
         "interval_coverage": coverage,
         "ridge_alpha": linear.alpha,
         "n_bootstrap": len(boot_coef),
-        "bootstrap": {"tiles": int(len(tiles)), "widening": round(widen, 3),
-                      "dates": "écart entre dates tiré par tuile" if "lst_date_spread_c" in X and
-                               np.isfinite(X["lst_date_spread_c"]).any() else None},
+        "bootstrap": {
+            "tiles": int(len(tiles)),
+            "widening": round(widen, 3),
+            "dates": "écart entre dates tiré par tuile"
+            if "lst_date_spread_c" in X and np.isfinite(X["lst_date_spread_c"]).any()
+            else None,
+        },
         "sklearn": sklearn.__version__,
         "cpu_seconds": round(time.process_time() - t_cpu, 2),
         "wall_seconds": round(time.perf_counter() - t_wall, 2),
     }
-    folds = {"kind": "tuiles carrées", "tile_m": tile_m, "tile_m_asked": asked, "n_tiles": int(n_tiles), "n_folds": nf_s,
-             "random_n_folds": nf_r, "seed": seed}
+    folds = {
+        "kind": "tuiles carrées",
+        "tile_m": tile_m,
+        "tile_m_asked": asked,
+        "n_tiles": int(n_tiles),
+        "n_folds": nf_s,
+        "random_n_folds": nf_r,
+        "seed": seed,
+    }
     return FitResult(linear, chosen, headline, predictions, feature_report, folds, effects, importance, pdp, training)
 
 

@@ -30,9 +30,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["CLASS_LABELS", "THRESHOLDS", "RiskParams", "hazard_anomaly", "risk_index", "risk_class", "calibrate",
-           "sensitivity", "RiskDraws", "risk_draws", "block_uncertainty_c", "RISK_COLOURS", "NO_DATA_COLOUR",
-           "HighRiskResidents", "high_risk_residents"]
+__all__ = [
+    "CLASS_LABELS",
+    "THRESHOLDS",
+    "RiskParams",
+    "hazard_anomaly",
+    "risk_index",
+    "risk_class",
+    "calibrate",
+    "sensitivity",
+    "RiskDraws",
+    "risk_draws",
+    "block_uncertainty_c",
+    "RISK_COLOURS",
+    "NO_DATA_COLOUR",
+    "HighRiskResidents",
+    "high_risk_residents",
+]
 
 CLASS_LABELS = {0: "non évaluable", 1: "très faible", 2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}
 THRESHOLDS = (20.0, 40.0, 60.0, 80.0)
@@ -52,8 +66,13 @@ class RiskParams:
     vulnerability_floor: float = 0.6
 
 
-def hazard_anomaly(observed: pd.Series, predicted: pd.Series, valid_frac: pd.Series, min_valid: float = 0.5,
-                   reference_c: float | None = None) -> tuple[pd.Series, float, pd.Series]:
+def hazard_anomaly(
+    observed: pd.Series,
+    predicted: pd.Series,
+    valid_frac: pd.Series,
+    min_valid: float = 0.5,
+    reference_c: float | None = None,
+) -> tuple[pd.Series, float, pd.Series]:
     """(anomaly °C, reference median °C, source "observed"/"predicted") per block."""
     use_obs = observed.notna() & (valid_frac >= min_valid)
     lst = observed.where(use_obs, predicted)
@@ -101,8 +120,13 @@ def risk_index(table: pd.DataFrame, anomaly: pd.Series, params: RiskParams = Ris
         mode = "aléa seul (pas de données de population)"
     out["risk_class"] = risk_class(out["risk_score"])
     n_unknown = int(out["risk_score"].isna().sum() - H.isna().sum()) if has_pop else 0
-    return out, {"mode": mode, "params": p.__dict__, "thresholds": list(THRESHOLDS), "labels": CLASS_LABELS,
-                 "n_population_unknown": n_unknown}
+    return out, {
+        "mode": mode,
+        "params": p.__dict__,
+        "thresholds": list(THRESHOLDS),
+        "labels": CLASS_LABELS,
+        "n_population_unknown": n_unknown,
+    }
 
 
 def calibrate(table: pd.DataFrame, params: RiskParams = RiskParams(), quantile: float = 0.9) -> RiskParams:
@@ -132,16 +156,24 @@ def sensitivity(table: pd.DataFrame, anomaly: pd.Series, params: RiskParams) -> 
     for high in (2.0, 3.0, 4.0):
         for dense in (100.0, 150.0, 250.0):
             for f in (0.75, 1.0, 1.25):
-                p = replace(params, anomaly_high_c=high, dense_per_ha=dense, elderly_ref=params.elderly_ref * f,
-                            low_income_ref=params.low_income_ref * f)
+                p = replace(
+                    params,
+                    anomaly_high_c=high,
+                    dense_per_ha=dense,
+                    elderly_ref=params.elderly_ref * f,
+                    low_income_ref=params.low_income_ref * f,
+                )
                 score = risk_index(table, anomaly, p)[0]["risk_score"]
                 counts.append(int((risk_class(score) >= 4).sum()))
                 ok = base.notna() & score.notna()
                 if ok.sum() > 2:
                     taus.append(float(kendalltau(base[ok], score[ok]).statistic))
-    return {"n_settings": len(counts), "high_risk_blocks": [min(counts), max(counts)],
-            "high_risk_blocks_chosen": int((risk_class(base) >= 4).sum()),
-            "kendall_tau_min": min(taus) if taus else None}
+    return {
+        "n_settings": len(counts),
+        "high_risk_blocks": [min(counts), max(counts)],
+        "high_risk_blocks_chosen": int((risk_class(base) >= 4).sum()),
+        "kendall_tau_min": min(taus) if taus else None,
+    }
 
 
 # -- uncertainty of the classes ------------------------------------------------------------------------
@@ -189,8 +221,14 @@ class RiskDraws:
         comps = []
         for col, ref in (("elderly_share", p.elderly_ref), ("low_income_share", p.low_income_ref)):
             if col in table and table[col].notna().any():
-                comps.append(np.clip(table[col].to_numpy(dtype="float32")[None, :]
-                                     / (ref * self.ref_factor.astype("float32")[:, None]), 0, 1))
+                comps.append(
+                    np.clip(
+                        table[col].to_numpy(dtype="float32")[None, :]
+                        / (ref * self.ref_factor.astype("float32")[:, None]),
+                        0,
+                        1,
+                    )
+                )
         if comps:
             if len(comps) > 1:
                 stacked = np.stack(comps)
@@ -219,9 +257,13 @@ def risk_draws(sd_c: pd.Series, params: RiskParams, n: int = N_DRAWS, seed: int 
     ranges of :func:`sensitivity`: hazard span +2 to +4 °C, 100 to 250 residents per ha, references ±25 %)."""
     rng = np.random.default_rng(seed)
     sd = sd_c.to_numpy(dtype="float64")
-    return RiskDraws(noise_c=(rng.normal(size=(n, len(sd))) * sd[None, :]).astype("float32"),
-                     anomaly_high_c=rng.uniform(2.0, 4.0, n), dense_per_ha=rng.uniform(100.0, 250.0, n),
-                     ref_factor=rng.uniform(0.75, 1.25, n), params=params)
+    return RiskDraws(
+        noise_c=(rng.normal(size=(n, len(sd))) * sd[None, :]).astype("float32"),
+        anomaly_high_c=rng.uniform(2.0, 4.0, n),
+        dense_per_ha=rng.uniform(100.0, 250.0, n),
+        ref_factor=rng.uniform(0.75, 1.25, n),
+        params=params,
+    )
 
 
 @dataclass(frozen=True)
@@ -235,8 +277,9 @@ class HighRiskResidents:
     n_draws: int
 
 
-def high_risk_residents(table: pd.DataFrame, model_table: pd.DataFrame, risk_meta: dict,
-                        level: float = 0.9) -> HighRiskResidents | None:
+def high_risk_residents(
+    table: pd.DataFrame, model_table: pd.DataFrame, risk_meta: dict, level: float = 0.9
+) -> HighRiskResidents | None:
     """How many residents are in high risk, with the uncertainty of the fit's own draws (same seed and per-block
     SD as ``p_high_risk``, so ``expected`` equals the sum of residents × ``p_high_risk``).
 
@@ -251,5 +294,6 @@ def high_risk_residents(table: pd.DataFrame, model_table: pd.DataFrame, risk_met
     weights = np.where(known, table["residents"].fillna(0).to_numpy(dtype="float64"), 0.0)
     counts = ((scores >= THRESHOLDS[2]) * weights[None, :]).sum(axis=1)
     tail = (1.0 - level) / 2.0
-    return HighRiskResidents(float(counts.mean()), float(np.quantile(counts, tail)),
-                             float(np.quantile(counts, 1 - tail)), len(counts))
+    return HighRiskResidents(
+        float(counts.mean()), float(np.quantile(counts, tail)), float(np.quantile(counts, 1 - tail)), len(counts)
+    )

@@ -33,8 +33,15 @@ from .fr import slug
 from .sources.vectors import read_vector
 from .store import BLOCKS, is_territory, staging, write_json_atomic
 
-__all__ = ["CommuneResult", "read_communes", "build_commune", "build_many", "build_tiled", "reaggregate_lst",
-           "SUMMARY_COLUMNS"]
+__all__ = [
+    "CommuneResult",
+    "read_communes",
+    "build_commune",
+    "build_many",
+    "build_tiled",
+    "reaggregate_lst",
+    "SUMMARY_COLUMNS",
+]
 
 SUMMARY_COLUMNS = ["code_insee", "nom", "status", "n_blocks", "area_km2", "lst_mean_c", "seconds", "error"]
 _CODE_COLS = ("code_insee", "insee_com", "INSEE_COM", "code", "CODE_INSEE")
@@ -68,8 +75,10 @@ def check_insee_codes(codes) -> list[str]:
         if code.isdigit() and len(code) == 4:
             code = "0" + code
         if not _INSEE.fullmatch(code):
-            raise InputFileError(f"Code INSEE invalide : {str(raw)[:40]!r} (attendu cinq chiffres, ou 2A/2B et trois "
-                                 "chiffres, ex. 37261).")
+            raise InputFileError(
+                f"Code INSEE invalide : {str(raw)[:40]!r} (attendu cinq chiffres, ou 2A/2B et trois "
+                "chiffres, ex. 37261)."
+            )
         out.append(code)
     return out
 
@@ -84,18 +93,24 @@ def read_communes(spec: str) -> gpd.GeoDataFrame | list[str]:
     if path.exists() and path.suffix.lower() in (".txt", ".csv") and path.stat().st_size < 1_000_000:
         text = path.read_text(encoding="utf-8")
         if not any(c in text for c in ("{", "POLYGON")):
-            return check_insee_codes(c.strip() for c in text.replace(",", "\n").splitlines()
-                                     if c.strip() and not c.startswith("#"))
+            return check_insee_codes(
+                c.strip() for c in text.replace(",", "\n").splitlines() if c.strip() and not c.startswith("#")
+            )
     if path.exists():
         gdf = read_vector(path, 4326, allow_empty=False)  # any CRS will do: each build reprojects its area
         code = next((c for c in _CODE_COLS if c in gdf), None)
         if code is None:
             from .errors import MissingColumnError
 
-            raise MissingColumnError(f"{path.name} : colonne du code INSEE introuvable (attendu l'une de {', '.join(_CODE_COLS)}).")
+            raise MissingColumnError(
+                f"{path.name} : colonne du code INSEE introuvable (attendu l'une de {', '.join(_CODE_COLS)})."
+            )
         name = next((c for c in _NAME_COLS if c in gdf), code)
-        out = gpd.GeoDataFrame({"code_insee": check_insee_codes(gdf[code].astype(str)), "nom": gdf[name].astype(str)},
-                               geometry=gdf.geometry.values, crs=gdf.crs)
+        out = gpd.GeoDataFrame(
+            {"code_insee": check_insee_codes(gdf[code].astype(str)), "nom": gdf[name].astype(str)},
+            geometry=gdf.geometry.values,
+            crs=gdf.crs,
+        )
         if out["code_insee"].duplicated().any():
             out = out.dissolve(by="code_insee", as_index=False, aggfunc="first")
         return out
@@ -126,8 +141,15 @@ def _result_from_territory(out: Path, code: str, nom: str, status: str, seconds:
 
     terr = load_territory(out / slug(code))
     lst = terr.blocks["lst_mean_c"]
-    return CommuneResult(code, nom, status, int(len(terr.blocks)), terr.manifest.get("area_km2"),
-                         None if not lst.notna().any() else round(float(lst.mean()), 2), seconds)
+    return CommuneResult(
+        code,
+        nom,
+        status,
+        int(len(terr.blocks)),
+        terr.manifest.get("area_km2"),
+        None if not lst.notna().any() else round(float(lst.mean()), 2),
+        seconds,
+    )
 
 
 def build_commune(job: dict, out: str, shared: dict) -> dict:
@@ -158,8 +180,11 @@ def build_commune(job: dict, out: str, shared: dict) -> dict:
         return asdict(CommuneResult(code, nom, "failed", seconds=round(time.perf_counter() - t0, 2), error=str(exc)))
     except Exception as exc:  # a bug or a worker-side resource problem: reported, the others go on
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return asdict(CommuneResult(code, nom, "failed", seconds=round(time.perf_counter() - t0, 2),
-                                    error=f"erreur inattendue : {last}"))
+        return asdict(
+            CommuneResult(
+                code, nom, "failed", seconds=round(time.perf_counter() - t0, 2), error=f"erreur inattendue : {last}"
+            )
+        )
 
 
 def build_many(
@@ -196,8 +221,9 @@ def build_many(
         for row in communes.itertuples():
             path = areas / f"{slug(row.code_insee)}.gpkg"
             if not path.exists():
-                one = gpd.GeoDataFrame({"code_insee": [row.code_insee], "nom": [row.nom]}, geometry=[row.geometry],
-                                       crs=communes.crs)
+                one = gpd.GeoDataFrame(
+                    {"code_insee": [row.code_insee], "nom": [row.nom]}, geometry=[row.geometry], crs=communes.crs
+                )
                 one.to_file(path, driver="GPKG", engine="pyogrio")
             jobs.append({"code_insee": row.code_insee, "nom": row.nom, "area": str(path)})
         shared["inputs"] = {k: v for k, v in asdict(inputs).items() if k not in ("name", "area")}
@@ -213,15 +239,21 @@ def build_many(
     results: list[dict] = []
     try:
         futures = client.map(build_commune, jobs, out=str(out), shared=shared, pure=False)
-        done = 0
-        for future, job in zip(as_completed(futures, with_results=False), range(len(futures)), strict=False):
+        for done, future in enumerate(as_completed(futures, with_results=False), start=1):
             try:
                 results.append(future.result())
             except Exception as exc:  # the worker died (killed, out of memory): reported as a failure
                 key_job = jobs[futures.index(future)]
-                results.append(asdict(CommuneResult(key_job["code_insee"], key_job["nom"], "failed",
-                                                    error=f"tâche perdue : {type(exc).__name__}")))
-            done += 1
+                results.append(
+                    asdict(
+                        CommuneResult(
+                            key_job["code_insee"],
+                            key_job["nom"],
+                            "failed",
+                            error=f"tâche perdue : {type(exc).__name__}",
+                        )
+                    )
+                )
             if progress is not None:
                 progress(f"Communes traitées : {done}/{len(jobs)}", done / len(jobs))
     finally:
@@ -233,13 +265,17 @@ def build_many(
     tmp = out / ".summary.csv.tmp"
     summary.to_csv(tmp, index=False)
     tmp.replace(out / "summary.csv")
-    write_json_atomic(out / "summary.json", {
-        "communes": summary.replace({np.nan: None}).to_dict("records"),
-        "built": int((summary["status"] == "built").sum()), "skipped": int((summary["status"] == "skipped").sum()),
-        "failed": int((summary["status"] == "failed").sum()),
-        "blocks": int(summary["n_blocks"].fillna(0).sum()),
-        "scheduler": scheduler or f"LocalCluster({n_workers} workers)",
-    })
+    write_json_atomic(
+        out / "summary.json",
+        {
+            "communes": summary.replace({np.nan: None}).to_dict("records"),
+            "built": int((summary["status"] == "built").sum()),
+            "skipped": int((summary["status"] == "skipped").sum()),
+            "failed": int((summary["status"] == "failed").sum()),
+            "blocks": int(summary["n_blocks"].fillna(0).sum()),
+            "scheduler": scheduler or f"LocalCluster({n_workers} workers)",
+        },
+    )
     return summary
 
 
@@ -250,8 +286,9 @@ def _tiles(bounds: tuple[float, float, float, float], tile_m: float) -> list[tup
     return [(x, y, min(x + tile_m, x1), min(y + tile_m, y1)) for y in ys for x in xs]
 
 
-def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01,
-                 reach: float = FOOTPRINT_REACH_M) -> bool:
+def _cut_by_halo(
+    blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01, reach: float = FOOTPRINT_REACH_M
+) -> bool:
     """Whether a block comes within ``reach`` of an edge of ``halo`` that is not an edge of ``study``: it may
     be cut there, or its footprint-matched shares would miss surfaces beyond the halo (the thermal band's
     blur reaches :data:`FOOTPRINT_REACH_M` around a block)."""
@@ -259,14 +296,23 @@ def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float
         return False
     b = blocks.geometry.bounds
     r = reach + eps
-    return bool(((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + r)).any()
-                or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + r)).any()
-                or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - r)).any()
-                or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - r)).any())
+    return bool(
+        ((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + r)).any()
+        or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + r)).any()
+        or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - r)).any()
+        or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - r)).any()
+    )
 
 
-def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0, halo_m: float = 500.0,
-                progress: Progress | None = None, command: list[str] | None = None) -> Path:
+def build_tiled(
+    inputs: BuildInputs,
+    out: str | Path,
+    *,
+    tile_m: float = 5000.0,
+    halo_m: float = 500.0,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+) -> Path:
     """Build ``inputs`` tile by tile (bounded memory) into one territory at ``out``.
 
     Each tile is built with a halo of ``halo_m`` around it; a block is kept by the tile holding
@@ -276,15 +322,17 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     grid for every tile), and distances to water and green spaces are computed at the end over
     the whole area, so the result does not depend on the tiling.
     """
-    from .build import _intersect, _lst_bounds, _vector_extent, distance_features, read_rasters  # the untiled rules
-    from .sources.bdtopo import read_bdtopo
     from .blocks import _stable_ids
+    from .build import _intersect, _lst_bounds, _vector_extent, distance_features, read_rasters  # the untiled rules
     from .crs import choose_working_crs
+    from .sources.bdtopo import read_bdtopo
     from .zonal import coverage_weights
 
     progress = progress or (lambda m, f: None)
     if not (tile_m >= 500.0 and halo_m >= 0.0):
-        raise BuildError(f"Tuiles de {tile_m / 1000:g} km : il faut des tuiles d'au moins 0,5 km et une marge positive.")
+        raise BuildError(
+            f"Tuiles de {tile_m / 1000:g} km : il faut des tuiles d'au moins 0,5 km et une marge positive."
+        )
     probe = _vector_extent(inputs, 4326) or _lst_bounds(inputs.lst[0], 4326)
     crs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2).crs
     study = _intersect(_lst_bounds(inputs.lst[0], crs), _vector_extent(inputs, crs))
@@ -298,11 +346,17 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
         progress(f"Tuile {k + 1}/{len(tiles)}", 0.9 * k / len(tiles))
         h = halo_m
         while True:  # widen the halo until no block of this tile is cut by it
-            halo = (max(tile[0] - h, study[0]), max(tile[1] - h, study[1]),
-                    min(tile[2] + h, study[2]), min(tile[3] + h, study[3]))
+            halo = (
+                max(tile[0] - h, study[0]),
+                max(tile[1] - h, study[1]),
+                min(tile[2] + h, study[2]),
+                min(tile[3] + h, study[3]),
+            )
             try:
                 built: BuiltTerritory = compute_territory(
-                    replace(inputs, study_bounds=halo, hash_sources=not manifests, tile=True), rasters=rasters.clip(halo))
+                    replace(inputs, study_bounds=halo, hash_sources=not manifests, tile=True),
+                    rasters=rasters.clip(halo),
+                )
             except (NoOverlapError, BuildError):
                 built = None  # nothing to build in this tile (no road, no valid pixel)
                 break
@@ -327,13 +381,18 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
         manifests.append(built.manifest)
         del built  # the tile's vectors go before the next tile is read
     if not parts:
-        raise NoOverlapError("Aucun îlot construit sur l'emprise : vérifiez que les fichiers portent sur le même territoire.")
+        raise NoOverlapError(
+            "Aucun îlot construit sur l'emprise : vérifiez que les fichiers portent sur le même territoire."
+        )
     blocks = pd.concat(parts)
     blocks = gpd.GeoDataFrame(blocks, geometry="geometry", crs=parts[0].crs)
     # Distances look beyond any halo: water and vegetation (small layers) are read once for the whole area.
     progress("Distances à l'eau et aux espaces verts", 0.9)
-    small = (read_bdtopo(inputs.bdtopo, crs, bbox=study, only=("zone_de_vegetation", "surface_hydrographique"))
-             if inputs.bdtopo else None)
+    small = (
+        read_bdtopo(inputs.bdtopo, crs, bbox=study, only=("zone_de_vegetation", "surface_hydrographique"))
+        if inputs.bdtopo
+        else None
+    )
     dist, dist_sources = distance_features(blocks, small, rasters.landcover)
     for col in dist.columns:
         blocks[col] = dist[col]
@@ -348,25 +407,50 @@ def build_tiled(inputs: BuildInputs, out: str | Path, *, tile_m: float = 5000.0,
     bounds = tuple(float(v) for v in blocks.total_bounds)
     from .crs import bounds_to_wgs84
 
-    manifest.update({
-        "bounds": bounds, "bounds_wgs84": bounds_to_wgs84(bounds, crs), "study_area": tuple(float(v) for v in study),
-        "area_km2": round(float(blocks.area.sum()) / 1e6, 3), "n_blocks": int(len(blocks)),
-        "buildings": {"n": n_buildings, "height_source": height_sources} if n_buildings else manifest.get("buildings"),
-        "tiling": {"tile_m": tile_m, "halo_m": halo_m, "tiles": len(tiles), "tiles_built": len(parts),
-                   "halo_widened": widened},
-    })
-    manifest["build"] = {**manifest.get("build", {}), "wall_seconds": round(time.perf_counter() - t0, 2),
-                         "command": command}
+    manifest.update(
+        {
+            "bounds": bounds,
+            "bounds_wgs84": bounds_to_wgs84(bounds, crs),
+            "study_area": tuple(float(v) for v in study),
+            "area_km2": round(float(blocks.area.sum()) / 1e6, 3),
+            "n_blocks": int(len(blocks)),
+            "buildings": {"n": n_buildings, "height_source": height_sources}
+            if n_buildings
+            else manifest.get("buildings"),
+            "tiling": {
+                "tile_m": tile_m,
+                "halo_m": halo_m,
+                "tiles": len(tiles),
+                "tiles_built": len(parts),
+                "halo_widened": widened,
+            },
+        }
+    )
+    manifest["build"] = {
+        **manifest.get("build", {}),
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "command": command,
+    }
     street_table = None
     if streets:
         merged = pd.concat(streets, ignore_index=True)
         key = [c for c in ("name", "kind") if c in merged]
-        street_table = gpd.GeoDataFrame(merged.drop_duplicates(key) if key else merged, geometry="geometry",
-                                        crs=streets[0].crs)
+        street_table = gpd.GeoDataFrame(
+            merged.drop_duplicates(key) if key else merged, geometry="geometry", crs=streets[0].crs
+        )
     progress("Écriture du territoire", 0.96)
     with staging(out) as tmp:
-        write_territory(tmp, BuiltTerritory(blocks=blocks, lst=lst, n_dates=n_dates, manifest=manifest,
-                                            streets=street_table, coverage=coverage_weights(lst, blocks)))
+        write_territory(
+            tmp,
+            BuiltTerritory(
+                blocks=blocks,
+                lst=lst,
+                n_dates=n_dates,
+                manifest=manifest,
+                streets=street_table,
+                coverage=coverage_weights(lst, blocks),
+            ),
+        )
     progress("Territoire prêt", 1.0)
     return Path(out)
 
@@ -389,7 +473,8 @@ def reaggregate_lst(territory: str | Path, source: str) -> pd.DataFrame:
     if weights is None:
         raise CorruptTerritoryError(
             f"{terr.name} : pas de poids de couverture (territoire construit par une version antérieure) ; "
-            "reconstruisez-le pour recalculer d'autres dates sans nouveau passage zonal.")
+            "reconstruisez-le pour recalculer d'autres dates sans nouveau passage zonal."
+        )
     grid = terr.lst()
     layers, _ = read_lst_layers([source], grid.rio.crs, tuple(float(v) for v in grid.rio.bounds()), with_ndvi=False)
     values, _ = composite(layers, ref=grid)  # every date resampled onto the territory's grid, then the median

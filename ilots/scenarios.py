@@ -14,7 +14,8 @@ Cooling is the ridge's prediction for the edited features (the ridge is monotone
 effects are stated in the model card); its 90 % interval comes from the spatial bootstrap of the
 ridge's coefficients. The ridge reads shares as the thermal sensor sees them (footprint-matched,
 ilots/footprint.py), so its effects, and the cooling here, are those of the block's own ground; a
-later Landsat image would show part of a small block's cooling spread over its neighbours. The model has no albedo feature, so reflective surfaces use a literature
+later Landsat image would show part of a small block's cooling spread over its neighbours. The model has no albedo
+feature, so reflective surfaces use a literature
 coefficient — −0.3 °C per +0.1 of albedo of the block (city albedo +0.1 → −0.3 K mean air
 temperature, Santamouris 2014, Solar Energy 103:682) — reported separately and labelled as such.
 Edits that take a feature beyond the training range are flagged as extrapolation (the ridge
@@ -35,7 +36,7 @@ import pandas as pd
 import shapely
 
 from . import fr
-from .errors import IlotsError
+from .errors import ScenarioError, ScenarioExistsError, ScenarioFileError
 from .model import LinearModel
 from .risk import THRESHOLDS, RiskParams, risk_draws, risk_index
 from .store import SCENARIOS, read_manifest, write_json_atomic
@@ -77,17 +78,41 @@ SCHWAAB_GRASS_TO_TREES = 0.5  # treeless green is 2–4 × less effective than t
 
 # Published magnitudes shown beside the model's own effect as a sanity band.
 PUBLISHED = {
-    "trees": {"per": "+10 points de couvert arboré", "value_c": -0.63, "range_c": [-0.8, -0.4],
-              "metric": "température de surface de jour",
-              "source": "Yang et al. 2022, Environ. Res. Lett., doi 10.1088/1748-9326/ac4c1c"},
-    "cool_roofs": {"per": "+0,1 d'albédo des toits", "value_c": -0.2, "range_c": [-0.33, -0.1],
-                   "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
-    "green_roofs": {"per": "toit végétalisé contre toit noir", "value_c": -18.4, "range_c": None,
-                    "metric": "température de surface du toit (max. de jour)", "source": "Javits Center, New York"},
-    "depave": {"per": "—", "value_c": None, "range_c": None, "metric": "—",
-               "source": "pas d'ordre de grandeur robuste publié (PFMV / TRIBU)"},
-    "cool_pavements": {"per": "+0,1 d'albédo de la ville", "value_c": -0.3, "range_c": [-0.9, -0.3],
-                       "metric": "température de l'air", "source": "Santamouris 2014, Solar Energy 103:682"},
+    "trees": {
+        "per": "+10 points de couvert arboré",
+        "value_c": -0.63,
+        "range_c": [-0.8, -0.4],
+        "metric": "température de surface de jour",
+        "source": "Yang et al. 2022, Environ. Res. Lett., doi 10.1088/1748-9326/ac4c1c",
+    },
+    "cool_roofs": {
+        "per": "+0,1 d'albédo des toits",
+        "value_c": -0.2,
+        "range_c": [-0.33, -0.1],
+        "metric": "température de l'air",
+        "source": "Santamouris 2014, Solar Energy 103:682",
+    },
+    "green_roofs": {
+        "per": "toit végétalisé contre toit noir",
+        "value_c": -18.4,
+        "range_c": None,
+        "metric": "température de surface du toit (max. de jour)",
+        "source": "Javits Center, New York",
+    },
+    "depave": {
+        "per": "—",
+        "value_c": None,
+        "range_c": None,
+        "metric": "—",
+        "source": "pas d'ordre de grandeur robuste publié (PFMV / TRIBU)",
+    },
+    "cool_pavements": {
+        "per": "+0,1 d'albédo de la ville",
+        "value_c": -0.3,
+        "range_c": [-0.9, -0.3],
+        "metric": "température de l'air",
+        "source": "Santamouris 2014, Solar Energy 103:682",
+    },
 }
 
 
@@ -100,22 +125,12 @@ def sanity_band(kind: str, model_c: float | None) -> dict:
         outside = not (min(rng) <= model_c <= max(rng))
         band["outside_range"] = outside
         if outside:
-            band["note"] = (f"L'effet estimé sur ce territoire ({fr.temp(model_c, 2, True)} pour {band['per']}) sort de "
-                            f"la fourchette publiée ({fr.temp(rng[0], 1, True)} à {fr.temp(rng[1], 1, True)}, "
-                            f"{band['source'].split(',')[0]}) : à lire avec prudence.")
+            band["note"] = (
+                f"L'effet estimé sur ce territoire ({fr.temp(model_c, 2, True)} pour {band['per']}) sort de "
+                f"la fourchette publiée ({fr.temp(rng[0], 1, True)} à {fr.temp(rng[1], 1, True)}, "
+                f"{band['source'].split(',')[0]}) : à lire avec prudence."
+            )
     return band
-
-
-class ScenarioError(IlotsError):
-    """A scenario is malformed or asks for values out of range."""
-
-
-class ScenarioFileError(ScenarioError):
-    """A saved scenario file cannot be read."""
-
-
-class ScenarioExistsError(ScenarioError):
-    """A scenario of that name is already saved."""
 
 
 @dataclass
@@ -195,8 +210,12 @@ class Scenario:
                 for i in data.get("interventions", [])
             ]
             created = data.get("territory_created")
-            scenario = cls(name=data["name"], interventions=items, description=str(data.get("description", "")),
-                           territory_created=None if created is None else str(created))
+            scenario = cls(
+                name=data["name"],
+                interventions=items,
+                description=str(data.get("description", "")),
+                territory_created=None if created is None else str(created),
+            )
         except (KeyError, TypeError) as exc:
             raise ScenarioError(f"Scénario mal formé : champ manquant ou inattendu ({exc}).") from exc
         return scenario.validate()
@@ -214,10 +233,11 @@ class UnitCosts:
 
     SOURCES = {
         "trees_eur_m2": "ADEME, Plus fraîche ma ville, fiche « Plantation d'arbres » : 1 500 à 3 000 € par arbre "
-                        "en ville dense avec fosse, ~15–20 m² de couvert à 15 ans (ordre de grandeur, à vérifier)",
+        "en ville dense avec fosse, ~15–20 m² de couvert à 15 ans (ordre de grandeur, à vérifier)",
         "depave_eur_m2": "Agence de l'eau Rhône Méditerranée Corse, « Vers la ville perméable » (2017) : 50 à 150 €/m² "
-                         "(à vérifier)",
-        "green_roofs_eur_m2": "ADIVET / Plus fraîche ma ville, toiture végétalisée extensive : 50 à 100 €/m² (à vérifier)",
+        "(à vérifier)",
+        "green_roofs_eur_m2": "ADIVET / Plus fraîche ma ville, toiture végétalisée extensive : 50 à 100 €/m² "
+        "(à vérifier)",
         "cool_roofs_eur_m2": "Plus fraîche ma ville, revêtement réfléchissant de toiture : 15 à 40 €/m² (à vérifier)",
         "cool_pavements_eur_m2": "revêtement de chaussée clair : 30 à 60 €/m² [notre estimation]",
     }
@@ -226,16 +246,18 @@ class UnitCosts:
     def from_dict(cls, data: dict) -> UnitCosts:
         """Costs from a JSON object of € per m²; :class:`ScenarioError` names a wrong key or value."""
         if not isinstance(data, dict):
-            raise ScenarioError("Les coûts unitaires doivent être un objet JSON {\"trees_eur_m2\": 150, …}.")
+            raise ScenarioError('Les coûts unitaires doivent être un objet JSON {"trees_eur_m2": 150, …}.')
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
-            raise ScenarioError(f"Coût unitaire inconnu : « {unknown[0]} » (attendu "
-                                f"{', '.join(cls.__dataclass_fields__)}).")
+            raise ScenarioError(
+                f"Coût unitaire inconnu : « {unknown[0]} » (attendu {', '.join(cls.__dataclass_fields__)})."
+            )
         known = {}
         for k, v in data.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-                raise ScenarioError(f"Coût unitaire « {k} » invalide : {v!r} (un nombre positif d'euros par m² "
-                                    "est attendu, ex. 150).")
+                raise ScenarioError(
+                    f"Coût unitaire « {k} » invalide : {v!r} (un nombre positif d'euros par m² est attendu, ex. 150)."
+                )
             known[k] = float(v)
         return cls(**known)
 
@@ -280,8 +302,11 @@ class ScenarioEngine:
         # The fit's draws of temperature errors and index settings (same seed, same per-block SD), so that
         # « habitants sortis du risque élevé » comes with the interval of the same simulation as p_high_risk.
         self.p_high = model_table["p_high_risk"].to_numpy(dtype="float64") if "p_high_risk" in model_table else None
-        self.draws = (risk_draws(model_table["lst_sd_c"], RiskParams(**meta["risk"]["params"]))
-                      if "lst_sd_c" in model_table else None)
+        self.draws = (
+            risk_draws(model_table["lst_sd_c"], RiskParams(**meta["risk"]["params"]))
+            if "lst_sd_c" in model_table
+            else None
+        )
         self.reference_c = float(meta["risk"]["reference_median_c"])
         self.D0 = self.model.design(self.table)
         self.coef = np.asarray(self.model.coef)
@@ -323,8 +348,11 @@ class ScenarioEngine:
         height = self._col("building_height_m")
         c0 = np.nan_to_num(cover)
         # Sealed ground that is not a roof: built-up land cover minus footprints, else roads.
-        sealed = np.where(np.isfinite(built), np.maximum(np.nan_to_num(built) - c0, 0.0),
-                          np.nan_to_num(np.where(np.isfinite(imperv), imperv - c0, 0.0)))
+        sealed = np.where(
+            np.isfinite(built),
+            np.maximum(np.nan_to_num(built) - c0, 0.0),
+            np.nan_to_num(np.where(np.isfinite(imperv), imperv - c0, 0.0)),
+        )
         bare0 = np.nan_to_num(bare)
         flat_share = np.where(np.nan_to_num(height) >= 12.0, FLAT_ROOF_SHARE_TALL, FLAT_ROOF_SHARE_LOW)
         m2 = dict.fromkeys(KINDS, 0.0)
@@ -385,8 +413,11 @@ class ScenarioEngine:
         own surface (Landsat, blurring it over ~100 m, would show part of it on the neighbours)."""
         if not self.model.inputs:
             return edited
-        moved = {col: self.table[col] + (edited[f] - self.table[f])
-                 for f, col in self.model.inputs.items() if f in edited and col in self.table}
+        moved = {
+            col: self.table[col] + (edited[f] - self.table[f])
+            for f, col in self.model.inputs.items()
+            if f in edited and col in self.table
+        }
         return edited.assign(**moved)
 
     def apply(self, scenario: Scenario) -> tuple[pd.DataFrame, dict]:
@@ -396,7 +427,9 @@ class ScenarioEngine:
         model_input = new
         if "grass_frac" not in self.uses and "tree_frac" in self.uses and "tree_frac" in new:
             # Without a grass term, greened ground and roofs count as half a tree (Schwaab et al. 2021).
-            model_input = new.assign(tree_frac=np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * new.attrs["greened"], 0, 1))
+            model_input = new.assign(
+                tree_frac=np.clip(new["tree_frac"] + SCHWAAB_GRASS_TO_TREES * new.attrs["greened"], 0, 1)
+            )
         model_input = self._as_seen(model_input)
         D1 = self.model.design(model_input)
         dD = D1 - self.D0
@@ -415,8 +448,9 @@ class ScenarioEngine:
                 extrap |= moved & ((v < self.lower[f] - 1e-9) | (v > self.upper[f] + 1e-9))
         new_lst = self.base_lst + delta
         table = self.table.assign(lst_mean_c=new_lst)
-        risk, _ = risk_index(table, pd.Series(new_lst - self.reference_c, index=self.index),
-                             RiskParams(**self.meta["risk"]["params"]))
+        risk, _ = risk_index(
+            table, pd.Series(new_lst - self.reference_c, index=self.index), RiskParams(**self.meta["risk"]["params"])
+        )
         new_class = risk["risk_class"].to_numpy()
         per_block = pd.DataFrame(
             {
@@ -504,12 +538,13 @@ class ScenarioEngine:
             "delta_air_mean_c": wmean(air, area_w) if np.any(air != 0) else None,
             "delta_air_interval_c": air_interval(area_w),
             "air_what": "température de l'air (ordre de grandeur publié pour l'albédo, Santamouris 2014), pas la "
-                        "température de surface du modèle : les deux ne s'additionnent pas",
+            "température de surface du modèle : les deux ne s'additionnent pas",
             "residents_reached": float(res_w.sum()) if has_pop else None,
             # Residents leaving classes 4–5: the simulation's median and 90 % interval over temperature errors and
             # index settings (a count at one setting is a threshold artefact; kept for reference only).
-            "residents_out_of_high_risk": out_median if out_median is not None else (
-                float(self.residents[out_of_high].sum()) if has_pop else None),
+            "residents_out_of_high_risk": out_median
+            if out_median is not None
+            else (float(self.residents[out_of_high].sum()) if has_pop else None),
             "residents_out_of_high_risk_interval": out_interval,
             "residents_out_of_high_risk_chosen_setting": float(self.residents[out_of_high].sum()) if has_pop else None,
             # Threshold-free headlines: residents × °C avoided, and the mean change for residents of hot blocks.
@@ -533,13 +568,20 @@ def compare_scenarios(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.D
     for sc in scenarios:
         _, s = engine.apply(sc)
         lo, hi = s["delta_mean_interval_c"]
-        rows.append({
-            "scenario": s["name"], "n_blocks_changed": s["n_blocks_changed"], "delta_mean_c": s["delta_mean_c"],
-            "delta_mean_lo_c": lo, "delta_mean_hi_c": hi, "delta_pop_weighted_c": s["delta_pop_weighted_c"],
-            "residents_out_of_high_risk": s["residents_out_of_high_risk"], "cost_eur": s["cost_eur"],
-            "eur_per_resident_reached": s["cost_eur"] / s["residents_reached"] if s["residents_reached"] else None,
-            "n_extrapolated": s["n_extrapolated"],
-        })
+        rows.append(
+            {
+                "scenario": s["name"],
+                "n_blocks_changed": s["n_blocks_changed"],
+                "delta_mean_c": s["delta_mean_c"],
+                "delta_mean_lo_c": lo,
+                "delta_mean_hi_c": hi,
+                "delta_pop_weighted_c": s["delta_pop_weighted_c"],
+                "residents_out_of_high_risk": s["residents_out_of_high_risk"],
+                "cost_eur": s["cost_eur"],
+                "eur_per_resident_reached": s["cost_eur"] / s["residents_reached"] if s["residents_reached"] else None,
+                "n_extrapolated": s["n_extrapolated"],
+            }
+        )
     return pd.DataFrame(rows).set_index("scenario") if rows else pd.DataFrame()
 
 
@@ -547,6 +589,7 @@ def compare_scenarios(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.D
 # A scenario is found by its exact name (Unicode NFC), stored inside its file; the file name is a
 # readable slug plus a hash of that name, so two names never share a file (names in non-Latin
 # scripts slug to nothing, long names sharing their first characters slug alike).
+
 
 def _key(name: str) -> str:
     return unicodedata.normalize("NFC", name)
@@ -600,8 +643,9 @@ def _read(path: Path) -> Scenario:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ScenarioFileError(f"Le fichier de scénario {path.name} est illisible : JSON invalide ligne {exc.lineno}, "
-                                f"colonne {exc.colno}.") from exc
+        raise ScenarioFileError(
+            f"Le fichier de scénario {path.name} est illisible : JSON invalide ligne {exc.lineno}, colonne {exc.colno}."
+        ) from exc
     except UnicodeDecodeError as exc:
         raise ScenarioFileError(f"Le fichier de scénario {path.name} n'est pas un texte UTF-8.") from exc
     try:

@@ -20,16 +20,22 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import IlotsError
+from .errors import GeocodingUnavailable
 
-__all__ = ["example_query", "GeocodingUnavailable", "normalise", "query_words", "streets_from_roads", "search_places", "geocode_address",
-           "block_at", "block_near", "ADDRESS_API"]
+__all__ = [
+    "example_query",
+    "GeocodingUnavailable",
+    "normalise",
+    "query_words",
+    "streets_from_roads",
+    "search_places",
+    "geocode_address",
+    "block_at",
+    "block_near",
+    "ADDRESS_API",
+]
 
 ADDRESS_API = "https://api-adresse.data.gouv.fr/search/"
-
-
-class GeocodingUnavailable(IlotsError):
-    """The address service could not be reached or answered badly (offline, timeout, error page)."""
 
 
 def normalise(text: str) -> str:
@@ -48,8 +54,13 @@ def streets_from_roads(roads: gpd.GeoDataFrame | None, communes: gpd.GeoDataFram
         if named.empty:
             continue
         merged = named.dissolve(by="nom").reset_index()
-        frames.append(gpd.GeoDataFrame({"name": merged["nom"].astype(str).to_numpy(), "kind": kind},
-                                       geometry=merged.geometry.values, crs=layer.crs))
+        frames.append(
+            gpd.GeoDataFrame(
+                {"name": merged["nom"].astype(str).to_numpy(), "kind": kind},
+                geometry=merged.geometry.values,
+                crs=layer.crs,
+            )
+        )
     if not frames:
         crs = roads.crs if roads is not None else (communes.crs if communes is not None else None)
         return gpd.GeoDataFrame({"name": [], "kind": []}, geometry=[], crs=crs)
@@ -86,8 +97,19 @@ def block_at(blocks: gpd.GeoDataFrame, x: float, y: float) -> str | None:
 
 
 # Abbreviations of street types that are not prefixes of the word (« av » already finds « avenue »).
-_ABBREVIATIONS = {"bd": "boulevard", "bld": "boulevard", "bvd": "boulevard", "st": "saint", "ste": "sainte",
-                  "fg": "faubourg", "fbg": "faubourg", "rte": "route", "crs": "cours", "sq": "square", "imp": "impasse"}
+_ABBREVIATIONS = {
+    "bd": "boulevard",
+    "bld": "boulevard",
+    "bvd": "boulevard",
+    "st": "saint",
+    "ste": "sainte",
+    "fg": "faubourg",
+    "fbg": "faubourg",
+    "rte": "route",
+    "crs": "cours",
+    "sq": "square",
+    "imp": "impasse",
+}
 _HOUSE_NUMBER = re.compile(r"^\d+[a-z]?$")
 _NUMBER_SUFFIXES = {"bis", "ter", "quater", "b", "t", "q"}
 
@@ -114,8 +136,9 @@ def block_near(blocks: gpd.GeoDataFrame, x: float, y: float, radius_m: float = 2
     return block_at(blocks, x, y)
 
 
-def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None,
-                  limit: int = 8) -> list[dict]:
+def search_places(
+    query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None, limit: int = 8
+) -> list[dict]:
     """Places matching every word of ``query`` (prefixes allowed; see :func:`query_words`), best first.
 
     Each hit: ``label``, ``kind`` ("rue", "îlot"), ``block_id`` and ``x``, ``y`` in the blocks' CRS.
@@ -142,8 +165,18 @@ def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFram
                     pt = geom.representative_point()
                 if pt.is_empty:
                     pt = geom.representative_point()
-                hits.append((s, {"label": str(name), "kind": kind, "x": pt.x, "y": pt.y,
-                                 "block_id": block_near(blocks, pt.x, pt.y)}))
+                hits.append(
+                    (
+                        s,
+                        {
+                            "label": str(name),
+                            "kind": kind,
+                            "x": pt.x,
+                            "y": pt.y,
+                            "block_id": block_near(blocks, pt.x, pt.y),
+                        },
+                    )
+                )
     text_cols = [c for c in blocks.columns if c.startswith("attr_") and blocks[c].dtype != float]
     for bid, row in blocks[text_cols].iterrows():
         for col in text_cols:
@@ -168,8 +201,13 @@ def search_places(query: str, blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFram
     return out
 
 
-def geocode_address(query: str, near: tuple[float, float] | None = None, timeout: float = 2.0,
-                    base_url: str = ADDRESS_API, limit: int = 5) -> list[dict]:
+def geocode_address(
+    query: str,
+    near: tuple[float, float] | None = None,
+    timeout: float = 2.0,
+    base_url: str = ADDRESS_API,
+    limit: int = 5,
+) -> list[dict]:
     """Addresses from the national address API: ``label``, ``lon``, ``lat``, ``score``.
 
     ``near`` is (lon, lat) to favour results around the territory. Raises
@@ -187,15 +225,23 @@ def geocode_address(query: str, near: tuple[float, float] | None = None, timeout
                 raise GeocodingUnavailable(f"Le service d'adresses a répondu {resp.status}.")
             payload = json.loads(resp.read(2_000_000).decode("utf-8"))
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise GeocodingUnavailable("Le service national d'adresses est injoignable : recherche par nom de rue seulement.") from exc
+        raise GeocodingUnavailable(
+            "Le service national d'adresses est injoignable : recherche par nom de rue seulement."
+        ) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise GeocodingUnavailable("Réponse illisible du service d'adresses.") from exc
     out = []
     for f in payload.get("features", []) if isinstance(payload, dict) else []:
         try:
             lon, lat = f["geometry"]["coordinates"][:2]
-            out.append({"label": str(f["properties"]["label"]), "lon": float(lon), "lat": float(lat),
-                        "score": float(f["properties"].get("score", np.nan))})
+            out.append(
+                {
+                    "label": str(f["properties"]["label"]),
+                    "lon": float(lon),
+                    "lat": float(lat),
+                    "score": float(f["properties"].get("score", np.nan)),
+                }
+            )
         except (KeyError, TypeError, ValueError):
             continue
     return out

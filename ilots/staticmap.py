@@ -29,18 +29,32 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import colormaps  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-__all__ = ["sources_text", "PlaceLabel", "place_labels", "draw_blocks", "draw_place_names", "draw_scale_bar",
-           "risk_handles", "layer_note", "map_png"]
+__all__ = [
+    "sources_text",
+    "PlaceLabel",
+    "place_labels",
+    "draw_blocks",
+    "draw_place_names",
+    "draw_scale_bar",
+    "risk_handles",
+    "layer_note",
+    "map_png",
+]
 
 EDGE = "#666666"
 # A column of block attributes that names places (IRIS, quarters, communes), as the build keeps them (attr_*).
-_PLACE_COLUMN = re.compile(r"(^|_)(nom|name|libelle|lib|quartier|commune|com|iris|secteur|arrondissement)(_|$)",
-                           re.IGNORECASE)
+_PLACE_COLUMN = re.compile(
+    r"(^|_)(nom|name|libelle|lib|quartier|commune|com|iris|secteur|arrondissement)(_|$)", re.IGNORECASE
+)
 
 
 _ROLE_LABELS = {
-    "bdtopo": "BD TOPO (IGN)", "buildings": "bâtiments fournis", "landcover": "occupation du sol",
-    "ndvi": "indice de végétation", "population": "population (INSEE)", "blocks": "îlots fournis",
+    "bdtopo": "BD TOPO (IGN)",
+    "buildings": "bâtiments fournis",
+    "landcover": "occupation du sol",
+    "ndvi": "indice de végétation",
+    "population": "population (INSEE)",
+    "blocks": "îlots fournis",
 }
 
 
@@ -78,8 +92,11 @@ def _spread(candidates: list[PlaceLabel], min_gap_m: float, limit: int) -> list[
 def _named_areas(blocks: gpd.GeoDataFrame) -> list[PlaceLabel]:
     """Quarters or communes named in the blocks' text attributes: the coarsest naming column with at least
     two names (« Lyon 1er Arrondissement » before the IRIS « Terreaux-Bât d'Argent »)."""
-    columns = [c for c in blocks.columns if c.startswith("attr_") and _PLACE_COLUMN.search(c[5:])
-               and not pd.api.types.is_numeric_dtype(blocks[c])]
+    columns = [
+        c
+        for c in blocks.columns
+        if c.startswith("attr_") and _PLACE_COLUMN.search(c[5:]) and not pd.api.types.is_numeric_dtype(blocks[c])
+    ]
     by_coarseness = sorted(columns, key=lambda c: blocks[c].nunique())
     for col in by_coarseness:
         names = blocks[col].dropna().astype(str).str.strip()
@@ -97,8 +114,7 @@ def _named_areas(blocks: gpd.GeoDataFrame) -> list[PlaceLabel]:
     return []
 
 
-def place_labels(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None,
-                 limit: int = 8) -> list[PlaceLabel]:
+def place_labels(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = None, limit: int = 8) -> list[PlaceLabel]:
     """Place names for a static map of ``blocks``, spread over it, heaviest first.
 
     In order of preference: the communes when the territory spans several (``streets`` rows of kind
@@ -114,8 +130,10 @@ def place_labels(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = No
     kinds = streets["kind"] if streets is not None and "kind" in streets else None
     if streets is not None and kinds is not None and (kinds == "commune").sum() >= 2:
         communes = streets[kinds == "commune"]
-        cands = [PlaceLabel(str(n), *(lambda p: (p.x, p.y))(g.representative_point()), float(g.area))
-                 for n, g in zip(communes["name"], communes.geometry, strict=True)]
+        cands = [
+            PlaceLabel(str(n), *(lambda p: (p.x, p.y))(g.representative_point()), float(g.area))
+            for n, g in zip(communes["name"], communes.geometry, strict=True)
+        ]
         return _spread(cands, gap, limit)
     areas = _named_areas(blocks)
     if areas:
@@ -135,8 +153,9 @@ def place_labels(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = No
     return _spread(cands, gap, limit)
 
 
-def block_colours(values: pd.Series, layer: Layer, vmin: float | None = None,
-                  vmax: float | None = None) -> tuple[np.ndarray, matplotlib.cm.ScalarMappable | None]:
+def block_colours(
+    values: pd.Series, layer: Layer, vmin: float | None = None, vmax: float | None = None
+) -> tuple[np.ndarray, matplotlib.cm.ScalarMappable | None]:
     """One colour per block (grey where the value is missing) and, for a continuous layer, its scale."""
     if layer.palette == "risk":
         classes = pd.to_numeric(values, errors="coerce").fillna(0).astype(int)
@@ -176,13 +195,22 @@ def draw_place_names(ax, labels: list[PlaceLabel], fontsize: float = 7.0, wrap: 
     kept = []
     boxes = [t.get_window_extent(renderer) for t in ax.texts]
     for lab in labels:
-        text = ax.text(lab.x, lab.y, "\n".join(textwrap.wrap(lab.name, wrap)), fontsize=fontsize, ha="center",
-                       va="center", color="#111111", fontweight="bold", zorder=5,
-                       # a light box, not a path-effect halo: a halo turns the text into paths in a PDF, which
-                       # can then be neither searched nor read out
-                       bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.72})
+        text = ax.text(
+            lab.x,
+            lab.y,
+            "\n".join(textwrap.wrap(lab.name, wrap)),
+            fontsize=fontsize,
+            ha="center",
+            va="center",
+            color="#111111",
+            fontweight="bold",
+            zorder=5,
+            # a light box, not a path-effect halo: a halo turns the text into paths in a PDF, which
+            # can then be neither searched nor read out
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.72},
+        )
         box = text.get_window_extent(renderer).expanded(1.08, 1.15)
-        inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1)
+        inside = box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
         if not inside or any(box.overlaps(b) for b in boxes):
             text.remove()
             continue
@@ -199,8 +227,13 @@ def draw_scale_bar(ax, blocks: gpd.GeoDataFrame, fontsize: float = 7.0) -> None:
     bar = max(m * base for m in (1, 2, 5) if m * base <= target)
     y = ymin - (ymax - ymin) * 0.035
     ax.plot([xmin, xmin + bar], [y, y], color="black", lw=2, solid_capstyle="butt")
-    ax.text(xmin + bar + (xmax - xmin) * 0.01, y, f"{fr.num(bar / 1000, 1 if bar % 1000 else 0)} km" if bar >= 1000
-            else f"{fr.num(bar, 0)} m", fontsize=fontsize, va="center")
+    ax.text(
+        xmin + bar + (xmax - xmin) * 0.01,
+        y,
+        f"{fr.num(bar / 1000, 1 if bar % 1000 else 0)} km" if bar >= 1000 else f"{fr.num(bar, 0)} m",
+        fontsize=fontsize,
+        va="center",
+    )
 
 
 def risk_handles() -> list[Patch]:
@@ -211,12 +244,12 @@ def risk_handles() -> list[Patch]:
 
 _NOTES = {
     "lst": "Température de surface mesurée par satellite (Landsat) {dates}, vers 11 h solaire, moyenne par îlot hors "
-           "eau : celle des toits, des sols et de la végétation, pas celle de l'air ni de la nuit ; résolution "
-           "thermique d'environ 100 m.",
+    "eau : celle des toits, des sols et de la végétation, pas celle de l'air ni de la nuit ; résolution "
+    "thermique d'environ 100 m.",
     "risk": "Indice de risque 0–100 (température de surface {dates} × habitants × vulnérabilité), en cinq classes ; "
-            "les seuils sont des choix d'Îlots, pas des seuils publiés.",
+    "les seuils sont des choix d'Îlots, pas des seuils publiés.",
     "p_high": "Probabilité que l'îlot soit en risque élevé ou très élevé, compte tenu de l'erreur de température et "
-              "des réglages de l'indice (température de surface {dates}).",
+    "des réglages de l'indice (température de surface {dates}).",
 }
 
 
@@ -227,8 +260,15 @@ def layer_note(layer_key: str, dates: str) -> str:
     return _NOTES.get(layer_key, default).format(dates=dates)
 
 
-def map_png(blocks: gpd.GeoDataFrame, layer_key: str, title: str, note: str, streets: gpd.GeoDataFrame | None = None,
-            credit: str = "", dpi: int = 150) -> bytes:
+def map_png(
+    blocks: gpd.GeoDataFrame,
+    layer_key: str,
+    title: str,
+    note: str,
+    streets: gpd.GeoDataFrame | None = None,
+    credit: str = "",
+    dpi: int = 150,
+) -> bytes:
     """A PNG map of one layer of :data:`ilots.maps.LAYERS` (``blocks`` must hold its column), for a report:
     title, ``note`` (dates, what the value is), place names, legend with the no-data grey, scale bar, credit."""
     layer = LAYERS[layer_key]
@@ -244,8 +284,16 @@ def map_png(blocks: gpd.GeoDataFrame, layer_key: str, title: str, note: str, str
     legend_ax = fig.add_axes((0.04, 0.075, 0.92, 0.07))
     legend_ax.set_axis_off()
     if mappable is None:
-        legend_ax.legend(handles=risk_handles(), loc="center left", ncols=3, fontsize=7.5, frameon=False,
-                         title=f"{layer.title} (classe)", title_fontsize=8, alignment="left")
+        legend_ax.legend(
+            handles=risk_handles(),
+            loc="center left",
+            ncols=3,
+            fontsize=7.5,
+            frameon=False,
+            title=f"{layer.title} (classe)",
+            title_fontsize=8,
+            alignment="left",
+        )
     else:
         cax = fig.add_axes((0.04, 0.11, 0.5, 0.018))
         bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
@@ -254,10 +302,19 @@ def map_png(blocks: gpd.GeoDataFrame, layer_key: str, title: str, note: str, str
         digits = 0 if mappable.norm.vmax - mappable.norm.vmin >= 10 else 1
         bar.ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: fr.num(v, digits)))
         if values.isna().any():
-            legend_ax.legend(handles=[Patch(facecolor=NO_DATA_COLOUR, edgecolor=EDGE, label=no_data_label(layer))],
-                             loc="center right", fontsize=7.5, frameon=False)
-    fig.text(0.04, 0.03, "\n".join(textwrap.wrap(
-        f"{credit} Îlots, édité le {fr.date_fr(dt.date.today())}.".strip(), 140)), fontsize=6.5, color="#555555")
+            legend_ax.legend(
+                handles=[Patch(facecolor=NO_DATA_COLOUR, edgecolor=EDGE, label=no_data_label(layer))],
+                loc="center right",
+                fontsize=7.5,
+                frameon=False,
+            )
+    fig.text(
+        0.04,
+        0.03,
+        "\n".join(textwrap.wrap(f"{credit} Îlots, édité le {fr.date_fr(dt.date.today())}.".strip(), 140)),
+        fontsize=6.5,
+        color="#555555",
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)

@@ -145,7 +145,7 @@ def recover(path: str | Path) -> None:
     for q in olds:
         shutil.rmtree(q, ignore_errors=True)
     for q in _siblings(p, ".building-"):
-        pid = q.name[len(f".{p.name}.building-"):].split("-", 1)[0]
+        pid = q.name[len(f".{p.name}.building-") :].split("-", 1)[0]
         if not pid.isdigit() or not process_alive(int(pid)):
             shutil.rmtree(q, ignore_errors=True)
 
@@ -172,7 +172,9 @@ def list_territories(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
-    for name in {q.name[1:q.name.index(".old-")] for q in root.iterdir() if q.name.startswith(".") and ".old-" in q.name}:
+    for name in {
+        q.name[1 : q.name.index(".old-")] for q in root.iterdir() if q.name.startswith(".") and ".old-" in q.name
+    }:
         recover(root / name)
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_territory(p))
 
@@ -191,7 +193,8 @@ def load_territory(path: str | Path) -> Territory:
         raise CorruptTerritoryError(f"Le manifeste {p / MANIFEST} est endommagé : un objet JSON est attendu.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise CorruptTerritoryError(
-            f"Territoire {p.name} au format {manifest.get('format_version')!r}, attendu {FORMAT_VERSION} : reconstruisez-le."
+            f"Territoire {p.name} au format {manifest.get('format_version')!r}, attendu {FORMAT_VERSION} : "
+            "reconstruisez-le."
         )
     try:
         blocks = gpd.read_parquet(p / BLOCKS)
@@ -199,7 +202,9 @@ def load_territory(path: str | Path) -> Territory:
         raise CorruptTerritoryError(f"Les îlots de {p.name} sont illisibles : {exc}") from exc
     missing = [k for k in MANIFEST_KEYS if k not in manifest]
     if missing:
-        raise CorruptTerritoryError(f"Le manifeste de {p.name} est endommagé : champ(s) {', '.join(missing)} absent(s).")
+        raise CorruptTerritoryError(
+            f"Le manifeste de {p.name} est endommagé : champ(s) {', '.join(missing)} absent(s)."
+        )
     if len(blocks) != manifest.get("n_blocks"):
         raise CorruptTerritoryError(
             f"Territoire {p.name} incohérent : {len(blocks)} îlots sur disque, {manifest.get('n_blocks')} annoncés."
@@ -270,8 +275,11 @@ def check_replaceable(out: Path, replace: bool = True) -> dict | None:
         raise BuildError(
             f"Le dossier {out} existe, n'est pas vide et n'est pas un territoire Îlots : choisissez un autre dossier."
         )
-    foreign = sorted(q.name for q in out.iterdir()
-                     if q.name not in OWNED and not (q.name.startswith(".") and q.name.endswith(".tmp")))
+    foreign = sorted(
+        q.name
+        for q in out.iterdir()
+        if q.name not in OWNED and not (q.name.startswith(".") and q.name.endswith(".tmp"))
+    )
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" et {len(foreign) - 3} autres" if len(foreign) > 3 else "")
         raise BuildError(
@@ -303,7 +311,9 @@ def _carry_scenarios(old: Path, new: Path, previous: dict) -> None:
 
 @dataclass
 class Replaced:
-    """What a build will do to the territory it replaces (empty when there is none): see :func:`describe_replacement`."""
+    """What a build will do to the territory it replaces (empty when there is none).
+
+    See :func:`describe_replacement`."""
 
     previous: dict | None = None
     scenarios_kept: int = 0
@@ -421,7 +431,7 @@ def sha256_file(path: str | Path, chunk: int = 4 * 1024 * 1024) -> str:
     if spath.startswith("/vsitar/"):
         import tarfile
 
-        inner = spath[len("/vsitar/"):]
+        inner = spath[len("/vsitar/") :]
         archive, _, member = inner.partition(".tar/")
         archive += ".tar"
         with tarfile.open(archive) as tar, tar.extractfile(member) as fh:

@@ -13,14 +13,18 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import InputFileError, UnreadableFileError
+from .errors import InputFileError, UnreadableFileError, UploadError
 
-__all__ = ["UploadError", "Limits", "safe_extract_zip", "check_raster", "check_vector", "find_bdtopo_root",
-           "safe_name", "unique_path"]
-
-
-class UploadError(InputFileError):
-    """An uploaded file is refused (unsafe archive, too large, wrong format)."""
+__all__ = [
+    "UploadError",
+    "Limits",
+    "safe_extract_zip",
+    "check_raster",
+    "check_vector",
+    "find_bdtopo_root",
+    "safe_name",
+    "unique_path",
+]
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,15 @@ def safe_extract_zip(archive: str | Path, dest: str | Path, limits: Limits = Lim
             if m.file_size > 1024**2 and m.file_size / max(m.compress_size, 1) > limits.max_ratio:
                 raise UploadError("L'archive se décompresse de façon anormale (bombe zip ?) : elle est refusée.")
         if total > limits.max_unpacked_bytes:
-            raise UploadError(f"L'archive décompressée ferait {total / 1024**2:.0f} Mo, plus que les "
-                              f"{limits.max_unpacked_bytes // 1024**2} Mo permis : elle est refusée.")
+            raise UploadError(
+                f"L'archive décompressée ferait {total / 1024**2:.0f} Mo, plus que les "
+                f"{limits.max_unpacked_bytes // 1024**2} Mo permis : elle est refusée."
+            )
         if total > 10 * 1024**2 and total / max(archive.stat().st_size, 1) > limits.max_ratio:
-            raise UploadError(f"L'archive se décompresse de façon anormale ({archive.stat().st_size / 1024**2:.1f} Mo "
-                              f"donnant {total / 1024**2:.0f} Mo, bombe zip ?) : elle est refusée.")
+            raise UploadError(
+                f"L'archive se décompresse de façon anormale ({archive.stat().st_size / 1024**2:.1f} Mo "
+                f"donnant {total / 1024**2:.0f} Mo, bombe zip ?) : elle est refusée."
+            )
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
         out = []
@@ -92,7 +100,9 @@ def safe_extract_zip(archive: str | Path, dest: str | Path, limits: Limits = Lim
                 while chunk := src.read(1024 * 1024):
                     written += len(chunk)
                     if written > m.file_size or written > limits.max_unpacked_bytes:
-                        raise UploadError("L'archive se décompresse de façon anormale (bombe zip ?) : elle est refusée.")
+                        raise UploadError(
+                            "L'archive se décompresse de façon anormale (bombe zip ?) : elle est refusée."
+                        )
                     dst.write(chunk)
             out.append(target)
     return out
@@ -105,7 +115,8 @@ def _check_names(members: list[zipfile.ZipInfo], limits: Limits) -> None:
         name = m.filename.replace("\\", "/").rstrip("/")
         parts = [p for p in name.split("/") if p]
         if len(name.encode("utf-8")) > limits.max_path_bytes or any(
-                len(p.encode("utf-8")) > limits.max_name_bytes for p in parts):
+            len(p.encode("utf-8")) > limits.max_name_bytes for p in parts
+        ):
             raise UploadError(f"L'archive contient un nom de fichier trop long (« {name[:60]}… ») : elle est refusée.")
         folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
         if m.is_dir():
@@ -116,8 +127,9 @@ def _check_names(members: list[zipfile.ZipInfo], limits: Limits) -> None:
             files.add("/".join(parts))
     clash = sorted(files & folders)
     if clash:
-        raise UploadError(f"L'archive contient « {clash[0]} » à la fois comme fichier et comme dossier : "
-                          "elle est refusée.")
+        raise UploadError(
+            f"L'archive contient « {clash[0]} » à la fois comme fichier et comme dossier : elle est refusée."
+        )
 
 
 def unique_path(folder: Path, name: str) -> Path:

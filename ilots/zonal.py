@@ -16,15 +16,22 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import shapely
 import xarray as xr
-from pyproj import CRS
-from scipy import sparse
 from exactextract import exact_extract
 from exactextract._exactextract import Feature
 from exactextract.feature import FeatureSource
 from exactextract.raster import NumPyRasterSource
+from pyproj import CRS
+from scipy import sparse
 
-__all__ = ["raster_source", "zonal_stats", "valid_fraction", "class_fractions", "CoverageWeights", "coverage_weights",
-           "sparse_mean"]
+__all__ = [
+    "raster_source",
+    "zonal_stats",
+    "valid_fraction",
+    "class_fractions",
+    "CoverageWeights",
+    "coverage_weights",
+    "sparse_mean",
+]
 
 
 def raster_source(da: xr.DataArray, nodata=None) -> NumPyRasterSource:
@@ -151,24 +158,40 @@ class CoverageWeights:
 
     def matches(self, da: xr.DataArray) -> bool:
         """Whether ``da`` lies on the grid these weights were computed for."""
-        return (tuple(da.shape[-2:]) == self.shape
-                and np.allclose(tuple(da.rio.transform())[:6], self.transform[:6])
-                and da.rio.crs is not None and CRS.from_user_input(da.rio.crs) == CRS.from_wkt(self.crs_wkt))
+        return (
+            tuple(da.shape[-2:]) == self.shape
+            and np.allclose(tuple(da.rio.transform())[:6], self.transform[:6])
+            and da.rio.crs is not None
+            and CRS.from_user_input(da.rio.crs) == CRS.from_wkt(self.crs_wkt)
+        )
 
     def save(self, path) -> None:
         """Write to an ``.npz`` file (plus the block ids and the grid signature)."""
         m = self.matrix.tocsr()
-        np.savez_compressed(path, data=m.data, indices=m.indices, indptr=m.indptr, n_pixels=m.shape[1],
-                            shape=np.array(self.shape), transform=np.array(self.transform),
-                            crs_wkt=np.array(self.crs_wkt), index=np.array(self.index.astype(str), dtype=object))
+        np.savez_compressed(
+            path,
+            data=m.data,
+            indices=m.indices,
+            indptr=m.indptr,
+            n_pixels=m.shape[1],
+            shape=np.array(self.shape),
+            transform=np.array(self.transform),
+            crs_wkt=np.array(self.crs_wkt),
+            index=np.array(self.index.astype(str), dtype=object),
+        )
 
     @classmethod
     def load(cls, path) -> CoverageWeights:
         with np.load(path, allow_pickle=True) as z:
             n = len(z["indptr"]) - 1
             m = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, int(z["n_pixels"])))
-            return cls(m, tuple(int(v) for v in z["shape"]), tuple(float(v) for v in z["transform"]),
-                       str(z["crs_wkt"]), pd.Index(list(z["index"]), name="block_id"))
+            return cls(
+                m,
+                tuple(int(v) for v in z["shape"]),
+                tuple(float(v) for v in z["transform"]),
+                str(z["crs_wkt"]),
+                pd.Index(list(z["index"]), name="block_id"),
+            )
 
 
 def coverage_weights(grid: xr.DataArray, blocks: gpd.GeoDataFrame) -> CoverageWeights:

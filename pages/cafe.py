@@ -48,15 +48,21 @@ if query:
 
 # Never inside a collapsed expander: Leaflet cannot size a hidden map, and showed the whole world.
 bid = chosen_block(terr, blocks.index)
-state = show_map(territory_map(terr, ["lst"], highlight=bid), key=f"cafe_map_{bid}", height=380,
-                 returned=["last_active_drawing"])
+state = show_map(
+    territory_map(terr, ["lst"], highlight=bid), key=f"cafe_map_{bid}", height=380, returned=["last_active_drawing"]
+)
 go_to_block(terr, clicked_block(state), bid, blocks.index)
 
 with st.expander("Sans la carte : choisir dans la liste"):
     order = blocks["lst_used_c"].sort_values(ascending=False)
     listed = [None, *order.index]
-    picked = st.selectbox("Îlots, du plus chaud au plus frais", listed, index=listed.index(bid) if bid in listed else 0,
-                          format_func=lambda i: "—" if i is None else f"Îlot {i} : {fr.temp(order[i])}", key=f"cafe_list_{bid}")
+    picked = st.selectbox(
+        "Îlots, du plus chaud au plus frais",
+        listed,
+        index=listed.index(bid) if bid in listed else 0,
+        format_func=lambda i: "—" if i is None else f"Îlot {i} : {fr.temp(order[i])}",
+        key=f"cafe_list_{bid}",
+    )
     go_to_block(terr, picked, bid, blocks.index)
 
 # IRIS or sections given as blocks are neighbourhoods, not blocks: say « quartier » to citizens (median > 5 ha).
@@ -68,16 +74,21 @@ if bid is not None:
     if abs(diff) < 0.3:
         compared = f"comme la moyenne de la ville ({fr.temp(mean)})"
     else:
-        compared = f"{fr.temp(abs(diff))} {'plus chaud' if diff > 0 else 'plus frais'} que la moyenne de la ville ({fr.temp(mean)})"
+        warmer = "plus chaud" if diff > 0 else "plus frais"
+        compared = f"{fr.temp(abs(diff))} {warmer} que la moyenne de la ville ({fr.temp(mean)})"
     place = "Votre quartier" if large_blocks else "Votre îlot"
     measured = b["lst_source"] == "observed"
     st.subheader(place)
-    st.markdown(f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
-                f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : {compared}.</div>',
-                unsafe_allow_html=True)
+    st.markdown(
+        f'<div class="ilots-big">{fr.temp(b["lst_used_c"])}</div>'
+        f'<div class="ilots-sub">au sol, vers midi, un jour de grande chaleur : {compared}.</div>',
+        unsafe_allow_html=True,
+    )
     if not measured:
-        st.write("Le satellite n'a pas vu cet endroit ce jour-là (nuages ou bord de l'image) : ce chiffre est "
-                 "**estimé par le modèle**, pas mesuré.")
+        st.write(
+            "Le satellite n'a pas vu cet endroit ce jour-là (nuages ou bord de l'image) : ce chiffre est "
+            "**estimé par le modèle**, pas mesuré."
+        )
     if not trusted:
         st.stop()
     st.write(md_escape(b["explanation"]))
@@ -89,18 +100,29 @@ if bid is not None:
     if pts == 0:
         st.write("Faites glisser le curseur pour voir l'effet.")
     else:
-        st.markdown(f'<div class="ilots-big">{fr.temp(d, 1, True)}</div>'
-                    f'<div class="ilots-sub">au sol avec {pts} % de la surface {"du quartier" if large_blocks else "de l’îlot"} couverte d\'arbres en plus, '
-                    f"sur les cours, parkings et trottoirs (probablement entre {fr.temp(lo, 1, True)} et "
-                    f"{fr.temp(hi, 1, True)}).</div>", unsafe_allow_html=True)
+        st.markdown(
+            f'<div class="ilots-big">{fr.temp(d, 1, True)}</div>'
+            f'<div class="ilots-sub">au sol avec {pts} % de la surface '
+            f"{'du quartier' if large_blocks else 'de l’îlot'} couverte d'arbres en plus, "
+            f"sur les cours, parkings et trottoirs (probablement entre {fr.temp(lo, 1, True)} et "
+            f"{fr.temp(hi, 1, True)}).</div>",
+            unsafe_allow_html=True,
+        )
         if per_block.loc[bid, "extrapolated"]:
             st.write("C'est plus que ce qu'on observe aujourd'hui dans la ville : l'estimation est moins sûre.")
-    st.caption(("Température des surfaces (toits, sols, arbres) mesurée par satellite" if measured else
-                "Température des surfaces (toits, sols, arbres) estimée à partir des îlots mesurés par satellite")
-               + f", en moyenne sur {'le quartier' if large_blocks else 'l’îlot'} (pas chaque logement), pas celle de l'air. "
-               "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022).")
+    st.caption(
+        (
+            "Température des surfaces (toits, sols, arbres) mesurée par satellite"
+            if measured
+            else "Température des surfaces (toits, sols, arbres) estimée à partir des îlots mesurés par satellite"
+        )
+        + f", en moyenne sur {'le quartier' if large_blocks else 'l’îlot'} (pas chaque logement), pas celle de l'air. "
+        "Les études trouvent environ −0,6 °C pour +10 % d'arbres (Yang et al. 2022)."
+    )
 
 with st.expander("Pour l'animateur : QR code à imprimer ou projeter"):
-    st.write("Les participants le scannent avec leur téléphone : la page s'ouvre sur ce territoire"
-             + (" et sur l'îlot affiché." if bid is not None else "."))
+    st.write(
+        "Les participants le scannent avec leur téléphone : la page s'ouvre sur ce territoire"
+        + (" et sur l'îlot affiché." if bid is not None else ".")
+    )
     share_block(terr, bid)

@@ -40,19 +40,23 @@ _leave_legacy_page_discovery()
 # captions at 4.5:1 contrast (the theme's are 3.9:1) and touch targets of at least 44 × 44 CSS px.
 # One element (style + script): a style-only st.html goes to Streamlit's event container, which is redrawn
 # without it on some reruns. No "<" followed by a letter in the script: the HTML sanitiser would drop it.
-PAGE_HEAD = ("""<style>
+PAGE_HEAD = (
+    """<style>
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > style) { display: none; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stWidgetLabel"] small, [data-testid="stMetricDelta"] { color: #4a4d5a !important; opacity: 1 !important; }
 [data-testid="stSlider"] div:has(> div > input[type="range"]) { width: 1.75rem !important; height: 1.75rem !important; }
-[data-testid="stSlider"] div:has(> div > input[type="range"])::before { content: ""; position: absolute; inset: -0.5rem; }
+[data-testid="stSlider"] div:has(> div > input[type="range"])::before {
+  content: ""; position: absolute; inset: -0.5rem; }
 [data-testid="stSlider"] > div { padding-top: 0.5rem; padding-bottom: 0.5rem; }
 button, [role="button"], [role="radio"], [role="checkbox"], [role="option"] { min-height: 44px; }
 h1, h2, h3 { text-wrap: balance; hyphens: manual; }
 [data-testid="stMetricLabel"] p { white-space: normal !important; overflow: visible !important; }
 [data-testid="stMetricLabel"] > div { overflow: visible !important; }
 </style><script>"""
-             + (APP_ROOT / "pages" / "assets" / "french.js").read_text(encoding="utf-8") + "</script>")
+    + (APP_ROOT / "pages" / "assets" / "french.js").read_text(encoding="utf-8")
+    + "</script>"
+)
 DEMO_FOLDER = "demo"
 SYNTHETIC_BANNER = "Données synthétiques : « Îlotville » est une ville fictive générée pour la démonstration."
 
@@ -116,14 +120,21 @@ def ensure_demo() -> None:
     size = float(os.environ.get("ILOTS_DEMO_SIZE_KM", "5"))
     bar = st.progress(0.0, text="Première ouverture : préparation du territoire de démonstration…")
     try:
-        build_demo(root / DEMO_FOLDER, size_km=size, progress=lambda msg, f: bar.progress(
-            min(max(f, 0.0), 1.0), text=_stage("Première ouverture, étape 1 sur 2 — ", msg, f)))
+        build_demo(
+            root / DEMO_FOLDER,
+            size_km=size,
+            progress=lambda msg, f: bar.progress(
+                min(max(f, 0.0), 1.0), text=_stage("Première ouverture, étape 1 sur 2 — ", msg, f)
+            ),
+        )
     except IlotsError as exc:
         st.error(f"Le territoire de démonstration n'a pas pu être préparé : {exc}")
         st.stop()
     except OSError:
-        st.error(f"Le territoire de démonstration n'a pas pu être écrit dans {root} (disque plein, en lecture "
-                 "seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR.")
+        st.error(
+            f"Le territoire de démonstration n'a pas pu être écrit dans {root} (disque plein, en lecture "
+            "seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR."
+        )
         st.stop()
     bar.empty()
 
@@ -162,8 +173,10 @@ def _chosen_name(paths: list[Path]) -> str:
             if wanted:
                 st.session_state[_BLOCK] = (asked, wanted)
         else:
-            st.warning(f"Le territoire « {md_escape(asked)} » demandé dans l'adresse n'existe pas ici : "
-                       "voici le territoire par défaut.")
+            st.warning(
+                f"Le territoire « {md_escape(asked)} » demandé dans l'adresse n'existe pas ici : "
+                "voici le territoire par défaut."
+            )
     if current not in names:
         current = DEMO_FOLDER if DEMO_FOLDER in names else names[0]
         st.session_state[_CHOSEN] = current
@@ -183,15 +196,18 @@ def select_territory() -> Territory:
         choose_territory(Path(st.session_state[key]))
 
     key = f"territory_select_{current}"  # a new widget whenever the choice changes elsewhere (URL, new build)
-    st.sidebar.selectbox("Territoire", names, index=names.index(current), format_func=labels.get, key=key,
-                         on_change=changed, args=(key,))
+    st.sidebar.selectbox(
+        "Territoire", names, index=names.index(current), format_func=labels.get, key=key, on_change=changed, args=(key,)
+    )
     st.query_params[TERRITORY_PARAM] = current
     st.session_state["_url_territory"] = current
     try:
         terr = load(data_dir() / current)
     except IlotsError as exc:
-        st.error(f"Ce territoire est endommagé et ne peut pas être ouvert : {md_escape(exc)} Les autres territoires "
-                 "restent disponibles dans le sélecteur.")
+        st.error(
+            f"Ce territoire est endommagé et ne peut pas être ouvert : {md_escape(exc)} Les autres territoires "
+            "restent disponibles dans le sélecteur."
+        )
         st.stop()
     if terr.synthetic:
         st.info(SYNTHETIC_BANNER, icon=":material/science:")
@@ -253,7 +269,11 @@ def find_places(terr: Territory, blocks, query: str, limit: int = 8) -> tuple[li
     named = streets is not None and len(streets) > 0
     if not named:
         reason = "ce territoire n'a pas de noms de rues (son réseau routier n'a pas été fourni)"
-        reason += f" et {why}" if why else (" et le service national d'adresses est désactivé" if address_api == "off" else "")
+        reason += (
+            f" et {why}"
+            if why
+            else (" et le service national d'adresses est désactivé" if address_api == "off" else "")
+        )
         return [], (f"Introuvable : {reason}. Cherchez un nom de quartier, un numéro d'îlot, ou touchez la carte.")
     return [], "Aucun lieu de ce nom dans ce territoire" + (f" ({why})" if why else "") + "."
 
@@ -307,11 +327,15 @@ def dates_text(terr: Territory) -> str:
 
 # -- model, engine and tables (cached per territory version) --------------------------------------
 
+
 def _version(terr: Territory) -> tuple[str, float, float]:
     """Cache key of a territory's current files: (path, territory mtime, model mtime or 0)."""
     model_file = terr.path / MODEL
-    return (str(terr.path), (terr.path / MANIFEST).stat().st_mtime,
-            model_file.stat().st_mtime if model_file.exists() else 0.0)
+    return (
+        str(terr.path),
+        (terr.path / MANIFEST).stat().st_mtime,
+        model_file.stat().st_mtime if model_file.exists() else 0.0,
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -328,8 +352,12 @@ def model(terr: Territory):
         if not (terr.path / MODEL).exists():
             bar = st.progress(0.0, text="Ajustement du modèle de chaleur (une seule fois pour ce territoire)…")
             step = "étape 2 sur 2 — " if terr.manifest.get("synthetic") else ""
-            result = _model(*_version(terr), _progress=lambda msg, f: bar.progress(
-                min(max(f, 0.0), 1.0), text=_stage(f"Ajustement du modèle de chaleur, {step}", msg, f)))
+            result = _model(
+                *_version(terr),
+                _progress=lambda msg, f: bar.progress(
+                    min(max(f, 0.0), 1.0), text=_stage(f"Ajustement du modèle de chaleur, {step}", msg, f)
+                ),
+            )
             bar.empty()
             return result
         return _model(*_version(terr))
@@ -372,8 +400,19 @@ def reliable(terr: Territory) -> bool:
 def _table(path: str, territory_mtime: float, model_mtime: float):
     terr = load(Path(path))
     _, mt = _model(path, territory_mtime, model_mtime)
-    cols = ["risk_class", "risk_score", "risk_label", "lst_used_c", "lst_pred_c", "residual_c", "anomaly_c",
-            "explanation", "reasons", "lst_source", "p_high_risk"]
+    cols = [
+        "risk_class",
+        "risk_score",
+        "risk_label",
+        "lst_used_c",
+        "lst_pred_c",
+        "residual_c",
+        "anomaly_c",
+        "explanation",
+        "reasons",
+        "lst_source",
+        "p_high_risk",
+    ]
     return terr.blocks.join(mt[[c for c in cols if c in mt]])
 
 
@@ -405,12 +444,14 @@ def _map(path: str, territory_mtime: float, model_mtime: float, layers: tuple, w
 
     terr = load(Path(path))
     blocks = _table(path, territory_mtime, model_mtime)
-    return territory_map(blocks, terr.manifest["bounds_wgs84"], list(layers), lst=terr.lst() if with_lst else None,
-                         draw=draw)
+    return territory_map(
+        blocks, terr.manifest["bounds_wgs84"], list(layers), lst=terr.lst() if with_lst else None, draw=draw
+    )
 
 
-def territory_map(terr: Territory, layers: list[str], with_lst: bool = False, draw: bool = False,
-                  highlight: str | None = None):
+def territory_map(
+    terr: Territory, layers: list[str], with_lst: bool = False, draw: bool = False, highlight: str | None = None
+):
     """The folium map of the territory, built once per territory version and layer choice; ``highlight``
     (a block id) is outlined and zoomed on.
 
@@ -432,8 +473,14 @@ def _map_png(path: str, territory_mtime: float, model_mtime: float, layer: str) 
     terr = load(Path(path))
     blocks = _table(path, territory_mtime, model_mtime)
     dates = fr.dates_fr(terr.manifest.get("acquisition_dates") or [])
-    return map_png(blocks, layer, f"{LAYERS[layer].title} — {terr.name}", layer_note(layer, dates), terr.streets(),
-                   credit=f"Sources : {sources_text(terr.manifest, dates)}.")
+    return map_png(
+        blocks,
+        layer,
+        f"{LAYERS[layer].title} — {terr.name}",
+        layer_note(layer, dates),
+        terr.streets(),
+        credit=f"Sources : {sources_text(terr.manifest, dates)}.",
+    )
 
 
 def map_image(terr: Territory, layer: str):
@@ -448,8 +495,9 @@ def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = Non
     from streamlit_folium import st_folium
 
     # render=False: st_folium renders the map itself; its extra render of the whole figure is redundant.
-    return st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [],
-                     render=False)
+    return st_folium(
+        fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [], render=False
+    )
 
 
 def french_table(frame, formats: dict | None = None):
@@ -483,7 +531,6 @@ def md_escape(text: str) -> str:
     return out
 
 
-
 def _slug_for_file(name: str) -> str:
     return fr.slug(name, sep="_") or "territoire"
 
@@ -498,8 +545,16 @@ def share_block(terr: Territory, block_id: str | None, page: str = "cafe") -> No
     url = urljoin(st.context.url or "http://localhost:8501/", share_url(terr, block_id, page))
     png = io.BytesIO()
     segno.make(url, error="m").save(png, kind="png", scale=8, border=4)
-    st.image(png.getvalue(), width=220, caption="QR code : ouvre cette page sur ce territoire"
-             + (" et cet îlot" if block_id else ""))
+    st.image(
+        png.getvalue(),
+        width=220,
+        caption="QR code : ouvre cette page sur ce territoire" + (" et cet îlot" if block_id else ""),
+    )
     st.code(url, language=None)
-    st.download_button("Télécharger le QR code (PNG, à imprimer)", png.getvalue(),
-                       file_name=f"qr_{_slug_for_file(terr.name)}.png", mime="image/png", key=f"qr_{page}")
+    st.download_button(
+        "Télécharger le QR code (PNG, à imprimer)",
+        png.getvalue(),
+        file_name=f"qr_{_slug_for_file(terr.name)}.png",
+        mime="image/png",
+        key=f"qr_{page}",
+    )

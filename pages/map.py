@@ -30,38 +30,62 @@ blocks = blocks_with_model(terr)
 trusted = reliable(terr)
 st.title("Carte des îlots")
 
-LABELS = {"lst": "Température de surface", "risk": "Risque de chaleur", "trees": "Part d'arbres",
-          "sealing": "Part imperméabilisée", "height": "Hauteur du bâti",
-          "p_high": "Probabilité de risque élevé (incertitude comprise)"}
+LABELS = {
+    "lst": "Température de surface",
+    "risk": "Risque de chaleur",
+    "trees": "Part d'arbres",
+    "sealing": "Part imperméabilisée",
+    "height": "Hauteur du bâti",
+    "p_high": "Probabilité de risque élevé (incertitude comprise)",
+}
 available = [k for k in LABELS if LAYERS[k].column in blocks and blocks[LAYERS[k].column].notna().any()]
 left, right = st.columns([3, 2])
 with left:
-    chosen = st.multiselect("Couches (la première est affichée, les autres dans le sélecteur de la carte)", available,
-                            default=[k for k in ("lst",) if k in available], format_func=LABELS.get, key="map_layers")
+    chosen = st.multiselect(
+        "Couches (la première est affichée, les autres dans le sélecteur de la carte)",
+        available,
+        default=[k for k in ("lst",) if k in available],
+        format_func=LABELS.get,
+        key="map_layers",
+    )
     with_lst = st.toggle("Image satellite de température (°C)", value=False, key="map_lst_image")
 
 with right:
-    query = st.text_input("Rechercher une rue, un quartier ou une adresse", key="map_search",
-                          placeholder=search_example(terr))
+    query = st.text_input(
+        "Rechercher une rue, un quartier ou une adresse", key="map_search", placeholder=search_example(terr)
+    )
     if query:
         hits, why = find_places(terr, blocks, query)
         if hits:
-            pick = st.selectbox("Résultats", range(len(hits)), format_func=lambda i: f"{hits[i]['label']} ({hits[i]['kind']})",
-                                key="map_hit")
+            pick = st.selectbox(
+                "Résultats",
+                range(len(hits)),
+                format_func=lambda i: f"{hits[i]['label']} ({hits[i]['kind']})",
+                key="map_hit",
+            )
             choose_found(terr, "map_hit_applied", query, pick, hits[pick]["block_id"])
         else:
             st.info(why)
 
 bid = chosen_block(terr, blocks.index)
-state = show_map(territory_map(terr, chosen, with_lst=with_lst, highlight=bid),
-                 key=f"map_{'-'.join(chosen)}_{with_lst}_{bid}", height=600, returned=["last_active_drawing"])
+state = show_map(
+    territory_map(terr, chosen, with_lst=with_lst, highlight=bid),
+    key=f"map_{'-'.join(chosen)}_{with_lst}_{bid}",
+    height=600,
+    returned=["last_active_drawing"],
+)
 go_to_block(terr, clicked_block(state), bid, blocks.index)
 printed = chosen[0] if chosen else "risk"
-st.download_button(f"Télécharger la carte « {LABELS[printed]} » (PNG, pour un rapport)", map_image(terr, printed),
-                   file_name=f"carte_{printed}_{_slug_for_file(terr.name)}.png", mime="image/png", key="dl_map_png",
-                   icon=":material/download:",
-                   help="Image de tout le territoire avec les noms de lieux, la légende (gris : pas de valeur), "
-                        "l'échelle, les dates et les sources.")
+st.download_button(
+    f"Télécharger la carte « {LABELS[printed]} » (PNG, pour un rapport)",
+    map_image(terr, printed),
+    file_name=f"carte_{printed}_{_slug_for_file(terr.name)}.png",
+    mime="image/png",
+    key="dl_map_png",
+    icon=":material/download:",
+    help="Image de tout le territoire avec les noms de lieux, la légende (gris : pas de valeur), "
+    "l'échelle, les dates et les sources.",
+)
 
 if bid is not None:
     b = blocks.loc[bid]
@@ -70,25 +94,41 @@ if bid is not None:
         st.write(md_escape(b["explanation"]))
     c1, c2, c3, c4 = st.columns(4)
     hotter = b["anomaly_c"] > 0  # the typographic minus of French numbers is not read as a sign by st.metric
-    c1.metric("Température de surface", fr.temp(b["lst_used_c"]), f"{fr.temp(b['anomaly_c'], 1, True)} / médiane",
-              delta_color="red" if hotter else "blue", delta_arrow="up" if hotter else "down")
+    c1.metric(
+        "Température de surface",
+        fr.temp(b["lst_used_c"]),
+        f"{fr.temp(b['anomaly_c'], 1, True)} / médiane",
+        delta_color="red" if hotter else "blue",
+        delta_arrow="up" if hotter else "down",
+    )
     p_high = b.get("p_high_risk")
-    c2.metric("Risque de chaleur", b["risk_label"],
-              help=f"Score {fr.num(b['risk_score'], 0)} sur 100"
-                   + (f" ; probabilité d'être en risque élevé ou très élevé : {fr.pct(p_high)} (erreur de température et "
-                      "réglages de l'indice)." if p_high is not None and pd.notna(p_high) else "."))
+    c2.metric(
+        "Risque de chaleur",
+        b["risk_label"],
+        help=f"Score {fr.num(b['risk_score'], 0)} sur 100"
+        + (
+            f" ; probabilité d'être en risque élevé ou très élevé : {fr.pct(p_high)} (erreur de température et "
+            "réglages de l'indice)."
+            if p_high is not None and pd.notna(p_high)
+            else "."
+        ),
+    )
     if p_high is not None and 0.1 < p_high < 0.9:
         st.caption(f"Classe incertaine : {fr.pct(p_high)} de chances d'être en risque élevé ou très élevé.")
     c3.metric("Arbres", fr.pct(b.get("tree_frac")))
     c4.metric("Habitants", fr.num(b.get("residents"), 0))
     reasons = json.loads(b["reasons"]) if isinstance(b["reasons"], str) and trusted else []
     if reasons:
-        st.caption("Contribution estimée de chaque facteur à l'écart avec la moyenne (modèle linéaire) : "
-                   + " ; ".join(f"{md_escape(r['text'])} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons))
+        st.caption(
+            "Contribution estimée de chaque facteur à l'écart avec la moyenne (modèle linéaire) : "
+            + " ; ".join(f"{md_escape(r['text'])} ({fr.temp(r['contribution_c'], 1, True)})" for r in reasons)
+        )
     if b.get("lst_fewer_dates") == 1:
         n_all = len(terr.manifest.get("acquisition_dates") or [])
-        st.caption(f"Vu par une partie des dates seulement ({fr.num(b.get('lst_n_dates'), 1)} en moyenne sur "
-                   f"{n_all}) : sa température repose sur moins de jours que celle des autres îlots.")
+        st.caption(
+            f"Vu par une partie des dates seulement ({fr.num(b.get('lst_n_dates'), 1)} en moyenne sur "
+            f"{n_all}) : sa température repose sur moins de jours que celle des autres îlots."
+        )
     if b["lst_source"] == "predicted":
         st.caption("Température prédite par le modèle : l'îlot était en grande partie sous les nuages.")
     if trusted and st.button("Simuler la végétalisation de cet îlot", key="simulate_block"):
@@ -98,10 +138,21 @@ else:
     st.caption("Cliquez sur un îlot pour afficher sa fiche.")
 
 with st.expander("Tableau des îlots (alternative à la carte, du plus chaud au plus frais)"):
-    cols = {"lst_used_c": "Temp. de surface", "risk_label": "Risque", "tree_frac": "Arbres",
-            "impervious_frac": "Imperméabilisé", "building_height_m": "Hauteur", "residents": "Habitants"}
-    formats = {"Temp. de surface": fr.temp, "Arbres": fr.pct, "Imperméabilisé": fr.pct,
-               "Hauteur": lambda v: "—" if pd.isna(v) else f"{fr.num(v, 0)} m", "Habitants": lambda v: fr.num(v, 0)}
+    cols = {
+        "lst_used_c": "Temp. de surface",
+        "risk_label": "Risque",
+        "tree_frac": "Arbres",
+        "impervious_frac": "Imperméabilisé",
+        "building_height_m": "Hauteur",
+        "residents": "Habitants",
+    }
+    formats = {
+        "Temp. de surface": fr.temp,
+        "Arbres": fr.pct,
+        "Imperméabilisé": fr.pct,
+        "Hauteur": lambda v: "—" if pd.isna(v) else f"{fr.num(v, 0)} m",
+        "Habitants": lambda v: fr.num(v, 0),
+    }
     present = [c for c in cols if c in blocks]
     table = pd.DataFrame(blocks[present]).sort_values("lst_used_c", ascending=False).rename(columns=cols)
     table.index.name = "Îlot"

@@ -18,11 +18,20 @@ def observed_predicted_chart(frame: pd.DataFrame):
     axis_x = alt.Axis(title="Observé (°C)", labelExpr="replace(format(datum.value, '.0f'), '.', ',')")
     axis_y = alt.Axis(title="Prédit sans voir l'îlot (°C)", labelExpr="replace(format(datum.value, '.0f'), '.', ',')")
     shown = frame.assign(observed_fr=frame["observed"].map(fr.temp), predicted_fr=frame["predicted"].map(fr.temp))
-    points = alt.Chart(shown).mark_circle(size=28, opacity=0.6, color="#1f5fa8").encode(
-        x=alt.X("observed:Q", scale=scale, axis=axis_x), y=alt.Y("predicted:Q", scale=scale, axis=axis_y),
-        tooltip=[alt.Tooltip("observed_fr:N", title="Observé"), alt.Tooltip("predicted_fr:N", title="Prédit")])
-    diagonal = alt.Chart(pd.DataFrame({"observed": [lo - pad, hi + pad], "predicted": [lo - pad, hi + pad]})).mark_line(
-        color="#555555", strokeDash=[4, 3]).encode(x="observed:Q", y="predicted:Q")
+    points = (
+        alt.Chart(shown)
+        .mark_circle(size=28, opacity=0.6, color="#1f5fa8")
+        .encode(
+            x=alt.X("observed:Q", scale=scale, axis=axis_x),
+            y=alt.Y("predicted:Q", scale=scale, axis=axis_y),
+            tooltip=[alt.Tooltip("observed_fr:N", title="Observé"), alt.Tooltip("predicted_fr:N", title="Prédit")],
+        )
+    )
+    diagonal = (
+        alt.Chart(pd.DataFrame({"observed": [lo - pad, hi + pad], "predicted": [lo - pad, hi + pad]}))
+        .mark_line(color="#555555", strokeDash=[4, 3])
+        .encode(x="observed:Q", y="predicted:Q")
+    )
     return (points + diagonal).properties(height=360)
 
 
@@ -30,10 +39,15 @@ def _footprint_gain(sharp: dict, matched: dict) -> str:
     """What matching the sensor's footprint changes in the linear model's spatial-CV skill, in one sentence."""
     before, after = round(sharp["r2"] * 100), round(matched["r2"] * 100)
     if before == after:
-        return (f" Sur ce territoire, la correction ne change pas la qualité d'ensemble du modèle linéaire "
-                f"({fr.num(after, 0)}\u00a0% des écarts expliqués avec ou sans).")
-    return (f" Sans cette correction, le modèle linéaire expliquerait {fr.num(before, 0)}\u00a0% des écarts "
-            f"(erreur {fr.temp(sharp['rmse_c'])}) au lieu de {fr.num(after, 0)}\u00a0%.")
+        return (
+            f" Sur ce territoire, la correction ne change pas la qualité d'ensemble du modèle linéaire "
+            f"({fr.num(after, 0)}\u00a0% des écarts expliqués avec ou sans)."
+        )
+    return (
+        f" Sans cette correction, le modèle linéaire expliquerait {fr.num(before, 0)}\u00a0% des écarts "
+        f"(erreur {fr.temp(sharp['rmse_c'])}) au lieu de {fr.num(after, 0)}\u00a0%."
+    )
+
 
 terr = select_territory()
 meta, table = model(terr)
@@ -53,31 +67,52 @@ st.markdown(
 )
 dry = m.get("spatial_cv_without_water")
 if dry:
-    st.caption(f"Sans les indicateurs d'eau ({', '.join(meta['features'][f]['label_fr'] for f in dry['features_left_out'] if f in meta['features'])}), "
-               f"le même modèle expliquerait {fr.num(dry['r2'] * 100, 0)} % des écarts en validation spatiale "
-               f"(erreur {fr.temp(dry['rmse_c'])}) : la part de l'eau dans la qualité affichée. La température modélisée est "
-               + ("celle des surfaces hors eau de chaque îlot." if meta.get("target") == "lst_land_c" else
-                  "celle de l'îlot entier (pas de couche d'eau pour l'en retirer)."))
+    st.caption(
+        "Sans les indicateurs d'eau "
+        f"({', '.join(meta['features'][f]['label_fr'] for f in dry['features_left_out'] if f in meta['features'])}), "
+        f"le même modèle expliquerait {fr.num(dry['r2'] * 100, 0)} % des écarts en validation spatiale "
+        f"(erreur {fr.temp(dry['rmse_c'])}) : la part de l'eau dans la qualité affichée. La température modélisée est "
+        + (
+            "celle des surfaces hors eau de chaque îlot."
+            if meta.get("target") == "lst_land_c"
+            else "celle de l'îlot entier (pas de couche d'eau pour l'en retirer)."
+        )
+    )
 rows = []
 veg_feature = m.get("baseline_vegetation_feature", "ndvi_mean")
-names = {"ridge": "Régression ridge", "boosting": "Gradient boosting",
-         "baseline_vegetation": f"Végétation seule ({'NDVI' if veg_feature == 'ndvi_mean' else 'part d’arbres' if veg_feature == 'tree_frac' else veg_feature})",
-         "baseline_mean": "Moyenne (référence)"}
+names = {
+    "ridge": "Régression ridge",
+    "boosting": "Gradient boosting",
+    "baseline_vegetation": "Végétation seule "
+    f"({ {'ndvi_mean': 'NDVI', 'tree_frac': 'part d’arbres'}.get(veg_feature, veg_feature) })",
+    "baseline_mean": "Moyenne (référence)",
+}
 for key, label in names.items():
     s, r = m["by_model"]["spatial_cv"][key], m["by_model"]["random_cv"][key]
-    rows.append({"Modèle": label, "R² spatial": fr.num(s["r2"], 2), "Erreur spatiale (RMSE)": fr.temp(s["rmse_c"], 2),
-                 "Erreur absolue moyenne": fr.temp(s["mae_c"], 2), "R² aléatoire": fr.num(r["r2"], 2)})
+    rows.append(
+        {
+            "Modèle": label,
+            "R² spatial": fr.num(s["r2"], 2),
+            "Erreur spatiale (RMSE)": fr.temp(s["rmse_c"], 2),
+            "Erreur absolue moyenne": fr.temp(s["mae_c"], 2),
+            "R² aléatoire": fr.num(r["r2"], 2),
+        }
+    )
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 cov = meta["training"].get("interval_coverage")
 if cov:
     st.caption(
         f"Fourchettes de température prédite (îlots sous les nuages) : elles contiennent la valeur observée pour "
-        f"{fr.pct(cov['overall'])} des îlots testés sur des quartiers non vus, {fr.pct(cov['hottest_third_predicted'])} "
+        f"{fr.pct(cov['overall'])} des îlots testés sur des quartiers non vus, "
+        f"{fr.pct(cov['hottest_third_predicted'])} "
         f"dans le tiers prédit le plus chaud et {fr.pct(cov['hottest_third_observed'])} dans le tiers observé le plus "
-        f"chaud (objectif 90 % ; niveau nominal retenu {fr.pct(cov['level'])}).")
-st.caption(f"Validation spatiale : {meta['folds']['n_folds']} plis de tuiles de {fr.num(meta['folds']['tile_m'], 0)} m ; "
-           f"{fr.num(meta['training']['n_train'], 0)} îlots d'apprentissage ; "
-           f"{fr.num(meta['training']['n_excluded_low_valid'], 0)} îlots exclus (moins de la moitié de pixels valides).")
+        f"chaud (objectif 90 % ; niveau nominal retenu {fr.pct(cov['level'])})."
+    )
+st.caption(
+    f"Validation spatiale : {meta['folds']['n_folds']} plis de tuiles de {fr.num(meta['folds']['tile_m'], 0)} m ; "
+    f"{fr.num(meta['training']['n_train'], 0)} îlots d'apprentissage ; "
+    f"{fr.num(meta['training']['n_excluded_low_valid'], 0)} îlots exclus (moins de la moitié de pixels valides)."
+)
 
 c1, c2 = st.columns(2)
 with c1:
@@ -86,16 +121,27 @@ with c1:
     target = meta.get("target", "lst_mean_c")
     chart = pd.DataFrame({"observed": blocks.loc[fit.index, target], "predicted": fit["lst_oof_c"]}).dropna()
     st.altair_chart(observed_predicted_chart(chart), use_container_width=True)
-    st.caption("Chaque point est un îlot prédit sans l'avoir vu (validation spatiale) ; sur la diagonale, la "
-               "prédiction est exacte.")
+    st.caption(
+        "Chaque point est un îlot prédit sans l'avoir vu (validation spatiale) ; sur la diagonale, la "
+        "prédiction est exacte."
+    )
 with c2:
     st.subheader("Effets en °C (modèle linéaire)")
-    eff = pd.DataFrame([{"Facteur": e["label_fr"], "Effet": fr.temp(e["effect_c"], 2, True),
-                         "Intervalle à 90 %": f"{fr.temp(e['lo_c'], 2, True)} à {fr.temp(e['hi_c'], 2, True)}"}
-                        for e in meta["effects"].values()])
+    eff = pd.DataFrame(
+        [
+            {
+                "Facteur": e["label_fr"],
+                "Effet": fr.temp(e["effect_c"], 2, True),
+                "Intervalle à 90 %": f"{fr.temp(e['lo_c'], 2, True)} à {fr.temp(e['hi_c'], 2, True)}",
+            }
+            for e in meta["effects"].values()
+        ]
+    )
     st.dataframe(eff, hide_index=True)
-    st.caption("Référence publiée : environ −0,6 °C de température de surface pour +10 % de couvert arboré "
-               "(Yang et al. 2022, 510 villes).")
+    st.caption(
+        "Référence publiée : environ −0,6 °C de température de surface pour +10 % de couvert arboré "
+        "(Yang et al. 2022, 510 villes)."
+    )
     foot = meta["training"].get("footprint") or {}
     sharp = m.get("spatial_cv_unmatched_ridge")
     if foot.get("matched"):
@@ -104,27 +150,43 @@ with c2:
             "voisins. Le modèle lit donc les parts d'arbres, d'herbe, de bâti… telles que le capteur les voit "
             "(lissées de la même façon) ; ses effets sont ceux d'un changement **sur le sol de l'îlot**, quelle que "
             "soit sa taille, au lieu d'être rognés par le flou."
-            + (_footprint_gain(sharp, m['by_model']['spatial_cv']['ridge']) if sharp else ""))
+            + (_footprint_gain(sharp, m["by_model"]["spatial_cv"]["ridge"]) if sharp else "")
+        )
     boot = meta["training"].get("bootstrap") or {}
     if boot:
-        st.caption(f"Intervalles : rééchantillonnage de {fr.num(boot['tiles'], 0)} tuiles entières (les erreurs se "
-                   "ressemblent entre voisins), élargi pour le petit nombre de tuiles"
-                   + (", avec l'écart entre les dates d'acquisition." if boot.get("dates") else "."))
+        st.caption(
+            f"Intervalles : rééchantillonnage de {fr.num(boot['tiles'], 0)} tuiles entières (les erreurs se "
+            "ressemblent entre voisins), élargi pour le petit nombre de tuiles"
+            + (", avec l'écart entre les dates d'acquisition." if boot.get("dates") else ".")
+        )
 
 st.subheader("Carte des résidus")
-st.caption("Observé moins prédit : en rouge, îlots plus chauds que ce que le modèle explique (à examiner sur le terrain).")
+st.caption(
+    "Observé moins prédit : en rouge, îlots plus chauds que ce que le modèle explique (à examiner sur le terrain)."
+)
 fmap = base_map(terr.manifest["bounds_wgs84"])
 res = table["residual_c"].reindex(blocks.index)
 lim = float(max(abs(res.quantile(0.02)), abs(res.quantile(0.98)), 0.5))
-add_block_layer(fmap, blocks.assign(residual_c=res), Layer("residual_c", "Résidu", "°C", "RdBu_r"), -lim, lim,
-                tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"})
+add_block_layer(
+    fmap,
+    blocks.assign(residual_c=res),
+    Layer("residual_c", "Résidu", "°C", "RdBu_r"),
+    -lim,
+    lim,
+    tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"},
+)
 show_map(localise_assets(fmap), key="residual_map", height=460)
 with st.expander("Tableau : les 20 plus grands résidus (alternative à la carte)"):
     top = res.dropna().abs().sort_values(ascending=False).index[:20]
-    st.dataframe(french_table(pd.DataFrame({"Résidu": res[top], "Observé": blocks.loc[top, target],
-                                            "Prédit": table.loc[top, "lst_pred_c"]},
-                                           index=pd.Index(top, name="Îlot")),
-                              {"Résidu": lambda v: fr.temp(v, 1, True), "Observé": fr.temp, "Prédit": fr.temp}))
+    st.dataframe(
+        french_table(
+            pd.DataFrame(
+                {"Résidu": res[top], "Observé": blocks.loc[top, target], "Prédit": table.loc[top, "lst_pred_c"]},
+                index=pd.Index(top, name="Îlot"),
+            ),
+            {"Résidu": lambda v: fr.temp(v, 1, True), "Observé": fr.temp, "Prédit": fr.temp},
+        )
+    )
 
 st.subheader("Sensibilité de l'indice de risque")
 sens = meta["risk"].get("sensitivity")
@@ -137,19 +199,36 @@ if sens:
         f"références de vulnérabilité ±25 %), le nombre d'îlots en risque élevé ou très élevé va de "
         f"**{fr.num(sens['high_risk_blocks'][0], 0)} à {fr.num(sens['high_risk_blocks'][1], 0)}** "
         f"({fr.num(sens['high_risk_blocks_chosen'], 0)} avec le réglage retenu)"
-        + (f", tandis que le classement des îlots bouge peu (τ de Kendall d'au moins {fr.num(tau, 2)})." if tau else ".")
+        + (
+            f", tandis que le classement des îlots bouge peu (τ de Kendall d'au moins {fr.num(tau, 2)})."
+            if tau
+            else "."
+        )
         + " Lisez donc les classes comme un ordre de priorité, et les effectifs par classe comme un ordre de grandeur."
     )
-st.caption(f"Références retenues : aléa de {fr.temp(params['anomaly_low_c'], 0, True)} à "
-           f"{fr.temp(params['anomaly_high_c'], 0, True)} autour de la médiane ; {fr.num(params['dense_per_ha'], 0)} "
-           f"habitants/ha ; part de personnes âgées {fr.pct(params['elderly_ref'])} et de ménages pauvres "
-           f"{fr.pct(params['low_income_ref'])}, calées sur les 10 % d'îlots les plus concernés du territoire."
-           + (f" {fr.num(meta['risk']['n_population_unknown'], 0)} îlots sans donnée de population sont « non "
-              "évaluables » : leur aléa reste affiché." if meta["risk"].get("n_population_unknown") else ""))
+st.caption(
+    f"Références retenues : aléa de {fr.temp(params['anomaly_low_c'], 0, True)} à "
+    f"{fr.temp(params['anomaly_high_c'], 0, True)} autour de la médiane ; {fr.num(params['dense_per_ha'], 0)} "
+    f"habitants/ha ; part de personnes âgées {fr.pct(params['elderly_ref'])} et de ménages pauvres "
+    f"{fr.pct(params['low_income_ref'])}, calées sur les 10 % d'îlots les plus concernés du territoire."
+    + (
+        f" {fr.num(meta['risk']['n_population_unknown'], 0)} îlots sans donnée de population sont « non "
+        "évaluables » : leur aléa reste affiché."
+        if meta["risk"].get("n_population_unknown")
+        else ""
+    )
+)
 
 with st.expander("Facteurs utilisés et écartés"):
-    st.dataframe(pd.DataFrame([{"Facteur": k, "Utilisé": "oui" if v["used"] else "non", "Raison": v.get("reason") or ""}
-                               for k, v in meta["features"].items()]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"Facteur": k, "Utilisé": "oui" if v["used"] else "non", "Raison": v.get("reason") or ""}
+                for k, v in meta["features"].items()
+            ]
+        ),
+        hide_index=True,
+    )
 
 st.subheader("Limites")
 st.markdown(

@@ -101,18 +101,26 @@ def failures_shown(bar):
         st.error(md_escape(describe_os_error(exc)))
     except Exception as exc:  # a bug on unforeseen input: said plainly, never a traceback to visitors
         bar.empty()
-        st.error(f"Le territoire n'a pas pu être préparé (erreur inattendue : {md_escape(type(exc).__name__)}). "
-                 + NOTHING_SAVED)
+        st.error(
+            f"Le territoire n'a pas pu être préparé (erreur inattendue : {md_escape(type(exc).__name__)}). "
+            + NOTHING_SAVED
+        )
 
 
 def fit_before_publishing(bar):
     """The ``finish`` step of a build: fit the model inside the staging folder, before it is listed."""
+
     def finish(folder: Path) -> None:
         from ilots.analysis import fit_territory
         from ilots.store import load_territory
 
-        fit_territory(load_territory(folder), progress=lambda msg, f: bar.progress(
-            min(0.96 + 0.04 * f, 1.0), text=f"Ajustement du modèle : {msg[:1].lower()}{msg[1:]}"))
+        fit_territory(
+            load_territory(folder),
+            progress=lambda msg, f: bar.progress(
+                min(0.96 + 0.04 * f, 1.0), text=f"Ajustement du modèle : {msg[:1].lower()}{msg[1:]}"
+            ),
+        )
+
     return finish
 
 
@@ -129,11 +137,17 @@ def may_write(target: Path, label: str, key: str) -> bool | None:
     if not is_territory(target):
         return False
     if not admin_configured():
-        st.error(f"Un territoire « {md_escape(label)} » existe déjà : choisissez un autre nom (le remplacer est réservé "
-                 "à l'administrateur du serveur).")
+        st.error(
+            f"Un territoire « {md_escape(label)} » existe déjà : choisissez un autre nom (le remplacer est réservé "
+            "à l'administrateur du serveur)."
+        )
         return None
-    password = st.text_input(f"Un territoire « {md_escape(label)} » existe déjà. Mot de passe administrateur pour le "
-                             "remplacer (ses scénarios enregistrés seront gardés) :", type="password", key=key)
+    password = st.text_input(
+        f"Un territoire « {md_escape(label)} » existe déjà. Mot de passe administrateur pour le "
+        "remplacer (ses scénarios enregistrés seront gardés) :",
+        type="password",
+        key=key,
+    )
     if admin_allows(password):
         return True
     st.error("Mot de passe administrateur absent ou inexact : rien n'est remplacé ; choisissez un autre nom.")
@@ -141,23 +155,38 @@ def may_write(target: Path, label: str, key: str) -> bool | None:
 
 
 def fetch_section() -> None:
-    st.write("Limite communale et BD TOPO depuis la Géoplateforme IGN, scènes Landsat 8/9 et occupation du sol "
-             "ESA WorldCover depuis le catalogue Planetary Computer : des données ouvertes, sans compte. "
-             "Les téléchargements sont gardés en cache sur ce serveur ; sans accès à Internet, déposez vos fichiers.")
-    communes = st.text_input("Commune(s) : code INSEE ou nom exact, séparés par des virgules", key="fetch_communes",
-                             placeholder="ex. 37261 ou Tours", max_chars=400)
+    st.write(
+        "Limite communale et BD TOPO depuis la Géoplateforme IGN, scènes Landsat 8/9 et occupation du sol "
+        "ESA WorldCover depuis le catalogue Planetary Computer : des données ouvertes, sans compte. "
+        "Les téléchargements sont gardés en cache sur ce serveur ; sans accès à Internet, déposez vos fichiers."
+    )
+    communes = st.text_input(
+        "Commune(s) : code INSEE ou nom exact, séparés par des virgules",
+        key="fetch_communes",
+        placeholder="ex. 37261 ou Tours",
+        max_chars=400,
+    )
     c1, c2, c3 = st.columns(3)
     this_year = dt.date.today().year
-    year = c1.number_input("Année de l'été étudié", min_value=2013, max_value=this_year, value=this_year - 1,
-                           step=1, key="fetch_year")
-    months = c2.select_slider("Mois des scènes", options=list(range(1, 13)), value=(6, 8), key="fetch_months",
-                              format_func=lambda m: date_fr(dt.date(2001, m, 2)).split(" ")[1])
+    year = c1.number_input(
+        "Année de l'été étudié", min_value=2013, max_value=this_year, value=this_year - 1, step=1, key="fetch_year"
+    )
+    months = c2.select_slider(
+        "Mois des scènes",
+        options=list(range(1, 13)),
+        value=(6, 8),
+        key="fetch_months",
+        format_func=lambda m: date_fr(dt.date(2001, m, 2)).split(" ")[1],
+    )
     n_scenes = c3.number_input("Scènes gardées (les plus claires)", min_value=1, max_value=10, value=3, key="fetch_n")
     max_cloud = st.slider("Nuages tolérés sur le territoire (%)", 5, 80, 20, step=5, key="fetch_cloud")
     name = st.text_input("Nom du territoire (facultatif : celui de la commune sinon)", key="fetch_name", max_chars=80)
-    population = st.file_uploader("Population (facultatif : carroyage INSEE Filosofi 200 m, CSV ou GeoPackage, "
-                                  "à télécharger sur insee.fr, « Données carroyées »)", type=["csv", "gpkg"],
-                                  key="fetch_pop")
+    population = st.file_uploader(
+        "Population (facultatif : carroyage INSEE Filosofi 200 m, CSV ou GeoPackage, "
+        "à télécharger sur insee.fr, « Données carroyées »)",
+        type=["csv", "gpkg"],
+        key="fetch_pop",
+    )
     codes = [c.strip() for c in (communes or "").split(",") if c.strip()]
     typed = (name or "").strip()
     # Replacing is decided before the click (the password field must survive reruns); a territory named after
@@ -172,8 +201,14 @@ def fetch_section() -> None:
 
     with tempfile.TemporaryDirectory(prefix="ilots-fetch-") as tmpdir, failures_shown(bar):
         pop = [str(save_upload(population, Path(tmpdir)))] if population is not None else []
-        req = FetchRequest(communes=codes, year=int(year), months=(int(months[0]), int(months[1])),
-                           n_scenes=int(n_scenes), max_cloud=max_cloud / 100.0, population=pop)
+        req = FetchRequest(
+            communes=codes,
+            year=int(year),
+            months=(int(months[0]), int(months[1])),
+            n_scenes=int(n_scenes),
+            max_cloud=max_cloud / 100.0,
+            population=pop,
+        )
         label = typed
         if not label:  # the commune's own name (a cached request the fetch reuses)
             label = territory_name(commune_boundaries(Downloader(default_cache_dir(), req.policy), codes, req.wfs_url))
@@ -181,49 +216,93 @@ def fetch_section() -> None:
         target = data_dir() / slug(label)
         summary = fetch_territory(req, target, progress, replace=replace, finish=fit_before_publishing(bar))
         bar.empty()
-        st.write("**Scènes Landsat gardées** : " + ", ".join(
-            f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])} de nuages sur le territoire)"
-            for s in summary.scenes))
+        st.write(
+            "**Scènes Landsat gardées** : "
+            + ", ".join(
+                f"{date_fr(s['date'])} ({pct(s['cloud_fraction_in_territory'])} de nuages sur le territoire)"
+                for s in summary.scenes
+            )
+        )
         st.session_state["new_done"] = (str(target), label)
 
 
 def upload_section() -> None:
-    st.write("Déposez vos fichiers tels que l'IGN, l'USGS, l'ESA ou l'INSEE les livrent. "
-             "Rien n'est envoyé en dehors de ce serveur.")
+    st.write(
+        "Déposez vos fichiers tels que l'IGN, l'USGS, l'ESA ou l'INSEE les livrent. "
+        "Rien n'est envoyé en dehors de ce serveur."
+    )
     name = st.text_input("Nom du territoire", key="new_name", max_chars=80, placeholder="ex. Tours")
-    bdtopo = st.file_uploader("BD TOPO : GeoPackage (.gpkg) ou archive zip de shapefiles", type=["gpkg", "zip"], key="new_bdtopo")
-    lst_files = st.file_uploader("Température de surface : GeoTIFF, ou bandes Landsat C2 L2 (ST_B10, QA_PIXEL, SR_B4/B5, MTL)",
-                                 type=["tif", "tiff", "json", "txt", "xml"], accept_multiple_files=True, key="new_lst")
-    lst_band = st.text_input("Bande de température (facultatif, pour un GeoTIFF à plusieurs bandes : numéro ou nom, "
-                             "ex. 1 ou ST_B10)", key="new_lst_band", max_chars=40)
-    landcover = st.file_uploader("Occupation du sol (facultatif, raster ESA WorldCover)", type=["tif", "tiff"], key="new_lc")
-    blocks = st.file_uploader("Vos îlots (facultatif : GeoPackage ou GeoJSON ; sinon découpés par les rues)",
-                              type=["gpkg", "geojson", "json"], key="new_blocks")
+    bdtopo = st.file_uploader(
+        "BD TOPO : GeoPackage (.gpkg) ou archive zip de shapefiles", type=["gpkg", "zip"], key="new_bdtopo"
+    )
+    lst_files = st.file_uploader(
+        "Température de surface : GeoTIFF, ou bandes Landsat C2 L2 (ST_B10, QA_PIXEL, SR_B4/B5, MTL)",
+        type=["tif", "tiff", "json", "txt", "xml"],
+        accept_multiple_files=True,
+        key="new_lst",
+    )
+    lst_band = st.text_input(
+        "Bande de température (facultatif, pour un GeoTIFF à plusieurs bandes : numéro ou nom, ex. 1 ou ST_B10)",
+        key="new_lst_band",
+        max_chars=40,
+    )
+    landcover = st.file_uploader(
+        "Occupation du sol (facultatif, raster ESA WorldCover)", type=["tif", "tiff"], key="new_lc"
+    )
+    blocks = st.file_uploader(
+        "Vos îlots (facultatif : GeoPackage ou GeoJSON ; sinon découpés par les rues)",
+        type=["gpkg", "geojson", "json"],
+        key="new_blocks",
+    )
     blocks_id = st.text_input("Colonne identifiant de vos îlots", key="new_blocks_id") if blocks else None
-    population = st.file_uploader("Population (facultatif : carroyage Filosofi CSV ou GeoPackage)", type=["csv", "gpkg"],
-                                  key="new_pop")
-    form = {"name": name, "lst_files": lst_files, "bdtopo": bdtopo, "landcover": landcover, "blocks": blocks,
-            "blocks_id": blocks_id, "population": population, "lst_band": lst_band}
+    population = st.file_uploader(
+        "Population (facultatif : carroyage Filosofi CSV ou GeoPackage)", type=["csv", "gpkg"], key="new_pop"
+    )
+    form = {
+        "name": name,
+        "lst_files": lst_files,
+        "bdtopo": bdtopo,
+        "landcover": landcover,
+        "blocks": blocks,
+        "blocks_id": blocks_id,
+        "population": population,
+        "lst_band": lst_band,
+    }
     target = data_dir() / slug(name or "")
     replace = may_write(target, name, "new_admin") if name and slug(name) else False
     if st.button("Préparer le territoire", type="primary", key="new_go", disabled=not name or replace is None):
         bar = st.progress(0.0, text="Vérification des fichiers…")
         with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir, failures_shown(bar):
             inputs = prepare(Path(tmpdir), form)
-            build_territory(inputs, target, progress=lambda msg, f: bar.progress(min(max(f, 0.0), 0.96), text=msg),
-                            replace=bool(replace), finish=fit_before_publishing(bar))
+            build_territory(
+                inputs,
+                target,
+                progress=lambda msg, f: bar.progress(min(max(f, 0.0), 0.96), text=msg),
+                replace=bool(replace),
+                finish=fit_before_publishing(bar),
+            )
             bar.empty()
             st.session_state["new_done"] = (str(target), name.strip())
 
 
 st.title("Nouveau territoire")
 if not creation_enabled():
-    st.info("La création de territoires depuis cette page est désactivée sur ce serveur. Les territoires sont "
-            "préparés par son administrateur (python -m ilots build ou fetch).", icon=":material/lock:")
+    st.info(
+        "La création de territoires depuis cette page est désactivée sur ce serveur. Les territoires sont "
+        "préparés par son administrateur (python -m ilots build ou fetch).",
+        icon=":material/lock:",
+    )
     st.stop()
-mode = st.radio("Source des données", ["download", "upload"], horizontal=True, key="new_mode",
-                format_func={"download": "Télécharger les données ouvertes d'une commune",
-                             "upload": "Déposer mes propres fichiers"}.get)
+mode = st.radio(
+    "Source des données",
+    ["download", "upload"],
+    horizontal=True,
+    key="new_mode",
+    format_func={
+        "download": "Télécharger les données ouvertes d'une commune",
+        "upload": "Déposer mes propres fichiers",
+    }.get,
+)
 if mode == "download":
     fetch_section()
 else:

@@ -37,42 +37,69 @@ if not reliable(terr):
 eng = engine(terr)
 blocks = blocks_with_model(terr)
 st.title("Scénarios de végétalisation")
-st.caption("Effets estimés sur la température de surface vers 11 h solaire (modèle linéaire du territoire) ; "
-           "les toits et chaussées réfléchissants utilisent un coefficient publié (Santamouris 2014).")
+st.caption(
+    "Effets estimés sur la température de surface vers 11 h solaire (modèle linéaire du territoire) ; "
+    "les toits et chaussées réfléchissants utilisent un coefficient publié (Santamouris 2014)."
+)
 
 # -- which blocks ----------------------------------------------------------------------------------
-TARGETS = {"risk": "Îlots à risque élevé ou plus", "all": "Tous les îlots", "drawn": "Zone dessinée sur la carte",
-           "ids": "Îlots choisis sur la carte"}
+TARGETS = {
+    "risk": "Îlots à risque élevé ou plus",
+    "all": "Tous les îlots",
+    "drawn": "Zone dessinée sur la carte",
+    "ids": "Îlots choisis sur la carte",
+}
 default = "ids" if st.session_state.get("scenario_ids") else "risk"
-mode = st.radio("Îlots concernés", list(TARGETS), format_func=TARGETS.get, horizontal=True,
-                index=list(TARGETS).index(default), key="scenario_target")
+mode = st.radio(
+    "Îlots concernés",
+    list(TARGETS),
+    format_func=TARGETS.get,
+    horizontal=True,
+    index=list(TARGETS).index(default),
+    key="scenario_target",
+)
 target = Target("all")
 if mode == "risk":
-    cls = st.select_slider("Classe de risque minimale", options=[2, 3, 4, 5], value=4, key="scenario_min_class",
-                           format_func=lambda c: {2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}[c])
+    cls = st.select_slider(
+        "Classe de risque minimale",
+        options=[2, 3, 4, 5],
+        value=4,
+        key="scenario_min_class",
+        format_func=lambda c: {2: "faible", 3: "moyen", 4: "élevé", 5: "très élevé"}[c],
+    )
     target = Target("risk", min_class=cls)
 elif mode == "ids":
     ids = [i for i in st.session_state.get("scenario_ids", []) if i in blocks.index]
     st.caption("Cliquez sur des îlots de la carte pour les ajouter ou les retirer.")
-    state = show_map(territory_map(terr, ["risk"]), key="scenario_pick_map", height=420, returned=["last_active_drawing"])
+    state = show_map(
+        territory_map(terr, ["risk"]), key="scenario_pick_map", height=420, returned=["last_active_drawing"]
+    )
     clicked = clicked_block(state)
     if clicked in blocks.index and st.session_state.get("scenario_last_click") != clicked:
         st.session_state["scenario_last_click"] = clicked
         ids = [i for i in ids if i != clicked] if clicked in ids else ids + [clicked]
         st.session_state["scenario_ids"] = ids
-    typed = st.multiselect("Îlots choisis (au clavier : tapez un numéro d'îlot)", list(blocks.index), default=ids,
-                           key=f"scenario_ids_typed_{len(ids)}_{ids[-1] if ids else ''}")
+    typed = st.multiselect(
+        "Îlots choisis (au clavier : tapez un numéro d'îlot)",
+        list(blocks.index),
+        default=ids,
+        key=f"scenario_ids_typed_{len(ids)}_{ids[-1] if ids else ''}",
+    )
     if typed != ids:
         ids = list(typed)
         st.session_state["scenario_ids"] = ids
     target = Target("ids", ids=ids) if ids else None
 elif mode == "drawn":
     st.caption("Dessinez un polygone ou un rectangle avec les outils en haut à gauche de la carte.")
-    state = show_map(territory_map(terr, ["risk"], draw=True), key="scenario_draw_map", height=420,
-                     returned=["all_drawings"])
+    state = show_map(
+        territory_map(terr, ["risk"], draw=True), key="scenario_draw_map", height=420, returned=["all_drawings"]
+    )
     drawings = (state or {}).get("all_drawings") or []
-    polys = [shapely.geometry.shape(d["geometry"]) for d in drawings
-             if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
+    polys = [
+        shapely.geometry.shape(d["geometry"])
+        for d in drawings
+        if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
+    ]
     if polys:
         to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
         local = shapely.ops.transform(to_local.transform, shapely.union_all(polys))
@@ -95,52 +122,92 @@ def interventions_panel(target: Target | None) -> None:
     if target is None:
         st.info("Choisissez d'abord des îlots.")
         return
-    items = [Intervention(k, v, target) for k, v in (("trees", trees), ("depave", depave), ("green_roofs", green),
-                                                       ("cool_roofs", cool), ("cool_pavements", pave)) if v]
+    items = [
+        Intervention(k, v, target)
+        for k, v in (
+            ("trees", trees),
+            ("depave", depave),
+            ("green_roofs", green),
+            ("cool_roofs", cool),
+            ("cool_pavements", pave),
+        )
+        if v
+    ]
     scenario = Scenario(st.session_state.get("sc_name") or "Mon scénario", items)
     per_block, s = eng.apply(scenario)
     st.session_state["last_scenario"] = (terr.path.name, scenario)  # offered by « Enregistrer » and the Briefing
     lo, hi = s["delta_mean_interval_c"]
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Îlots modifiés", fr.num(s["n_blocks_changed"], 0))
-    m2.metric("Température de surface", fr.temp(s["delta_mean_c"], 2, signed=True),
-              help=(f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
-                    f"à {fr.temp(hi, 2, True)}" if lo is not None else "Aucun changement."))
+    m2.metric(
+        "Température de surface",
+        fr.temp(s["delta_mean_c"], 2, signed=True),
+        help=(
+            f"Moyenne des îlots modifiés, pondérée par la surface ; intervalle à 90 % : {fr.temp(lo, 2, True)} "
+            f"à {fr.temp(hi, 2, True)}"
+            if lo is not None
+            else "Aucun changement."
+        ),
+    )
     olo, ohi = s["residents_out_of_high_risk_interval"]
-    m3.metric("Degrés·habitants évités", fr.num(s["person_degrees_avoided"], 0),
-              help=("Somme, sur les îlots modifiés, des habitants × baisse de température de surface : un chiffre sans "
-                    "seuil. Habitants des îlots les plus chauds : "
-                    f"{fr.temp(s['delta_hot_residents_c'], 2, True)} en moyenne."
-                    if s["residents_reached"] is not None else "Pas de données de population sur ce territoire."))
-    m4.metric("Coût estimé", f"{fr.num(s['cost_eur'] / 1e6, 2)} M€",
-              help="Coûts unitaires indicatifs (€/m²), à adapter : voir la page Données et transparence.")
+    m3.metric(
+        "Degrés·habitants évités",
+        fr.num(s["person_degrees_avoided"], 0),
+        help=(
+            "Somme, sur les îlots modifiés, des habitants × baisse de température de surface : un chiffre sans "
+            "seuil. Habitants des îlots les plus chauds : "
+            f"{fr.temp(s['delta_hot_residents_c'], 2, True)} en moyenne."
+            if s["residents_reached"] is not None
+            else "Pas de données de population sur ce territoire."
+        ),
+    )
+    m4.metric(
+        "Coût estimé",
+        f"{fr.num(s['cost_eur'] / 1e6, 2)} M€",
+        help="Coûts unitaires indicatifs (€/m²), à adapter : voir la page Données et transparence.",
+    )
     if lo is not None:
-        st.caption(f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
-                   f"Surfaces traitées : {fr.num(sum(s['m2'].values()) / 10_000, 2)} ha.")
+        st.caption(
+            f"Intervalle à 90 % de la variation moyenne : {fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}. "
+            f"Surfaces traitées : {fr.num(sum(s['m2'].values()) / 10_000, 2)} ha."
+        )
     if s["residents_reached"] is not None and olo is not None:
-        st.caption(f"Habitants sortis du risque élevé : environ {fr.num(s['residents_out_of_high_risk'], 0)} "
-                   f"(intervalle à 90 % : {fr.num(olo, 0)} à {fr.num(ohi, 0)}), selon 200 tirages de l'erreur de "
-                   "température et des réglages de l'indice : un effet de seuil, à lire comme un ordre de grandeur.")
+        st.caption(
+            f"Habitants sortis du risque élevé : environ {fr.num(s['residents_out_of_high_risk'], 0)} "
+            f"(intervalle à 90 % : {fr.num(olo, 0)} à {fr.num(ohi, 0)}), selon 200 tirages de l'erreur de "
+            "température et des réglages de l'indice : un effet de seuil, à lire comme un ordre de grandeur."
+        )
     if s.get("delta_air_mean_c") is not None:
         alo, ahi = s["delta_air_interval_c"]
-        st.caption(f"Revêtements réfléchissants : {fr.temp(s['delta_air_mean_c'], 2, True)} de **température de l'air** "
-                   f"(de {fr.temp(alo, 2, True)} à {fr.temp(ahi, 2, True)}), ordre de grandeur publié (Santamouris 2014), "
-                   "montré à part : il ne s'ajoute pas à la température de surface ci-dessus.")
+        st.caption(
+            f"Revêtements réfléchissants : {fr.temp(s['delta_air_mean_c'], 2, True)} de **température de l'air** "
+            f"(de {fr.temp(alo, 2, True)} à {fr.temp(ahi, 2, True)}), ordre de grandeur publié (Santamouris 2014), "
+            "montré à part : il ne s'ajoute pas à la température de surface ci-dessus."
+        )
     if s["n_extrapolated"]:
         n = s["n_extrapolated"]
-        st.warning(f"{fr.num(n, 0)} îlot{'s' if n > 1 else ''} sor{'tent' if n > 1 else 't'} des valeurs observées sur "
-                   "le territoire : l'effet y est plafonné et moins sûr.")
+        st.warning(
+            f"{fr.num(n, 0)} îlot{'s' if n > 1 else ''} sor{'tent' if n > 1 else 't'} des valeurs observées sur "
+            "le territoire : l'effet y est plafonné et moins sûr."
+        )
     for kind, band in s["sanity"].items():
         model_txt = f" ; ce modèle : {fr.temp(band['model_c'], 2, True)}" if band.get("model_c") is not None else ""
         value = fr.temp(band["value_c"], 2, True) if band["value_c"] is not None else "—"
-        st.caption(f"Repère publié ({KINDS[kind].split(' (')[0].lower()}) : {value} pour {band['per']}, "
-                   f"{band['metric']} — {band['source']}{model_txt}.")
+        st.caption(
+            f"Repère publié ({KINDS[kind].split(' (')[0].lower()}) : {value} pour {band['per']}, "
+            f"{band['metric']} — {band['source']}{model_txt}."
+        )
         if band.get("note"):
             st.warning(band["note"])
     # The maps are opt-in: redrawing them at every slider move would cost each user server time.
     if st.toggle("Cartes avant / après, côte à côte", key="sc_show_pair"):
-        kind = st.radio("Montrer", ["lst", "risk"], horizontal=True, key="sc_pair_kind",
-                        format_func={"lst": "Température de surface (°C)", "risk": "Risque de chaleur"}.get)
+        kind = st.radio(
+            "Montrer",
+            ["lst", "risk"],
+            horizontal=True,
+            key="sc_pair_kind",
+            format_func={"lst": "Température de surface (°C)", "risk": "Risque de chaleur"}.get,
+        )
         today, after = comparison_maps(blocks, per_block, terr.manifest["bounds_wgs84"], kind)
         left, right = st.columns(2)
         with left:
@@ -149,23 +216,42 @@ def interventions_panel(target: Target | None) -> None:
         with right:
             st.markdown("**Avec le scénario** (contour noir : îlots modifiés)")
             show_map(after, key=f"after_map_{kind}", height=380)
-        st.caption("Même échelle de couleurs sur les deux cartes. Température de surface vers 11 h solaire, pas celle "
-                   "de l'air ; le tableau des îlots modifiés ci-dessous en est l'alternative au clavier.")
+        st.caption(
+            "Même échelle de couleurs sur les deux cartes. Température de surface vers 11 h solaire, pas celle "
+            "de l'air ; le tableau des îlots modifiés ci-dessous en est l'alternative au clavier."
+        )
     if st.toggle("Carte des variations de température", key="sc_show_map"):
-        show_map(delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
-                 key="delta_map", height=420)
+        show_map(
+            delta_map(blocks, per_block["delta_c"].where(per_block["changed"]), terr.manifest["bounds_wgs84"]),
+            key="delta_map",
+            height=420,
+        )
     changed = per_block[per_block["changed"]].sort_values("delta_c")
     if len(changed):
         with st.expander(f"Tableau des {fr.num(len(changed), 0)} îlots modifiés (alternative à la carte)"):
             shown = changed.head(200)
-            st.dataframe(french_table(pd.DataFrame({
-                "Avant": shown["lst_before_c"], "Après": shown["lst_after_c"], "Variation": shown["delta_c"],
-                "Intervalle à 90 %": [f"{fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}"
-                                      for lo, hi in zip(shown["delta_lo_c"], shown["delta_hi_c"], strict=True)],
-            }, index=pd.Index(shown.index, name="Îlot")), {"Avant": fr.temp, "Après": fr.temp,
-                                                          "Variation": lambda v: fr.temp(v, 2, True)}))
+            st.dataframe(
+                french_table(
+                    pd.DataFrame(
+                        {
+                            "Avant": shown["lst_before_c"],
+                            "Après": shown["lst_after_c"],
+                            "Variation": shown["delta_c"],
+                            "Intervalle à 90 %": [
+                                f"{fr.temp(lo, 2, True)} à {fr.temp(hi, 2, True)}"
+                                for lo, hi in zip(shown["delta_lo_c"], shown["delta_hi_c"], strict=True)
+                            ],
+                        },
+                        index=pd.Index(shown.index, name="Îlot"),
+                    ),
+                    {"Avant": fr.temp, "Après": fr.temp, "Variation": lambda v: fr.temp(v, 2, True)},
+                )
+            )
             if len(changed) > len(shown):
-                st.caption(f"Les {fr.num(len(shown), 0)} îlots les plus rafraîchis ; l'export CSV de la page Briefing les donne tous.")
+                st.caption(
+                    f"Les {fr.num(len(shown), 0)} îlots les plus rafraîchis ; l'export CSV de la page Briefing les "
+                    "donne tous."
+                )
 
 
 interventions_panel(target)
@@ -191,17 +277,26 @@ if c2.button("Enregistrer", key="sc_save", disabled=not name):
 
 if saved:
     names = [s.name for s in saved]
-    picked = st.multiselect("Comparer (jusqu'à trois scénarios)", names, default=names[:min(3, len(names))],
-                            max_selections=3, key="sc_compare")
+    picked = st.multiselect(
+        "Comparer (jusqu'à trois scénarios)",
+        names,
+        default=names[: min(3, len(names))],
+        max_selections=3,
+        key="sc_compare",
+    )
     if picked:
         table = compare_scenarios(eng, [s for s in saved if s.name in picked])
-        shown = pd.DataFrame({
-            "Îlots modifiés": table["n_blocks_changed"].map(lambda v: fr.num(v, 0)),
-            "Temp. de surface": table["delta_mean_c"].map(lambda v: fr.temp(v, 2, True)),
-            "Pondérée habitants": table["delta_pop_weighted_c"].map(lambda v: fr.temp(v, 2, True)),
-            "Habitants sortis du risque élevé (médiane simulée)": table["residents_out_of_high_risk"].map(lambda v: fr.num(v, 0)),
-            "Coût (M€)": table["cost_eur"].map(lambda v: fr.num(v / 1e6, 2)),
-        })
+        shown = pd.DataFrame(
+            {
+                "Îlots modifiés": table["n_blocks_changed"].map(lambda v: fr.num(v, 0)),
+                "Temp. de surface": table["delta_mean_c"].map(lambda v: fr.temp(v, 2, True)),
+                "Pondérée habitants": table["delta_pop_weighted_c"].map(lambda v: fr.temp(v, 2, True)),
+                "Habitants sortis du risque élevé (médiane simulée)": table["residents_out_of_high_risk"].map(
+                    lambda v: fr.num(v, 0)
+                ),
+                "Coût (M€)": table["cost_eur"].map(lambda v: fr.num(v / 1e6, 2)),
+            }
+        )
         st.dataframe(shown)
         st.bar_chart(table[["delta_mean_c"]].rename(columns={"delta_mean_c": "Variation moyenne (°C)"}), height=240)
     c3, c4 = st.columns([2, 1])

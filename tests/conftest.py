@@ -31,8 +31,15 @@ def make_raster(data, res: float = 1.0, x0: float = 0.0, y0: float | None = None
 def write_tif(path: Path, arr: np.ndarray, transform=None, crs=2154, nodata=None, **kw) -> Path:
     arr = np.asarray(arr)
     transform = transform or from_origin(0, arr.shape[0], 1, 1)
-    profile = dict(driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1, dtype=arr.dtype,
-                   transform=transform, nodata=nodata)
+    profile = dict(
+        driver="GTiff",
+        height=arr.shape[0],
+        width=arr.shape[1],
+        count=1,
+        dtype=arr.dtype,
+        transform=transform,
+        nodata=nodata,
+    )
     if crs is not None:
         profile["crs"] = crs
     profile.update(kw)

@@ -73,9 +73,13 @@ def build_fake_world(folder: Path, base_url_placeholder: str = "{BASE}") -> tupl
     town = shapely.box(*roads.total_bounds).buffer(-150.0, join_style="mitre")
     far = shapely.box(700_000, 6_600_000, 701_000, 6_601_000)  # 20 km away: no building there
     communes = gpd.GeoDataFrame(
-        {"code_insee": [CODE, "37998", "41999", "37997"],
-         "nom_officiel": [NAME, "Saint-Exemple", "Saint-Exemple", "Vide-sur-Loire"]},
-        geometry=[town, town.buffer(-400), town.buffer(-600), far], crs=2154).to_crs(4326)
+        {
+            "code_insee": [CODE, "37998", "41999", "37997"],
+            "nom_officiel": [NAME, "Saint-Exemple", "Saint-Exemple", "Vide-sur-Loire"],
+        },
+        geometry=[town, town.buffer(-400), town.buffer(-600), far],
+        crs=2154,
+    ).to_crs(4326)
     services.communes = communes
 
     scene = src.landsat
@@ -95,7 +99,9 @@ def build_fake_world(folder: Path, base_url_placeholder: str = "{BASE}") -> tupl
             data = arrays[key].copy()
             if key == "lwir11":
                 valid = data > 0
-                data[valid] = np.clip(data[valid].astype("int64") + round(v.warm / 0.00341802), 1, 65535).astype(data.dtype)
+                data[valid] = np.clip(data[valid].astype("int64") + round(v.warm / 0.00341802), 1, 65535).astype(
+                    data.dtype
+                )
             if key == "qa_pixel":
                 rows = int(round(v.cloud_over_town * data.shape[0]))
                 data[:rows] = 22280  # high-confidence cloud
@@ -107,9 +113,20 @@ def build_fake_world(folder: Path, base_url_placeholder: str = "{BASE}") -> tupl
         (cogs / f"{v.product_id}_MTL.txt").write_text(text, encoding="utf-8")
         services.files[f"{v.product_id}_MTL.txt"] = cogs / f"{v.product_id}_MTL.txt"
         files["mtl.txt"] = f"{v.product_id}_MTL.txt"
-        items.append(landsat_item(template, base=base_url_placeholder, item_id=item_id(v.product_id),
-                                  product_id=v.product_id, date=v.date, platform=v.platform,
-                                  cloud_cover=v.scene_cloud, bbox=bbox, epsg=epsg, files=files))
+        items.append(
+            landsat_item(
+                template,
+                base=base_url_placeholder,
+                item_id=item_id(v.product_id),
+                product_id=v.product_id,
+                date=v.date,
+                platform=v.platform,
+                cloud_cover=v.scene_cloud,
+                bbox=bbox,
+                epsg=epsg,
+                files=files,
+            )
+        )
     # A Landsat 7 item of the same period: must be ignored (no lwir11; other sensor).
     l7 = json.loads(json.dumps(items[0]))
     l7["id"], l7["properties"]["platform"] = "LE07_L2SP_199027_20230710_02_T1", "landsat-7"
@@ -126,8 +143,15 @@ def build_fake_world(folder: Path, base_url_placeholder: str = "{BASE}") -> tupl
             name = f"ESA_WorldCover_10m_2021_v200_FAKE{k}_Map.tif"
             services.files[name] = _cog(prof, lc[:, c0:c1], cogs / name, folder)
             tb = rasterio.windows.bounds(win, ds.transform)
-            tiles.append(worldcover_item(wc_template, base=base_url_placeholder,
-                                         item_id=f"ESA_WorldCover_10m_2021_v200_FAKE{k}", bbox=list(tb), name=name))
+            tiles.append(
+                worldcover_item(
+                    wc_template,
+                    base=base_url_placeholder,
+                    item_id=f"ESA_WorldCover_10m_2021_v200_FAKE{k}",
+                    bbox=list(tb),
+                    name=name,
+                )
+            )
     services.items["esa-worldcover"] = tiles
     return services, src.population
 

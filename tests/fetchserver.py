@@ -31,18 +31,44 @@ FORMATS = ROOT.parent / "shared" / "data" / "real" / "formats"
 # Minimal copies of the recorded item shapes, used when shared/ is absent (newcomer clone):
 # the asset keys and raster:bands the code reads are the recorded ones.
 _FALLBACK_LANDSAT = {
-    "type": "Feature", "stac_version": "1.0.0", "id": "", "properties": {}, "geometry": None, "bbox": [],
-    "links": [], "collection": "landsat-c2-l2",
+    "type": "Feature",
+    "stac_version": "1.0.0",
+    "id": "",
+    "properties": {},
+    "geometry": None,
+    "bbox": [],
+    "links": [],
+    "collection": "landsat-c2-l2",
     "assets": {
-        "lwir11": {"type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data", "temperature"],
-                   "raster:bands": [{"unit": "kelvin", "scale": 0.00341802, "nodata": 0, "offset": 149.0,
-                                     "data_type": "uint16", "spatial_resolution": 30}]},
-        "qa_pixel": {"type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["cloud", "cloud-shadow"],
-                     "raster:bands": [{"unit": "bit index", "nodata": 1, "data_type": "uint16"}]},
-        "red": {"type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data"],
-                "raster:bands": [{"scale": 2.75e-05, "nodata": 0, "offset": -0.2, "data_type": "uint16"}]},
-        "nir08": {"type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data"],
-                  "raster:bands": [{"scale": 2.75e-05, "nodata": 0, "offset": -0.2, "data_type": "uint16"}]},
+        "lwir11": {
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "roles": ["data", "temperature"],
+            "raster:bands": [
+                {
+                    "unit": "kelvin",
+                    "scale": 0.00341802,
+                    "nodata": 0,
+                    "offset": 149.0,
+                    "data_type": "uint16",
+                    "spatial_resolution": 30,
+                }
+            ],
+        },
+        "qa_pixel": {
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "roles": ["cloud", "cloud-shadow"],
+            "raster:bands": [{"unit": "bit index", "nodata": 1, "data_type": "uint16"}],
+        },
+        "red": {
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "roles": ["data"],
+            "raster:bands": [{"scale": 2.75e-05, "nodata": 0, "offset": -0.2, "data_type": "uint16"}],
+        },
+        "nir08": {
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "roles": ["data"],
+            "raster:bands": [{"scale": 2.75e-05, "nodata": 0, "offset": -0.2, "data_type": "uint16"}],
+        },
         "mtl.txt": {"type": "text/plain", "roles": ["metadata"]},
     },
 }
@@ -55,11 +81,25 @@ def recorded_item(collection: str) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))["features"][0]
     if collection == "landsat-c2-l2":
         return copy.deepcopy(_FALLBACK_LANDSAT)
-    return {"type": "Feature", "stac_version": "1.0.0", "id": "", "collection": collection, "links": [],
-            "properties": {"datetime": None, "start_datetime": "2021-01-01T00:00:00Z",
-                           "end_datetime": "2021-12-31T23:59:59Z", "esa_worldcover:product_version": "2.0.0"},
-            "assets": {"map": {"type": "image/tiff; application=geotiff; profile=cloud-optimized",
-                               "raster:bands": [{"nodata": 0, "data_type": "uint8"}]}}}
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "",
+        "collection": collection,
+        "links": [],
+        "properties": {
+            "datetime": None,
+            "start_datetime": "2021-01-01T00:00:00Z",
+            "end_datetime": "2021-12-31T23:59:59Z",
+            "esa_worldcover:product_version": "2.0.0",
+        },
+        "assets": {
+            "map": {
+                "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                "raster:bands": [{"nodata": 0, "data_type": "uint8"}],
+            }
+        },
+    }
 
 
 @dataclass
@@ -118,8 +158,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(503, b"<html><title>503 Service Unavailable</title></html>", "text/html", {"Retry-After": "0"})
             return True
         if any(self.path.startswith(p) for p in s.html_error):
-            self._send(200, b"<html><head><title>Maintenance en cours</title></head><body>Service indisponible</body></html>",
-                       "text/html")
+            self._send(
+                200,
+                b"<html><head><title>Maintenance en cours</title></head><body>Service indisponible</body></html>",
+                "text/html",
+            )
             return True
         return False
 
@@ -136,9 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.rstrip("/") == "/stac":
             return self._landing()
         if url.path.startswith("/files/"):
-            return self._file(url.path[len("/files/"):])
+            return self._file(url.path[len("/files/") :])
         if url.path.startswith("/sas/"):  # Planetary Computer token endpoint: /sas/<account>/<container>
-            return self._json({"msft:expiry": "2099-01-01T00:00:00Z", "token": "st=2026-11-25&se=2099-01-01&sp=rl&sig=FAKE"})
+            return self._json(
+                {"msft:expiry": "2099-01-01T00:00:00Z", "token": "st=2026-11-25&se=2099-01-01&sp=rl&sig=FAKE"}
+            )
         if url.path.startswith("/truncated/"):  # announces more bytes than it sends, then closes
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -172,8 +217,12 @@ class _Handler(BaseHTTPRequestHandler):
             m = re.match(r"bytes=(\d+)-(\d*)", rng)
             start = int(m.group(1))
             end = min(int(m.group(2)) if m.group(2) else len(data) - 1, len(data) - 1)
-            return self._send(206, data[start:end + 1], "image/tiff",
-                              {"Content-Range": f"bytes {start}-{end}/{len(data)}", "Accept-Ranges": "bytes"})
+            return self._send(
+                206,
+                data[start : end + 1],
+                "image/tiff",
+                {"Content-Range": f"bytes {start}-{end}/{len(data)}", "Accept-Ranges": "bytes"},
+            )
         self._send(200, data, "application/octet-stream", {"Accept-Ranges": "bytes"})
 
     def _wfs(self, q: dict) -> None:
@@ -181,14 +230,13 @@ class _Handler(BaseHTTPRequestHandler):
         s = self.services
         if typename in s.raw_pages:
             return self._send(200, s.raw_pages[typename], "application/json")
-        if typename == "ADMINEXPRESS-COG.LATEST:commune":
-            gdf = s.communes
-        else:
-            gdf = s.layers.get(typename)
+        gdf = s.communes if typename == "ADMINEXPRESS-COG.LATEST:commune" else s.layers.get(typename)
         if gdf is None:
-            body = (f'<?xml version="1.0"?><ows:ExceptionReport><ows:Exception exceptionCode="InvalidParameterValue">'
-                    f"<ows:ExceptionText>Unknown type name {typename}</ows:ExceptionText></ows:Exception>"
-                    "</ows:ExceptionReport>").encode()
+            body = (
+                f'<?xml version="1.0"?><ows:ExceptionReport><ows:Exception exceptionCode="InvalidParameterValue">'
+                f"<ows:ExceptionText>Unknown type name {typename}</ows:ExceptionText></ows:Exception>"
+                "</ows:ExceptionReport>"
+            ).encode()
             return self._send(400, body, "text/xml")
         epsg = int(re.search(r"(\d+)$", q.get("SRSNAME", "4326")).group(1))
         cql = q.get("CQL_FILTER")
@@ -203,28 +251,55 @@ class _Handler(BaseHTTPRequestHandler):
             box = gpd.GeoSeries([shapely.box(*map(float, parts[:4]))], crs=box_epsg).to_crs(gdf.crs).iloc[0]
             gdf = gdf[gdf.intersects(box)]
         count, start = int(q.get("COUNT", 1_000_000)), int(q.get("STARTINDEX", 0))
-        page = gdf.iloc[start:start + count].to_crs(epsg)
+        page = gdf.iloc[start : start + count].to_crs(epsg)
         doc = json.loads(page.to_json(drop_id=True)) if len(page) else {"type": "FeatureCollection", "features": []}
         name = typename.split(":")[-1]
         for i, feat in enumerate(doc["features"]):
             feat["id"] = f"{name}.{start + i + 1}"
             feat["geometry_name"] = "geometrie"
-        doc.update({"totalFeatures": len(gdf), "numberMatched": len(gdf), "numberReturned": len(page),
-                    "timeStamp": "2026-11-25T12:00:00.000Z",
-                    "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}}})
+        doc.update(
+            {
+                "totalFeatures": len(gdf),
+                "numberMatched": len(gdf),
+                "numberReturned": len(page),
+                "timeStamp": "2026-11-25T12:00:00.000Z",
+                "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}},
+            }
+        )
         self._json(doc)
 
     def _landing(self) -> None:
-        self._json({
-            "type": "Catalog", "id": "fake-pc", "stac_version": "1.0.0", "description": "Fake Planetary Computer",
-            "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search",
-                           "https://api.stacspec.org/v1.0.0/item-search#query", "http://www.opengis.net/spec/ogcapi-features-1/conf/core",
-                           "https://api.stacspec.org/v1.0.0/collections"],
-            "links": [{"rel": "self", "href": f"{self.base}/stac/", "type": "application/json"},
-                      {"rel": "root", "href": f"{self.base}/stac/", "type": "application/json"},
-                      {"rel": "search", "href": f"{self.base}/stac/search", "type": "application/geo+json", "method": "POST"},
-                      {"rel": "search", "href": f"{self.base}/stac/search", "type": "application/geo+json", "method": "GET"}],
-        })
+        self._json(
+            {
+                "type": "Catalog",
+                "id": "fake-pc",
+                "stac_version": "1.0.0",
+                "description": "Fake Planetary Computer",
+                "conformsTo": [
+                    "https://api.stacspec.org/v1.0.0/core",
+                    "https://api.stacspec.org/v1.0.0/item-search",
+                    "https://api.stacspec.org/v1.0.0/item-search#query",
+                    "http://www.opengis.net/spec/ogcapi-features-1/conf/core",
+                    "https://api.stacspec.org/v1.0.0/collections",
+                ],
+                "links": [
+                    {"rel": "self", "href": f"{self.base}/stac/", "type": "application/json"},
+                    {"rel": "root", "href": f"{self.base}/stac/", "type": "application/json"},
+                    {
+                        "rel": "search",
+                        "href": f"{self.base}/stac/search",
+                        "type": "application/geo+json",
+                        "method": "POST",
+                    },
+                    {
+                        "rel": "search",
+                        "href": f"{self.base}/stac/search",
+                        "type": "application/geo+json",
+                        "method": "GET",
+                    },
+                ],
+            }
+        )
 
     def _search(self, body: dict) -> None:
         s = self.services
@@ -234,20 +309,34 @@ class _Handler(BaseHTTPRequestHandler):
             items = [i for i in items if shapely.box(*i["bbox"]).intersects(box)]
         if body.get("datetime"):
             lo, hi = body["datetime"].split("/")
-            items = [i for i in items if i["properties"].get("datetime") is None
-                     or lo <= i["properties"]["datetime"] <= hi]
+            items = [
+                i for i in items if i["properties"].get("datetime") is None or lo <= i["properties"]["datetime"] <= hi
+            ]
         platforms = (body.get("query") or {}).get("platform", {}).get("in")
         if platforms:
             items = [i for i in items if i["properties"].get("platform") in platforms]
         start = int(body.get("token", "0") or 0)
         limit = min(int(body.get("limit", s.page_limit)), s.page_limit)
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         links = []
         if start + limit < len(items):
-            links.append({"rel": "next", "href": f"{self.base}/stac/search", "method": "POST",
-                          "body": {**body, "token": str(start + limit)}, "type": "application/geo+json"})
-        self._json({"type": "FeatureCollection", "features": page, "links": links,
-                    "context": {"returned": len(page), "limit": limit, "matched": len(items)}})
+            links.append(
+                {
+                    "rel": "next",
+                    "href": f"{self.base}/stac/search",
+                    "method": "POST",
+                    "body": {**body, "token": str(start + limit)},
+                    "type": "application/geo+json",
+                }
+            )
+        self._json(
+            {
+                "type": "FeatureCollection",
+                "features": page,
+                "links": links,
+                "context": {"returned": len(page), "limit": limit, "matched": len(items)},
+            }
+        )
 
 
 class LocalServer:
@@ -270,16 +359,34 @@ class LocalServer:
         self.httpd.server_close()
 
 
-def landsat_item(template: dict, *, base: str, item_id: str, product_id: str, date: str, platform: str,
-                 cloud_cover: float, bbox: list[float], epsg: int, files: dict[str, str]) -> dict:
+def landsat_item(
+    template: dict,
+    *,
+    base: str,
+    item_id: str,
+    product_id: str,
+    date: str,
+    platform: str,
+    cloud_cover: float,
+    bbox: list[float],
+    epsg: int,
+    files: dict[str, str],
+) -> dict:
     """A Planetary Computer landsat-c2-l2 item shaped like ``template`` with local asset hrefs."""
     item = copy.deepcopy(template)
     item["id"] = item_id
     item["bbox"] = bbox
     item["geometry"] = shapely.geometry.mapping(shapely.box(*bbox))
     props = item.setdefault("properties", {})
-    props.update({"datetime": f"{date}T10:47:12.123456Z", "platform": platform, "eo:cloud_cover": cloud_cover,
-                  "proj:epsg": epsg, "landsat:scene_id": item_id})
+    props.update(
+        {
+            "datetime": f"{date}T10:47:12.123456Z",
+            "platform": platform,
+            "eo:cloud_cover": cloud_cover,
+            "proj:epsg": epsg,
+            "landsat:scene_id": item_id,
+        }
+    )
     for key, name in files.items():
         item["assets"].setdefault(key, {})["href"] = f"{base}/files/{name}"
     for key, asset in item["assets"].items():

@@ -34,8 +34,10 @@ class Line:
     y1: float  # points, origin top left
 
     def overlaps(self, other: Line, tol: float = 0.3) -> bool:
-        return (min(self.x1, other.x1) - max(self.x0, other.x0) > tol
-                and min(self.y1, other.y1) - max(self.y0, other.y0) > tol)
+        return (
+            min(self.x1, other.x1) - max(self.x0, other.x0) > tol
+            and min(self.y1, other.y1) - max(self.y0, other.y0) > tol
+        )
 
 
 def text_lines(pdf: bytes) -> tuple[list[Line], tuple[float, float]]:
@@ -57,7 +59,7 @@ def text_lines(pdf: bytes) -> tuple[list[Line], tuple[float, float]]:
 
 def overlapping(lines: list[Line]) -> list[tuple[str, str]]:
     """Pairs of lines whose boxes intersect (more than 0.3 pt both ways)."""
-    return [(a.text, b.text) for i, a in enumerate(lines) for b in lines[i + 1:] if a.overlaps(b)]
+    return [(a.text, b.text) for i, a in enumerate(lines) for b in lines[i + 1 :] if a.overlaps(b)]
 
 
 def render(pdf: bytes, dpi: int = 60) -> np.ndarray:
@@ -65,8 +67,9 @@ def render(pdf: bytes, dpi: int = 60) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "doc.pdf"
         src.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1", str(src), str(Path(tmp) / "p")],
-                       check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", str(dpi), "-gray", "-f", "1", "-l", "1", str(src), str(Path(tmp) / "p")], check=True
+        )
         ppm = next(Path(tmp).glob("p*.pgm")).read_bytes()
     # binary PGM: "P5\n<w> <h>\n<max>\n" then one byte a pixel
     parts = ppm.split(b"\n", 3)
@@ -79,7 +82,7 @@ def tallest_blank_band(image: np.ndarray) -> float:
     inked = (image < 245).any(axis=1)
     rows = np.flatnonzero(inked)
     best = run = 0
-    for ink in inked[rows[0]: rows[-1] + 1]:
+    for ink in inked[rows[0] : rows[-1] + 1]:
         run = 0 if ink else run + 1
         best = max(best, run)
     return best / image.shape[0]

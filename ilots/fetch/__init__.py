@@ -36,8 +36,13 @@ __all__ = ["FetchRequest", "FetchSummary", "StageProgress", "fetch_territory", "
 # (stage label in French, units done, units in total or None)
 StageProgress = Callable[[str, int, "int | None"], None]
 REQUIRED_LAYERS = ("batiment", "troncon_de_route")
-LAYER_LABELS = {"batiment": "bâtiments", "zone_de_vegetation": "zones de végétation", "troncon_de_route": "tronçons de route",
-                "troncon_de_voie_ferree": "voies ferrées", "surface_hydrographique": "surfaces en eau"}
+LAYER_LABELS = {
+    "batiment": "bâtiments",
+    "zone_de_vegetation": "zones de végétation",
+    "troncon_de_route": "tronçons de route",
+    "troncon_de_voie_ferree": "voies ferrées",
+    "surface_hydrographique": "surfaces en eau",
+}
 
 
 def _env_url(name: str, default: str) -> str:
@@ -106,9 +111,14 @@ def _noop(stage: str, done: int, total: int | None) -> None:
     return None
 
 
-def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress | None = None,
-                    command: list[str] | None = None, replace: bool = True,
-                    finish: Callable[[Path], None] | None = None) -> FetchSummary:
+def fetch_territory(
+    req: FetchRequest,
+    out: str | Path,
+    progress: StageProgress | None = None,
+    command: list[str] | None = None,
+    replace: bool = True,
+    finish: Callable[[Path], None] | None = None,
+) -> FetchSummary:
     """Download everything ``req`` needs and build the territory in ``out`` (atomically).
 
     ``replace`` and ``finish`` as in :func:`ilots.store.staging`."""
@@ -136,8 +146,14 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
     layers: dict[str, gpd.GeoDataFrame] = {}
     for layer, typename in BDTOPO_TYPENAMES.items():
         label = f"BD TOPO : {LAYER_LABELS[layer]}"
-        gdf = get_features(dl, typename, crs=crs, bbox=bbox, wfs_url=req.wfs_url,
-                           progress=lambda done, total, label=label: progress(label, done, total))
+        gdf = get_features(
+            dl,
+            typename,
+            crs=crs,
+            bbox=bbox,
+            wfs_url=req.wfs_url,
+            progress=lambda done, total, label=label: progress(label, done, total),
+        )
         if not gdf.empty:
             gdf = gdf[gdf.intersects(keep_zone)].reset_index(drop=True)
         if gdf.empty and layer in REQUIRED_LAYERS:
@@ -150,9 +166,16 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
 
     # 3. Landsat scenes ranked by cloud over the territory, then their windows.
     rank_label = "Landsat : nuages sur le territoire"
-    kept, candidates = select_landsat(dl, area_wgs84, year=req.year, months=req.months, n_scenes=req.n_scenes,
-                                      max_cloud=req.max_cloud, stac_url=req.stac_url,
-                                      progress=lambda d, t: progress(rank_label, d, t))
+    kept, candidates = select_landsat(
+        dl,
+        area_wgs84,
+        year=req.year,
+        months=req.months,
+        n_scenes=req.n_scenes,
+        max_cloud=req.max_cloud,
+        stac_url=req.stac_url,
+        progress=lambda d, t: progress(rank_label, d, t),
+    )
 
     with staging(out, replace=replace, finish=finish) as tmp:
         src = Path(tmp) / "sources"
@@ -169,8 +192,9 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
         worldcover = None
         if req.worldcover:
             progress("Occupation du sol (ESA WorldCover)", 0, 1)
-            worldcover = fetch_worldcover(dl, area_wgs84, src / "worldcover.tif", margin_m=req.margin_m,
-                                          stac_url=req.stac_url)
+            worldcover = fetch_worldcover(
+                dl, area_wgs84, src / "worldcover.tif", margin_m=req.margin_m, stac_url=req.stac_url
+            )
             progress("Occupation du sol (ESA WorldCover)", 1, 1)
 
         # 5. Vector sources as one BD TOPO GeoPackage, boundary as the study area.
@@ -178,13 +202,20 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
         for layer, gdf in layers.items():
             if not gdf.empty:
                 gdf.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
-        communes_w[["code_insee", "nom", communes_w.geometry.name]].to_file(gpkg, layer="commune", driver="GPKG",
-                                                                           engine="pyogrio")
+        communes_w[["code_insee", "nom", communes_w.geometry.name]].to_file(
+            gpkg, layer="commune", driver="GPKG", engine="pyogrio"
+        )
         area_path = src / "communes.geojson"
         communes[["code_insee", "nom", communes.geometry.name]].to_file(area_path, driver="GeoJSON", engine="pyogrio")
 
-        inputs = BuildInputs(name=name, lst=scene_dirs, landcover=str(src / "worldcover.tif") if worldcover else None,
-                             bdtopo=str(gpkg), area=str(area_path), population=list(req.population))
+        inputs = BuildInputs(
+            name=name,
+            lst=scene_dirs,
+            landcover=str(src / "worldcover.tif") if worldcover else None,
+            bdtopo=str(gpkg),
+            area=str(area_path),
+            population=list(req.population),
+        )
         build_label = "Construction du territoire"
         built = compute_territory(inputs, lambda msg, f: progress(build_label, int(round(100 * f)), 100))
         built.manifest["build"]["command"] = command
@@ -203,9 +234,14 @@ def fetch_territory(req: FetchRequest, out: str | Path, progress: StageProgress 
         write_territory(tmp, built)
         progress(build_label, 100, 100)
     return FetchSummary(
-        out=Path(out), name=name, communes=communes[["code_insee", "nom"]].to_dict("records"),
-        scenes=[c.summary() for c in kept], rejected_scenes=[c.summary() for c in candidates if c not in kept],
-        layer_counts={k: int(len(v)) for k, v in layers.items()}, worldcover=worldcover,
+        out=Path(out),
+        name=name,
+        communes=communes[["code_insee", "nom"]].to_dict("records"),
+        scenes=[c.summary() for c in kept],
+        rejected_scenes=[c.summary() for c in candidates if c not in kept],
+        layer_counts={k: int(len(v)) for k, v in layers.items()},
+        worldcover=worldcover,
         downloads=sum(1 for p in dl.provenance if not p["cached"]),
-        cache_hits=sum(1 for p in dl.provenance if p["cached"]), seconds=round(time.perf_counter() - t0, 1),
+        cache_hits=sum(1 for p in dl.provenance if p["cached"]),
+        seconds=round(time.perf_counter() - t0, 1),
     )

@@ -90,9 +90,17 @@ class RetryPolicy:
     timeout_s: tuple[float, float] = (10.0, 120.0)
 
     def retry(self) -> Retry:
-        return Retry(total=self.total, connect=self.connect, read=2, status=self.total,
-                     backoff_factor=self.backoff_s, status_forcelist=RETRY_STATUSES,
-                     allowed_methods=None, raise_on_status=False, respect_retry_after_header=True)
+        return Retry(
+            total=self.total,
+            connect=self.connect,
+            read=2,
+            status=self.total,
+            backoff_factor=self.backoff_s,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -103,17 +111,23 @@ class RetryPolicy:
         return session
 
 
-SERVICE_NAMES = {"wfs": "le service WFS de la Géoplateforme IGN", "stac": "le catalogue STAC (Planetary Computer)",
-                 "cog": "le stockage des images satellite", "mtl": "le stockage des images satellite"}
+SERVICE_NAMES = {
+    "wfs": "le service WFS de la Géoplateforme IGN",
+    "stac": "le catalogue STAC (Planetary Computer)",
+    "cog": "le stockage des images satellite",
+    "mtl": "le stockage des images satellite",
+}
 
 
 def unreachable_message(source: str, url: str, detail: str = "") -> str:
     """One French sentence for a service that cannot be reached, with the offline alternative."""
     host = urlsplit(url).netloc or url
     what = SERVICE_NAMES.get(source, host)
-    return (f"Impossible de joindre {what} ({host}){' : ' + detail if detail else ''}. Vérifiez la connexion "
-            "Internet ou le proxy ; sans réseau, construisez le territoire à partir de fichiers locaux avec "
-            "« python -m ilots build » (voir le README).")
+    return (
+        f"Impossible de joindre {what} ({host}){' : ' + detail if detail else ''}. Vérifiez la connexion "
+        "Internet ou le proxy ; sans réseau, construisez le territoire à partir de fichiers locaux avec "
+        "« python -m ilots build » (voir le README)."
+    )
 
 
 @dataclass
@@ -140,19 +154,42 @@ class Downloader:
                 when = json.loads(meta_path.read_text(encoding="utf-8")).get("time")
             except (OSError, ValueError):
                 when = None
-        self.provenance.append({"source": source, "url": strip_query(url), "time": when, "cached": cached,
-                                "file": str(path), **{k: v for k, v in extra.items() if v is not None}})
+        self.provenance.append(
+            {
+                "source": source,
+                "url": strip_query(url),
+                "time": when,
+                "cached": cached,
+                "file": str(path),
+                **{k: v for k, v in extra.items() if v is not None},
+            }
+        )
 
     def write_meta(self, path: Path, url: str, params: dict | None, extra: dict) -> None:
         """Record beside a cache entry where it came from and when (read back for provenance)."""
-        meta = {"url": strip_query(url), "params": params, "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                **extra}
-        write_atomic(path.with_name(path.name + ".meta.json"),
-                     lambda tmp: tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"))
+        meta = {
+            "url": strip_query(url),
+            "params": params,
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **extra,
+        }
+        write_atomic(
+            path.with_name(path.name + ".meta.json"),
+            lambda tmp: tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"),
+        )
 
-    def fetch(self, source: str, url: str, params: dict | None = None, *, json_body: dict | None = None,
-              ext: str = "bin", item_id: str | None = None, check: Callable[[bytes, str], None] | None = None,
-              key_url: str | None = None) -> Path:
+    def fetch(
+        self,
+        source: str,
+        url: str,
+        params: dict | None = None,
+        *,
+        json_body: dict | None = None,
+        ext: str = "bin",
+        item_id: str | None = None,
+        check: Callable[[bytes, str], None] | None = None,
+        key_url: str | None = None,
+    ) -> Path:
         """The cached file of one request; download it (with retries) if absent.
 
         ``check(body, content_type)`` may raise to refuse a body (an HTML error page served

@@ -33,9 +33,21 @@ from ..fr import date_fr, pct
 from ..sources.landsat import qa_clear
 from .http import Downloader, cache_key, strip_query, unreachable_message, write_atomic
 
-__all__ = ["DEFAULT_STAC_URL", "LANDSAT_COLLECTION", "WORLDCOVER_COLLECTION", "LANDSAT_ASSETS", "SceneChoice",
-           "search_items", "read_window", "usable_fraction", "select_landsat", "download_scene", "fetch_worldcover",
-           "sign_href", "months_range"]
+__all__ = [
+    "DEFAULT_STAC_URL",
+    "LANDSAT_COLLECTION",
+    "WORLDCOVER_COLLECTION",
+    "LANDSAT_ASSETS",
+    "SceneChoice",
+    "search_items",
+    "read_window",
+    "usable_fraction",
+    "select_landsat",
+    "download_scene",
+    "fetch_worldcover",
+    "sign_href",
+    "months_range",
+]
 
 DEFAULT_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
 LANDSAT_COLLECTION = "landsat-c2-l2"
@@ -72,12 +84,24 @@ def _gdal_env(dl: Downloader) -> dict:
     }
 
 
-def search_items(dl: Downloader, collection: str, bbox: tuple[float, float, float, float], *,
-                 datetime: str | None = None, query: dict | None = None, stac_url: str = DEFAULT_STAC_URL,
-                 max_items: int = 500) -> list[dict]:
+def search_items(
+    dl: Downloader,
+    collection: str,
+    bbox: tuple[float, float, float, float],
+    *,
+    datetime: str | None = None,
+    query: dict | None = None,
+    stac_url: str = DEFAULT_STAC_URL,
+    max_items: int = 500,
+) -> list[dict]:
     """Items of ``collection`` intersecting ``bbox`` (WGS84), as dicts; the result list is cached."""
-    params = {"collections": [collection], "bbox": [round(v, 5) for v in bbox], "datetime": datetime, "query": query,
-              "max_items": max_items}
+    params = {
+        "collections": [collection],
+        "bbox": [round(v, 5) for v in bbox],
+        "datetime": datetime,
+        "query": query,
+        "max_items": max_items,
+    }
     path = dl.path_for("stac", cache_key("stac", stac_url, params), "json")
     if path.exists():
         dl.record("stac", stac_url.rstrip("/") + "/search", path, cached=True, item_id=collection)
@@ -89,8 +113,14 @@ def search_items(dl: Downloader, collection: str, bbox: tuple[float, float, floa
     try:
         io = StacApiIO(timeout=dl.policy.timeout_s, max_retries=dl.policy.retry())
         client = Client.open(stac_url, stac_io=io)
-        search = client.search(collections=[collection], bbox=params["bbox"], datetime=datetime, query=query,
-                               max_items=max_items, limit=min(max_items, 250))
+        search = client.search(
+            collections=[collection],
+            bbox=params["bbox"],
+            datetime=datetime,
+            query=query,
+            max_items=max_items,
+            limit=min(max_items, 250),
+        )
         items = [item.to_dict() for item in search.items()]
     except requests.exceptions.RequestException as exc:
         raise ServiceUnavailableError(unreachable_message("stac", stac_url)) from exc
@@ -98,17 +128,22 @@ def search_items(dl: Downloader, collection: str, bbox: tuple[float, float, floa
         text = str(exc)
         if "Connection" in text or "Max retries" in text or "Failed to resolve" in text:
             raise ServiceUnavailableError(unreachable_message("stac", stac_url)) from exc
-        raise ServiceUnavailableError(f"Le catalogue STAC a répondu par une erreur ({text[:160]}) ; réessayez plus tard.") from exc
+        raise ServiceUnavailableError(
+            f"Le catalogue STAC a répondu par une erreur ({text[:160]}) ; réessayez plus tard."
+        ) from exc
     except (ValueError, KeyError, TypeError) as exc:  # landing page not STAC (HTML error page, proxy portal...)
-        raise ServiceUnavailableError(f"{stac_url} ne répond pas comme un catalogue STAC ({type(exc).__name__}).") from exc
+        raise ServiceUnavailableError(
+            f"{stac_url} ne répond pas comme un catalogue STAC ({type(exc).__name__})."
+        ) from exc
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(items), encoding="utf-8"))
     dl.write_meta(path, stac_url.rstrip("/") + "/search", params, {"item_ids": [i["id"] for i in items]})
     dl.record("stac", stac_url.rstrip("/") + "/search", path, cached=False, item_id=collection)
     return items
 
 
-def read_window(dl: Downloader, href: str, area_wgs84: shapely.Geometry, *, margin_m: float = 0.0,
-                item_id: str | None = None) -> Path | None:
+def read_window(
+    dl: Downloader, href: str, area_wgs84: shapely.Geometry, *, margin_m: float = 0.0, item_id: str | None = None
+) -> Path | None:
     """The window of the GeoTIFF at ``href`` covering ``area_wgs84`` (+ margin), as a cached local GeoTIFF.
 
     Returns None when the raster does not cover the area at all. Only the bytes of the window's
@@ -133,9 +168,17 @@ def read_window(dl: Downloader, href: str, area_wgs84: shapely.Geometry, *, marg
                 return None
             window = Window(col0, row0, col1 - col0, row1 - row0)
             data = ds.read(1, window=window)
-            profile = {"driver": "GTiff", "width": window.width, "height": window.height, "count": 1,
-                       "dtype": data.dtype, "crs": ds.crs, "transform": ds.window_transform(window),
-                       "nodata": ds.nodata, "compress": "deflate"}
+            profile = {
+                "driver": "GTiff",
+                "width": window.width,
+                "height": window.height,
+                "count": 1,
+                "dtype": data.dtype,
+                "crs": ds.crs,
+                "transform": ds.window_transform(window),
+                "nodata": ds.nodata,
+                "compress": "deflate",
+            }
             if window.width >= 256 and window.height >= 256:
                 profile.update(tiled=True, blockxsize=256, blockysize=256)
             tags = ds.tags()
@@ -184,10 +227,14 @@ class SceneChoice:
     files: list[Path] = field(default_factory=list)
 
     def summary(self) -> dict:
-        return {"item_id": self.item["id"], "product_id": self.product_id, "date": self.date.isoformat(),
-                "platform": self.item.get("properties", {}).get("platform"),
-                "scene_cloud_cover_pct": self.scene_cloud_pct,
-                "cloud_fraction_in_territory": round(self.cloud_fraction, 4)}
+        return {
+            "item_id": self.item["id"],
+            "product_id": self.product_id,
+            "date": self.date.isoformat(),
+            "platform": self.item.get("properties", {}).get("platform"),
+            "scene_cloud_cover_pct": self.scene_cloud_pct,
+            "cloud_fraction_in_territory": round(self.cloud_fraction, 4),
+        }
 
 
 def _product_id(item: dict) -> str:
@@ -202,9 +249,18 @@ def _item_date(item: dict) -> dt.date:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
 
 
-def select_landsat(dl: Downloader, area_wgs84: shapely.Geometry, *, year: int, months: tuple[int, int] = (6, 8),
-                   n_scenes: int = 3, max_cloud: float = 0.2, max_candidates: int = 12,
-                   stac_url: str = DEFAULT_STAC_URL, progress: Progress | None = None) -> tuple[list[SceneChoice], list[SceneChoice]]:
+def select_landsat(
+    dl: Downloader,
+    area_wgs84: shapely.Geometry,
+    *,
+    year: int,
+    months: tuple[int, int] = (6, 8),
+    n_scenes: int = 3,
+    max_cloud: float = 0.2,
+    max_candidates: int = 12,
+    stac_url: str = DEFAULT_STAC_URL,
+    progress: Progress | None = None,
+) -> tuple[list[SceneChoice], list[SceneChoice]]:
     """The ``n_scenes`` clearest Landsat 8/9 L2 scenes over the area (kept, and all ranked candidates).
 
     Candidates are the items of the period, the clearest scene-wide first (``eo:cloud_cover``);
@@ -212,14 +268,27 @@ def select_landsat(dl: Downloader, area_wgs84: shapely.Geometry, *, year: int, m
     inside the boundary. One scene per date (neighbouring rows overlap). Raises
     :class:`NoSceneError` when none is under ``max_cloud``.
     """
-    items = search_items(dl, LANDSAT_COLLECTION, area_wgs84.bounds, datetime=months_range(year, months),
-                         query={"platform": {"in": list(LANDSAT_PLATFORMS)}}, stac_url=stac_url)
-    items = [i for i in items if i.get("properties", {}).get("platform") in LANDSAT_PLATFORMS
-             and {"lwir11", "qa_pixel"} <= set(i.get("assets", {}))]
-    period = f"entre {date_fr(dt.date(year, months[0], 1))} et {date_fr(dt.date(year, months[1], calendar.monthrange(year, months[1])[1]))}"
+    items = search_items(
+        dl,
+        LANDSAT_COLLECTION,
+        area_wgs84.bounds,
+        datetime=months_range(year, months),
+        query={"platform": {"in": list(LANDSAT_PLATFORMS)}},
+        stac_url=stac_url,
+    )
+    items = [
+        i
+        for i in items
+        if i.get("properties", {}).get("platform") in LANDSAT_PLATFORMS
+        and {"lwir11", "qa_pixel"} <= set(i.get("assets", {}))
+    ]
+    last_day = dt.date(year, months[1], calendar.monthrange(year, months[1])[1])
+    period = f"entre {date_fr(dt.date(year, months[0], 1))} et {date_fr(last_day)}"
     if not items:
-        raise NoSceneError(f"Aucune scène Landsat 8/9 sur le territoire {period} : élargissez les mois (--months) "
-                           "ou choisissez une autre année.")
+        raise NoSceneError(
+            f"Aucune scène Landsat 8/9 sur le territoire {period} : élargissez les mois (--months) "
+            "ou choisissez une autre année."
+        )
     items.sort(key=lambda i: (i["properties"].get("eo:cloud_cover", 100.0), i["id"]))
     candidates: list[SceneChoice] = []
     for k, item in enumerate(items[:max_candidates]):
@@ -228,9 +297,16 @@ def select_landsat(dl: Downloader, area_wgs84: shapely.Geometry, *, year: int, m
             progress(k + 1, min(len(items), max_candidates))
         if qa is None:
             continue
-        candidates.append(SceneChoice(item=item, product_id=_product_id(item), date=_item_date(item),
-                                      scene_cloud_pct=item["properties"].get("eo:cloud_cover"),
-                                      cloud_fraction=1.0 - usable_fraction(qa, area_wgs84), qa_path=qa))
+        candidates.append(
+            SceneChoice(
+                item=item,
+                product_id=_product_id(item),
+                date=_item_date(item),
+                scene_cloud_pct=item["properties"].get("eo:cloud_cover"),
+                cloud_fraction=1.0 - usable_fraction(qa, area_wgs84),
+                qa_path=qa,
+            )
+        )
     candidates.sort(key=lambda c: (c.cloud_fraction, c.date))
     kept: list[SceneChoice] = []
     for c in candidates:
@@ -247,8 +323,9 @@ def select_landsat(dl: Downloader, area_wgs84: shapely.Geometry, *, year: int, m
     return kept, candidates
 
 
-def download_scene(dl: Downloader, choice: SceneChoice, area_wgs84: shapely.Geometry, folder: Path,
-                   margin_m: float = 300.0) -> list[Path]:
+def download_scene(
+    dl: Downloader, choice: SceneChoice, area_wgs84: shapely.Geometry, folder: Path, margin_m: float = 300.0
+) -> list[Path]:
     """Write the scene's bands (window) and MTL into ``folder`` under their USGS names."""
     import shutil
 
@@ -258,8 +335,11 @@ def download_scene(dl: Downloader, choice: SceneChoice, area_wgs84: shapely.Geom
         asset = choice.item["assets"].get(key)
         if asset is None:
             continue
-        src = choice.qa_path if key == "qa_pixel" else read_window(dl, asset["href"], area_wgs84, margin_m=margin_m,
-                                                                  item_id=choice.item["id"])
+        src = (
+            choice.qa_path
+            if key == "qa_pixel"
+            else read_window(dl, asset["href"], area_wgs84, margin_m=margin_m, item_id=choice.item["id"])
+        )
         if src is None:
             continue
         dst = folder / f"{choice.product_id}_{suffix}"
@@ -267,8 +347,9 @@ def download_scene(dl: Downloader, choice: SceneChoice, area_wgs84: shapely.Geom
         out.append(dst)
     mtl = choice.item["assets"].get("mtl.txt")
     if mtl is not None:
-        path = dl.fetch("mtl", sign_href(mtl["href"]), ext="txt", item_id=choice.item["id"],
-                        key_url=strip_query(mtl["href"]))
+        path = dl.fetch(
+            "mtl", sign_href(mtl["href"]), ext="txt", item_id=choice.item["id"], key_url=strip_query(mtl["href"])
+        )
         dst = folder / f"{choice.product_id}_MTL.txt"
         shutil.copyfile(path, dst)
         out.append(dst)
@@ -276,17 +357,29 @@ def download_scene(dl: Downloader, choice: SceneChoice, area_wgs84: shapely.Geom
     return out
 
 
-def fetch_worldcover(dl: Downloader, area_wgs84: shapely.Geometry, dest: Path, *, margin_m: float = 300.0,
-                     stac_url: str = DEFAULT_STAC_URL) -> dict | None:
+def fetch_worldcover(
+    dl: Downloader,
+    area_wgs84: shapely.Geometry,
+    dest: Path,
+    *,
+    margin_m: float = 300.0,
+    stac_url: str = DEFAULT_STAC_URL,
+) -> dict | None:
     """ESA WorldCover (latest version) over the area, merged into ``dest``; None when not available there."""
     items = search_items(dl, WORLDCOVER_COLLECTION, area_wgs84.bounds, stac_url=stac_url)
     items = [i for i in items if "map" in i.get("assets", {})]
     if not items:
         return None
     latest = max(i["properties"].get("start_datetime") or i["properties"].get("datetime") or "" for i in items)
-    items = [i for i in items if (i["properties"].get("start_datetime") or i["properties"].get("datetime") or "") == latest]
-    parts = [p for i in items if (p := read_window(dl, i["assets"]["map"]["href"], area_wgs84, margin_m=margin_m,
-                                                   item_id=i["id"])) is not None]
+    items = [
+        i for i in items if (i["properties"].get("start_datetime") or i["properties"].get("datetime") or "") == latest
+    ]
+    parts = [
+        p
+        for i in items
+        if (p := read_window(dl, i["assets"]["map"]["href"], area_wgs84, margin_m=margin_m, item_id=i["id"]))
+        is not None
+    ]
     if not parts:
         return None
     if len(parts) == 1:
@@ -301,6 +394,8 @@ def fetch_worldcover(dl: Downloader, area_wgs84: shapely.Geometry, dest: Path, *
             profile = {**ds.profile, "width": data.shape[2], "height": data.shape[1], "transform": transform}
         with rasterio.open(dest, "w", **profile) as dst:
             dst.write(data)
-    return {"items": [i["id"] for i in items], "version": items[0]["properties"].get("esa_worldcover:product_version"),
-            "year": latest[:4]}
-
+    return {
+        "items": [i["id"] for i in items],
+        "version": items[0]["properties"].get("esa_worldcover:product_version"),
+        "year": latest[:4],
+    }

@@ -20,8 +20,14 @@ from pyproj import CRS
 from ..errors import AmbiguousInputError, ServiceUnavailableError, TooLargeError, UnknownCommuneError
 from .http import Downloader
 
-__all__ = ["DEFAULT_WFS_URL", "COMMUNE_TYPENAME", "BDTOPO_TYPENAMES", "commune_boundaries", "get_features",
-           "is_insee_code"]
+__all__ = [
+    "DEFAULT_WFS_URL",
+    "COMMUNE_TYPENAME",
+    "BDTOPO_TYPENAMES",
+    "commune_boundaries",
+    "get_features",
+    "is_insee_code",
+]
 
 DEFAULT_WFS_URL = "https://data.geopf.fr/wfs/ows"
 COMMUNE_TYPENAME = "ADMINEXPRESS-COG.LATEST:commune"
@@ -52,17 +58,30 @@ def _check_geojson(body: bytes, content_type: str) -> None:
         try:
             doc = json.loads(body)
         except ValueError as exc:
-            raise ServiceUnavailableError("Le service WFS a renvoyé une réponse JSON tronquée ; réessayez plus tard.") from exc
+            raise ServiceUnavailableError(
+                "Le service WFS a renvoyé une réponse JSON tronquée ; réessayez plus tard."
+            ) from exc
         if isinstance(doc, dict) and isinstance(doc.get("features"), list):
             return
-    match = re.search(r"<(?:ows:)?ExceptionText>\s*([^<]{1,200})", head) or re.search(r"<title>\s*([^<]{1,120})", head, re.I)
+    match = re.search(r"<(?:ows:)?ExceptionText>\s*([^<]{1,200})", head) or re.search(
+        r"<title>\s*([^<]{1,120})", head, re.I
+    )
     detail = match.group(1).strip() if match else "ni GeoJSON ni message d'erreur lisible"
     raise ServiceUnavailableError(f"Le service WFS de la Géoplateforme IGN n'a pas renvoyé de données ({detail}).")
 
 
 def _params(typename: str, srs: str, count: int, start: int, **extra: str) -> dict:
-    return {"SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature", "TYPENAMES": typename,
-            "OUTPUTFORMAT": "application/json", "SRSNAME": srs, "COUNT": str(count), "STARTINDEX": str(start), **extra}
+    return {
+        "SERVICE": "WFS",
+        "VERSION": "2.0.0",
+        "REQUEST": "GetFeature",
+        "TYPENAMES": typename,
+        "OUTPUTFORMAT": "application/json",
+        "SRSNAME": srs,
+        "COUNT": str(count),
+        "STARTINDEX": str(start),
+        **extra,
+    }
 
 
 def _read_page(path, crs: CRS) -> gpd.GeoDataFrame:
@@ -99,8 +118,14 @@ def get_features(
     pages: list[gpd.GeoDataFrame] = []
     start, matched = 0, None
     while True:
-        path = dl.fetch("wfs", wfs_url, _params(typename, srs, page_size, start, **extra), ext="geojson",
-                        check=_check_geojson, item_id=typename)
+        path = dl.fetch(
+            "wfs",
+            wfs_url,
+            _params(typename, srs, page_size, start, **extra),
+            ext="geojson",
+            check=_check_geojson,
+            item_id=typename,
+        )
         doc = json.loads(path.read_bytes())
         n = len(doc["features"])
         matched = doc.get("numberMatched", matched)
@@ -112,8 +137,11 @@ def get_features(
         if progress is not None:
             progress(start, matched)
         if start > MAX_FEATURES:
-            raise TooLargeError(f"{typename} : plus de {MAX_FEATURES:,} objets sur l'emprise ; découpez le territoire."
-                                .replace(",", "\u202f"))
+            raise TooLargeError(
+                f"{typename} : plus de {MAX_FEATURES:,} objets sur l'emprise ; découpez le territoire.".replace(
+                    ",", "\u202f"
+                )
+            )
         if n < page_size or n == 0 or (matched is not None and start >= matched):
             break
     if not pages:
@@ -141,14 +169,14 @@ def commune_boundaries(dl: Downloader, communes: list[str], wfs_url: str = DEFAU
         q = query.strip()
         if not q:
             continue
-        if is_insee_code(q):
-            cql = f"code_insee={_quote(q.upper())}"
-        else:
-            cql = f"nom_officiel ILIKE {_quote(q)}"
+        cql = f"code_insee={_quote(q.upper())}" if is_insee_code(q) else f"nom_officiel ILIKE {_quote(q)}"
         gdf = get_features(dl, COMMUNE_TYPENAME, crs=wgs84, cql_filter=cql, wfs_url=wfs_url, page_size=50)
         if gdf.empty:
-            hint = ("vérifiez le code (5 chiffres, 2A/2B en Corse) sur insee.fr" if is_insee_code(q)
-                    else "écrivez le nom officiel avec ses accents et tirets, ou donnez le code INSEE")
+            hint = (
+                "vérifiez le code (5 chiffres, 2A/2B en Corse) sur insee.fr"
+                if is_insee_code(q)
+                else "écrivez le nom officiel avec ses accents et tirets, ou donnez le code INSEE"
+            )
             raise UnknownCommuneError(f"Aucune commune ne correspond à « {q} » : {hint}.")
         name_col = next((c for c in ("nom_officiel", "nom", "NOM") if c in gdf), None)
         code_col = next((c for c in ("code_insee", "insee_com", "INSEE_COM") if c in gdf), None)
@@ -159,7 +187,7 @@ def commune_boundaries(dl: Downloader, communes: list[str], wfs_url: str = DEFAU
             gdf["nom"] = gdf["code_insee"]
         gdf = gdf.dissolve(by="code_insee", as_index=False, aggfunc="first")
         if len(gdf) > 1:
-            listing = ", ".join(f"{n} ({c})" for n, c in zip(gdf["nom"], gdf["code_insee"]))
+            listing = ", ".join(f"{n} ({c})" for n, c in zip(gdf["nom"], gdf["code_insee"], strict=False))
             raise AmbiguousInputError(f"« {q} » désigne {len(gdf)} communes : {listing}. Donnez le code INSEE.")
         found.append(gdf[["code_insee", "nom", gdf.geometry.name]])
     if not found:

@@ -96,7 +96,9 @@ def list_bdtopo_layers(path: str | Path) -> dict[str, tuple[Path, str | None]]:
         try:
             names = [row[0] for row in pyogrio.list_layers(path)]
         except Exception as exc:  # pyogrio raises DataSourceError for non-GeoPackages
-            raise UnreadableFileError(f"{path.name} n'est pas un GeoPackage lisible : fichier corrompu ou d'un autre format.") from exc
+            raise UnreadableFileError(
+                f"{path.name} n'est pas un GeoPackage lisible : fichier corrompu ou d'un autre format."
+            ) from exc
         for name in names:
             key = name.lower().split(".")[-1]
             if key in LAYERS:
@@ -121,8 +123,12 @@ def _normalise(gdf: gpd.GeoDataFrame, aliases: dict[str, list[str]]) -> gpd.GeoD
 def road_width_m(roads: gpd.GeoDataFrame) -> np.ndarray:
     """Carriageway width (m): ``largeur_de_chaussee`` where known, else lanes × 3.5 m, else by nature."""
     n = len(roads)
-    width = pd.to_numeric(roads.get("largeur_de_chaussee", pd.Series([np.nan] * n)), errors="coerce").to_numpy(dtype="float64")
-    lanes = pd.to_numeric(roads.get("nombre_de_voies", pd.Series([np.nan] * n)), errors="coerce").to_numpy(dtype="float64")
+    width = pd.to_numeric(roads.get("largeur_de_chaussee", pd.Series([np.nan] * n)), errors="coerce").to_numpy(
+        dtype="float64"
+    )
+    lanes = pd.to_numeric(roads.get("nombre_de_voies", pd.Series([np.nan] * n)), errors="coerce").to_numpy(
+        dtype="float64"
+    )
     nature = roads.get("nature", pd.Series([None] * n)).astype("string").str.lower().fillna("")
     by_nature = nature.map(_WIDTH_BY_NATURE).to_numpy(dtype="float64")
     out = np.where(width > 0, width, np.where(lanes > 0, lanes * LANE_WIDTH_M, by_nature))
@@ -163,7 +169,9 @@ def read_bdtopo(
         if name == "batiment":
             gdf = impute_heights(normalise_buildings(require_polygons(gdf, "Bâtiments BD TOPO")))
         elif name in ("troncon_de_route", "troncon_de_voie_ferree"):
-            gdf = _normalise(require_lines(gdf, f"BD TOPO {name}"), _ROAD_ALIASES if name == "troncon_de_route" else _OTHER_ALIASES)
+            gdf = _normalise(
+                require_lines(gdf, f"BD TOPO {name}"), _ROAD_ALIASES if name == "troncon_de_route" else _OTHER_ALIASES
+            )
             if name == "troncon_de_route":
                 gdf["width_m"] = road_width_m(gdf)
         else:

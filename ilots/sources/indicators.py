@@ -26,17 +26,49 @@ __all__ = ["IndicatorSource", "INDICATOR_ALIASES", "read_indicators"]
 
 # Model features a user may provide, by normalised column name (lower case, no accents, "_" separators).
 INDICATOR_ALIASES: dict[str, str] = {
-    **{f: f for f in ("tree_frac", "grass_frac", "water_frac", "bare_frac", "ndvi_mean", "building_coverage",
-                      "building_height_m", "built_volume_m3_per_m2", "road_frac", "impervious_frac")},
-    "part_arbres": "tree_frac", "arbres": "tree_frac", "canopee": "tree_frac", "canopy": "tree_frac",
-    "couvert_arbore": "tree_frac", "tree_cover": "tree_frac", "part_canopee": "tree_frac",
-    "herbe": "grass_frac", "part_herbe": "grass_frac", "pelouse": "grass_frac", "grass": "grass_frac",
-    "eau": "water_frac", "part_eau": "water_frac", "water": "water_frac",
-    "sol_nu": "bare_frac", "ndvi": "ndvi_mean",
-    "emprise_batie": "building_coverage", "emprise_bati": "building_coverage", "cos": "building_coverage",
-    "hauteur": "building_height_m", "hauteur_moyenne": "building_height_m", "hauteur_m": "building_height_m",
-    "impermeabilisation": "impervious_frac", "part_impermeable": "impervious_frac", "impermeable": "impervious_frac",
-    "impervious": "impervious_frac", "sols_impermeables": "impervious_frac", "chaussees": "road_frac",
+    **{
+        f: f
+        for f in (
+            "tree_frac",
+            "grass_frac",
+            "water_frac",
+            "bare_frac",
+            "ndvi_mean",
+            "building_coverage",
+            "building_height_m",
+            "built_volume_m3_per_m2",
+            "road_frac",
+            "impervious_frac",
+        )
+    },
+    "part_arbres": "tree_frac",
+    "arbres": "tree_frac",
+    "canopee": "tree_frac",
+    "canopy": "tree_frac",
+    "couvert_arbore": "tree_frac",
+    "tree_cover": "tree_frac",
+    "part_canopee": "tree_frac",
+    "herbe": "grass_frac",
+    "part_herbe": "grass_frac",
+    "pelouse": "grass_frac",
+    "grass": "grass_frac",
+    "eau": "water_frac",
+    "part_eau": "water_frac",
+    "water": "water_frac",
+    "sol_nu": "bare_frac",
+    "ndvi": "ndvi_mean",
+    "emprise_batie": "building_coverage",
+    "emprise_bati": "building_coverage",
+    "cos": "building_coverage",
+    "hauteur": "building_height_m",
+    "hauteur_moyenne": "building_height_m",
+    "hauteur_m": "building_height_m",
+    "impermeabilisation": "impervious_frac",
+    "part_impermeable": "impervious_frac",
+    "impermeable": "impervious_frac",
+    "impervious": "impervious_frac",
+    "sols_impermeables": "impervious_frac",
+    "chaussees": "road_frac",
 }
 SHARES = {"tree_frac", "grass_frac", "water_frac", "bare_frac", "building_coverage", "road_frac", "impervious_frac"}
 
@@ -71,8 +103,9 @@ def _features(df: pd.DataFrame, name: str, decimal_comma: bool) -> tuple[pd.Data
         label = col
         if feature in SHARES and values.max(skipna=True) > 1.5:
             if values.max(skipna=True) > 100.0 + 1e-9 or values.min(skipna=True) < 0:
-                raise UnreadableFileError(f"Colonne « {col} » de {name} : des parts hors de 0 à 100 % "
-                                          f"({values.min():g} à {values.max():g}).")
+                raise UnreadableFileError(
+                    f"Colonne « {col} » de {name} : des parts hors de 0 à 100 % ({values.min():g} à {values.max():g})."
+                )
             values, label = values / 100.0, f"{col} (%)"
         elif feature in SHARES and values.min(skipna=True) < 0:
             raise UnreadableFileError(f"Colonne « {col} » de {name} : des parts négatives.")
@@ -85,22 +118,30 @@ def _features(df: pd.DataFrame, name: str, decimal_comma: bool) -> tuple[pd.Data
     return out, mapping
 
 
-def read_indicators(path: str | Path, dst_crs: CRS | int | str,
-                    bbox: tuple[float, float, float, float] | None = None) -> IndicatorSource:
+def read_indicators(
+    path: str | Path, dst_crs: CRS | int | str, bbox: tuple[float, float, float, float] | None = None
+) -> IndicatorSource:
     """Read an indicator table (CSV or tabular file, kept with its other columns for the join) or polygon layer."""
     path = Path(path)
     csv = checked_table(path, "d'indicateurs")
     if csv is not None:
         df, decimal_comma = csv
         feats, mapping = _features(df, path.name, decimal_comma)
-        keys = df.drop(columns=list(mapping.values()) + [m.removesuffix(" (%)") for m in mapping.values()],
-                       errors="ignore")
+        keys = df.drop(
+            columns=list(mapping.values()) + [m.removesuffix(" (%)") for m in mapping.values()], errors="ignore"
+        )
         return IndicatorSource("table", pd.concat([keys, feats], axis=1), mapping, str(path))
     gdf = read_vector(path, dst_crs, bbox=bbox, allow_empty=False)
     feats, mapping = _features(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), path.name, False)
     if gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        return IndicatorSource("polygons", gpd.GeoDataFrame(feats, geometry=gdf.geometry.values, crs=gdf.crs),
-                               mapping, str(path))
-    table = pd.concat([pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).drop(columns=list(mapping.values()),
-                                                                                errors="ignore"), feats], axis=1)
+        return IndicatorSource(
+            "polygons", gpd.GeoDataFrame(feats, geometry=gdf.geometry.values, crs=gdf.crs), mapping, str(path)
+        )
+    table = pd.concat(
+        [
+            pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).drop(columns=list(mapping.values()), errors="ignore"),
+            feats,
+        ],
+        axis=1,
+    )
     return IndicatorSource("table", table, mapping, str(path))

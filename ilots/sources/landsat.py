@@ -28,7 +28,7 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 
 from ..errors import AllPixelsMaskedError, AmbiguousInputError, InputFileError, MissingLayerError, UnreadableFileError
-from .rasters import LstLayer, ST_ADD, ST_MULT, check_plausible, open_raster, read_window, to_working_grid
+from .rasters import ST_ADD, ST_MULT, LstLayer, check_plausible, open_raster, read_window, to_working_grid
 
 __all__ = [
     "QA_MASK_BITS",
@@ -124,7 +124,9 @@ def parse_mtl(text: str, name: str = "MTL") -> Mtl:
         else:
             groups = _parse_mtl_txt(text)
     except (json.JSONDecodeError, ET.ParseError) as exc:
-        raise UnreadableFileError(f"Fichier de métadonnées Landsat illisible ({name}) : contenu tronqué ou mal formé.") from exc
+        raise UnreadableFileError(
+            f"Fichier de métadonnées Landsat illisible ({name}) : contenu tronqué ou mal formé."
+        ) from exc
     if not groups:
         raise UnreadableFileError(f"{name} n'est pas un fichier de métadonnées Landsat (MTL).")
     return Mtl(groups)
@@ -258,7 +260,7 @@ def find_scenes(source: str | Path | list) -> list[LandsatScene]:
 
             def reader(name: str) -> str:
                 with tarfile.open(p) as tar:
-                    return tar.extractfile(name[len(prefix):]).read().decode("utf-8")
+                    return tar.extractfile(name[len(prefix) :]).read().decode("utf-8")
 
             names = [prefix + m for m in members]
         elif p.name.upper().endswith("_ST_B10.TIF"):
@@ -271,7 +273,9 @@ def find_scenes(source: str | Path | list) -> list[LandsatScene]:
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(_product_key(name), []).append(name)
-    scenes = [_scene_from_names(g, reader) for g in groups.values() if any(n.upper().endswith("_ST_B10.TIF") for n in g)]
+    scenes = [
+        _scene_from_names(g, reader) for g in groups.values() if any(n.upper().endswith("_ST_B10.TIF") for n in g)
+    ]
     if not scenes:
         raise MissingLayerError(
             "Bande de température de surface introuvable : aucun fichier *_ST_B10.TIF dans la scène "

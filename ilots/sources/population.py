@@ -28,8 +28,20 @@ from .vectors import read_vector, require_polygons
 
 __all__ = ["PopulationSource", "read_population", "filosofi_squares"]
 
-_RESIDENTS = ["Ind", "ind", "residents", "population", "total_population", "pop", "habitants",
-              "P22_POP", "P21_POP", "P20_POP", "P19_POP", "PMUN"]
+_RESIDENTS = [
+    "Ind",
+    "ind",
+    "residents",
+    "population",
+    "total_population",
+    "pop",
+    "habitants",
+    "P22_POP",
+    "P21_POP",
+    "P20_POP",
+    "P19_POP",
+    "PMUN",
+]
 _ELDERLY_COUNT = ["elderly", "elderly_55_plus", "P22_POP65P", "P21_POP65P", "P20_POP65P", "P19_POP65P"]
 _ELDERLY_PCT = ["pct_elderly", "pct_elderly_55", "elderly_pct", "pct_65p"]
 _IDCAR = re.compile(r"N(\d+)E(\d+)")
@@ -85,8 +97,12 @@ def _numeric(df: pd.DataFrame, col: str, name: str, decimal_comma: bool) -> pd.S
         example = series[bad].iloc[0]
         raise UnreadableFileError(
             f"Colonne « {col} » de {name} : {int(bad.sum())} valeur(s) non numérique(s) (par exemple « {example} ») ; "
-            + ("un nombre est attendu." if decimal_comma else
-               "un nombre à point décimal est attendu (avec le séparateur « , », la virgule ne peut pas être décimale).")
+            + (
+                "un nombre est attendu."
+                if decimal_comma
+                else "un nombre à point décimal est attendu (avec le séparateur « , », la virgule ne peut pas "
+                "être décimale)."
+            )
         )
     return values.astype("float64")
 
@@ -106,13 +122,16 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, bool]:
     header = text.lstrip().splitlines()[0] if text.strip() else ""
     sep = max((";", ",", "\t", "|"), key=header.count)
     if not header.count(sep):
-        raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : une seule colonne ; un CSV à "
-                                  "séparateur « ; » ou « , » est attendu.")
+        raise UnreadableFileError(
+            f"Tableau de population illisible ({path.name}) : une seule colonne ; un CSV à "
+            "séparateur « ; » ou « , » est attendu."
+        )
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise UnreadableFileError(f"Tableau de population illisible ({path.name}) : un CSV à séparateur "
-                                  "« , » ou « ; » est attendu.") from exc
+        raise UnreadableFileError(
+            f"Tableau de population illisible ({path.name}) : un CSV à séparateur « , » ou « ; » est attendu."
+        ) from exc
     df.columns = [str(c).strip() for c in df.columns]
     return df, sep in (";", "\t", "|")
 
@@ -132,8 +151,9 @@ def checked_table(path: Path, what: str) -> tuple[pd.DataFrame, bool] | None:
     return df, decimal_comma
 
 
-def _normalise(df: pd.DataFrame, name: str = "la population", decimal_comma: bool = False
-               ) -> tuple[pd.DataFrame, dict[str, str]]:
+def _normalise(
+    df: pd.DataFrame, name: str = "la population", decimal_comma: bool = False
+) -> tuple[pd.DataFrame, dict[str, str]]:
     mapping: dict[str, str] = {}
 
     def number(col: str) -> pd.Series:

@@ -22,7 +22,6 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
-from ..fr import num, temp
 from ..errors import (
     AllPixelsMaskedError,
     AmbiguousInputError,
@@ -36,6 +35,7 @@ from ..errors import (
     TooLargeError,
     UnreadableFileError,
 )
+from ..fr import num, temp
 
 __all__ = [
     "LstLayer",
@@ -79,9 +79,20 @@ CLASS_MAX_DISTINCT = 16
 CLASS_MIN_PIXELS = 50
 # A band description naming the temperature (Google Earth Engine exports: ST_B10, LST, LST_Day_1km…).
 _TEMPERATURE_BAND = re.compile(r"(^|[^a-z])(st_b10|st_b6|b10|lst|temp|temperature|surface.?temp|thermal)", re.I)
-_UNITS = {"degc": "celsius", "deg_c": "celsius", "celsius": "celsius", "°c": "celsius", "c": "celsius",
-          "degree_celsius": "celsius", "degrees_celsius": "celsius",
-          "k": "kelvin", "kelvin": "kelvin", "degk": "kelvin", "deg_k": "kelvin", "kelvins": "kelvin"}
+_UNITS = {
+    "degc": "celsius",
+    "deg_c": "celsius",
+    "celsius": "celsius",
+    "°c": "celsius",
+    "c": "celsius",
+    "degree_celsius": "celsius",
+    "degrees_celsius": "celsius",
+    "k": "kelvin",
+    "kelvin": "kelvin",
+    "degk": "kelvin",
+    "deg_k": "kelvin",
+    "kelvins": "kelvin",
+}
 
 
 @dataclass
@@ -108,7 +119,8 @@ def open_raster(path: str | Path) -> rasterio.DatasetReader:
             ds = rasterio.open(spath)
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableFileError(
-            f"{Path(spath).name} n'est pas un raster lisible (GeoTIFF attendu) : fichier corrompu, ou d'un autre format."
+            f"{Path(spath).name} n'est pas un raster lisible (GeoTIFF attendu) : fichier corrompu, ou d'un autre "
+            "format."
         ) from exc
     if ds.count < 1:
         ds.close()
@@ -132,7 +144,8 @@ def open_raster(path: str | Path) -> rasterio.DatasetReader:
 def _single_band(ds, path: Path, what: str) -> None:
     if ds.count != 1:
         raise BandCountError(
-            f"{path.name} a {ds.count} bandes : un raster de {what} n'en a qu'une (une image en couleurs ne convient pas)."
+            f"{path.name} a {ds.count} bandes : un raster de {what} n'en a qu'une (une image en couleurs ne convient "
+            "pas)."
         )
 
 
@@ -171,9 +184,7 @@ def read_window(
         except rasterio.errors.WindowError:
             window = None
         if window is None or window.width < 1 or window.height < 1:
-            raise NoOverlapError(
-                f"Le raster {Path(ds.name).name} ne recouvre pas la zone d'étude."
-            )
+            raise NoOverlapError(f"Le raster {Path(ds.name).name} ne recouvre pas la zone d'étude.")
     if window.width * window.height > MAX_PIXELS:
         raise TooLargeError(
             f"Le raster {Path(ds.name).name} compte {window.width * window.height / 1e6:.0f} millions de pixels sur la "
@@ -216,10 +227,7 @@ def to_working_grid(
     kwargs = {"resampling": resampling, "nodata": nodata}
     if resolution is not None:
         kwargs["resolution"] = resolution
-    if CRS.from_user_input(src_crs) == dst and resolution is None:
-        out = da
-    else:
-        out = da.rio.reproject(dst, **kwargs)
+    out = da if CRS.from_user_input(src_crs) == dst and resolution is None else da.rio.reproject(dst, **kwargs)
     if bounds is not None:
         res = abs(out.rio.resolution()[0])
         xmin, ymin, xmax, ymax = bounds
@@ -279,8 +287,10 @@ def pick_temperature_band(ds, path: Path, band: int | str | None = None) -> int:
     band, or the one band whose description names the temperature (``ST_B10``, ``LST``…)."""
     descriptions = [d or "" for d in ds.descriptions]
     listed = ", ".join(f"{i + 1} « {d} »" if d else str(i + 1) for i, d in enumerate(descriptions))
-    how = ("indiquez la bande de température (--lst-band N ou son nom sur la ligne de commande, champ « Bande de "
-           "température » sur la page)")
+    how = (
+        "indiquez la bande de température (--lst-band N ou son nom sur la ligne de commande, champ « Bande de "
+        "température » sur la page)"
+    )
     if band is not None and str(band).strip():
         text = str(band).strip()
         if text.isdigit():
@@ -296,12 +306,13 @@ def pick_temperature_band(ds, path: Path, band: int | str | None = None) -> int:
     named = [i + 1 for i, d in enumerate(descriptions) if _TEMPERATURE_BAND.search(d) and "qa" not in d.lower()]
     if len(named) == 1:
         return named[0]
-    raise BandCountError(f"{path.name} a {ds.count} bandes ({listed}) et aucune n'est décrite seule comme la "
-                         f"température : {how}.")
+    raise BandCountError(
+        f"{path.name} a {ds.count} bandes ({listed}) et aucune n'est décrite seule comme la température : {how}."
+    )
 
 
 def _declared_unit(ds, band: int) -> str | None:
-    """"celsius" or "kelvin" when the raster says so (GDAL unit type, or a ``units`` tag)."""
+    """ "celsius" or "kelvin" when the raster says so (GDAL unit type, or a ``units`` tag)."""
     tags = {**ds.tags(), **ds.tags(band)}
     candidates = [ds.units[band - 1] if ds.units else None] + [tags.get(k) for k in ("units", "unit", "UNITS", "UNIT")]
     for c in candidates:
@@ -335,7 +346,8 @@ def check_plausible(celsius: np.ndarray, name: str, how: str) -> None:
     if not lo <= median <= hi:
         raise ImplausibleValuesError(
             f"{name} : température médiane de {temp(median)} ({how}), hors de la plage plausible {temp(lo, 0)} à "
-            f"{temp(hi, 0)} pour une surface urbaine : vérifiez l'unité, l'échelle (scale/offset) ou la bande du raster."
+            f"{temp(hi, 0)} pour une surface urbaine : vérifiez l'unité, l'échelle (scale/offset) ou la bande du "
+            "raster."
         )
 
 
@@ -386,13 +398,13 @@ def read_lst_geotiff(
         rest = values[~missing & ~zeros]
         if n_zero and n_zero >= ZERO_FILL_SHARE * n_valid and rest.size and abs(np.median(rest)) >= 5.0:
             missing |= zeros
-            notes.append(f"{path.name} : {n_zero} pixels valant exactement 0 ({100 * n_zero / n_valid:.0f} % des "
-                         "pixels) traités comme valeur de remplissage non déclarée.")
+            notes.append(
+                f"{path.name} : {n_zero} pixels valant exactement 0 ({100 * n_zero / n_valid:.0f} % des "
+                "pixels) traités comme valeur de remplissage non déclarée."
+            )
     values[missing] = np.nan
     if not np.isfinite(values).any():
-        raise AllPixelsMaskedError(
-            f"Le raster {path.name} ne contient aucun pixel de température valide sur la zone."
-        )
+        raise AllPixelsMaskedError(f"Le raster {path.name} ne contient aucun pixel de température valide sur la zone.")
     classes = _looks_like_classes(values[np.isfinite(values)])
     if classes is not None:
         shown = ", ".join(f"{v:g}" for v in classes[:6]) + ("…" if classes.size > 6 else "")
@@ -411,17 +423,25 @@ def read_lst_geotiff(
         if not scaled:
             values[np.isclose(values, ST_ADD)] = np.nan  # a Landsat fill DN scaled to Kelvin
         celsius, unit = to_celsius(values)
-    how = f"unité {unit}" + (f", échelle {num(scale, 6).rstrip('0').rstrip(',')} et décalage {num(offset, 2)} appliqués"
-                             if scaled else "")
+    how = f"unité {unit}" + (
+        f", échelle {num(scale, 6).rstrip('0').rstrip(',')} et décalage {num(offset, 2)} appliqués" if scaled else ""
+    )
     check_plausible(celsius, path.name, how)
     lo, hi = PLAUSIBLE_C
     celsius = np.where((celsius < lo) | (celsius > hi), np.nan, celsius).astype("float32")
-    data = to_working_grid(celsius, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds and _in(bounds, bounds_crs, dst_crs))
+    data = to_working_grid(
+        celsius, transform, src_crs, dst_crs, Resampling.bilinear, np.nan, bounds and _in(bounds, bounds_crs, dst_crs)
+    )
     data.name = "lst_c"
     date = date_from_name(path.name) or _date_from_tags(tags)
-    source = {"kind": "lst_geotiff", "path": str(path), "unit_detected": unit, "band": b,
-              **({"band_description": description} if description else {}),
-              **({"scale": scale, "offset": offset} if scaled else {})}
+    source = {
+        "kind": "lst_geotiff",
+        "path": str(path),
+        "unit_detected": unit,
+        "band": b,
+        **({"band_description": description} if description else {}),
+        **({"scale": scale, "offset": offset} if scaled else {}),
+    }
     if notes:
         source["notes"] = notes
     return LstLayer(data=data, date=date, source=source)
@@ -515,9 +535,12 @@ def composite_dates(layers: list[LstLayer], ref: xr.DataArray | None = None) -> 
     if not layers:
         raise ValueError("composite_dates() needs at least one layer")
     ref = layers[0].data if ref is None else ref
-    stack = [layer.data.values if layer.data is ref else
-             layer.data.rio.reproject_match(ref, resampling=Resampling.bilinear, nodata=np.nan).values
-             for layer in layers]
+    stack = [
+        layer.data.values
+        if layer.data is ref
+        else layer.data.rio.reproject_match(ref, resampling=Resampling.bilinear, nodata=np.nan).values
+        for layer in layers
+    ]
     cube = np.stack(stack).astype("float32")
     valid = np.isfinite(cube)
     common = valid.all(axis=0)

@@ -99,9 +99,7 @@ def read_vector(
     path = Path(path)
     info = layer_info(path, layer)
     if info.get("crs") is None and info.get("features", 0) != 0:
-        raise MissingCRSError(
-            f"La couche {path.name} n'a pas de système de coordonnées (fichier .prj absent ?)."
-        )
+        raise MissingCRSError(f"La couche {path.name} n'a pas de système de coordonnées (fichier .prj absent ?).")
     kwargs: dict = {}
     if layer is not None:
         kwargs["layer"] = layer
@@ -152,8 +150,10 @@ def require_polygons(gdf: gpd.GeoDataFrame, what: str, strict: bool = False) -> 
         raise GeometryTypeError(f"{what} : des polygones sont attendus, le fichier contient {kinds}.")
     if strict and not poly.all():
         kinds = ", ".join(sorted(set(types[~poly])))
-        raise GeometryTypeError(f"{what} : le fichier mélange des polygones et d'autres géométries ({kinds}) ; "
-                                "gardez seulement les polygones.")
+        raise GeometryTypeError(
+            f"{what} : le fichier mélange des polygones et d'autres géométries ({kinds}) ; "
+            "gardez seulement les polygones."
+        )
     gdf = gdf[poly].copy()
     invalid = ~gdf.geometry.is_valid
     if invalid.any():

@@ -42,11 +42,14 @@ def test_a_commune_is_downloaded_built_and_fitted_from_the_page(app):
     assert (data / "ilotville" / "territory.json").read_bytes() == stamp
 
 
-@pytest.mark.parametrize(("commune", "message"), [
-    ("99999", "Aucune commune ne correspond"),
-    ("Saint-Exemple", "désigne 2 communes"),
-    ("37997", "aucun objet « bâtiments »"),
-])
+@pytest.mark.parametrize(
+    ("commune", "message"),
+    [
+        ("99999", "Aucune commune ne correspond"),
+        ("Saint-Exemple", "désigne 2 communes"),
+        ("37997", "aucun objet « bâtiments »"),
+    ],
+)
 def test_download_errors_are_one_french_sentence(app, commune, message):
     at, data = app
     at.text_input(key="fetch_communes").set_value(commune).run()

@@ -8,8 +8,16 @@ from streamlit.testing.v1 import AppTest
 from ilots.store import load_territory
 from tests.conftest import ROOT
 
-PAGES = ["pages/overview.py", "pages/map.py", "pages/model.py", "pages/scenarios.py", "pages/briefing.py",
-         "pages/cafe.py", "pages/transparency.py", "pages/new_territory.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/map.py",
+    "pages/model.py",
+    "pages/scenarios.py",
+    "pages/briefing.py",
+    "pages/cafe.py",
+    "pages/transparency.py",
+    "pages/new_territory.py",
+]
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +68,24 @@ def test_scenarios_are_saved_and_compared(app, data_dir):
     assert not app.exception
     app.button(key="sc_save").click().run()  # same name again: refused, file kept
     assert any("existe déjà" in e.value for e in app.error)
+    app.slider(key="sc_trees").set_value(30).run()
+    app.text_input(key="sc_name").set_value("Canopée 30").run()
+    app.button(key="sc_save").click().run()
+    app.multiselect(key="sc_compare").set_value(["Canopée 15", "Canopée 30"]).run()
+    assert not app.exception
+    compared = app.dataframe[-1].value
+    assert list(compared.index) == ["Canopée 15", "Canopée 30"]
+    cooling = [
+        float(v.replace("\u2212", "-").replace(",", ".").split("\u00a0")[0]) for v in compared["Temp. de surface"]
+    ]
+    assert cooling[1] < cooling[0] < 0  # twice the trees, more cooling: the table compares the two
 
 
 def test_cafe_slider_changes_its_answer(app):
     app.switch_page("pages/cafe.py").run()
     app.text_input(key="cafe_search").set_value("Boulevard").run()
     assert not app.exception
-    assert any("Votre îlot" == h.value for h in app.subheader)
+    assert any(h.value == "Votre îlot" for h in app.subheader)
     first = [m.value for m in app.markdown if "ilots-big" in m.value]
     app.slider(key="cafe_trees").set_value(30).run()
     second = [m.value for m in app.markdown if "ilots-big" in m.value]
@@ -105,7 +124,7 @@ def test_cafe_never_calls_an_unseen_block_measured(app, data_dir):
     assert any("estimé par le modèle" in m.value for m in app.markdown)
     assert not any("mesurée par satellite" in c.value for c in app.caption)
     assert any("probablement entre" in m.value for m in app.markdown if "ilots-big" in m.value)
-    assert any("Votre îlot" == h.value for h in app.subheader)  # road blocks of about 1 ha, not IRIS
+    assert any(h.value == "Votre îlot" for h in app.subheader)  # road blocks of about 1 ha, not IRIS
 
 
 def test_briefing_says_what_residents_count():
@@ -119,7 +138,8 @@ def test_briefing_says_what_residents_count():
 def test_the_map_offers_the_probability_of_high_risk(app):
     app.switch_page("pages/map.py").run()
     assert "p_high" in app.multiselect(key="map_layers").options or any(
-        "Probabilité" in o for o in app.multiselect(key="map_layers").options)
+        "Probabilité" in o for o in app.multiselect(key="map_layers").options
+    )
     app.multiselect(key="map_layers").set_value(["p_high"]).run()
     assert not app.exception
 

@@ -1,6 +1,5 @@
 """Sessions share cached territories and maps; no page may mutate them in a way another session sees."""
 
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest

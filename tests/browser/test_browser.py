@@ -37,9 +37,25 @@ def serving(data, **env_extra):
     port = _free_port()
     env = {**os.environ, "ILOTS_DATA_DIR": str(data), **env_extra}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -98,14 +114,17 @@ def test_scenario_slider_changes_the_figure(server, browser):
     page = _open(browser, server + "/scenarios")
     page.locator('[data-testid="stMetric"]', has_text="Température de surface").first.wait_for(timeout=60_000)
     before = _metric(page, "Température de surface")
-    slider = page.get_by_role("slider").nth(1)  # 0 is the risk class, 1 the trees slider
+    slider = page.locator('[data-testid="stSlider"]', has_text="Arbres").get_by_role("slider")
     slider.focus()
     for _ in range(10):
         slider.press("ArrowRight")
     page.wait_for_function(
         "(b) => { const m = [...document.querySelectorAll('[data-testid=stMetric]')]"
         ".find(e => e.innerText.includes('Température de surface'));"
-        " return m && !m.innerText.includes(b); }", arg=before, timeout=10_000)
+        " return m && !m.innerText.includes(b); }",
+        arg=before,
+        timeout=10_000,
+    )
     after = _metric(page, "Température de surface")
     assert after != before and after.startswith("−")
     page.screenshot(path=str(ARTIFACTS / "scenarios.png"))

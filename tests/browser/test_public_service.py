@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -148,11 +149,21 @@ def test_every_page_is_french_and_passes_the_accessibility_audit(server, browser
             if v["impact"] not in ("serious", "critical"):
                 continue
             owner = ALLOWED.get(v["id"])
-            foreign = [n for n in v["nodes"] if not (owner and page.evaluate(
-                "([sel, owner]) => !!document.querySelector(sel)?.closest(`[data-testid=${owner}]`)",
-                [n["target"][0], owner]))]
+            foreign = [
+                n
+                for n in v["nodes"]
+                if not (
+                    owner
+                    and page.evaluate(
+                        "([sel, owner]) => !!document.querySelector(sel)?.closest(`[data-testid=${owner}]`)",
+                        [n["target"][0], owner],
+                    )
+                )
+            ]
             if foreign:
-                problems.append((name or "overview", v["id"], v["impact"], foreign[0]["target"], foreign[0]["failureSummary"][:200]))
+                problems.append(
+                    (name or "overview", v["id"], v["impact"], foreign[0]["target"], foreign[0]["failureSummary"][:200])
+                )
         page.screenshot(path=str(ARTIFACTS / f"page_{name or 'overview'}_{width}.png"))
         page.close()
     assert not problems, problems
@@ -176,7 +187,7 @@ def test_the_briefing_pdf_downloaded_in_the_browser_is_laid_out(server, browser)
     button.wait_for(timeout=60_000)
     with page.expect_download(timeout=60_000) as got:
         button.click()
-    pdf = open(got.value.path(), "rb").read()
+    pdf = Path(got.value.path()).read_bytes()
     (ARTIFACTS / "briefing_browser.pdf").write_bytes(pdf)
     lines, _size = text_lines(pdf)
     text = " ".join(line.text for line in lines)
@@ -198,7 +209,7 @@ def test_map_png_download_and_side_by_side_scenario_maps(server, browser):
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
     with page.expect_download(timeout=60_000) as got:
         button.click()
-    assert open(got.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert got.value.suggested_filename.endswith(".png")
     page.goto(base + "/scenarios?territoire=demo")
     page.get_by_text("Îlots modifiés").first.wait_for(timeout=90_000)

@@ -43,13 +43,21 @@ def lst_variant(fill, dtype="float32", crs=2154, transform=None, count=1, nodata
         t, shape = _valid_lst_window(src)
         arr = np.full(shape, fill, dtype=dtype)
         path = tmp / name
-        profile = dict(driver="GTiff", height=shape[0], width=shape[1], count=count, dtype=dtype,
-                       transform=transform or t, nodata=nodata)
+        profile = dict(
+            driver="GTiff",
+            height=shape[0],
+            width=shape[1],
+            count=count,
+            dtype=dtype,
+            transform=transform or t,
+            nodata=nodata,
+        )
         if crs is not None:
             profile["crs"] = crs
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(np.stack([arr] * count))
         return {"lst": [str(path)]}
+
     return make
 
 
@@ -58,6 +66,7 @@ def raw_file(name, content: bytes, role="lst"):
         path = tmp / name
         path.write_bytes(content)
         return {role: [str(path)] if role in ("lst", "population") else str(path)}
+
     return make
 
 
@@ -78,15 +87,27 @@ def huge(tmp, src):
     """A few MB on disk (sparse) declaring 2.5 billion 5 cm pixels over the study area."""
     t, _ = _valid_lst_window(src)
     path = tmp / "huge.tif"
-    with rasterio.open(path, "w", driver="GTiff", height=50_000, width=50_000, count=1, dtype="float32",
-                       transform=from_origin(t.c, t.f, 0.05, 0.05), crs=2154, tiled=True, sparse_ok=True):
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=50_000,
+        width=50_000,
+        count=1,
+        dtype="float32",
+        transform=from_origin(t.c, t.f, 0.05, 0.05),
+        crs=2154,
+        tiled=True,
+        sparse_ok=True,
+    ):
         pass
     return {"lst": [str(path)]}
 
 
 def far_away(tmp, src):
-    path = write_tif(tmp / "far_2023-08-22.tif", np.full((20, 20), 305.0, dtype="float32"),
-                     from_origin(200000, 6200000, 30, 30))
+    path = write_tif(
+        tmp / "far_2023-08-22.tif", np.full((20, 20), 305.0, dtype="float32"), from_origin(200000, 6200000, 30, 30)
+    )
     return {"lst": [str(path)]}
 
 
@@ -117,10 +138,12 @@ def landcover_variant(dtype, count=1):
     def make(tmp, src):
         t, shape = _valid_lst_window(src)
         path = tmp / "landcover.tif"
-        with rasterio.open(path, "w", driver="GTiff", height=shape[0], width=shape[1], count=count, dtype=dtype,
-                           transform=t, crs=2154) as dst:
+        with rasterio.open(
+            path, "w", driver="GTiff", height=shape[0], width=shape[1], count=count, dtype=dtype, transform=t, crs=2154
+        ) as dst:
             dst.write(np.full((count, *shape), 50, dtype=dtype))
         return {"landcover": str(path)}
+
     return make
 
 
@@ -135,6 +158,7 @@ def shapefile_bdtopo(drop_suffix):
                 gdf.to_file(folder / f"{layer.upper()}.shp", encoding="utf-8")
         (folder / f"BATIMENT{drop_suffix}").unlink()
         return {"bdtopo": str(folder)}
+
     return make
 
 
@@ -147,6 +171,7 @@ def blocks_file(geoms_fn, columns=None, name="blocks.gpkg"):
         path = tmp / name
         gpd.GeoDataFrame(data, geometry=geoms, crs=2154).to_file(path)
         return {"blocks": str(path), "blocks_id": "code", "bdtopo": None}
+
     return make
 
 
@@ -160,6 +185,7 @@ def population_csv(frame: pd.DataFrame):
         path = tmp / "pop.csv"
         frame.to_csv(path, index=False)
         return {"population": [str(path)]}
+
     return make
 
 
@@ -184,23 +210,49 @@ CASES = [
     Case("shapefile without prj", E.MissingCRSError, "coordonnées", shapefile_bdtopo(".prj")),
     Case("bdtopo gpkg that is text", E.UnreadableFileError, "GeoPackage", raw_file("bd.gpkg", b"hello", role="bdtopo")),
     Case("zero-byte blocks", E.EmptyFileError, "vide", raw_file("blocks.geojson", b"", role="blocks")),
-    Case("lines as blocks", E.GeometryTypeError, "polygones",
-         blocks_file(lambda *b: [shapely.LineString([(b[0], b[1]), (b[2], b[3])])])),
-    Case("mixed geometries", E.GeometryTypeError, "mélange",
-         blocks_file(lambda *b: squares(*b) + [shapely.Point(b[0] + 10, b[1] + 10)], name="mixed.geojson")),
-    Case("missing id column", E.MissingColumnError, "absente",
-         blocks_file(squares, columns=lambda n: {"nom": ["x"] * n})),
-    Case("duplicate ids", E.MissingColumnError, "unique",
-         blocks_file(squares, columns=lambda n: {"code": ["same"] * n})),
-    Case("blocks far away", E.NoOverlapError, "recouvre",
-         blocks_file(lambda *b: [shapely.box(100000, 6100000, 100100, 6100100)])),
-    Case("population without residents", E.MissingColumnError, "habitants",
-         population_csv(pd.DataFrame({"IRIS": ["1"], "age": [3]}))),
-    Case("population key matches nothing", E.MissingColumnError, "jointure",
-         population_csv(pd.DataFrame({"IRIS": ["x", "y"], "population": [1, 2]}))),
+    Case(
+        "lines as blocks",
+        E.GeometryTypeError,
+        "polygones",
+        blocks_file(lambda *b: [shapely.LineString([(b[0], b[1]), (b[2], b[3])])]),
+    ),
+    Case(
+        "mixed geometries",
+        E.GeometryTypeError,
+        "mélange",
+        blocks_file(lambda *b: squares(*b) + [shapely.Point(b[0] + 10, b[1] + 10)], name="mixed.geojson"),
+    ),
+    Case(
+        "missing id column", E.MissingColumnError, "absente", blocks_file(squares, columns=lambda n: {"nom": ["x"] * n})
+    ),
+    Case(
+        "duplicate ids", E.MissingColumnError, "unique", blocks_file(squares, columns=lambda n: {"code": ["same"] * n})
+    ),
+    Case(
+        "blocks far away",
+        E.NoOverlapError,
+        "recouvre",
+        blocks_file(lambda *b: [shapely.box(100000, 6100000, 100100, 6100100)]),
+    ),
+    Case(
+        "population without residents",
+        E.MissingColumnError,
+        "habitants",
+        population_csv(pd.DataFrame({"IRIS": ["1"], "age": [3]})),
+    ),
+    Case(
+        "population key matches nothing",
+        E.MissingColumnError,
+        "jointure",
+        population_csv(pd.DataFrame({"IRIS": ["x", "y"], "population": [1, 2]})),
+    ),
     Case("zero-byte population", E.EmptyFileError, "vide", raw_file("pop.csv", b"", role="population")),
-    Case("bad filosofi ids", E.UnreadableFileError, "Filosofi",
-         population_csv(pd.DataFrame({"Idcar_200m": ["CRS3035RES200mNxxE"], "Ind": [3.0]}))),
+    Case(
+        "bad filosofi ids",
+        E.UnreadableFileError,
+        "Filosofi",
+        population_csv(pd.DataFrame({"Idcar_200m": ["CRS3035RES200mNxxE"], "Ind": [3.0]})),
+    ),
     Case("missing file", E.UnreadableFileError, "introuvable", lambda tmp, src: {"lst": [str(tmp / "nope.tif")]}),
     Case("no roads and no blocks", E.BuildError, "îlots", lambda tmp, src: {"bdtopo": None}),
     Case("no temperature at all", E.BuildError, "température", lambda tmp, src: {"lst": []}),
@@ -210,8 +262,12 @@ CASES = [
 @pytest.fixture(scope="module")
 def src(demo_territory):
     s = demo_territory / "sources"
-    return {"lst": [str(next((s / "landsat").iterdir()))], "bdtopo": str(s / "bdtopo_ilotville.gpkg"),
-            "landcover": str(s / "worldcover_ilotville_10m.tif"), "population": []}
+    return {
+        "lst": [str(next((s / "landsat").iterdir()))],
+        "bdtopo": str(s / "bdtopo_ilotville.gpkg"),
+        "landcover": str(s / "worldcover_ilotville_10m.tif"),
+        "population": [],
+    }
 
 
 def _inputs(case, tmp, src) -> BuildInputs:
@@ -226,8 +282,12 @@ def _argv(inputs: BuildInputs, out: Path) -> list[str]:
         argv += ["--lst", ""]
     for p in inputs.lst:
         argv += ["--lst", p]
-    for flag, value in (("--landcover", inputs.landcover), ("--bdtopo", inputs.bdtopo), ("--blocks", inputs.blocks),
-                        ("--blocks-id", inputs.blocks_id)):
+    for flag, value in (
+        ("--landcover", inputs.landcover),
+        ("--bdtopo", inputs.bdtopo),
+        ("--blocks", inputs.blocks),
+        ("--blocks-id", inputs.blocks_id),
+    ):
         if value:
             argv += [flag, value]
     for p in inputs.population:
@@ -260,7 +320,9 @@ def test_bad_input(case, src, demo_territory, tmp_path, capsys):
 
 
 def test_latin1_dbf_without_cpg_is_decoded(tmp_path):
-    gdf = gpd.GeoDataFrame({"NATURE": ["Forêt fermée"], "HAUTEUR": [9.0]}, geometry=[shapely.box(0, 0, 10, 10)], crs=2154)
+    gdf = gpd.GeoDataFrame(
+        {"NATURE": ["Forêt fermée"], "HAUTEUR": [9.0]}, geometry=[shapely.box(0, 0, 10, 10)], crs=2154
+    )
     gdf.to_file(tmp_path / "BATIMENT.shp", encoding="ISO-8859-1")
     (tmp_path / "BATIMENT.cpg").unlink(missing_ok=True)
     from ilots.sources.vectors import read_vector

@@ -15,8 +15,13 @@ from tests.conftest import ROOT
 
 
 def _spawn(args, env=None):
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_killed_rebuilds_leave_a_loadable_territory(demo_territory, tmp_path):

@@ -1,11 +1,11 @@
 """Issue 11 §3: no silent wrong number from an input file (scale, units, fill, class rasters, bands,
 French spreadsheets, name clashes, duplicate blocks)."""
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
 import shapely
-import geopandas as gpd
 from rasterio.transform import from_origin
 
 from ilots import errors as E
@@ -20,8 +20,18 @@ TRUE_C = 30.0 + RNG.normal(0, 3, size=(40, 40))  # a summer city, °C
 
 
 def _tif(path, arr, dtype, nodata=None, scale=None, offset=None, units=None, tags=None, count=1, descriptions=None):
-    with rasterio.open(path, "w", driver="GTiff", height=arr.shape[-2], width=arr.shape[-1], count=count,
-                       dtype=dtype, transform=T, crs=2154, nodata=nodata) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=arr.shape[-2],
+        width=arr.shape[-1],
+        count=count,
+        dtype=dtype,
+        transform=T,
+        crs=2154,
+        nodata=nodata,
+    ) as ds:
         ds.write(arr.astype(dtype) if count > 1 else arr.astype(dtype)[None])
         if scale is not None or offset is not None:
             ds.scales, ds.offsets = [scale or 1.0] * count, [offset or 0.0] * count
@@ -34,27 +44,35 @@ def _tif(path, arr, dtype, nodata=None, scale=None, offset=None, units=None, tag
     return path
 
 
-@pytest.mark.parametrize(("raw", "dtype", "kw"), [
-    ((TRUE_C + 273.15) / 0.02, "uint16", {"scale": 0.02}),  # MODIS style: K / 0.02
-    (TRUE_C * 10, "int16", {"scale": 0.1, "units": "degC"}),  # tenths of °C, declared
-    ((TRUE_C + 273.15) * 100, "uint16", {"scale": 0.01}),  # Kelvin × 100
-    (TRUE_C * 10, "int16", {"tags": {"scale_factor": "0.1", "units": "degC"}}),  # netCDF-style tags
-    ((TRUE_C + 273.15) * 50, "uint16", {"scale": 0.02, "units": "K"}),
-])
+@pytest.mark.parametrize(
+    ("raw", "dtype", "kw"),
+    [
+        ((TRUE_C + 273.15) / 0.02, "uint16", {"scale": 0.02}),  # MODIS style: K / 0.02
+        (TRUE_C * 10, "int16", {"scale": 0.1, "units": "degC"}),  # tenths of °C, declared
+        ((TRUE_C + 273.15) * 100, "uint16", {"scale": 0.01}),  # Kelvin × 100
+        (TRUE_C * 10, "int16", {"tags": {"scale_factor": "0.1", "units": "degC"}}),  # netCDF-style tags
+        ((TRUE_C + 273.15) * 50, "uint16", {"scale": 0.02, "units": "K"}),
+    ],
+)
 def test_scale_offset_and_units_are_honoured(tmp_path, raw, dtype, kw):
     layer = read_lst_geotiff(_tif(tmp_path / "lst.tif", np.round(raw), dtype, **kw), 2154)
     assert np.nanmedian(layer.data.values) == pytest.approx(np.median(TRUE_C), abs=0.1)
 
 
-@pytest.mark.parametrize(("raw", "dtype", "kw", "found"), [
-    (TRUE_C * 10, "int16", {"units": "degC"}, "301,"),  # tenths of °C declared as °C without a scale
-    (TRUE_C - 100.0, "float32", {}, "médiane de −"),  # far too cold for any city
-])
+@pytest.mark.parametrize(
+    ("raw", "dtype", "kw", "found"),
+    [
+        (TRUE_C * 10, "int16", {"units": "degC"}, "301,"),  # tenths of °C declared as °C without a scale
+        (TRUE_C - 100.0, "float32", {}, "médiane de −"),  # far too cold for any city
+    ],
+)
 def test_implausible_medians_are_refused_naming_file_and_values(tmp_path, raw, dtype, kw, found, capsys):
     path = _tif(tmp_path / "chaleur.tif", raw, dtype, **kw)
     with pytest.raises(E.ImplausibleValuesError) as info:
         read_lst_geotiff(path, 2154)
-    assert "chaleur.tif" in str(info.value) and found in str(info.value) and "−30\u00a0°C à 70\u00a0°C" in str(info.value)
+    assert (
+        "chaleur.tif" in str(info.value) and found in str(info.value) and "−30\u00a0°C à 70\u00a0°C" in str(info.value)
+    )
 
 
 def test_undeclared_zero_fill_is_masked_and_said(tmp_path):
@@ -130,12 +148,21 @@ def _squares(bdtopo, n=6):
 
 def test_iris_table_saved_by_french_excel_is_joined(src, tmp_path):
     squares = _squares(src["bdtopo"])
-    blocks = gpd.GeoDataFrame({"code_iris": [f"3799900{i:02d}" for i in range(len(squares))]}, geometry=squares, crs=2154)
+    blocks = gpd.GeoDataFrame(
+        {"code_iris": [f"3799900{i:02d}" for i in range(len(squares))]}, geometry=squares, crs=2154
+    )
     blocks.to_file(tmp_path / "iris.gpkg")
     rows = "".join(f"{c};{100 + 10 * i},5\n" for i, c in enumerate(blocks["code_iris"]))
     (tmp_path / "pop.csv").write_bytes(("\ufeffcode_iris;Population\n" + rows).encode("utf-8"))
-    built = compute_territory(BuildInputs(name="x", lst=[src["lst"]], blocks=str(tmp_path / "iris.gpkg"),
-                                          blocks_id="code_iris", population=[str(tmp_path / "pop.csv")]))
+    built = compute_territory(
+        BuildInputs(
+            name="x",
+            lst=[src["lst"]],
+            blocks=str(tmp_path / "iris.gpkg"),
+            blocks_id="code_iris",
+            population=[str(tmp_path / "pop.csv")],
+        )
+    )
     assert built.blocks["residents"].tolist() == [100.5 + 10 * i for i in range(len(squares))]
     assert built.manifest["population"][0]["matched_blocks"] == len(squares)
 
@@ -143,10 +170,29 @@ def test_iris_table_saved_by_french_excel_is_joined(src, tmp_path):
 def test_duplicate_blocks_are_warned(src, tmp_path, capsys):
     squares = _squares(src["bdtopo"])
     squares.append(squares[0])
-    gpd.GeoDataFrame({"code": [f"B{i}" for i in range(len(squares))]}, geometry=squares, crs=2154).to_file(tmp_path / "b.gpkg")
+    gpd.GeoDataFrame({"code": [f"B{i}" for i in range(len(squares))]}, geometry=squares, crs=2154).to_file(
+        tmp_path / "b.gpkg"
+    )
     out = tmp_path / "t"
-    assert main(["build", "--quiet", "--out", str(out), "--name", "x", "--lst", src["lst"], "--blocks",
-                 str(tmp_path / "b.gpkg"), "--blocks-id", "code"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--quiet",
+                "--out",
+                str(out),
+                "--name",
+                "x",
+                "--lst",
+                src["lst"],
+                "--blocks",
+                str(tmp_path / "b.gpkg"),
+                "--blocks-id",
+                "code",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "même géométrie" in err and "B0" in err
 

@@ -7,13 +7,32 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ilots.cli import main
-from ilots.scenarios import Intervention, Scenario, Target, delete_scenario, list_scenarios, load_scenario, save_scenario
+from ilots.scenarios import (
+    Intervention,
+    Scenario,
+    Target,
+    delete_scenario,
+    list_scenarios,
+    load_scenario,
+    save_scenario,
+)
 from ilots.store import MANIFEST, list_territories, load_territory
 from tests.conftest import ROOT
 
 
 def _build_argv(src: dict, out) -> list[str]:
-    return ["build", "--quiet", "--out", str(out), "--name", "Reconstruit", "--lst", src["lst"], "--bdtopo", src["bdtopo"]]
+    return [
+        "build",
+        "--quiet",
+        "--out",
+        str(out),
+        "--name",
+        "Reconstruit",
+        "--lst",
+        src["lst"],
+        "--bdtopo",
+        src["bdtopo"],
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +50,9 @@ def test_rebuild_keeps_saved_scenarios_marked_as_older(fitted_copy, src, capsys)
     old_created = load_territory(fitted_copy).manifest["created"]
     assert main(_build_argv(src, fitted_copy)) == 0
     err = capsys.readouterr().err
-    assert "Scénarios enregistrés conservés : 1" in err and "python -m ilots fit" in err  # the model is not silently lost
+    assert (
+        "Scénarios enregistrés conservés : 1" in err and "python -m ilots fit" in err
+    )  # the model is not silently lost
     kept = load_scenario(fitted_copy, "Plan canopée")
     assert kept.territory_created == old_created != load_territory(fitted_copy).manifest["created"]
     assert main(["scenario", str(fitted_copy), "--list"]) == 0
@@ -72,12 +93,17 @@ def test_out_paths_are_never_globbed(fitted_demo, tmp_path, src):
         assert backup.is_dir() and (data / "lyon" / MANIFEST).is_file()
 
 
-@pytest.mark.parametrize("names", [
-    ("Сценарий один", "Сценарий два"),  # non-Latin scripts slug to nothing
-    ("Végétalisation des cours d'école et des places du quartier nord, tranche 1",  # same first 60 characters
-     "Végétalisation des cours d'école et des places du quartier nord, tranche 2"),
-    ("Plan A", "plan-a"),
-])
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("Сценарий один", "Сценарий два"),  # non-Latin scripts slug to nothing
+        (
+            "Végétalisation des cours d'école et des places du quartier nord, tranche 1",  # same first 60 characters
+            "Végétalisation des cours d'école et des places du quartier nord, tranche 2",
+        ),
+        ("Plan A", "plan-a"),
+    ],
+)
 def test_scenario_names_never_collide(tmp_path, names, capsys):
     (tmp_path / MANIFEST).write_text("{}")
     first, second = (Scenario(n, [Intervention("trees", 5 + i, Target("all"))]) for i, n in enumerate(names))
@@ -98,6 +124,7 @@ def test_cli_delete_removes_exactly_the_named_scenario(fitted_copy, capsys):
 
 
 # -- the dashboard ----------------------------------------------------------------------------------
+
 
 def _app(data, monkeypatch, **env):
     monkeypatch.setenv("ILOTS_DATA_DIR", str(data))

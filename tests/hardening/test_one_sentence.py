@@ -37,8 +37,20 @@ def _disk_full(*args, **kwargs):
 
 def test_out_below_a_file_is_one_sentence(tmp_path, src, capsys):
     (tmp_path / "fichier").write_text("x")
-    code = main(["build", "--quiet", "--out", str(tmp_path / "fichier" / "t"), "--name", "x", "--lst", src["lst"],
-                 "--bdtopo", src["bdtopo"]])
+    code = main(
+        [
+            "build",
+            "--quiet",
+            "--out",
+            str(tmp_path / "fichier" / "t"),
+            "--name",
+            "x",
+            "--lst",
+            src["lst"],
+            "--bdtopo",
+            src["bdtopo"],
+        ]
+    )
     assert code == 2
     _one_sentence(capsys, "dossier est attendu")
 
@@ -50,7 +62,20 @@ def test_read_only_out_is_one_sentence(tmp_path, src, capsys, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
     monkeypatch.setattr(os, "mkdir", read_only)
-    code = main(["build", "--quiet", "--out", str(tmp_path / "t"), "--name", "x", "--lst", src["lst"], "--bdtopo", src["bdtopo"]])
+    code = main(
+        [
+            "build",
+            "--quiet",
+            "--out",
+            str(tmp_path / "t"),
+            "--name",
+            "x",
+            "--lst",
+            src["lst"],
+            "--bdtopo",
+            src["bdtopo"],
+        ]
+    )
     assert code == 2
     _one_sentence(capsys, "lecture seule")
 
@@ -64,7 +89,18 @@ def test_full_disk_is_one_sentence_and_keeps_the_territory(fitted_copy, src, cap
     before = _tree(fitted_copy)
     if where == "build":
         monkeypatch.setattr(ilots.build, "write_blocks", _disk_full)
-        argv = ["build", "--quiet", "--out", str(fitted_copy), "--name", "x", "--lst", src["lst"], "--bdtopo", src["bdtopo"]]
+        argv = [
+            "build",
+            "--quiet",
+            "--out",
+            str(fitted_copy),
+            "--name",
+            "x",
+            "--lst",
+            src["lst"],
+            "--bdtopo",
+            src["bdtopo"],
+        ]
     elif where == "fit":
         monkeypatch.setattr(ilots.analysis, "save_model", _disk_full)
         argv = ["fit", str(fitted_copy)]
@@ -83,11 +119,14 @@ def test_bad_costs_files_are_one_sentence(fitted_copy, tmp_path, capsys, content
     _one_sentence(capsys, "oût unitaire")
 
 
-@pytest.mark.parametrize(("argv", "fragment"), [
-    (["--trees", "10", "--costs", '{"trees_eur_m2": "cent"}'], "« trees_eur_m2 » invalide"),
-    (["--trees", "10", "--costs", "[1, 2]"], "objet JSON"),
-    (["--trees", "10", "--costs", "/nulle/part/couts.json"], "couts.json"),
-])
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--trees", "10", "--costs", '{"trees_eur_m2": "cent"}'], "« trees_eur_m2 » invalide"),
+        (["--trees", "10", "--costs", "[1, 2]"], "objet JSON"),
+        (["--trees", "10", "--costs", "/nulle/part/couts.json"], "couts.json"),
+    ],
+)
 def test_bad_costs_are_one_sentence(fitted_copy, capsys, argv, fragment):
     assert main(["scenario", str(fitted_copy), *argv]) == 2
     _one_sentence(capsys, fragment)
@@ -103,11 +142,19 @@ def test_restat_into_a_missing_folder(fitted_copy, src, capsys):
     _one_sentence(capsys, "n'existe pas")
 
 
-@pytest.mark.parametrize("argv", [
-    ["fit", "{dir}", "--folds", "0"], ["fit", "{dir}", "--folds", "1"], ["fit", "{dir}", "--tile-m", "-5"],
-    ["demo", "--out", "{dir}", "--size-km", "0"], ["demo", "--out", "{dir}", "--size-km", "-3"],
-    ["demo", "--out", "{dir}", "--size-km", "nan"], ["build", "--out", "{dir}"], ["nope"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fit", "{dir}", "--folds", "0"],
+        ["fit", "{dir}", "--folds", "1"],
+        ["fit", "{dir}", "--tile-m", "-5"],
+        ["demo", "--out", "{dir}", "--size-km", "0"],
+        ["demo", "--out", "{dir}", "--size-km", "-3"],
+        ["demo", "--out", "{dir}", "--size-km", "nan"],
+        ["build", "--out", "{dir}"],
+        ["nope"],
+    ],
+)
 def test_bad_options_are_one_french_sentence(fitted_copy, capsys, argv):
     before = _tree(fitted_copy)
     with pytest.raises(SystemExit) as info:
@@ -128,12 +175,15 @@ def test_demo_size_is_checked_in_the_library_too(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize(("file", "content", "fragment"), [
-    ("territory.json", "[]", "endommagé"),
-    ("territory.json", '{"format_version": 1}', "endommagé"),
-    ("model.json", "{}", "endommagé"),
-    ("model.json", "[1]", "endommagé"),
-])
+@pytest.mark.parametrize(
+    ("file", "content", "fragment"),
+    [
+        ("territory.json", "[]", "endommagé"),
+        ("territory.json", '{"format_version": 1}', "endommagé"),
+        ("model.json", "{}", "endommagé"),
+        ("model.json", "[1]", "endommagé"),
+    ],
+)
 def test_damaged_files_give_one_sentence_in_info(fitted_copy, capsys, file, content, fragment):
     (fitted_copy / file).write_text(content)
     assert main(["info", str(fitted_copy)]) == 2
@@ -153,8 +203,15 @@ def test_damaged_territories_do_not_break_the_others(fitted_demo, tmp_path, monk
     selector = lambda: at.sidebar.selectbox[0]  # noqa: E731 - keyed by the current choice (pages/common.py)
     labels = selector().options  # as shown (formatted)
     assert any("endommagé" in label for label in labels)
-    for page in ("pages/overview.py", "pages/map.py", "pages/model.py", "pages/scenarios.py", "pages/briefing.py",
-                 "pages/cafe.py", "pages/transparency.py"):
+    for page in (
+        "pages/overview.py",
+        "pages/map.py",
+        "pages/model.py",
+        "pages/scenarios.py",
+        "pages/briefing.py",
+        "pages/cafe.py",
+        "pages/transparency.py",
+    ):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
         selector().set_value("casse").run()

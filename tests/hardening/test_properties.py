@@ -33,8 +33,11 @@ def brute_force_mean(values: np.ndarray, polygon, res: float = 1.0) -> float:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    values=arrays(np.float64, st.tuples(st.integers(3, 7), st.integers(3, 7)),
-                  elements=st.one_of(st.floats(20, 50), st.just(np.nan))),
+    values=arrays(
+        np.float64,
+        st.tuples(st.integers(3, 7), st.integers(3, 7)),
+        elements=st.one_of(st.floats(20, 50), st.just(np.nan)),
+    ),
     box=st.tuples(st.floats(0, 0.9), st.floats(0, 0.9), st.floats(0.1, 1.0), st.floats(0.1, 1.0)),
     rotate=st.floats(0, 80),
 )
@@ -87,8 +90,9 @@ KIND = st.sampled_from(["trees", "depave", "green_roofs", "cool_roofs", "cool_pa
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(st.tuples(KIND, st.floats(0, 100), st.sampled_from([None, 2, 3, 4, 5])), max_size=6))
 def test_scenario_edits_keep_fractions_valid(engine, items):
-    scenario = Scenario("p", [Intervention(k, v, Target("all") if c is None else Target("risk", min_class=c))
-                              for k, v, c in items])
+    scenario = Scenario(
+        "p", [Intervention(k, v, Target("all") if c is None else Target("risk", min_class=c)) for k, v, c in items]
+    )
     new, changed, albedo, m2 = engine.edit(scenario)
     fracs = ["tree_frac", "grass_frac", "built_frac", "water_frac", "bare_frac"]
     values = new[fracs].to_numpy(dtype=float)

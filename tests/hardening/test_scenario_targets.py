@@ -10,11 +10,20 @@ import shapely
 from ilots.cli import main
 
 
-@pytest.mark.parametrize(("where", "keep"), [
-    ("all", lambda c: c >= 1), ("tous", lambda c: c >= 1),
-    ("risk>=4", lambda c: c >= 4), ("risk>3", lambda c: c >= 4), ("risk >= 2", lambda c: c >= 2),
-    ("risk==4", lambda c: c == 4), ("risk==5", lambda c: c == 5), ("risk=3", lambda c: c == 3), ("RISK==1", lambda c: c == 1),
-])
+@pytest.mark.parametrize(
+    ("where", "keep"),
+    [
+        ("all", lambda c: c >= 1),
+        ("tous", lambda c: c >= 1),
+        ("risk>=4", lambda c: c >= 4),
+        ("risk>3", lambda c: c >= 4),
+        ("risk >= 2", lambda c: c >= 2),
+        ("risk==4", lambda c: c == 4),
+        ("risk==5", lambda c: c == 5),
+        ("risk=3", lambda c: c == 3),
+        ("RISK==1", lambda c: c == 1),
+    ],
+)
 def test_every_where_form_selects_its_blocks(fitted_copy, capsys, where, keep):
     classes = pd.read_parquet(fitted_copy / "model.parquet")["risk_class"]
     expected = int(keep(classes).sum())

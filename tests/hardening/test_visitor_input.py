@@ -53,8 +53,15 @@ def test_data_and_names_are_shown_as_text_on_every_page(hostile, monkeypatch):
     monkeypatch.setenv("ILOTS_DATA_DIR", str(hostile.parent))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     at.run()
-    for page in ("pages/overview.py", "pages/map.py", "pages/model.py", "pages/scenarios.py", "pages/briefing.py",
-                 "pages/cafe.py", "pages/transparency.py"):
+    for page in (
+        "pages/overview.py",
+        "pages/map.py",
+        "pages/model.py",
+        "pages/scenarios.py",
+        "pages/briefing.py",
+        "pages/cafe.py",
+        "pages/transparency.py",
+    ):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
         bad = [s for s in _markdown_sources(at) if RENDERED.search(s)]
@@ -127,14 +134,18 @@ def test_too_many_members_and_too_large_totals_are_refused(tmp_path):
     with pytest.raises(UploadError, match="trop de fichiers"):
         safe_extract_zip(archive, tmp_path / "x", Limits(max_files=20))
     with pytest.raises(UploadError, match="Mo permis"):
-        safe_extract_zip(_zip(tmp_path / "t.zip", {"a.bin": bytes(2000)}), tmp_path / "y",
-                         Limits(max_unpacked_bytes=1000))
+        safe_extract_zip(
+            _zip(tmp_path / "t.zip", {"a.bin": bytes(2000)}), tmp_path / "y", Limits(max_unpacked_bytes=1000)
+        )
 
 
-@pytest.mark.parametrize(("members", "fragment"), [
-    ({"BDTOPO/BATIMENT": b"x", "BDTOPO/BATIMENT/BATIMENT.shp": b"y"}, "fichier et comme dossier"),
-    ({"BDTOPO/" + "a" * 300 + ".shp": b"x"}, "trop long"),
-])
+@pytest.mark.parametrize(
+    ("members", "fragment"),
+    [
+        ({"BDTOPO/BATIMENT": b"x", "BDTOPO/BATIMENT/BATIMENT.shp": b"y"}, "fichier et comme dossier"),
+        ({"BDTOPO/" + "a" * 300 + ".shp": b"x"}, "trop long"),
+    ],
+)
 def test_archive_names_get_their_real_reason(tmp_path, members, fragment):
     with pytest.raises(UploadError, match=fragment):
         safe_extract_zip(_zip(tmp_path / "n.zip", members), tmp_path / "x")

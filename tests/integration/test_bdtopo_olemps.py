@@ -24,8 +24,12 @@ def test_utf8_dbf_without_cpg_is_decoded(real_dir, olemps):
 
 def test_layers_counts_z_dropped_and_geometry_only_roads(olemps):
     assert {k: len(v) for k, v in olemps.layers.items()} == {
-        "batiment": 2273, "zone_de_vegetation": 665, "troncon_de_route": 1094,
-        "troncon_de_voie_ferree": 6, "surface_hydrographique": 28, "commune": 1,
+        "batiment": 2273,
+        "zone_de_vegetation": 665,
+        "troncon_de_route": 1094,
+        "troncon_de_voie_ferree": 6,
+        "surface_hydrographique": 28,
+        "commune": 1,
     }
     assert not olemps.get("batiment").geometry.has_z.any()
     roads = olemps.get("troncon_de_route")  # no .dbf: geometry only, default width
@@ -48,7 +52,9 @@ def test_bbox_reads_only_the_study_area(real_dir):
 def test_blocks_from_real_roads(olemps):
     roads = olemps.get("troncon_de_route")
     area = shapely.box(*roads.total_bounds)
-    blocks = blocks_from_network(roads, area, olemps.get("troncon_de_voie_ferree"), olemps.get("surface_hydrographique"))
+    blocks = blocks_from_network(
+        roads, area, olemps.get("troncon_de_voie_ferree"), olemps.get("surface_hydrographique")
+    )
     assert len(blocks) > 100
     assert blocks.area.min() >= 500
     assert blocks.index.is_unique

@@ -63,8 +63,9 @@ def test_briefing_shows_today_and_the_scenario_side_by_side(demo):
     need_poppler()
     terr, meta, table = demo
     summary, per_block = _scenario(terr, meta, table, trees=20, cool_roofs=50)
-    text = _assert_laid_out(briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, summary, per_block,
-                                         streets=terr.streets()))
+    text = _assert_laid_out(
+        briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, summary, per_block, streets=terr.streets())
+    )
     assert "Risque de chaleur aujourd'hui" in text and "Avec le scénario" in text
     assert "de classe avec le scénario" in text
     assert "Habitants sortis du risque élevé" in text
@@ -73,12 +74,19 @@ def test_briefing_shows_today_and_the_scenario_side_by_side(demo):
 def test_long_names_and_notes_still_fit(demo):
     need_poppler()
     terr, meta, table = demo
-    summary, per_block = _scenario(terr, meta, table, name="Plan de végétalisation des cours d'école, des parvis et "
-                                   "des rues, phase 2", trees=40, depave=60)
+    summary, per_block = _scenario(
+        terr,
+        meta,
+        table,
+        name="Plan de végétalisation des cours d'école, des parvis et des rues, phase 2",
+        trees=40,
+        depave=60,
+    )
     summary = {**summary, "sanity": {"trees": {"note": "Une note très longue des repères publiés " * 8}}}
     name = "Communauté d'agglomération du Grand Îlotville et des communes riveraines de la vallée " * 2
-    _assert_laid_out(briefing_pdf(name, terr.blocks, meta, table, terr.manifest, summary, per_block,
-                                  streets=terr.streets()))
+    _assert_laid_out(
+        briefing_pdf(name, terr.blocks, meta, table, terr.manifest, summary, per_block, streets=terr.streets())
+    )
 
 
 def test_residents_unknown_is_said_not_zero(demo):

@@ -3,10 +3,12 @@
 import json
 import shutil
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 
 from ilots.build import BuildInputs, compute_territory
 from ilots.cli import main
@@ -36,7 +38,9 @@ def test_demo_is_a_plausible_synthetic_town(demo_territory):
 def test_demo_built_twice_is_identical(demo_territory, tmp_path):
     again = build_demo(tmp_path / "again", size_km=2.0, seed=7)
     a, b = load_territory(demo_territory), load_territory(again)
-    pd.testing.assert_frame_equal(pd.DataFrame(a.blocks.drop(columns="geometry")), pd.DataFrame(b.blocks.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(a.blocks.drop(columns="geometry")), pd.DataFrame(b.blocks.drop(columns="geometry"))
+    )
     assert a.blocks.geometry.geom_equals_exact(b.blocks.geometry, tolerance=0).all()
     np.testing.assert_array_equal(a.lst().values, b.lst().values)
     sa = {f["path"]: f["sha256"] for s in a.manifest["sources"] for f in s["files"]}
@@ -69,20 +73,76 @@ def _sources(demo_territory):
 def test_cli_user_errors_exit_2_with_one_french_line(demo_territory, tmp_path, capsys):
     src, scene = _sources(demo_territory)
     cases = [
-        (["build", "--out", str(tmp_path / "a"), "--name", "x", "--lst", str(tmp_path / "missing.tif"),
-          "--bdtopo", str(src / "bdtopo_ilotville.gpkg")], "introuvable"),
+        (
+            [
+                "build",
+                "--out",
+                str(tmp_path / "a"),
+                "--name",
+                "x",
+                "--lst",
+                str(tmp_path / "missing.tif"),
+                "--bdtopo",
+                str(src / "bdtopo_ilotville.gpkg"),
+            ],
+            "introuvable",
+        ),
         (["build", "--out", str(tmp_path / "b"), "--name", "x", "--lst", str(scene)], "BD TOPO"),
         (["info", str(tmp_path / "nothing")], "Aucun territoire"),
     ]
-    far = write_tif(tmp_path / "far_2022-07-14.tif", np.full((5, 5), 305.0), rasterio.transform.from_origin(200000, 6200000, 30, 30))
-    cases.append((["build", "--out", str(tmp_path / "c"), "--name", "x", "--lst", str(far),
-                   "--bdtopo", str(src / "bdtopo_ilotville.gpkg")], "ne recouvre pas"))
+    far = write_tif(
+        tmp_path / "far_2022-07-14.tif", np.full((5, 5), 305.0), rasterio.transform.from_origin(200000, 6200000, 30, 30)
+    )
+    cases.append(
+        (
+            [
+                "build",
+                "--out",
+                str(tmp_path / "c"),
+                "--name",
+                "x",
+                "--lst",
+                str(far),
+                "--bdtopo",
+                str(src / "bdtopo_ilotville.gpkg"),
+            ],
+            "ne recouvre pas",
+        )
+    )
     (tmp_path / "fake.tif").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    cases.append((["build", "--out", str(tmp_path / "d"), "--name", "x", "--lst", str(tmp_path / "fake.tif"),
-                   "--bdtopo", str(src / "bdtopo_ilotville.gpkg")], "lisible"))
+    cases.append(
+        (
+            [
+                "build",
+                "--out",
+                str(tmp_path / "d"),
+                "--name",
+                "x",
+                "--lst",
+                str(tmp_path / "fake.tif"),
+                "--bdtopo",
+                str(src / "bdtopo_ilotville.gpkg"),
+            ],
+            "lisible",
+        )
+    )
     nocrs = write_tif(tmp_path / "nocrs.tif", np.full((5, 5), 305.0), crs=None)
-    cases.append((["build", "--out", str(tmp_path / "e"), "--name", "x", "--lst", str(nocrs),
-                   "--bdtopo", str(src / "bdtopo_ilotville.gpkg")], "système de coordonnées"))
+    cases.append(
+        (
+            [
+                "build",
+                "--out",
+                str(tmp_path / "e"),
+                "--name",
+                "x",
+                "--lst",
+                str(nocrs),
+                "--bdtopo",
+                str(src / "bdtopo_ilotville.gpkg"),
+            ],
+            "système de coordonnées",
+        )
+    )
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
@@ -101,11 +161,22 @@ def test_all_clouded_scene_and_missing_column(demo_territory, tmp_path):
     with pytest.raises(AllPixelsMaskedError):
         compute_territory(BuildInputs(name="x", lst=[str(cloudy)], bdtopo=str(src / "bdtopo_ilotville.gpkg")))
     with pytest.raises(MissingColumnError, match="nom_iris"):
-        compute_territory(BuildInputs(name="x", lst=[str(scene)], blocks=str(src / "bdtopo_ilotville.gpkg"),
-                                      blocks_id="nom_iris"))
+        compute_territory(
+            BuildInputs(name="x", lst=[str(scene)], blocks=str(src / "bdtopo_ilotville.gpkg"), blocks_id="nom_iris")
+        )
     with pytest.raises(BuildError):
         compute_territory(BuildInputs(name="x", lst=[]))
-    assert issubclass(NoOverlapError, Exception)
+    far = tmp_path / "far_blocks.geojson"  # blocks 300 km from the scene
+    gpd.GeoDataFrame(
+        {"code": ["a", "b"]},
+        geometry=[
+            shapely.box(900_000, 6_300_000, 900_500, 6_300_500),
+            shapely.box(900_500, 6_300_000, 901_000, 6_300_500),
+        ],
+        crs=2154,
+    ).to_file(far)
+    with pytest.raises(NoOverlapError):
+        compute_territory(BuildInputs(name="x", lst=[str(scene)], blocks=str(far), blocks_id="code"))
 
 
 def test_rebuild_failure_keeps_the_existing_territory(demo_territory, tmp_path):
@@ -113,8 +184,20 @@ def test_rebuild_failure_keeps_the_existing_territory(demo_territory, tmp_path):
     shutil.copytree(demo_territory, target)
     before = (target / "territory.json").read_bytes()
     src, _ = _sources(target)
-    code = main(["build", "--quiet", "--out", str(target), "--name", "x", "--lst", str(tmp_path / "nope.tif"),
-                 "--bdtopo", str(src / "bdtopo_ilotville.gpkg")])
+    code = main(
+        [
+            "build",
+            "--quiet",
+            "--out",
+            str(target),
+            "--name",
+            "x",
+            "--lst",
+            str(tmp_path / "nope.tif"),
+            "--bdtopo",
+            str(src / "bdtopo_ilotville.gpkg"),
+        ]
+    )
     assert code == 2
     assert (target / "territory.json").read_bytes() == before
     assert load_territory(target).blocks.shape[0] > 0

@@ -29,8 +29,8 @@ from ilots.fetch.http import Downloader, RetryPolicy, write_atomic
 from ilots.fetch.stac import read_window, select_landsat, sign_href
 from ilots.fetch.wfs import commune_boundaries, get_features
 from ilots.store import load_territory
-from tests.fakeworld import CODE, VARIANTS, item_id
 from tests.conftest import ROOT
+from tests.fakeworld import CODE, VARIANTS, item_id
 from tests.fetchserver import FakeServices, LocalServer, recorded_item
 
 FAST = RetryPolicy(total=3, connect=0, backoff_s=0.01, timeout_s=(2.0, 10.0))
@@ -47,8 +47,15 @@ def dl(tmp_path):
 
 
 def _request(url, tmp_path, **kw) -> FetchRequest:
-    return FetchRequest(communes=[CODE], year=2023, wfs_url=f"{url}/wfs", stac_url=f"{url}/stac/",
-                        cache_dir=tmp_path / "cache", policy=FAST, **kw)
+    return FetchRequest(
+        communes=[CODE],
+        year=2023,
+        wfs_url=f"{url}/wfs",
+        stac_url=f"{url}/stac/",
+        cache_dir=tmp_path / "cache",
+        policy=FAST,
+        **kw,
+    )
 
 
 def _with(req: FetchRequest, **changes) -> FetchRequest:
@@ -60,15 +67,24 @@ def _with(req: FetchRequest, **changes) -> FetchRequest:
 def _points(n: int) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(3)
     xy = rng.uniform([600_000, 6_800_000], [601_000, 6_801_000], size=(n, 2))
-    return gpd.GeoDataFrame({"cleabs": [f"BATIMENT{i:016d}" for i in range(n)], "hauteur": rng.uniform(3, 20, n)},
-                            geometry=shapely.buffer(shapely.points(xy), 3.0), crs=2154)
+    return gpd.GeoDataFrame(
+        {"cleabs": [f"BATIMENT{i:016d}" for i in range(n)], "hauteur": rng.uniform(3, 20, n)},
+        geometry=shapely.buffer(shapely.points(xy), 3.0),
+        crs=2154,
+    )
 
 
 def test_wfs_pages_until_a_short_page_and_reads_every_feature(dl):
     services = FakeServices(layers={"BDTOPO_V3:batiment": _points(2345)})
     with LocalServer(services) as url:
-        gdf = get_features(dl, "BDTOPO_V3:batiment", crs=gpd.GeoSeries(crs=2154).crs,
-                           bbox=(599_000, 6_799_000, 602_000, 6_802_000), wfs_url=f"{url}/wfs", page_size=1000)
+        gdf = get_features(
+            dl,
+            "BDTOPO_V3:batiment",
+            crs=gpd.GeoSeries(crs=2154).crs,
+            bbox=(599_000, 6_799_000, 602_000, 6_802_000),
+            wfs_url=f"{url}/wfs",
+            page_size=1000,
+        )
     assert len(gdf) == 2345 and gdf["cleabs"].is_unique
     starts = sorted(int(p.split("STARTINDEX=")[1].split("&")[0]) for _, p in services.log)
     assert starts == [0, 1000, 2000]  # the last page (345) is partial: no fourth request
@@ -85,9 +101,8 @@ def test_wfs_retries_after_503_then_succeeds(dl):
 
 def test_wfs_gives_up_after_repeated_503_with_a_clear_sentence(dl):
     services = FakeServices(layers={"BDTOPO_V3:batiment": _points(10)}, fail={"/wfs": 50})
-    with LocalServer(services) as url:
-        with pytest.raises(ServiceUnavailableError, match="erreur 503.*réessayez plus tard"):
-            get_features(dl, "BDTOPO_V3:batiment", crs=gpd.GeoSeries(crs=2154).crs, wfs_url=f"{url}/wfs")
+    with LocalServer(services) as url, pytest.raises(ServiceUnavailableError, match="erreur 503.*réessayez plus tard"):
+        get_features(dl, "BDTOPO_V3:batiment", crs=gpd.GeoSeries(crs=2154).crs, wfs_url=f"{url}/wfs")
     assert services.count("/wfs") == 1 + FAST.total
     assert not list((dl.cache_dir / "wfs").glob("*.geojson")) if (dl.cache_dir / "wfs").exists() else True
 
@@ -106,7 +121,9 @@ def test_cache_is_reused_without_a_second_request(tmp_path):
     with LocalServer(services) as url:
         for _ in range(2):  # a new Downloader each time, as a rerun of the command would
             dl = Downloader(tmp_path / "cache", FAST)
-            assert len(get_features(dl, "BDTOPO_V3:batiment", crs=gpd.GeoSeries(crs=2154).crs, wfs_url=f"{url}/wfs")) == 30
+            assert (
+                len(get_features(dl, "BDTOPO_V3:batiment", crs=gpd.GeoSeries(crs=2154).crs, wfs_url=f"{url}/wfs")) == 30
+            )
         assert services.count("/wfs") == 1
         assert dl.provenance[-1]["cached"] is True and dl.provenance[-1]["url"].endswith("/wfs")
         assert dl.provenance[-1]["time"]  # the time of the original download is kept
@@ -126,9 +143,11 @@ def test_parts_left_by_a_killed_download_are_cleaned_up(tmp_path):
     import sys
 
     # A process that dies (SIGKILL) while writing a cache entry leaves only its temporary file...
-    code = ("import os, signal; from pathlib import Path; from ilots.fetch.http import write_atomic\n"
-            "def half(tmp):\n    tmp.write_bytes(b'{\"features\": [')\n    os.kill(os.getpid(), signal.SIGKILL)\n"
-            f"write_atomic(Path({str(tmp_path / 'cache' / 'wfs' / 'entry.geojson')!r}), half)\n")
+    code = (
+        "import os, signal; from pathlib import Path; from ilots.fetch.http import write_atomic\n"
+        "def half(tmp):\n    tmp.write_bytes(b'{\"features\": [')\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"write_atomic(Path({str(tmp_path / 'cache' / 'wfs' / 'entry.geojson')!r}), half)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT))
     assert proc.returncode == -9
     left = list((tmp_path / "cache" / "wfs").iterdir())
@@ -159,8 +178,22 @@ def test_unreachable_service_fails_fast_with_one_sentence(tmp_path, capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.perf_counter()
-    code = main(["fetch", "--quiet", "--commune", "37261", "--year", "2023", "--out", str(tmp_path / "t"),
-                 "--wfs-url", f"http://127.0.0.1:{port}/wfs", "--cache", str(tmp_path / "c")])
+    code = main(
+        [
+            "fetch",
+            "--quiet",
+            "--commune",
+            "37261",
+            "--year",
+            "2023",
+            "--out",
+            str(tmp_path / "t"),
+            "--wfs-url",
+            f"http://127.0.0.1:{port}/wfs",
+            "--cache",
+            str(tmp_path / "c"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and time.perf_counter() - t0 < 15
     assert err.count("\n") == 0 and "Impossible de joindre" in err and "python -m ilots build" in err
@@ -196,8 +229,20 @@ def test_scenes_are_ranked_by_cloud_over_the_territory_not_scene_wide(world, dl)
 def test_only_the_window_of_a_large_cog_is_requested(tmp_path, dl):
     big = tmp_path / "big.tif"
     arr = np.random.default_rng(0).integers(1, 60000, size=(3000, 3000), dtype="uint16")  # ~18 MB, incompressible
-    with rasterio.open(big, "w", driver="COG", width=3000, height=3000, count=1, dtype="uint16", crs=32631,
-                       transform=from_origin(500_000, 5_300_000, 30, 30), nodata=0, blocksize=256, compress="deflate") as ds:
+    with rasterio.open(
+        big,
+        "w",
+        driver="COG",
+        width=3000,
+        height=3000,
+        count=1,
+        dtype="uint16",
+        crs=32631,
+        transform=from_origin(500_000, 5_300_000, 30, 30),
+        nodata=0,
+        blocksize=256,
+        compress="deflate",
+    ) as ds:
         ds.write(arr, 1)
     services = FakeServices(files={"big.tif": big})
     area = gpd.GeoSeries([shapely.box(530_000, 5_250_000, 533_000, 5_253_000)], crs=32631).to_crs(4326).iloc[0]
@@ -210,7 +255,7 @@ def test_only_the_window_of_a_large_cog_is_requested(tmp_path, dl):
         assert ds.crs.to_epsg() == 32631 and 100 <= ds.width <= 110
         row0 = int((5_300_000 - ds.bounds.top) / 30)
         col0 = int((ds.bounds.left - 500_000) / 30)
-        assert np.array_equal(ds.read(1), arr[row0:row0 + ds.height, col0:col0 + ds.width])
+        assert np.array_equal(ds.read(1), arr[row0 : row0 + ds.height, col0 : col0 + ds.width])
 
 
 def test_planetary_computer_hrefs_are_signed(monkeypatch, real_dir):
@@ -248,8 +293,20 @@ def test_fetch_end_to_end_builds_a_territory_that_info_describes(world, tmp_path
     monkeypatch.setenv("ILOTS_WFS_URL", f"{url}/wfs")
     monkeypatch.setenv("ILOTS_STAC_URL", f"{url}/stac/")
     out = tmp_path / "ilotville"
-    args = ["fetch", "--quiet", "--commune", CODE, "--year", "2023", "--out", str(out),
-            "--cache", str(tmp_path / "cache"), "--population", str(population)]
+    args = [
+        "fetch",
+        "--quiet",
+        "--commune",
+        CODE,
+        "--year",
+        "2023",
+        "--out",
+        str(out),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--population",
+        str(population),
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "13 juillet 2023" in printed and "22 août 2023" in printed and "batiment 4" in printed

@@ -62,15 +62,31 @@ def test_manifest_provenance_and_population(lyon):
     assert lyon.blocks["residents"].sum() == pytest.approx(443596, rel=1e-3)
     lst = lyon.lst()
     assert lst.rio.crs.to_epsg() == 2154
-    assert 25 < float(np.nanmin(lst)) and float(np.nanmax(lst)) < 60
+    assert float(np.nanmin(lst)) > 25 and float(np.nanmax(lst)) < 60
 
 
 def test_two_dates_are_composited(real_dir, tmp_path, capsys):
     r = real_dir / "lyon"
-    code = main(["build", "--quiet", "--out", str(tmp_path / "two"), "--name", "Presqu'île",
-                 "--lst", str(r / "Lyon_LST_Landsat_2022-07-14.tif"), "--lst", str(r / "Lyon_LST_2022-06-21.tif"),
-                 "--buildings", str(r / "buildings_lyon1.geojson"),
-                 "--blocks", str(r / "lyon_iris_heat_vulnerability.geojson"), "--blocks-id", "code_iris"])
+    code = main(
+        [
+            "build",
+            "--quiet",
+            "--out",
+            str(tmp_path / "two"),
+            "--name",
+            "Presqu'île",
+            "--lst",
+            str(r / "Lyon_LST_Landsat_2022-07-14.tif"),
+            "--lst",
+            str(r / "Lyon_LST_2022-06-21.tif"),
+            "--buildings",
+            str(r / "buildings_lyon1.geojson"),
+            "--blocks",
+            str(r / "lyon_iris_heat_vulnerability.geojson"),
+            "--blocks-id",
+            "code_iris",
+        ]
+    )
     assert code == 0
     capsys.readouterr()
     assert main(["info", str(tmp_path / "two"), "--json"]) == 0

@@ -21,13 +21,19 @@ pytestmark = pytest.mark.real_data
 def lyon_dir(real_dir, tmp_path_factory):
     r = real_dir / "lyon"
     out = tmp_path_factory.mktemp("lyonmodel") / "lyon"
-    build_territory(BuildInputs(
-        name="Lyon", lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
-        landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"), ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
-        buildings=str(r / "buildings_lyon1.geojson"),
-        blocks=str(r / "lyon_iris_heat_vulnerability.geojson"), blocks_id="code_iris",
-        population=[str(r / "lyon_iris_elderly_pct.csv")],
-    ), out)
+    build_territory(
+        BuildInputs(
+            name="Lyon",
+            lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
+            landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"),
+            ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
+            buildings=str(r / "buildings_lyon1.geojson"),
+            blocks=str(r / "lyon_iris_heat_vulnerability.geojson"),
+            blocks_id="code_iris",
+            population=[str(r / "lyon_iris_elderly_pct.csv")],
+        ),
+        out,
+    )
     assert main(["fit", str(out)]) == 0
     return out
 
@@ -59,7 +65,9 @@ def test_product_model_beats_the_plain_ridge_floor_on_its_own_folds(lyon_dir):
     y = b.loc[train, target].to_numpy()
     groups = spatial_groups(b, meta["folds"]["tile_m"])[train]
     pred = np.empty_like(y)
-    for tr, te in GroupKFold(n_splits=meta["folds"]["n_folds"], shuffle=True, random_state=meta["folds"]["seed"]).split(X, y, groups):
+    for tr, te in GroupKFold(n_splits=meta["folds"]["n_folds"], shuffle=True, random_state=meta["folds"]["seed"]).split(
+        X, y, groups
+    ):
         pred[te] = Ridge(alpha=1.0).fit(X[tr], y[tr]).predict(X[te])
     floor = r2_score(y, pred)
     product = meta["metrics"]["spatial_cv"]["r2"]
@@ -69,11 +77,35 @@ def test_product_model_beats_the_plain_ridge_floor_on_its_own_folds(lyon_dir):
 
 def test_scenario_command_json_contract(lyon_dir, capsys):
     capsys.readouterr()
-    assert main(["scenario", str(lyon_dir), "--trees", "10", "--where", "risk>=4", "--depave", "20",
-                 "--green-roofs", "50", "--save", "Plan canopée", "--json"]) == 0
+    assert (
+        main(
+            [
+                "scenario",
+                str(lyon_dir),
+                "--trees",
+                "10",
+                "--where",
+                "risk>=4",
+                "--depave",
+                "20",
+                "--green-roofs",
+                "50",
+                "--save",
+                "Plan canopée",
+                "--json",
+            ]
+        )
+        == 0
+    )
     s = json.loads(capsys.readouterr().out)
-    for key in ("delta_mean_c", "delta_pop_weighted_c", "residents_out_of_high_risk", "cost_eur",
-                "n_blocks_changed", "n_extrapolated"):
+    for key in (
+        "delta_mean_c",
+        "delta_pop_weighted_c",
+        "residents_out_of_high_risk",
+        "cost_eur",
+        "n_blocks_changed",
+        "n_extrapolated",
+    ):
         assert key in s
     assert s["delta_mean_c"] < 0 and s["n_blocks_changed"] > 0 and s["cost_eur"] > 0
     from ilots.scenarios import load_scenario

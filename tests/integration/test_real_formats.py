@@ -35,7 +35,9 @@ def test_repeated_keys_resolve_to_the_level2_values(fmt):
     assert mtl.get_float("LEVEL2_SURFACE_REFLECTANCE_PARAMETERS", "REFLECTANCE_MULT_BAND_4") == pytest.approx(2.75e-05)
     assert mtl.get_float("LEVEL2_SURFACE_REFLECTANCE_PARAMETERS", "REFLECTANCE_ADD_BAND_4") == pytest.approx(-0.2)
     assert mtl.get("PRODUCT_CONTENTS", "LANDSAT_PRODUCT_ID") == CLEAR  # not the L1TP id of a later group
-    assert mtl.get_float("LEVEL2_SURFACE_TEMPERATURE_PARAMETERS", "TEMPERATURE_MULT_BAND_ST_B10") == pytest.approx(0.00341802)
+    assert mtl.get_float("LEVEL2_SURFACE_TEMPERATURE_PARAMETERS", "TEMPERATURE_MULT_BAND_ST_B10") == pytest.approx(
+        0.00341802
+    )
 
 
 def test_landsat9_mtl_without_final_end_line(fmt):
@@ -65,7 +67,7 @@ def test_clear_scene_reads_masked_lst_and_ndvi(fmt):
     assert vals.min() > -10.0  # the 150 K floor under clouds is masked by QA
     assert 0.05 < layer.source["clear_fraction_in_window"] < 0.2
     nd = ndvi.values[np.isfinite(ndvi.values)]
-    assert nd.size > 0 and -1 <= nd.min() and nd.max() <= 1
+    assert nd.size > 0 and nd.min() >= -1 and nd.max() <= 1
 
 
 def test_fully_clouded_real_scene_is_rejected(fmt):

@@ -23,8 +23,13 @@ def sources(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def inputs(sources):
-    return BuildInputs(name="Îlotville", lst=[str(sources.landsat)], landcover=str(sources.landcover),
-                       bdtopo=str(sources.bdtopo), population=[str(sources.population)])
+    return BuildInputs(
+        name="Îlotville",
+        lst=[str(sources.landsat)],
+        landcover=str(sources.landcover),
+        bdtopo=str(sources.bdtopo),
+        population=[str(sources.population)],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +60,21 @@ def _communes(sources) -> gpd.GeoDataFrame:
     roads = gpd.read_file(sources.bdtopo, layer="troncon_de_route")
     x0, y0, x1, y1 = roads.total_bounds
     xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
-    boxes = [shapely.box(x0, y0, xm, ym), shapely.box(xm, y0, x1, ym), shapely.box(x0, ym, xm, y1),
-             shapely.box(xm, ym, x1, y1), shapely.box(x1 + 50_000, y1 + 50_000, x1 + 51_000, y1 + 51_000)]
-    return gpd.GeoDataFrame({"INSEE_COM": ["37901", "37902", "37903", "37904", "37905"],
-                             "NOM": ["Sud-Ouest", "Sud-Est", "Nord-Ouest", "Nord-Est", "Hors-Champ"]},
-                            geometry=boxes, crs=roads.crs)
+    boxes = [
+        shapely.box(x0, y0, xm, ym),
+        shapely.box(xm, y0, x1, ym),
+        shapely.box(x0, ym, xm, y1),
+        shapely.box(xm, ym, x1, y1),
+        shapely.box(x1 + 50_000, y1 + 50_000, x1 + 51_000, y1 + 51_000),
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "INSEE_COM": ["37901", "37902", "37903", "37904", "37905"],
+            "NOM": ["Sud-Ouest", "Sud-Est", "Nord-Ouest", "Nord-Est", "Hors-Champ"],
+        },
+        geometry=boxes,
+        crs=roads.crs,
+    )
 
 
 def test_build_many_on_a_local_cluster_reports_failures_and_resumes(sources, inputs, tmp_path):
@@ -88,8 +103,22 @@ def test_build_many_on_a_local_cluster_reports_failures_and_resumes(sources, inp
 def test_build_many_command_line(sources, tmp_path, capsys):
     path = tmp_path / "communes.gpkg"
     _communes(sources).iloc[:2].to_file(path, driver="GPKG")
-    code = main(["build-many", "--quiet", "--communes", str(path), "--out", str(tmp_path / "m"), "--workers", "2",
-                 "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)])
+    code = main(
+        [
+            "build-many",
+            "--quiet",
+            "--communes",
+            str(path),
+            "--out",
+            str(tmp_path / "m"),
+            "--workers",
+            "2",
+            "--lst",
+            str(sources.landsat),
+            "--bdtopo",
+            str(sources.bdtopo),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "2 construites" in out and "0 en échec" in out
@@ -125,8 +154,19 @@ def test_restat_gives_another_date_by_the_stored_weights(demo_territory, tmp_pat
     warm.attrs = {}
     warm = warm.rio.write_nodata(np.nan)
     warm.rio.to_raster(tmp_path / "warm_LST_2024-07-01.tif")
-    assert main(["restat", str(demo_territory), "--lst", str(tmp_path / "warm_LST_2024-07-01.tif"),
-                 "--out", str(tmp_path / "warm.csv")]) == 0
+    assert (
+        main(
+            [
+                "restat",
+                str(demo_territory),
+                "--lst",
+                str(tmp_path / "warm_LST_2024-07-01.tif"),
+                "--out",
+                str(tmp_path / "warm.csv"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "1er juillet 2024" in out and "+2,0\u00a0°C" in out
     table = pd.read_csv(tmp_path / "warm.csv", index_col="block_id")
@@ -143,8 +183,9 @@ def test_build_many_fetches_codes_on_an_existing_scheduler(fake_world, tmp_path,
     monkeypatch.setenv("ILOTS_STAC_URL", f"{url}/stac/")
     monkeypatch.setenv("ILOTS_CACHE_DIR", str(tmp_path / "cache"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        summary = build_many(["37999", "99999"], tmp_path / "m", fetch={"year": 2023},
-                             scheduler=cluster.scheduler_address)
+        summary = build_many(
+            ["37999", "99999"], tmp_path / "m", fetch={"year": 2023}, scheduler=cluster.scheduler_address
+        )
     rows = summary.set_index("code_insee")
     assert rows.loc["37999", "status"] == "built" and rows.loc["37999", "n_blocks"] > 200
     assert rows.loc["99999", "status"] == "failed" and "Aucune commune" in rows.loc["99999", "error"]

@@ -31,12 +31,16 @@ def test_footpaths_and_tunnels_do_not_cut_blocks():
     roads = grid_roads(1, 100.0)
     extra = gpd.GeoDataFrame(
         {"nature": ["Sentier", "Route à 1 chaussée"], "position_par_rapport_au_sol": ["0", "-1"]},
-        geometry=[shapely.LineString([(50, 0), (50, 100)]), shapely.LineString([(0, 50), (100, 50)])], crs=2154,
+        geometry=[shapely.LineString([(50, 0), (50, 100)]), shapely.LineString([(0, 50), (100, 50)])],
+        crs=2154,
     )
     roads = gpd.GeoDataFrame(
-        {"nature": list(roads["nature"]) + list(extra["nature"]),
-         "position_par_rapport_au_sol": ["0"] * len(roads) + list(extra["position_par_rapport_au_sol"])},
-        geometry=list(roads.geometry) + list(extra.geometry), crs=2154,
+        {
+            "nature": list(roads["nature"]) + list(extra["nature"]),
+            "position_par_rapport_au_sol": ["0"] * len(roads) + list(extra["position_par_rapport_au_sol"]),
+        },
+        geometry=list(roads.geometry) + list(extra.geometry),
+        crs=2154,
     )
     assert len(barrier_roads(roads)) == len(roads) - 2
     assert len(blocks_from_network(roads, shapely.box(0, 0, 100, 100))) == 1
@@ -44,8 +48,9 @@ def test_footpaths_and_tunnels_do_not_cut_blocks():
 
 def test_slivers_and_water_blocks_are_dropped():
     roads = grid_roads(2, 100.0)
-    sliver = gpd.GeoDataFrame({"nature": ["Route à 1 chaussée"]},
-                              geometry=[shapely.LineString([(0, 195), (200, 195)])], crs=2154)
+    sliver = gpd.GeoDataFrame(
+        {"nature": ["Route à 1 chaussée"]}, geometry=[shapely.LineString([(0, 195), (200, 195)])], crs=2154
+    )
     roads = gpd.GeoDataFrame(geometry=list(roads.geometry) + list(sliver.geometry), crs=2154)
     water = gpd.GeoDataFrame(geometry=[shapely.box(100, 0, 200, 100)], crs=2154)
     blocks = blocks_from_network(roads, shapely.box(0, 0, 200, 200), water=water)
@@ -59,8 +64,11 @@ def test_no_roads_is_a_clear_error():
 
 
 def test_user_polygons_keep_their_ids_and_attributes():
-    gdf = gpd.GeoDataFrame({"code": ["69381", "69382"], "nom": ["a", "b"]},
-                           geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs=2154)
+    gdf = gpd.GeoDataFrame(
+        {"code": ["69381", "69382"], "nom": ["a", "b"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+        crs=2154,
+    )
     blocks = blocks_from_polygons(gdf, "code")
     assert list(blocks.index) == ["69381", "69382"]
     assert "attr_nom" in blocks.columns

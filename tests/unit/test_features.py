@@ -27,7 +27,8 @@ def blocks_2():
     """Two 100 m × 100 m blocks side by side: A at x 0–100, B at x 100–200."""
     return gpd.GeoDataFrame(
         geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
-        index=pd.Index(["A", "B"], name="block_id"), crs=2154,
+        index=pd.Index(["A", "B"], name="block_id"),
+        crs=2154,
     )
 
 
@@ -87,8 +88,11 @@ def test_polygons_from_classes_and_green_space_size():
     trees = polygons_from_classes(lc, [10], min_area_m2=10_000)
     assert len(trees) == 1 and trees.area.iloc[0] == pytest.approx(40_000)
     assert polygons_from_classes(lc, [80], min_area_m2=20_000).empty
-    veg = gpd.GeoDataFrame({"nature": ["Bois", "Haie", "Bois"]},
-                           geometry=[shapely.box(0, 0, 50, 100), shapely.box(0, 0, 500, 5), shapely.box(50, 0, 90, 100)], crs=2154)
+    veg = gpd.GeoDataFrame(
+        {"nature": ["Bois", "Haie", "Bois"]},
+        geometry=[shapely.box(0, 0, 50, 100), shapely.box(0, 0, 500, 5), shapely.box(50, 0, 90, 100)],
+        crs=2154,
+    )
     big = large_green_spaces(veg, min_area_m2=5_000)
     assert len(big) == 1 and big.area.iloc[0] == pytest.approx(9_000)  # touching woods merged, hedge ignored
 
@@ -96,7 +100,8 @@ def test_polygons_from_classes_and_green_space_size():
 def test_height_imputation_floors_then_local_median():
     gdf = gpd.GeoDataFrame(
         {"HAUTEUR": [10.0, None, None, 0.0, 12.0], "NB_ETAGES": [3, 4, None, None, 4]},
-        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(5)], crs=2154,
+        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(5)],
+        crs=2154,
     )
     out = impute_heights(normalise_buildings(gdf))
     assert out["height_source"].tolist() == ["measured", "floors", "local_median", "local_median", "measured"]
@@ -107,10 +112,14 @@ def test_height_imputation_floors_then_local_median():
 def test_population_grid_is_spread_by_area_and_nan_outside_extent():
     grid = gpd.GeoDataFrame(
         {"residents": [100.0], "elderly": [20.0], "households": [50.0], "low_income_households": [5.0]},
-        geometry=[shapely.box(0, 0, 200, 200)], crs=2154,
+        geometry=[shapely.box(0, 0, 200, 200)],
+        crs=2154,
     )
-    blocks = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100), shapely.box(1000, 0, 1100, 100)],
-                              index=pd.Index(["in", "out"], name="block_id"), crs=2154)
+    blocks = gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(1000, 0, 1100, 100)],
+        index=pd.Index(["in", "out"], name="block_id"),
+        crs=2154,
+    )
     out, note = population_features(blocks, PopulationSource("grid", grid))
     assert out.loc["in", "residents"] == pytest.approx(25.0)
     assert out.loc["in", "elderly_share"] == pytest.approx(0.2)
@@ -120,8 +129,9 @@ def test_population_grid_is_spread_by_area_and_nan_outside_extent():
 
 
 def test_population_table_joins_on_the_matching_column():
-    table = pd.DataFrame({"code": ["A", "B", "Z"], "label": ["x", "y", "z"], "residents": [10.0, 0.0, 5.0],
-                          "elderly": [5.0, 0.0, 1.0]})
+    table = pd.DataFrame(
+        {"code": ["A", "B", "Z"], "label": ["x", "y", "z"], "residents": [10.0, 0.0, 5.0], "elderly": [5.0, 0.0, 1.0]}
+    )
     out, note = population_features(blocks_2(), PopulationSource("table", table))
     assert note["key"] == "code"
     assert out["residents"].tolist() == [10.0, 0.0]

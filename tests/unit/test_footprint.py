@@ -26,10 +26,14 @@ RES = 10.0
 
 def _grid_blocks(side_m: float, extent_m: float, x0: float = 600_000.0, y0: float = 6_500_000.0) -> gpd.GeoDataFrame:
     n = int(extent_m // side_m)
-    boxes = [shapely.box(x0 + i * side_m, y0 + j * side_m, x0 + (i + 1) * side_m, y0 + (j + 1) * side_m)
-             for i in range(n) for j in range(n)]
-    return gpd.GeoDataFrame({"block_id": [f"b{k}" for k in range(len(boxes))]}, geometry=boxes,
-                            crs=2154).set_index("block_id")
+    boxes = [
+        shapely.box(x0 + i * side_m, y0 + j * side_m, x0 + (i + 1) * side_m, y0 + (j + 1) * side_m)
+        for i in range(n)
+        for j in range(n)
+    ]
+    return gpd.GeoDataFrame({"block_id": [f"b{k}" for k in range(len(boxes))]}, geometry=boxes, crs=2154).set_index(
+        "block_id"
+    )
 
 
 def test_blur_keeps_a_uniform_field_and_leaves_missing_pixels_out():
@@ -68,10 +72,23 @@ def test_build_helper_matches_land_cover_and_vectors_and_keeps_missing_unknown()
     classes = np.full((60, 60), 50, dtype="uint8")
     classes[25:35, 25:35] = 10  # the middle block is a wood
     landcover = make_raster(classes, res=RES, x0=599_850.0, y0=6_500_450.0)
-    exact = pd.DataFrame({"tree_frac": np.where(blocks.index == blocks.index[4], 1.0, 0.0), "grass_frac": 0.0,
-                          "building_coverage": 0.2, "water_frac": np.nan}, index=blocks.index)
-    out = block_footprint_features(blocks, exact, landcover, {"tree_frac": [10], "grass_frac": [20]}, None,
-                                   {"building_coverage": [blocks.geometry.iloc[0].buffer(-30)]})
+    exact = pd.DataFrame(
+        {
+            "tree_frac": np.where(blocks.index == blocks.index[4], 1.0, 0.0),
+            "grass_frac": 0.0,
+            "building_coverage": 0.2,
+            "water_frac": np.nan,
+        },
+        index=blocks.index,
+    )
+    out = block_footprint_features(
+        blocks,
+        exact,
+        landcover,
+        {"tree_frac": [10], "grass_frac": [20]},
+        None,
+        {"building_coverage": [blocks.geometry.iloc[0].buffer(-30)]},
+    )
     assert set(out.columns) == {"tree_frac_fp", "grass_frac_fp", "building_coverage_fp"}  # water unknown: no column
     assert (out["tree_frac_fp"] > 0).all()  # the wood is seen from every block around it
     assert out["tree_frac_fp"].iloc[4] < 0.6

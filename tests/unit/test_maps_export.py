@@ -1,6 +1,7 @@
 """Folium maps checked in their HTML; exports opened the way QGIS and spreadsheet users open them."""
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -12,15 +13,30 @@ import pytest
 import shapely
 
 from ilots.export import LAYER_NAME, export_table, to_csv_bytes, to_geopackage
-from ilots.maps import LAYERS, MAX_POLYGONS, add_block_layer, aggregate_to_grid, base_map, localise_assets, territory_map
+from ilots.maps import (
+    LAYERS,
+    MAX_POLYGONS,
+    add_block_layer,
+    aggregate_to_grid,
+    base_map,
+    localise_assets,
+    territory_map,
+)
 from tests.conftest import make_raster
 
 
 def blocks(n=6, hostile=True):
     geoms = [shapely.box(840000 + i * 100, 6520000, 840000 + i * 100 + 90, 6520090) for i in range(n)]
-    df = pd.DataFrame({"lst_mean_c": np.linspace(38, 46, n), "risk_class": [1, 2, 3, 4, 5, 0][:n],
-                       "tree_frac": np.linspace(0, 0.5, n), "impervious_frac": np.linspace(0.9, 0.2, n),
-                       "building_height_m": np.linspace(5, 25, n), "residents": np.arange(n) * 10.0})
+    df = pd.DataFrame(
+        {
+            "lst_mean_c": np.linspace(38, 46, n),
+            "risk_class": [1, 2, 3, 4, 5, 0][:n],
+            "tree_frac": np.linspace(0, 0.5, n),
+            "impervious_frac": np.linspace(0.9, 0.2, n),
+            "building_height_m": np.linspace(5, 25, n),
+            "residents": np.arange(n) * 10.0,
+        }
+    )
     ids = [f"I{i:05d}" for i in range(n)]
     if hostile:
         ids[0] = "<script>alert('x')</script>"
@@ -34,11 +50,14 @@ BOUNDS = (4.80, 45.74, 4.86, 45.78)
 def test_map_has_layers_legends_and_escaped_tooltips():
     lst = make_raster(np.full((4, 4), 42.0, dtype="float32"), res=100, x0=840000, y0=6520400)
     html = territory_map(blocks(), BOUNDS, ["lst", "risk", "trees"], lst=lst).get_root().render()
-    assert "Température de surface (°C)" in html and "Risque de chaleur" in html and "Part d&#x27;arbres" in html or "Part d'arbres" in html
+    for title in ("Température de surface (°C)", "Risque de chaleur", "Part d&#x27;arbres (%)"):  # each legend, escaped
+        assert title in html, title
     assert "L.control.layers" in html and "L.imageOverlay" in html
     assert "<script>alert(" not in html
     assert "\\u0026lt;script\\u0026gt;alert(" in html  # HTML-escaped, then JSON-escaped
-    assert "42,0" in html or "38,1" in html  # French decimal commas in the legend ticks
+    ticks = re.findall(r"<span>([^<]*)</span>", html)
+    assert ticks[:5] == ["38,2", "40,1", "42,0", "43,9", "45,8"]  # LST 2–98 % range, French decimal commas
+    assert ticks[5:10] == ["0", "25", "50", "75", "100"]  # tree share in %
     for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "d3js.org"):
         assert cdn not in html  # assets are inlined: the map works offline
 
@@ -52,8 +71,11 @@ def test_polygon_budget_aggregates_to_a_grid():
     n = MAX_POLYGONS + 10
     xs = np.arange(n) % 100 * 50.0
     ys = np.arange(n) // 100 * 50.0
-    big = gpd.GeoDataFrame({"lst_mean_c": np.random.default_rng(0).normal(40, 2, n)},
-                           geometry=shapely.box(xs, ys, xs + 45, ys + 45), crs=2154)
+    big = gpd.GeoDataFrame(
+        {"lst_mean_c": np.random.default_rng(0).normal(40, 2, n)},
+        geometry=shapely.box(xs, ys, xs + 45, ys + 45),
+        crs=2154,
+    )
     m = base_map(BOUNDS)
     gj = add_block_layer(m, big, LAYERS["lst"], 35, 45, cell_m=500)
     assert len(gj.data["features"]) <= MAX_POLYGONS
@@ -62,18 +84,23 @@ def test_polygon_budget_aggregates_to_a_grid():
 
 
 def test_geopackage_opens_in_gdal_with_layer_crs_and_fields(tmp_path):
-    table = export_table(blocks(hostile=False).drop(columns="risk_class"),
-                         pd.DataFrame({"risk_class": [1, 2, 3, 4, 5, 0], "risk_label": ["a"] * 6,
-                                                               "explanation": ["Cet îlot est plus chaud"] * 6},
-                                                              index=blocks(hostile=False).index))
+    table = export_table(
+        blocks(hostile=False).drop(columns="risk_class"),
+        pd.DataFrame(
+            {"risk_class": [1, 2, 3, 4, 5, 0], "risk_label": ["a"] * 6, "explanation": ["Cet îlot est plus chaud"] * 6},
+            index=blocks(hostile=False).index,
+        ),
+    )
     path = to_geopackage(table, tmp_path / "ilots.gpkg")
     info = pyogrio.read_info(path, layer=LAYER_NAME)
     assert info["crs"] == "EPSG:2154" and info["features"] == 6
     for field in ("block_id", "lst_mean_c", "tree_frac", "risk_class", "explanation"):
         assert field in info["fields"]
     if shutil.which("ogrinfo"):
-        out = subprocess.run(["ogrinfo", "-so", str(path), LAYER_NAME], capture_output=True, text=True, check=True).stdout
-        assert "EPSG\",2154" in out.replace(" ", "") or "Lambert-93" in out or "RGF93" in out
+        out = subprocess.run(
+            ["ogrinfo", "-so", str(path), LAYER_NAME], capture_output=True, text=True, check=True
+        ).stdout
+        assert 'EPSG",2154' in out.replace(" ", "") or "Lambert-93" in out or "RGF93" in out
         assert "lst_mean_c: Real" in out
 
 

@@ -18,7 +18,9 @@ def synthetic_blocks(n_side=40, size=60.0, noise_sd=0.6, corr_px=4.0, seed=1):
     """A grid of square blocks with known linear effects plus spatially correlated noise."""
     rng = np.random.default_rng(seed)
     xs, ys = np.meshgrid(np.arange(n_side), np.arange(n_side))
-    geoms = shapely.box(xs.ravel() * size, ys.ravel() * size, xs.ravel() * size + size - 5, ys.ravel() * size + size - 5)
+    geoms = shapely.box(
+        xs.ravel() * size, ys.ravel() * size, xs.ravel() * size + size - 5, ys.ravel() * size + size - 5
+    )
     n = n_side * n_side
     tree = rng.beta(1.5, 4, n)
     water = np.where(rng.random(n) < 0.15, rng.uniform(0.05, 0.5, n), 0.0)
@@ -26,10 +28,25 @@ def synthetic_blocks(n_side=40, size=60.0, noise_sd=0.6, corr_px=4.0, seed=1):
     imperv = np.clip(0.9 - tree - water + rng.normal(0, 0.1, n), 0, 1)
     field = ndimage.gaussian_filter(rng.normal(size=(n_side, n_side)), corr_px)
     noise = noise_sd * field.ravel() / field.std()
-    lst = (INTERCEPT + TRUE["tree_frac"] * tree + TRUE["water_frac"] * water + TRUE["building_height_m"] * height
-           + TRUE["impervious_frac"] * imperv + noise)
-    df = pd.DataFrame({"tree_frac": tree, "water_frac": water, "building_height_m": height, "impervious_frac": imperv,
-                       "lst_mean_c": lst, "lst_valid_frac": 1.0, "area_m2": (size - 5) ** 2})
+    lst = (
+        INTERCEPT
+        + TRUE["tree_frac"] * tree
+        + TRUE["water_frac"] * water
+        + TRUE["building_height_m"] * height
+        + TRUE["impervious_frac"] * imperv
+        + noise
+    )
+    df = pd.DataFrame(
+        {
+            "tree_frac": tree,
+            "water_frac": water,
+            "building_height_m": height,
+            "impervious_frac": imperv,
+            "lst_mean_c": lst,
+            "lst_valid_frac": 1.0,
+            "area_m2": (size - 5) ** 2,
+        }
+    )
     df.index = pd.Index([f"B{i:04d}" for i in range(n)], name="block_id")
     return gpd.GeoDataFrame(df, geometry=geoms, crs=2154)
 
@@ -59,7 +76,9 @@ def test_effect_intervals_and_prediction_intervals(fitted):
     blocks, fit = fitted
     tree = fit.effects["tree_frac"]
     assert tree["lo_c"] < tree["effect_c"] < tree["hi_c"] < 0  # per +10 points, negative
-    inside = (blocks["lst_mean_c"] >= fit.predictions["lst_pred_lo_c"]) & (blocks["lst_mean_c"] <= fit.predictions["lst_pred_hi_c"])
+    inside = (blocks["lst_mean_c"] >= fit.predictions["lst_pred_lo_c"]) & (
+        blocks["lst_mean_c"] <= fit.predictions["lst_pred_hi_c"]
+    )
     assert 0.8 < inside.mean() < 0.98  # nominal 90 %
 
 
@@ -87,7 +106,9 @@ def test_partly_missing_feature_is_imputed_with_an_indicator_and_mostly_missing_
 def test_linear_model_clips_to_training_range():
     X = pd.DataFrame({"tree_frac": [0.0, 0.1, 0.2, 0.3]})
     m = fit_linear(X, np.array([40.0, 39.4, 38.8, 38.2]), np.ones(4), ["tree_frac"], alpha=1e-6)
-    assert m.predict(pd.DataFrame({"tree_frac": [0.9]}))[0] == pytest.approx(m.predict(pd.DataFrame({"tree_frac": [0.3]}))[0])
+    assert m.predict(pd.DataFrame({"tree_frac": [0.9]}))[0] == pytest.approx(
+        m.predict(pd.DataFrame({"tree_frac": [0.3]}))[0]
+    )
 
 
 def test_too_few_blocks_is_a_clear_error():

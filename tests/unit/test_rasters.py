@@ -93,11 +93,17 @@ def test_a_warmer_date_covering_half_the_area_makes_no_false_hot_spot():
     truth = 40.0 + rng.normal(0, 1.5, (60, 60))
     second = truth + 3.0 + rng.normal(0, 0.2, truth.shape)
     second[:, 30:] = np.nan  # the second date covers the western half only
-    c = composite_dates([LstLayer(make_raster(truth.astype("float32"), res=30), None),
-                         LstLayer(make_raster(second.astype("float32"), res=30), None)])
+    c = composite_dates(
+        [
+            LstLayer(make_raster(truth.astype("float32"), res=30), None),
+            LstLayer(make_raster(second.astype("float32"), res=30), None),
+        ]
+    )
     assert c.method == "common_area" and c.offsets_c[0] == pytest.approx(-c.offsets_c[1], abs=0.05)
     xs, ys = np.meshgrid(np.arange(0, 1800, 150), np.arange(0, 1800, 150))
-    blocks = gpd.GeoDataFrame(geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 150, ys.ravel() + 150), crs=2154)
+    blocks = gpd.GeoDataFrame(
+        geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 150, ys.ravel() + 150), crs=2154
+    )
     got = lst_features(blocks, c.lst, c.n_dates, c.spread)
     want = lst_features(blocks, make_raster(truth.astype("float32"), res=30))
     anomaly = got["lst_mean_c"] - got["lst_mean_c"].median()

@@ -40,14 +40,27 @@ def test_hazard_uses_prediction_where_clouded():
 
 
 def test_contributions_sum_to_the_linear_departure_and_sentence_is_french():
-    model = LinearModel(["tree_frac", "impervious_frac"], [0.0, 0.0], [1.0, 1.0], [0.2, 0.5], [],
-                        ["tree_frac", "impervious_frac"], [-6.0, 4.0], 40.0, 1.0, [0.0, 0.0])
+    model = LinearModel(
+        ["tree_frac", "impervious_frac"],
+        [0.0, 0.0],
+        [1.0, 1.0],
+        [0.2, 0.5],
+        [],
+        ["tree_frac", "impervious_frac"],
+        [-6.0, 4.0],
+        40.0,
+        1.0,
+        [0.0, 0.0],
+    )
     table = pd.DataFrame({"tree_frac": [0.02, 0.4], "impervious_frac": [0.85, 0.3]}, index=["hot", "cool"])
     c = contributions(model, table)
     pred = model.predict(table)
     assert c.sum(axis=1).to_numpy() == pytest.approx(pred - pred.mean())
     s = sentence(3.21, [{"text": describe("impervious_frac", 0.85, 0.5)}, {"text": describe("tree_frac", 0.02, 0.2)}])
-    assert s == "Cet îlot est 3,2\u00a0°C plus chaud que la moyenne : 85\u00a0% de surfaces imperméables, 2\u00a0% d'arbres."
+    assert (
+        s
+        == "Cet îlot est 3,2\u00a0°C plus chaud que la moyenne : 85\u00a0% de surfaces imperméables, 2\u00a0% d'arbres."
+    )
     assert sentence(0.1, []).startswith("Cet îlot est proche")
     assert "plus frais" in sentence(-2.0, [])
 
@@ -70,8 +83,18 @@ def test_describe(feature, value, mean, text):
 def test_effects_whose_interval_contains_zero_are_never_given_as_reasons():
     from ilots.explain import explain_blocks, uncertain_effects
 
-    model = LinearModel(["tree_frac", "dist_green_m"], [0.0, 0.0], [1.0, 2000.0], [0.2, 300.0], [],
-                        ["tree_frac", "dist_green_m"], [-6.0, 0.004], 40.0, 1.0, [0.0, 0.0])
+    model = LinearModel(
+        ["tree_frac", "dist_green_m"],
+        [0.0, 0.0],
+        [1.0, 2000.0],
+        [0.2, 300.0],
+        [],
+        ["tree_frac", "dist_green_m"],
+        [-6.0, 0.004],
+        40.0,
+        1.0,
+        [0.0, 0.0],
+    )
     table = pd.DataFrame({"tree_frac": [0.02, 0.4, 0.2], "dist_green_m": [900.0, 0.0, 300.0]}, index=["a", "b", "c"])
     effects = {"tree_frac": {"lo_c": -0.9, "hi_c": -0.5}, "dist_green_m": {"lo_c": -0.18, "hi_c": 0.05}}
     assert uncertain_effects(effects) == {"dist_green_m"}
@@ -85,8 +108,9 @@ def test_effects_whose_interval_contains_zero_are_never_given_as_reasons():
 def test_missing_population_is_unknown_not_zero():
     from ilots.risk import risk_index
 
-    table = pd.DataFrame({"area_m2": [10_000.0] * 4, "residents": [300.0, 300.0, np.nan, 0.0]},
-                         index=["a", "b", "hot-unknown", "empty"])
+    table = pd.DataFrame(
+        {"area_m2": [10_000.0] * 4, "residents": [300.0, 300.0, np.nan, 0.0]}, index=["a", "b", "hot-unknown", "empty"]
+    )
     anomaly = pd.Series([1.0, 2.0, 3.0, 3.0], index=table.index)
     out, note = risk_index(table, anomaly)
     assert np.isnan(out.loc["hot-unknown", "risk_score"]) and out.loc["hot-unknown", "risk_class"] == 0
@@ -99,15 +123,18 @@ def test_vulnerability_references_are_calibrated_and_sensitivity_reported():
 
     rng = np.random.default_rng(3)
     n = 200
-    table = pd.DataFrame({"area_m2": 10_000.0, "residents": rng.uniform(10, 400, n),
-                          "elderly_share": rng.uniform(0.2, 0.6, n)})
+    table = pd.DataFrame(
+        {"area_m2": 10_000.0, "residents": rng.uniform(10, 400, n), "elderly_share": rng.uniform(0.2, 0.6, n)}
+    )
     anomaly = pd.Series(rng.normal(0, 1.5, n))
     params = calibrate(table)
     assert params.elderly_ref == pytest.approx(table["elderly_share"].quantile(0.9), abs=1e-3)
     capped = (table["elderly_share"] >= params.elderly_ref).mean()
     assert capped <= 0.11  # was 0.30: most of these blocks were capped
     s = sensitivity(table, anomaly, params)
-    assert s["n_settings"] == 27 and s["high_risk_blocks"][0] <= s["high_risk_blocks_chosen"] <= s["high_risk_blocks"][1]
+    assert (
+        s["n_settings"] == 27 and s["high_risk_blocks"][0] <= s["high_risk_blocks_chosen"] <= s["high_risk_blocks"][1]
+    )
     assert 0.5 < s["kendall_tau_min"] <= 1.0
     assert risk_index(table, anomaly, params)[1]["params"]["elderly_ref"] == params.elderly_ref
 
@@ -119,14 +146,24 @@ def test_draws_reproduce_the_index_and_give_probabilities():
 
     rng = np.random.default_rng(1)
     n = 300
-    table = pd.DataFrame({"area_m2": 10_000.0, "residents": rng.uniform(0, 400, n),
-                          "elderly_share": rng.uniform(0.1, 0.5, n), "low_income_share": rng.uniform(0, 0.6, n)})
+    table = pd.DataFrame(
+        {
+            "area_m2": 10_000.0,
+            "residents": rng.uniform(0, 400, n),
+            "elderly_share": rng.uniform(0.1, 0.5, n),
+            "low_income_share": rng.uniform(0, 0.6, n),
+        }
+    )
     anomaly = rng.normal(0.5, 1.5, n)
     params = RiskParams()
     exact = risk_index(table, pd.Series(anomaly), params)[0]["risk_score"].to_numpy()
     draws = risk_draws(pd.Series(np.zeros(n)), params, n=3)
-    draws = replace(draws, anomaly_high_c=np.full(3, params.anomaly_high_c), dense_per_ha=np.full(3, params.dense_per_ha),
-                    ref_factor=np.ones(3))
+    draws = replace(
+        draws,
+        anomaly_high_c=np.full(3, params.anomaly_high_c),
+        dense_per_ha=np.full(3, params.dense_per_ha),
+        ref_factor=np.ones(3),
+    )
     assert np.allclose(draws.scores(table, anomaly)[0], exact)  # same formula as the index
     noisy = risk_draws(pd.Series(np.full(n, 1.0)), params).scores(table, anomaly)
     p_high = (noisy >= 60).mean(axis=0)
@@ -154,11 +191,27 @@ def test_a_treeless_block_beside_a_park_is_not_cooled_by_its_trees():
     a park sees some, but its sentence must not cite « 0 % d'arbres » as a cooling reason."""
     from ilots.explain import explain_blocks
 
-    model = LinearModel(["tree_frac", "impervious_frac"], [0.0, 0.0], [1.0, 1.0], [0.2, 0.5], [],
-                        ["tree_frac", "impervious_frac"], [-6.0, 4.0], 40.0, 1.0, [0.0, 0.0],
-                        inputs={"tree_frac": "tree_frac_fp"})
-    table = pd.DataFrame({"tree_frac": [0.0, 0.0, 0.6, 0.1], "tree_frac_fp": [0.45, 0.02, 0.5, 0.1],
-                          "impervious_frac": [0.5, 0.9, 0.2, 0.5]}, index=["by_park", "centre", "park", "plain"])
+    model = LinearModel(
+        ["tree_frac", "impervious_frac"],
+        [0.0, 0.0],
+        [1.0, 1.0],
+        [0.2, 0.5],
+        [],
+        ["tree_frac", "impervious_frac"],
+        [-6.0, 4.0],
+        40.0,
+        1.0,
+        [0.0, 0.0],
+        inputs={"tree_frac": "tree_frac_fp"},
+    )
+    table = pd.DataFrame(
+        {
+            "tree_frac": [0.0, 0.0, 0.6, 0.1],
+            "tree_frac_fp": [0.45, 0.02, 0.5, 0.1],
+            "impervious_frac": [0.5, 0.9, 0.2, 0.5],
+        },
+        index=["by_park", "centre", "park", "plain"],
+    )
     out = explain_blocks(model, table, pd.Series([38.0, 44.0, 35.0, 41.0], index=table.index))
     assert all(r["feature"] != "tree_frac" for r in out.loc["by_park", "reasons"])
     assert any(r["feature"] == "tree_frac" for r in out.loc["park", "reasons"])

@@ -10,8 +10,19 @@ from hypothesis import strategies as st
 
 from ilots.analysis import fit_territory
 from ilots.scenarios import (
-    Intervention, Scenario, ScenarioEngine, ScenarioError, ScenarioExistsError, Target, UnitCosts,
-    compare_scenarios, delete_scenario, list_scenarios, load_scenario, parse_where, save_scenario,
+    Intervention,
+    Scenario,
+    ScenarioEngine,
+    ScenarioError,
+    ScenarioExistsError,
+    Target,
+    UnitCosts,
+    compare_scenarios,
+    delete_scenario,
+    list_scenarios,
+    load_scenario,
+    parse_where,
+    save_scenario,
 )
 from ilots.store import load_territory
 
@@ -65,19 +76,47 @@ def test_cool_roofs_use_the_labelled_literature_coefficient(engine):
 @settings(max_examples=25, deadline=None)
 @given(trees=st.floats(0, 100), depave=st.floats(0, 100), roofs=st.floats(0, 100))
 def test_fractions_stay_valid_whatever_the_intensities(engine, trees, depave, roofs):
-    scenario = Scenario("h", [Intervention("trees", trees), Intervention("depave", depave), Intervention("green_roofs", roofs)])
+    scenario = Scenario(
+        "h", [Intervention("trees", trees), Intervention("depave", depave), Intervention("green_roofs", roofs)]
+    )
+    edited, changed, _albedo, m2 = engine.edit(scenario)
+    for col in (
+        "tree_frac",
+        "grass_frac",
+        "built_frac",
+        "bare_frac",
+        "impervious_frac",
+        "road_frac",
+        "building_coverage",
+    ):
+        if col in edited:
+            v = edited[col].dropna()
+            assert ((v >= -1e-9) & (v <= 1 + 1e-9)).all(), col
+    cover = edited[["tree_frac", "grass_frac", "built_frac", "bare_frac", "water_frac"]].fillna(0).sum(axis=1)
+    before = engine.table[["tree_frac", "grass_frac", "built_frac", "bare_frac", "water_frac"]].fillna(0).sum(axis=1)
+    assert (cover <= np.maximum(before, 1.0) + 1e-9).all()  # land cover is moved between classes, never created
+    footprint = engine.table["building_coverage"].fillna(0)
+    assert np.allclose(edited["building_coverage"].fillna(0), footprint)  # buildings never move
     pb, s = engine.apply(scenario)
-    assert np.isfinite(pb["delta_c"]).all()
-    assert s["m2"]["trees"] >= 0 and s["cost_eur"] >= 0
+    assert np.isfinite(pb["delta_c"]).all() and s["m2"]["trees"] >= 0 and s["cost_eur"] >= 0
 
 
 def test_edited_features_stay_fractions(engine):
     # Re-derive the edited table through the public path: huge edits must keep sums ≤ 1.
-    scenario = Scenario("max", [Intervention("trees", 100), Intervention("depave", 100), Intervention("green_roofs", 100)])
+    scenario = Scenario(
+        "max", [Intervention("trees", 100), Intervention("depave", 100), Intervention("green_roofs", 100)]
+    )
     pb, s = engine.apply(scenario)
     t = engine.table
     planted = s["m2"]["trees"] / t["area_m2"].sum()
-    assert 0 < planted <= (t["bare_frac"].fillna(0) + (t["built_frac"].fillna(0) - t["building_coverage"].fillna(0)).clip(lower=0)).mean() + 1e-9
+    assert (
+        0
+        < planted
+        <= (
+            t["bare_frac"].fillna(0) + (t["built_frac"].fillna(0) - t["building_coverage"].fillna(0)).clip(lower=0)
+        ).mean()
+        + 1e-9
+    )
 
 
 def test_extrapolation_is_flagged(engine):
@@ -96,7 +135,13 @@ def test_extrapolation_is_flagged(engine):
         ({"name": "x", "interventions": [{"kind": "trees", "intensity": -5}]}, "hors limites"),
         ({"name": "x", "interventions": [{"kind": "trees", "intensity": "beaucoup"}]}, "non numérique"),
         ({"name": "", "interventions": []}, "nom"),
-        ({"name": "x", "interventions": [{"kind": "trees", "intensity": 5, "target": {"kind": "risk", "min_class": 9}}]}, "classe"),
+        (
+            {
+                "name": "x",
+                "interventions": [{"kind": "trees", "intensity": 5, "target": {"kind": "risk", "min_class": 9}}],
+            },
+            "classe",
+        ),
         ([1, 2], "objet JSON"),
     ],
 )
@@ -120,7 +165,9 @@ def test_save_list_load_delete_and_never_overwrite(tmp_path):
     with pytest.raises(ScenarioExistsError):
         save_scenario(tmp_path, sc)
     (tmp_path / "scenarios" / "broken.json").write_text("{not json")
-    (tmp_path / "scenarios" / "bad-values.json").write_text(json.dumps({"name": "x", "interventions": [{"kind": "trees", "intensity": 500}]}))
+    (tmp_path / "scenarios" / "bad-values.json").write_text(
+        json.dumps({"name": "x", "interventions": [{"kind": "trees", "intensity": 500}]})
+    )
     good, problems = list_scenarios(tmp_path)
     assert [s.name for s in good] == [sc.name] and len(problems) == 2
     assert load_scenario(tmp_path, sc.name).interventions[0].target.min_class == 4
@@ -147,7 +194,9 @@ def test_polygon_target_validation():
 
 
 def test_compare_scenarios_side_by_side(engine):
-    table = compare_scenarios(engine, [Scenario("A", [Intervention("trees", 5)]), Scenario("B", [Intervention("trees", 15)])])
+    table = compare_scenarios(
+        engine, [Scenario("A", [Intervention("trees", 5)]), Scenario("B", [Intervention("trees", 15)])]
+    )
     assert list(table.index) == ["A", "B"]
     assert table.loc["B", "delta_mean_c"] < table.loc["A", "delta_mean_c"] < 0
     assert table.loc["B", "cost_eur"] > table.loc["A", "cost_eur"] > 0
@@ -177,8 +226,9 @@ def test_without_population_weighted_figures_are_absent(engine):
 
     blocks = engine.geometry.to_frame().join(engine.table.drop(columns=["residents"], errors="ignore"))
     meta = engine.meta
-    no_pop = ScenarioEngine(blocks, meta, pd.DataFrame({"lst_used_c": engine.base_lst, "risk_class": engine.base_class},
-                                                       index=engine.index))
+    no_pop = ScenarioEngine(
+        blocks, meta, pd.DataFrame({"lst_used_c": engine.base_lst, "risk_class": engine.base_class}, index=engine.index)
+    )
     _, s = no_pop.apply(Scenario("t", [Intervention("trees", 10)]))
     assert s["delta_pop_weighted_c"] is None and s["residents_out_of_high_risk"] is None
     assert s["residents_reached"] is None and s["delta_mean_c"] < 0
@@ -197,7 +247,7 @@ def test_a_scenario_cools_by_the_effect_of_the_change_on_the_blocks_own_ground(e
     tree effect × 0.10, not by the smaller change Landsat's blur would show on that block."""
     assert engine.model.inputs.get("tree_frac") == "tree_frac_fp"
     table = engine.table
-    room = (table["bare_frac"].fillna(0) + table["built_frac"].fillna(0) - table["building_coverage"].fillna(0))
+    room = table["bare_frac"].fillna(0) + table["built_frac"].fillna(0) - table["building_coverage"].fillna(0)
     pick = table.index[(room > 0.3) & (table["tree_frac_fp"] < engine.upper["tree_frac"] - 0.15)][:1].tolist()
     assert pick
     scenario = Scenario("t", [Intervention("trees", 10, Target("ids", ids=pick))])

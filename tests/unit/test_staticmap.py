@@ -24,22 +24,30 @@ BOUNDS = (4.80, 45.74, 4.86, 45.78)
 
 def town(n=6, **columns) -> gpd.GeoDataFrame:
     """n × n blocks of 100 m in Lambert-93."""
-    geoms = [shapely.box(X0 + i * 100, Y0 + j * 100, X0 + i * 100 + 90, Y0 + j * 100 + 90)
-             for j in range(n) for i in range(n)]
-    df = pd.DataFrame({"lst_mean_c": np.linspace(36, 44, n * n), "risk_class": np.arange(n * n) % 6,
-                       "area_m2": 8100.0, **columns}, index=pd.Index([f"B{k}" for k in range(n * n)], name="block_id"))
+    geoms = [
+        shapely.box(X0 + i * 100, Y0 + j * 100, X0 + i * 100 + 90, Y0 + j * 100 + 90)
+        for j in range(n)
+        for i in range(n)
+    ]
+    df = pd.DataFrame(
+        {"lst_mean_c": np.linspace(36, 44, n * n), "risk_class": np.arange(n * n) % 6, "area_m2": 8100.0, **columns},
+        index=pd.Index([f"B{k}" for k in range(n * n)], name="block_id"),
+    )
     return gpd.GeoDataFrame(df, geometry=geoms, crs=2154)
 
 
 def streets(*rows):
-    return gpd.GeoDataFrame({"name": [r[0] for r in rows], "kind": [r[1] for r in rows]},
-                            geometry=[r[2] for r in rows], crs=2154)
+    return gpd.GeoDataFrame(
+        {"name": [r[0] for r in rows], "kind": [r[1] for r in rows]}, geometry=[r[2] for r in rows], crs=2154
+    )
 
 
 def test_communes_are_named_first_when_the_territory_spans_several():
-    s = streets(("Rue Longue", "rue", shapely.LineString([(X0, Y0 + 50), (X0 + 600, Y0 + 50)])),
-                ("Amont", "commune", shapely.box(X0, Y0, X0 + 300, Y0 + 600)),
-                ("Aval", "commune", shapely.box(X0 + 300, Y0, X0 + 600, Y0 + 600)))
+    s = streets(
+        ("Rue Longue", "rue", shapely.LineString([(X0, Y0 + 50), (X0 + 600, Y0 + 50)])),
+        ("Amont", "commune", shapely.box(X0, Y0, X0 + 300, Y0 + 600)),
+        ("Aval", "commune", shapely.box(X0 + 300, Y0, X0 + 600, Y0 + 600)),
+    )
     assert sorted(p.name for p in place_labels(town(), s)) == ["Amont", "Aval"]
 
 
@@ -57,10 +65,12 @@ def test_the_coarsest_naming_column_of_the_blocks_is_used_not_a_class_column():
 
 
 def test_longest_streets_spread_over_the_map_otherwise():
-    s = streets(("Grande Rue", "rue", shapely.LineString([(X0, Y0 + 300), (X0 + 600, Y0 + 300)])),
-                ("Rue Voisine", "rue", shapely.LineString([(X0 + 250, Y0 + 320), (X0 + 350, Y0 + 320)])),
-                ("Rue du Nord", "rue", shapely.LineString([(X0 + 300, Y0 + 560), (X0 + 500, Y0 + 560)])),
-                ("Rue Ailleurs", "rue", shapely.LineString([(X0 + 9000, Y0), (X0 + 9500, Y0)])))
+    s = streets(
+        ("Grande Rue", "rue", shapely.LineString([(X0, Y0 + 300), (X0 + 600, Y0 + 300)])),
+        ("Rue Voisine", "rue", shapely.LineString([(X0 + 250, Y0 + 320), (X0 + 350, Y0 + 320)])),
+        ("Rue du Nord", "rue", shapely.LineString([(X0 + 300, Y0 + 560), (X0 + 500, Y0 + 560)])),
+        ("Rue Ailleurs", "rue", shapely.LineString([(X0 + 9000, Y0), (X0 + 9500, Y0)])),
+    )
     names = [p.name for p in place_labels(town(), s)]
     assert names[0] == "Grande Rue"
     assert "Rue Voisine" not in names  # its midpoint sits on the Grande Rue's label
@@ -73,8 +83,15 @@ def test_printed_names_never_overlap_each_other():
     fig, ax = plt.subplots(figsize=(3, 3))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
-    kept = draw_place_names(ax, [PlaceLabel("Quartier de la Gare", 50, 50, 3), PlaceLabel("Quartier du Port", 51, 50, 2),
-                                 PlaceLabel("Bords", 50, 10, 1), PlaceLabel("Hors carte", 500, 500, 0)])
+    kept = draw_place_names(
+        ax,
+        [
+            PlaceLabel("Quartier de la Gare", 50, 50, 3),
+            PlaceLabel("Quartier du Port", 51, 50, 2),
+            PlaceLabel("Bords", 50, 10, 1),
+            PlaceLabel("Hors carte", 500, 500, 0),
+        ],
+    )
     plt.close(fig)
     assert [t.get_text().replace("\n", " ") for t in kept] == ["Quartier de la Gare", "Bords"]
 
@@ -103,15 +120,21 @@ def test_grey_blocks_are_in_every_legend():
 def test_before_and_after_maps_share_one_scale_and_outline_the_changed_blocks(kind):
     b = town()
     changed = np.arange(len(b)) < 10
-    per_block = pd.DataFrame({"lst_before_c": b["lst_mean_c"], "lst_after_c": b["lst_mean_c"] - 1.5 * changed,
-                              "risk_class_before": b["risk_class"],
-                              "risk_class_after": np.where(changed, 1, b["risk_class"]), "changed": changed},
-                             index=b.index)
+    per_block = pd.DataFrame(
+        {
+            "lst_before_c": b["lst_mean_c"],
+            "lst_after_c": b["lst_mean_c"] - 1.5 * changed,
+            "risk_class_before": b["risk_class"],
+            "risk_class_after": np.where(changed, 1, b["risk_class"]),
+            "changed": changed,
+        },
+        index=b.index,
+    )
     before, after = comparison_maps(b, per_block, BOUNDS, kind)
     h1, h2 = before.get_root().render(), after.get_root().render()
     outlined = [h.count('"weight": 1.6') for h in (h1, h2)]
     assert outlined == [0, 1]  # the changed blocks' outline, on the second map only
-    legends = [h[h.index("ilots-legend"):].split("</div></div>")[0] for h in (h1, h2)]
+    legends = [h[h.index("ilots-legend") :].split("</div></div>")[0] for h in (h1, h2)]
     if kind == "lst":
         ticks = [[t.split("</span>")[0] for t in legend.split("<span>")[1:]] for legend in legends]
         assert ticks[0] == ticks[1] and len(ticks[0]) == 5  # one colour scale for both maps

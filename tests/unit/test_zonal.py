@@ -14,7 +14,9 @@ GRID = np.arange(1, 10, dtype="float64").reshape(3, 3)
 
 
 def _blocks(*geoms):
-    return gpd.GeoDataFrame(geometry=list(geoms), index=pd.Index([f"b{i}" for i in range(len(geoms))], name="block_id"), crs=2154)
+    return gpd.GeoDataFrame(
+        geometry=list(geoms), index=pd.Index([f"b{i}" for i in range(len(geoms))], name="block_id"), crs=2154
+    )
 
 
 @pytest.mark.parametrize(
