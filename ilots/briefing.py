@@ -18,14 +18,20 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
 
 from . import fr
 from .risk import RISK_COLOURS, high_risk_residents
-from .staticmap import draw_blocks, draw_place_names, draw_scale_bar, place_labels, risk_handles, sources_text
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from .staticmap import (
+    draw_blocks,
+    draw_place_names,
+    draw_scale_bar,
+    new_figure,
+    place_labels,
+    renderer_of,
+    risk_handles,
+    sources_text,
+)
 
 __all__ = ["briefing_pdf"]
 
@@ -47,7 +53,7 @@ def residents_text(manifest: dict) -> str:
 def _fit_text(fig, x: float, y: float, text: str, width: float, size: float, min_size: float = 9.0, **kw):
     """Text at (x, y) in figure fraction, shrunk from ``size`` to at most ``min_size`` points, then cut with an
     ellipsis, so that it is at most ``width`` (figure fraction) wide."""
-    renderer = fig.canvas.get_renderer()
+    renderer = renderer_of(fig)
     art = fig.text(x, y, text, fontsize=size, **kw)
     limit = width * fig.bbox.width
     while art.get_window_extent(renderer).width > limit and art.get_fontsize() > min_size:
@@ -59,7 +65,7 @@ def _fit_text(fig, x: float, y: float, text: str, width: float, size: float, min
 
 def _fit_cells(fig, table) -> None:
     """Cut with an ellipsis any cell text wider than its cell (a long scenario name), keeping a closing « »."""
-    renderer = fig.canvas.get_renderer()
+    renderer = renderer_of(fig)
     for cell in table.get_celld().values():
         text = cell.get_text()
         full = text.get_text()
@@ -173,7 +179,7 @@ def briefing_pdf(
         130,
     )
 
-    fig = plt.figure(figsize=A4)
+    fig = new_figure(A4)
     _fit_text(fig, 0.06, 0.962, f"Îlots de chaleur — {name}", 0.88, 17, min_size=12, fontweight="bold", va="top")
     sub = f"Température de surface mesurée par satellite (Landsat) {dates}, vers 11 h solaire"
     _fit_text(fig, 0.06, 0.933, sub, 0.88, 9.5, min_size=7.5, color="#444444", va="top")
@@ -309,5 +315,4 @@ def briefing_pdf(
         PdfPages(buf, metadata={"Title": f"Îlots de chaleur — {name}", "Creator": "Îlots"}) as pdf,
     ):
         pdf.savefig(fig)
-    plt.close(fig)
     return buf.getvalue()

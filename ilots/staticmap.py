@@ -18,16 +18,15 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from . import fr
 from .maps import LAYERS, Layer, no_data_label
 from .maps import RISK_NO_DATA as _RISK_NO_DATA
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 
 __all__ = [
     "sources_text",
@@ -56,6 +55,19 @@ _ROLE_LABELS = {
     "population": "population (INSEE)",
     "blocks": "îlots fournis",
 }
+
+
+def new_figure(size_in: tuple[float, float], dpi: float = 100) -> Figure:
+    """A figure of its own with an Agg canvas: no pyplot state shared between the server's threads, and text
+    measured by the same renderer whatever backend another figure or a PDF export used before."""
+    fig = Figure(figsize=size_in, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def renderer_of(fig: Figure):
+    """The Agg renderer of a figure made by :func:`new_figure` (text sizes in display pixels)."""
+    return fig.canvas.get_renderer()
 
 
 def sources_text(manifest: dict, dates: str) -> str:
@@ -190,7 +202,7 @@ def draw_place_names(ax, labels: list[PlaceLabel], fontsize: float = 7.0, wrap: 
     """Print ``labels`` on a light box, dropping any that would overlap a text already on the map (another name,
     the scale bar) or leave it."""
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = renderer_of(fig)
     frame = ax.get_window_extent(renderer)
     kept = []
     boxes = [t.get_window_extent(renderer) for t in ax.texts]
@@ -274,7 +286,7 @@ def map_png(
     layer = LAYERS[layer_key]
     values = blocks[layer.column] if layer.column in blocks else pd.Series(np.nan, index=blocks.index)
     colours, mappable = block_colours(values, layer)
-    fig = plt.figure(figsize=(8.0, 8.6), dpi=dpi)
+    fig = new_figure((8.0, 8.6), dpi)
     fig.text(0.04, 0.965, title, fontsize=14, fontweight="bold", va="top")
     fig.text(0.04, 0.925, "\n".join(textwrap.wrap(note, 110)), fontsize=8, color="#333333", va="top")
     ax = fig.add_axes((0.04, 0.16, 0.92, 0.72))
@@ -317,5 +329,4 @@ def map_png(
     )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
     return buf.getvalue()

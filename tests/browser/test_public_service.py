@@ -46,6 +46,22 @@ def _open(browser, url, width=1366, height=900):
     return page
 
 
+def _download(page, button, attempts: int = 3):
+    """Click a download button until the browser downloads (a click that lands while the map frame's own
+    rerun redraws the page is lost, as it would be for a visitor, who clicks again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        try:
+            with page.expect_download(timeout=20_000) as got:
+                button.click()
+            return got.value
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            page.wait_for_timeout(1000)
+
+
 def _sidebar_territory(page) -> str:
     """The territory shown in the sidebar selector (waits until it is drawn)."""
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
@@ -207,10 +223,9 @@ def test_map_png_download_and_side_by_side_scenario_maps(server, browser):
     button = page.get_by_role("button", name=re.compile("Télécharger la carte"))
     button.wait_for(timeout=60_000)
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
-    with page.expect_download(timeout=60_000) as got:
-        button.click()
-    assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert got.value.suggested_filename.endswith(".png")
+    got = _download(page, button)
+    assert Path(got.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert got.suggested_filename.endswith(".png")
     page.goto(base + "/scenarios?territoire=demo")
     page.get_by_text("Îlots modifiés").first.wait_for(timeout=90_000)
     page.get_by_text("Cartes avant / après, côte à côte").click()

@@ -140,3 +140,32 @@ def test_before_and_after_maps_share_one_scale_and_outline_the_changed_blocks(ki
         assert ticks[0] == ticks[1] and len(ticks[0]) == 5  # one colour scale for both maps
     else:
         assert all(RISK_NO_DATA in legend for legend in legends)
+
+
+def test_maps_are_drawn_from_any_server_thread():
+    """A Streamlit server draws in its script and download threads: each figure has its own Agg canvas (no
+    pyplot state), so a PNG after a PDF, in another thread, still measures its text."""
+    import threading
+
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from ilots.staticmap import new_figure, renderer_of
+
+    out = {}
+
+    def pdf():
+        fig = new_figure((3, 3))
+        fig.text(0.1, 0.5, "Îlots")
+        with PdfPages(io.BytesIO()) as doc:
+            doc.savefig(fig)
+
+    def png():
+        b = town()
+        out["png"] = map_png(b, "risk", "Risque — Essai", layer_note("risk", "le 14 juillet 2022"))
+        out["renderer"] = type(renderer_of(new_figure((1, 1)))).__name__
+
+    for target in (pdf, png):
+        t = threading.Thread(target=target)
+        t.start()
+        t.join()
+    assert out["png"].startswith(b"\x89PNG") and out["renderer"] == "RendererAgg"
