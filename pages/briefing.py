@@ -54,6 +54,7 @@ st.download_button(
     file_name=f"briefing_{_slug_for_file(terr.name)}.pdf",
     mime="application/pdf",
     key="dl_pdf",
+    on_click="ignore",  # a download needs no rerun of the page
     type="primary",
 )
 st.caption(
@@ -86,7 +87,13 @@ c1.download_button(
     file_name=f"ilots_{_slug_for_file(terr.name)}.gpkg",
     mime="application/geopackage+sqlite3",
     key="dl_gpkg",
+    on_click="ignore",
 )
 c2.download_button(
-    "Tableur (.csv)", csv, file_name=f"ilots_{_slug_for_file(terr.name)}.csv", mime="text/csv", key="dl_csv"
+    "Tableur (.csv)",
+    csv,
+    file_name=f"ilots_{_slug_for_file(terr.name)}.csv",
+    mime="text/csv",
+    key="dl_csv",
+    on_click="ignore",
 )

@@ -82,6 +82,7 @@ st.download_button(
     file_name=f"carte_{printed}_{_slug_for_file(terr.name)}.png",
     mime="image/png",
     key="dl_map_png",
+    on_click="ignore",
     icon=":material/download:",
     help="Image de tout le territoire avec les noms de lieux, la légende (gris : pas de valeur), "
     "l'échelle, les dates et les sources.",
