@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import platform
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ __all__ = [
     "is_reliable",
     "fit_warnings",
     "unreliable_reason",
+    "W_PER_CORE",
+    "ComputeFootprint",
+    "compute_footprint",
 ]
 
 MODEL_FORMAT = 1
@@ -162,6 +166,26 @@ def ensure_model(terr: Territory, progress: Callable[[str, float], None] | None 
         if meta.get("sklearn") == sklearn.__version__ and meta.get("format_version") == MODEL_FORMAT:
             return meta, table
     return fit_territory(terr, progress=progress)
+
+
+W_PER_CORE = 15.0  # mean power of one loaded CPU core, laptop or server [our estimate]
+
+
+@dataclass(frozen=True)
+class ComputeFootprint:
+    """CPU time of a territory's build and of its model fit (s), and the energy they took (Wh, at
+    :data:`W_PER_CORE` W per loaded core); None where the stored files do not say (older builds), never 0."""
+
+    build_cpu_s: float | None
+    fit_cpu_s: float | None
+    energy_wh: float | None
+
+
+def compute_footprint(manifest: dict, meta: dict) -> ComputeFootprint:
+    build = (manifest.get("build") or {}).get("cpu_seconds")
+    fit = (meta.get("training") or {}).get("cpu_seconds")
+    energy = (build + fit) * W_PER_CORE / 3600 if build is not None and fit is not None else None
+    return ComputeFootprint(build, fit, energy)
 
 
 def linear_model(meta: dict) -> LinearModel:

@@ -17,7 +17,7 @@ import pandas as pd
 from . import fr
 from .model import LinearModel
 
-__all__ = ["contributions", "describe", "reasons", "sentence", "explain_blocks"]
+__all__ = ["NEUTRAL_C", "contributions", "describe", "reasons", "sentence", "compared_to_mean", "explain_blocks"]
 
 NEUTRAL_C = 0.3  # below this anomaly a block is "close to the average"
 
@@ -112,6 +112,16 @@ def sentence(anomaly: float, items: list[dict]) -> str:
     if not items:
         return head + "."
     return f"{head} : {', '.join(i['text'] for i in items)}."
+
+
+def compared_to_mean(value_c: float, mean_c: float, where: str = "de la ville") -> str:
+    """« 2,1 °C plus chaud que la moyenne de la ville (40,3 °C) », or « comme la moyenne … » within
+    :data:`NEUTRAL_C` (the same rule as :func:`sentence`)."""
+    diff = value_c - mean_c
+    if abs(diff) < NEUTRAL_C:
+        return f"comme la moyenne {where} ({fr.temp(mean_c)})"
+    warmer = "plus chaud" if diff > 0 else "plus frais"
+    return f"{fr.temp(abs(diff))} {warmer} que la moyenne {where} ({fr.temp(mean_c)})"
 
 
 def uncertain_effects(effects: dict) -> frozenset[str]:

@@ -60,6 +60,7 @@ __all__ = [
     "territory_map",
     "delta_map",
     "comparison_maps",
+    "residual_map",
     "localise_assets",
     "offline_assets",
     "session_copy",
@@ -148,6 +149,9 @@ def localise_assets(m: folium.Map) -> folium.Map:
     return m
 
 
+MINUS = "\u2212"
+
+
 def _no_data_row(text: str) -> str:
     return (
         f'<div style="margin-top:4px"><span style="display:inline-block;width:14px;height:14px;'
@@ -165,7 +169,9 @@ def _legend(
     stops = ", ".join(matplotlib.colors.to_hex(cmap(x)) for x in np.linspace(0.05, 0.95, 9))
     ticks = np.linspace(vmin, vmax, 5)
     digits = 0 if vmax - vmin >= 10 else 1
-    labels = "".join(f"<span>{html.escape(fr.num(t, digits))}</span>" for t in ticks)
+    # the typographic minus of French numbers, as in the tables and the block cards
+    shown = [html.escape(fr.num(t, digits).replace("-", MINUS)) for t in ticks]
+    labels = "".join(f"<span>{t}</span>" for t in shown)
     block = (
         f'<div class="ilots-legend" style="position:absolute;right:12px;bottom:{24 + slot * 78}px;z-index:9999;'
         "background:white;padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111;"
@@ -308,7 +314,7 @@ def _tooltip_value(col: str, v) -> str:
         return "—"
     if col in ("lst_mean_c", "lst_after_c", "lst_before_c"):
         return fr.temp(float(v))
-    if col in ("delta_c",):
+    if col in ("delta_c", "residual_c"):
         return fr.temp(float(v), 2, signed=True)
     if col.endswith("_frac") or col in ("building_coverage", "p_high_risk"):
         return fr.pct(float(v))
@@ -572,6 +578,23 @@ def delta_map(blocks: gpd.GeoDataFrame, delta: pd.Series, bounds_wgs84) -> foliu
         max_polygons=DELTA_MAX_POLYGONS,
     )
     folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(m)
+
+
+def residual_map(blocks: gpd.GeoDataFrame, residual: pd.Series, bounds_wgs84) -> folium.Map:
+    """Observed minus predicted LST (°C) per block, diverging blue–red on a scale symmetric about 0 (the 2nd–98th
+    percentile of |residual|, at least ±0,5 °C); blocks outside the fit are grey."""
+    m = base_map(bounds_wgs84)
+    res = residual.reindex(blocks.index)
+    lim = float(max(abs(res.quantile(0.02)), abs(res.quantile(0.98)), 0.5)) if res.notna().any() else 0.5
+    add_block_layer(
+        m,
+        blocks.assign(residual_c=res),
+        Layer("residual_c", "Résidu", "°C", "RdBu_r"),
+        -lim,
+        lim,
+        tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"},
+    )
     return localise_assets(m)
 
 

@@ -262,6 +262,24 @@ class UnitCosts:
         return cls(**known)
 
 
+def drawn_target(drawings: list[dict], crs) -> Target | None:
+    """The scenario target of shapes drawn on a web map (GeoJSON features in WGS84, as Leaflet.draw gives
+    them): their polygons united and brought to the blocks' ``crs``; None when nothing drawn is a polygon."""
+    from pyproj import Transformer
+
+    polys = [
+        shapely.geometry.shape(d["geometry"])
+        for d in drawings or []
+        if isinstance(d, dict) and (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
+    ]
+    polys = [v for v in (shapely.make_valid(p) for p in polys) if not v.is_empty]  # a bow-tie drawn by hand
+    if not polys:
+        return None
+    to_local = Transformer.from_crs(4326, crs, always_xy=True)
+    local = shapely.transform(shapely.union_all(polys), to_local.transform, interleaved=False)
+    return Target("polygon", polygon_wkt=local.wkt)
+
+
 def parse_where(text: str) -> Target:
     """``all``, ``risk>=4``, ``risk>3``, ``risk==5`` → a :class:`Target`."""
     t = text.strip().lower().replace(" ", "")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ilots import fr
+from ilots.explain import compared_to_mean
 from ilots.scenarios import Intervention, Scenario, Target
 from pages.common import (
     blocks_with_model,
@@ -69,13 +70,7 @@ with st.expander("Sans la carte : choisir dans la liste"):
 large_blocks = float(blocks["area_m2"].median()) > 50_000
 if bid is not None:
     b = blocks.loc[bid]
-    mean = blocks["lst_used_c"].mean()
-    diff = b["lst_used_c"] - mean
-    if abs(diff) < 0.3:
-        compared = f"comme la moyenne de la ville ({fr.temp(mean)})"
-    else:
-        warmer = "plus chaud" if diff > 0 else "plus frais"
-        compared = f"{fr.temp(abs(diff))} {warmer} que la moyenne de la ville ({fr.temp(mean)})"
+    compared = compared_to_mean(b["lst_used_c"], blocks["lst_used_c"].mean())
     place = "Votre quartier" if large_blocks else "Votre îlot"
     measured = b["lst_source"] == "observed"
     st.subheader(place)

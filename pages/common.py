@@ -11,7 +11,6 @@ from pathlib import Path
 import streamlit as st
 
 from ilots import fr
-from ilots.demo import build_demo
 from ilots.errors import IlotsError
 from ilots.store import MANIFEST, MODEL, Territory, list_territories, load_territory
 
@@ -117,6 +116,8 @@ def ensure_demo() -> None:
     root = data_dir()
     if list_territories(root):
         return
+    from ilots.demo import build_demo  # the builder and its readers load only when a demo is to be built
+
     size = float(os.environ.get("ILOTS_DEMO_SIZE_KM", "5"))
     bar = st.progress(0.0, text="Première ouverture : préparation du territoire de démonstration…")
     try:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ilots import fr
-from ilots.maps import Layer, add_block_layer, base_map, localise_assets
+from ilots.maps import residual_map
 from pages.common import blocks_with_model, french_table, model, select_territory, show_map
 
 
@@ -164,18 +164,8 @@ st.subheader("Carte des résidus")
 st.caption(
     "Observé moins prédit : en rouge, îlots plus chauds que ce que le modèle explique (à examiner sur le terrain)."
 )
-fmap = base_map(terr.manifest["bounds_wgs84"])
 res = table["residual_c"].reindex(blocks.index)
-lim = float(max(abs(res.quantile(0.02)), abs(res.quantile(0.98)), 0.5))
-add_block_layer(
-    fmap,
-    blocks.assign(residual_c=res),
-    Layer("residual_c", "Résidu", "°C", "RdBu_r"),
-    -lim,
-    lim,
-    tooltip_fields={"block_id": "Îlot", "residual_c": "Résidu", "lst_mean_c": "Observé"},
-)
-show_map(localise_assets(fmap), key="residual_map", height=460)
+show_map(residual_map(blocks, res, terr.manifest["bounds_wgs84"]), key="residual_map", height=460)
 with st.expander("Tableau : les 20 plus grands résidus (alternative à la carte)"):
     top = res.dropna().abs().sort_values(ascending=False).index[:20]
     st.dataframe(

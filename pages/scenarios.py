@@ -1,9 +1,7 @@
 """Scénarios: choose blocks and interventions, see the cooling, save, reload, delete, compare."""
 
 import pandas as pd
-import shapely
 import streamlit as st
-from pyproj import Transformer
 
 from ilots import fr
 from ilots.errors import IlotsError
@@ -15,6 +13,7 @@ from ilots.scenarios import (
     Target,
     compare_scenarios,
     delete_scenario,
+    drawn_target,
     list_scenarios,
     save_scenario,
 )
@@ -94,18 +93,7 @@ elif mode == "drawn":
     state = show_map(
         territory_map(terr, ["risk"], draw=True), key="scenario_draw_map", height=420, returned=["all_drawings"]
     )
-    drawings = (state or {}).get("all_drawings") or []
-    polys = [
-        shapely.geometry.shape(d["geometry"])
-        for d in drawings
-        if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
-    ]
-    if polys:
-        to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
-        local = shapely.ops.transform(to_local.transform, shapely.union_all(polys))
-        target = Target("polygon", polygon_wkt=local.wkt)
-    else:
-        target = None
+    target = drawn_target((state or {}).get("all_drawings") or [], blocks.crs)
 
 # -- interventions (a fragment: moving a slider reruns only this part) ----------------------------
 

@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from ilots import fr
+from ilots.analysis import W_PER_CORE, compute_footprint
 from ilots.scenarios import UnitCosts
 from pages.common import dates_text, model, select_territory
-
-W_PER_CORE = 15.0  # mean power of one loaded CPU core, laptop or server [our estimate]
 
 terr = select_territory()
 meta, _ = model(terr)
@@ -106,13 +105,13 @@ st.dataframe(
 )
 
 st.subheader("Empreinte de calcul")
-build_cpu = m["build"].get("cpu_seconds") or 0.0
-fit_cpu = meta["training"].get("cpu_seconds") or 0.0
-wh = (build_cpu + fit_cpu) * W_PER_CORE / 3600
+cost = compute_footprint(m, meta)
 c1, c2, c3 = st.columns(3)
-c1.metric("Préparation du territoire", f"{fr.num(build_cpu, 1)} s CPU")
-c2.metric("Ajustement du modèle", f"{fr.num(fit_cpu, 1)} s CPU")
-c3.metric("Énergie estimée", f"{fr.num(wh, 2)} Wh")
+c1.metric(
+    "Préparation du territoire", "inconnue" if cost.build_cpu_s is None else f"{fr.num(cost.build_cpu_s, 1)} s CPU"
+)
+c2.metric("Ajustement du modèle", "inconnu" if cost.fit_cpu_s is None else f"{fr.num(cost.fit_cpu_s, 1)} s CPU")
+c3.metric("Énergie estimée", "inconnue" if cost.energy_wh is None else f"{fr.num(cost.energy_wh, 2)} Wh")
 st.caption(
     f"Méthode : temps processeur × {fr.num(W_PER_CORE, 0)} W par cœur chargé (ordre de grandeur d'un processeur "
     "récent). Ne comprend ni la mémoire, ni le stockage, ni le réseau, ni la fabrication du matériel. "

@@ -40,12 +40,12 @@ def test_unwritable_data_folder_is_a_clear_message(tmp_path, monkeypatch):
     """A read-only disk (staged: the session runs as root) gives a French message, not a crash."""
     import errno
 
-    from pages import common
+    from ilots import demo
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(common, "build_demo", read_only)
+    monkeypatch.setattr(demo, "build_demo", read_only)  # pages.common imports it when a demo is to be built
     monkeypatch.setenv("ILOTS_DATA_DIR", str(tmp_path / "data"))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     assert not at.exception

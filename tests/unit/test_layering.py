@@ -65,3 +65,25 @@ def test_data_flows_one_way():
             if mod.startswith("ilots."):
                 target = mod.split(".")[1]
                 assert target in allowed or target == "", f"{path.name} imports {mod}"
+
+
+def test_viewing_a_page_does_not_load_the_builder():
+    """Issue 13 §2: the shared UI module loads the store only; the builder, its readers and the model load when a
+    page needs them (a demo to build, a model to fit)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import pages.common; "
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('ilots', 'momepy', 'libpysal', 'rioxarray', 'exactextract', 'sklearn', 'dask'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert set(out.stdout.strip().split(",")) <= {"ilots", "ilots.errors", "ilots.fr", "ilots.store"}, out.stdout
+
+
+def test_pages_import_only_the_library_and_the_shared_ui_module():
+    for path in (ROOT / "pages").glob("*.py"):
+        for mod in _imports(path):
+            top = mod.split(".")[0]
+            assert top != "pages" or mod == "pages.common", (path.name, mod)

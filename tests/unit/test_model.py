@@ -144,3 +144,12 @@ def test_the_fit_tells_its_stages_in_order():
     fractions = [f for _m, f in told]
     assert len(told) >= 5 and fractions == sorted(fractions) and 0 < fractions[0] < fractions[-1] < 1
     assert any("Validation croisée" in m for m, _f in told) and any("Incertitudes" in m for m, _f in told)
+
+
+def test_compute_footprint_is_unknown_not_zero_when_not_recorded():
+    from ilots.analysis import W_PER_CORE, compute_footprint
+
+    known = compute_footprint({"build": {"cpu_seconds": 2.0}}, {"training": {"cpu_seconds": 10.0}})
+    assert known.energy_wh == pytest.approx(12.0 * W_PER_CORE / 3600)
+    old = compute_footprint({"build": {}}, {"training": {"cpu_seconds": 10.0}})
+    assert old.build_cpu_s is None and old.energy_wh is None and old.fit_cpu_s == 10.0

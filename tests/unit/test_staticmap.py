@@ -169,3 +169,36 @@ def test_maps_are_drawn_from_any_server_thread():
         t.start()
         t.join()
     assert out["png"].startswith(b"\x89PNG") and out["renderer"] == "RendererAgg"
+
+
+def test_drawn_shapes_become_a_polygon_target_in_the_working_crs():
+    """Issue 13 §2: a drawn zone to a scenario target is library code, tested here."""
+    from ilots.scenarios import drawn_target
+
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[4.83, 45.75], [4.84, 45.75], [4.84, 45.76], [4.83, 45.76], [4.83, 45.75]]],
+    }
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [[[4.85, 45.75], [4.86, 45.76], [4.86, 45.75], [4.85, 45.76], [4.85, 45.75]]],
+    }
+    marker = {"type": "Point", "coordinates": [4.83, 45.75]}
+    target = drawn_target([{"geometry": square}, {"geometry": bow_tie}, {"geometry": marker}], 2154)
+    zone = shapely.from_wkt(target.polygon_wkt)
+    assert target.kind == "polygon" and zone.is_valid
+    assert 800_000 < zone.bounds[0] < 900_000 and 6_500_000 < zone.bounds[1] < 6_600_000  # Lambert-93 metres
+    assert 0.7e6 < shapely.get_parts(zone)[0].area < 1.3e6 or zone.area > 0.7e6  # ~0.8 km × 1.1 km square
+    assert drawn_target([{"geometry": marker}], 2154) is None and drawn_target([], 2154) is None
+
+
+def test_residual_map_is_symmetric_about_zero():
+    from ilots.maps import residual_map
+
+    b = town()
+    res = pd.Series(np.linspace(-2.0, 1.0, len(b)), index=b.index)
+    res.iloc[0] = np.nan
+    html = residual_map(b, res, BOUNDS).get_root().render()
+    legend = html[html.index("ilots-legend") :].split("</div></div>")[0]
+    ticks = [t.split("</span>")[0] for t in legend.split("<span>")[1:]]
+    assert ticks[0] == "\u2212" + ticks[-1] and ticks[2] == "0,0" and "valeur inconnue" in legend
