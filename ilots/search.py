@@ -245,3 +245,44 @@ def geocode_address(
         except (KeyError, TypeError, ValueError):
             continue
     return out
+
+
+def find_places(
+    query: str,
+    blocks: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame | None,
+    bounds_wgs84,
+    address_api: str | None = ADDRESS_API,
+    limit: int = 8,
+) -> tuple[list[dict], str | None]:
+    """Where a visitor's search lands: street and block names offline (:func:`search_places`), then, when
+    nothing matches and ``address_api`` is given (None: no outbound call), the national address service, kept
+    only for addresses within 200 m of a block. Returns (hits, a French sentence saying why nothing was found,
+    or None). ``blocks`` in their working CRS; ``bounds_wgs84`` (west, south, east, north) biases the search."""
+    from pyproj import Transformer
+
+    hits = search_places(query, blocks, streets, limit=limit)
+    if hits:
+        return hits, None
+    why = None
+    if address_api is not None:
+        try:
+            lon, lat = (sum(bounds_wgs84[i::2]) / 2 for i in (0, 1))
+            to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
+            for a in geocode_address(query, near=(lon, lat), base_url=address_api, limit=limit):
+                x, y = to_local.transform(a["lon"], a["lat"])
+                bid = block_at(blocks, x, y)
+                if bid is not None and blocks.geometry.loc[bid].distance(shapely.Point(x, y)) < 200:
+                    hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
+            if hits:
+                return hits, None
+        except GeocodingUnavailable:
+            why = "le service national d'adresses est injoignable"
+    if streets is None or len(streets) == 0:
+        reason = "ce territoire n'a pas de noms de rues (son réseau routier n'a pas été fourni)"
+        if why:
+            reason += f" et {why}"
+        elif address_api is None:
+            reason += " et le service national d'adresses est désactivé"
+        return [], f"Introuvable : {reason}. Cherchez un nom de quartier, un numéro d'îlot, ou touchez la carte."
+    return [], "Aucun lieu de ce nom dans ce territoire" + (f" ({why})" if why else "") + "."

@@ -240,43 +240,20 @@ def choose_block(terr: Territory, block_id: str | None) -> None:
 
 
 def find_places(terr: Territory, blocks, query: str, limit: int = 8) -> tuple[list[dict], str | None]:
-    """Places matching ``query`` in ``terr``: street and block names offline, then the national address
-    service (unless ``ILOTS_ADDRESS_API=off``) when nothing is found. Returns (hits, a French sentence
-    saying why nothing could be found, or None)."""
-    import shapely
-    from pyproj import Transformer
+    """Places matching ``query`` in ``terr`` (:func:`ilots.search.find_places`): street and block names
+    offline, then the national address service unless ``ILOTS_ADDRESS_API=off``."""
+    from ilots.search import ADDRESS_API
+    from ilots.search import find_places as find
 
-    from ilots.search import ADDRESS_API, GeocodingUnavailable, block_at, geocode_address, search_places
-
-    streets = terr.streets()
-    hits = search_places(query, blocks, streets, limit=limit)
-    if hits:
-        return hits, None
     address_api = os.environ.get("ILOTS_ADDRESS_API", ADDRESS_API)  # "off": no outbound call at all
-    why = None
-    if address_api != "off":
-        try:
-            lon, lat = (sum(terr.manifest["bounds_wgs84"][i::2]) / 2 for i in (0, 1))
-            to_local = Transformer.from_crs(4326, blocks.crs, always_xy=True)
-            for a in geocode_address(query, near=(lon, lat), base_url=address_api, limit=limit):
-                x, y = to_local.transform(a["lon"], a["lat"])
-                bid = block_at(blocks, x, y)
-                if bid is not None and blocks.geometry.loc[bid].distance(shapely.Point(x, y)) < 200:
-                    hits.append({"label": a["label"], "kind": "adresse", "block_id": bid})
-            if hits:
-                return hits, None
-        except GeocodingUnavailable:
-            why = "le service national d'adresses est injoignable"
-    named = streets is not None and len(streets) > 0
-    if not named:
-        reason = "ce territoire n'a pas de noms de rues (son réseau routier n'a pas été fourni)"
-        reason += (
-            f" et {why}"
-            if why
-            else (" et le service national d'adresses est désactivé" if address_api == "off" else "")
-        )
-        return [], (f"Introuvable : {reason}. Cherchez un nom de quartier, un numéro d'îlot, ou touchez la carte.")
-    return [], "Aucun lieu de ce nom dans ce territoire" + (f" ({why})" if why else "") + "."
+    return find(
+        query,
+        blocks,
+        terr.streets(),
+        terr.manifest["bounds_wgs84"],
+        address_api=None if address_api == "off" else address_api,
+        limit=limit,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -188,3 +188,27 @@ def test_the_search_example_is_a_search_that_works_in_this_territory():
         assert q == expected and search_places(q, blocks, s)
     bare = blocks[["geometry"]]
     assert example_query(bare) == "A1" and search_places("A1", bare)
+
+
+def test_find_places_falls_back_to_the_address_service_and_says_why_not(ban):
+    """Issue 13 §2: picking a block from an address is library code (ilots.search.find_places), tested here."""
+    from pyproj import Transformer
+
+    from ilots.search import find_places
+
+    x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(2.290084, 49.897443)  # the BAN answer
+    blocks = gpd.GeoDataFrame(
+        {"attr_nom_iris": ["Port", "Gare"]},
+        geometry=[shapely.box(x - 50, y - 50, x + 50, y + 50), shapely.box(x + 60, y - 50, x + 160, y + 50)],
+        crs=2154,
+        index=pd.Index(["P1", "G1"], name="block_id"),
+    )
+    bounds = (2.28, 49.89, 2.30, 49.90)
+    hits, why = find_places("gare", blocks, None, bounds, address_api=None)
+    assert hits[0]["block_id"] == "G1" and why is None  # offline, from the blocks' own names
+    hits, why = find_places("8 bd du port", blocks, None, bounds, address_api=ban)
+    assert hits == [{"label": "8 Boulevard du Port 80000 Amiens", "kind": "adresse", "block_id": "P1"}]
+    hits, why = find_places("8 bd du port", blocks, None, bounds, address_api=None)
+    assert hits == [] and "désactivé" in why and "noms de rues" in why
+    hits, why = find_places("panne", blocks, None, bounds, address_api=ban)
+    assert hits == [] and "injoignable" in why
