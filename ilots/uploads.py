@@ -8,12 +8,16 @@ a vector layer that opens), with one French sentence per problem.
 
 from __future__ import annotations
 
+import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from .build import BuildInputs
 from .errors import InputFileError, UnreadableFileError, UploadError
+from .fr import slug
 
 __all__ = [
     "UploadError",
@@ -24,6 +28,9 @@ __all__ = [
     "find_bdtopo_root",
     "safe_name",
     "unique_path",
+    "UploadForm",
+    "save_upload",
+    "inputs_from_uploads",
 ]
 
 
@@ -175,3 +182,73 @@ def find_bdtopo_root(folder: str | Path) -> Path | None:
         return gpkgs[0]
     shp = [p for p in folder.rglob("*") if p.suffix.lower() == ".shp" and p.stem.upper() == "BATIMENT"]
     return shp[0].parent if shp else None
+
+
+@dataclass
+class UploadForm:
+    """What the « Nouveau territoire » page received. Each file is an uploaded object with ``name``, ``size``
+    (bytes) and a binary ``read`` (Streamlit's UploadedFile, or any open binary file given those two)."""
+
+    name: str
+    lst_files: list[Any]
+    bdtopo: Any = None
+    landcover: Any = None
+    blocks: Any = None
+    blocks_id: str | None = None
+    population: Any = None
+    lst_band: str | None = None
+
+
+def save_upload(upload: Any, folder: Path, limits: Limits = Limits()) -> Path:
+    """Copy one upload into ``folder`` under a safe, unique name; refuse one over ``limits.max_upload_bytes``."""
+    if upload.size > limits.max_upload_bytes:
+        raise UploadError(f"{upload.name} dépasse la taille maximale ({limits.max_upload_bytes // 1024**2} Mo).")
+    path = unique_path(folder, upload.name)
+    with open(path, "wb") as fh:
+        shutil.copyfileobj(upload, fh, length=4 * 1024 * 1024)
+    return path
+
+
+def inputs_from_uploads(tmp: Path, form: UploadForm, limits: Limits = Limits()) -> BuildInputs:
+    """Save and check every upload of ``form`` under ``tmp`` and return the build inputs; raise
+    :class:`UploadError` (or the reader's precise error) with one French sentence."""
+    if not form.name or not slug(form.name):
+        raise UploadError("Donnez un nom au territoire.")
+    if not form.lst_files:
+        raise UploadError("Il faut au moins un fichier de température de surface.")
+    inputs = BuildInputs(name=form.name.strip(), lst=[])
+    lst_dir = tmp / "lst"
+    lst_dir.mkdir()
+    saved = [save_upload(f, lst_dir, limits) for f in form.lst_files]
+    tifs = [p for p in saved if p.suffix.lower() in (".tif", ".tiff")]
+    for p in tifs:
+        check_raster(p)
+    # Landsat Collection 2 bands (ST_B10, QA_PIXEL, MTL…) are read together as one scene folder.
+    inputs.lst = [str(lst_dir)] if any(p.name.upper().endswith("_ST_B10.TIF") for p in tifs) else [str(p) for p in tifs]
+    if not inputs.lst:
+        raise UploadError("Aucun raster de température parmi les fichiers déposés.")
+    if form.lst_band:
+        inputs.lst_bands = [form.lst_band.strip()]
+    if form.bdtopo is not None:
+        path = save_upload(form.bdtopo, tmp, limits)
+        if path.suffix.lower() == ".zip":
+            safe_extract_zip(path, tmp / "bdtopo", limits)
+            root = find_bdtopo_root(tmp / "bdtopo")
+            if root is None:
+                raise UploadError("L'archive ne contient ni GeoPackage ni BATIMENT.shp : est-ce bien la BD TOPO ?")
+            inputs.bdtopo = str(root)
+        else:
+            inputs.bdtopo = str(path)  # a GeoPackage is checked layer by layer by the BD TOPO reader
+    if form.landcover is not None:
+        p = save_upload(form.landcover, tmp, limits)
+        check_raster(p)
+        inputs.landcover = str(p)
+    if form.blocks is not None:
+        p = save_upload(form.blocks, tmp, limits)
+        check_vector(p)
+        inputs.blocks, inputs.blocks_id = str(p), (form.blocks_id or None)
+    if form.population is not None:
+        inputs.population = [str(save_upload(form.population, tmp, limits))]
+    if inputs.bdtopo is None and inputs.blocks is None:
+        raise UploadError("Fournissez la BD TOPO (pour découper les îlots par les rues) ou vos propres îlots.")
+    return inputs

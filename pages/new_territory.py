@@ -1,89 +1,24 @@
 """Nouveau territoire: download a commune's open data, or build from uploaded files; validated, with progress."""
 
 import datetime as dt
-import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 
-from ilots.build import BuildInputs, build_territory
+from ilots.build import build_territory
 from ilots.errors import IlotsError, describe_os_error
 from ilots.fetch import FetchRequest, fetch_territory, territory_name
 from ilots.fetch.http import Downloader, default_cache_dir
 from ilots.fetch.wfs import commune_boundaries
 from ilots.fr import date_fr, pct, slug
 from ilots.store import is_territory
-from ilots.uploads import (
-    Limits,
-    UploadError,
-    check_raster,
-    check_vector,
-    find_bdtopo_root,
-    safe_extract_zip,
-    unique_path,
-)
+from ilots.uploads import Limits, UploadForm, inputs_from_uploads, save_upload
 from pages.common import admin_allows, admin_configured, choose_territory, creation_enabled, data_dir, md_escape
 
 LIMITS = Limits()
 NOTHING_SAVED = "Rien n'a été enregistré : aucun territoire n'a été créé ni modifié."
-
-
-def save_upload(upload, folder: Path) -> Path:
-    if upload.size > LIMITS.max_upload_bytes:
-        raise UploadError(f"{upload.name} dépasse la taille maximale ({LIMITS.max_upload_bytes // 1024**2} Mo).")
-    path = unique_path(folder, upload.name)
-    with open(path, "wb") as fh:
-        shutil.copyfileobj(upload, fh, length=4 * 1024 * 1024)
-    return path
-
-
-def prepare(tmp: Path, form: dict) -> BuildInputs:
-    """Validate every upload and return the build inputs; raise UploadError with one French sentence."""
-    if not form["name"] or not slug(form["name"]):
-        raise UploadError("Donnez un nom au territoire.")
-    if not form["lst_files"]:
-        raise UploadError("Il faut au moins un fichier de température de surface.")
-    inputs = BuildInputs(name=form["name"].strip(), lst=[])
-    lst_dir = tmp / "lst"
-    lst_dir.mkdir()
-    saved = [save_upload(f, lst_dir) for f in form["lst_files"]]
-    tifs = [p for p in saved if p.suffix.lower() in (".tif", ".tiff")]
-    for p in tifs:
-        check_raster(p)
-    if any(p.name.upper().endswith("_ST_B10.TIF") for p in tifs):
-        inputs.lst = [str(lst_dir)]
-    else:
-        inputs.lst = [str(p) for p in tifs]
-    if not inputs.lst:
-        raise UploadError("Aucun raster de température parmi les fichiers déposés.")
-    if form.get("lst_band"):
-        inputs.lst_bands = [form["lst_band"].strip()]
-    if form["bdtopo"] is not None:
-        path = save_upload(form["bdtopo"], tmp)
-        if path.suffix.lower() == ".zip":
-            safe_extract_zip(path, tmp / "bdtopo", LIMITS)
-            root = find_bdtopo_root(tmp / "bdtopo")
-            if root is None:
-                raise UploadError("L'archive ne contient ni GeoPackage ni BATIMENT.shp : est-ce bien la BD TOPO ?")
-            inputs.bdtopo = str(root)
-        else:
-            inputs.bdtopo = str(path)  # a GeoPackage is checked layer by layer by the BD TOPO reader
-    if form["landcover"] is not None:
-        p = save_upload(form["landcover"], tmp)
-        check_raster(p)
-        inputs.landcover = str(p)
-    if form["blocks"] is not None:
-        p = save_upload(form["blocks"], tmp)
-        check_vector(p)
-        inputs.blocks, inputs.blocks_id = str(p), (form["blocks_id"] or None)
-    if form["population"] is not None:
-        p = save_upload(form["population"], tmp)
-        inputs.population = [str(p)]
-    if inputs.bdtopo is None and inputs.blocks is None:
-        raise UploadError("Fournissez la BD TOPO (pour découper les îlots par les rues) ou vos propres îlots.")
-    return inputs
 
 
 @contextmanager
@@ -200,7 +135,7 @@ def fetch_section() -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=stage)
 
     with tempfile.TemporaryDirectory(prefix="ilots-fetch-") as tmpdir, failures_shown(bar):
-        pop = [str(save_upload(population, Path(tmpdir)))] if population is not None else []
+        pop = [str(save_upload(population, Path(tmpdir), LIMITS))] if population is not None else []
         req = FetchRequest(
             communes=codes,
             year=int(year),
@@ -258,22 +193,22 @@ def upload_section() -> None:
     population = st.file_uploader(
         "Population (facultatif : carroyage Filosofi CSV ou GeoPackage)", type=["csv", "gpkg"], key="new_pop"
     )
-    form = {
-        "name": name,
-        "lst_files": lst_files,
-        "bdtopo": bdtopo,
-        "landcover": landcover,
-        "blocks": blocks,
-        "blocks_id": blocks_id,
-        "population": population,
-        "lst_band": lst_band,
-    }
+    form = UploadForm(
+        name=name,
+        lst_files=lst_files,
+        bdtopo=bdtopo,
+        landcover=landcover,
+        blocks=blocks,
+        blocks_id=blocks_id,
+        population=population,
+        lst_band=lst_band,
+    )
     target = data_dir() / slug(name or "")
     replace = may_write(target, name, "new_admin") if name and slug(name) else False
     if st.button("Préparer le territoire", type="primary", key="new_go", disabled=not name or replace is None):
         bar = st.progress(0.0, text="Vérification des fichiers…")
         with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir, failures_shown(bar):
-            inputs = prepare(Path(tmpdir), form)
+            inputs = inputs_from_uploads(Path(tmpdir), form, LIMITS)
             build_territory(
                 inputs,
                 target,

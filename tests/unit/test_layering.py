@@ -27,7 +27,7 @@ FLOORS = {
     "staticmap": {"fr", "maps", "risk"},
     "briefing": {"fr", "risk", "staticmap"},
     "search": {"errors"},
-    "uploads": {"errors", "sources"},
+    "uploads": {"errors", "sources", "build", "fr"},
     "fetch": {"errors", "crs", "fr", "sources", "build", "store"},
     "scale": {"errors", "crs", "fr", "sources", "blocks", "zonal", "footprint", "build", "store", "fetch"},
     "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr", "fetch", "scale"},

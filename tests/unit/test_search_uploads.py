@@ -1,10 +1,12 @@
 """Offline search, the address API client against a local HTTP server, and upload safety."""
 
+import io
 import json
 import threading
 import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -212,3 +214,57 @@ def test_find_places_falls_back_to_the_address_service_and_says_why_not(ban):
     assert hits == [] and "désactivé" in why and "noms de rues" in why
     hits, why = find_places("panne", blocks, None, bounds, address_api=ban)
     assert hits == [] and "injoignable" in why
+
+
+class _Upload(io.BytesIO):
+    """An uploaded file as the page receives it: bytes with a name and a size."""
+
+    def __init__(self, name: str, data: bytes):
+        super().__init__(data)
+        self.name, self.size = name, len(data)
+
+
+def test_uploads_become_build_inputs_or_one_french_sentence(tmp_path):
+    """Issue 13 §2: the uploads-to-inputs step is library code (ilots.uploads.inputs_from_uploads), tested here."""
+    from ilots.uploads import Limits, UploadError, UploadForm, inputs_from_uploads
+    from tests.conftest import write_tif
+
+    tif = write_tif(tmp_path / "lst.tif", np.full((8, 8), 40.0, dtype="float32"), nodata=-9999).read_bytes()
+    blocks = gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.box(0, 0, 8, 8)], crs=2154)
+    blocks.to_file(tmp_path / "b.geojson")
+    geojson = (tmp_path / "b.geojson").read_bytes()
+
+    def form(**kw):
+        base = {
+            "name": "Essai",
+            "lst_files": [_Upload("lst.tif", tif)],
+            "blocks": _Upload("b.geojson", geojson),
+            "blocks_id": "code",
+        }
+        return UploadForm(**{**base, **kw})
+
+    for i, (kw, fragment) in enumerate(
+        [
+            ({"name": "  "}, "nom"),
+            ({"lst_files": []}, "température"),
+            ({"lst_files": [_Upload("notes.txt", b"x")]}, "Aucun raster"),
+            ({"blocks": None}, "BD TOPO"),
+            (
+                {"bdtopo": _Upload("bd.zip", _zip(tmp_path / "bd.zip", {"lisez-moi.txt": b"x"}).read_bytes())},
+                "est-ce bien la BD TOPO",
+            ),
+        ]
+    ):
+        work = tmp_path / f"w{i}"
+        work.mkdir()
+        with pytest.raises(UploadError, match=fragment):
+            inputs_from_uploads(work, form(**kw))
+    work = tmp_path / "small"
+    work.mkdir()
+    with pytest.raises(UploadError, match="taille maximale"):
+        inputs_from_uploads(work, form(), Limits(max_upload_bytes=100))
+    work = tmp_path / "ok"
+    work.mkdir()
+    inputs = inputs_from_uploads(work, form(lst_band=" 1 "))
+    assert inputs.name == "Essai" and inputs.blocks_id == "code" and inputs.lst_bands == ["1"]
+    assert [Path(p).name for p in inputs.lst] == ["lst.tif"] and Path(inputs.blocks).is_file()
