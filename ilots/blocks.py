@@ -22,6 +22,7 @@ __all__ = [
     "MIN_BLOCK_AREA_M2",
     "blocks_from_network",
     "blocks_from_polygons",
+    "stable_ids",
     "barrier_roads",
 ]
 
@@ -44,7 +45,7 @@ def barrier_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return roads[keep]
 
 
-def _stable_ids(geoms: gpd.GeoSeries) -> list[str]:
+def stable_ids(geoms: gpd.GeoSeries) -> list[str]:
     pts = geoms.representative_point()
     order = np.lexsort((np.round(pts.x.to_numpy()), -np.round(pts.y.to_numpy())))
     ids = np.empty(len(geoms), dtype=object)
@@ -95,7 +96,7 @@ def blocks_from_network(
     if geoms.empty:
         raise NoOverlapError("Aucun îlot n'a pu être formé dans la zone d'étude à partir du réseau routier.")
     blocks = gpd.GeoDataFrame(geometry=geoms.values, crs=crs)
-    blocks.index = pd.Index(_stable_ids(blocks.geometry), name="block_id")
+    blocks.index = pd.Index(stable_ids(blocks.geometry), name="block_id")
     return blocks.sort_index()
 
 
@@ -135,7 +136,7 @@ def blocks_from_polygons(gdf: gpd.GeoDataFrame, id_column: str | None = None) ->
     else:
         keep = [c for c in polys.columns if c != polys.geometry.name]
         blocks = gpd.GeoDataFrame(polys[keep].copy(), geometry=polys.geometry.values, crs=polys.crs)
-        blocks.index = pd.Index(_stable_ids(blocks.geometry), name="block_id")
+        blocks.index = pd.Index(stable_ids(blocks.geometry), name="block_id")
     # Attribute names from the user's file are kept with a prefix so they never shadow features.
     blocks = blocks.rename(columns={c: f"attr_{c}" for c in keep})
     return blocks.sort_index()

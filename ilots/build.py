@@ -68,6 +68,9 @@ __all__ = [
     "read_rasters",
     "read_lst_layers",
     "write_territory",
+    "lst_bounds",
+    "vector_extent",
+    "intersect_bounds",
 ]
 
 Progress = Callable[[str, float], None]
@@ -178,13 +181,13 @@ def _check_exists(inputs: BuildInputs) -> None:
             raise UnreadableFileError(f"Fichier ou dossier introuvable : {p}")
 
 
-def _lst_bounds(source: str, crs) -> tuple:
+def lst_bounds(source: str, crs) -> tuple:
     if landsat.is_landsat_source(source):
         return raster_bounds(landsat.find_scenes(source)[0].st_b10, crs)
     return raster_bounds(source, crs)
 
 
-def _vector_extent(inputs: BuildInputs, crs) -> tuple | None:
+def vector_extent(inputs: BuildInputs, crs) -> tuple | None:
     """Bounds (in ``crs``) of the vector data that defines the territory, if any."""
 
     def info_bounds(path, layer=None):
@@ -216,7 +219,7 @@ def _vector_extent(inputs: BuildInputs, crs) -> tuple | None:
     return None
 
 
-def _intersect(a: tuple, b: tuple | None) -> tuple:
+def intersect_bounds(a: tuple, b: tuple | None) -> tuple:
     if b is None:
         return a
     box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
@@ -412,15 +415,15 @@ def compute_territory(
     progress("Analyse des fichiers", 0.02)
 
     # 1. Working CRS from where the data lie (vector data first: it defines the territory).
-    probe = _vector_extent(inputs, 4326) or _lst_bounds(inputs.lst[0], 4326)
+    probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
     wcrs: WorkingCRS = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
     crs = wcrs.crs
 
     # 2. Study area: the first LST's footprint, restricted to the vector data.
-    lst_box = _lst_bounds(inputs.lst[0], crs)
-    study = _intersect(lst_box, _vector_extent(inputs, crs))
+    lst_box = lst_bounds(inputs.lst[0], crs)
+    study = intersect_bounds(lst_box, vector_extent(inputs, crs))
     if inputs.study_bounds is not None:
-        study = _intersect(study, inputs.study_bounds)
+        study = intersect_bounds(study, inputs.study_bounds)
     area_geom = shapely.box(*study)
     if inputs.area:
         area = require_polygons(read_vector(inputs.area, crs, allow_empty=False), "Zone d'étude")
@@ -761,21 +764,29 @@ def write_territory(folder: Path, built: BuiltTerritory) -> None:
 
 
 def build_territory(
-    inputs: BuildInputs,
+    inputs: BuildInputs | Callable[[Path], BuildInputs],
     out_dir: str | Path,
     progress: Progress | None = None,
     command: list[str] | None = None,
     replace: bool = True,
     finish: Callable[[Path], None] | None = None,
+    manifest_extra: Callable[[], dict] | None = None,
 ) -> Path:
-    """Build a territory from ``inputs`` and write it atomically to ``out_dir``.
+    """Build a territory from ``inputs`` and write it atomically to ``out_dir``: the one build path of the
+    command line, the demo, ``fetch`` and the pages.
 
-    ``replace=False`` refuses an existing territory; ``finish(folder)`` runs on the complete staging
-    folder before it is published (see :func:`ilots.store.staging`)."""
+    ``inputs`` may be a function of the staging folder that first puts the sources there (the demo generates
+    its town, ``fetch`` downloads) and returns the inputs. ``replace=False`` refuses an existing territory;
+    ``manifest_extra()`` adds sections to the manifest (e.g. ``fetch``'s provenance); ``finish(folder)`` runs
+    on the complete staging folder before it is published (see :func:`ilots.store.staging`)."""
     progress = progress or _noop
     with staging(out_dir, replace=replace, finish=finish) as tmp:
+        if callable(inputs):
+            inputs = inputs(Path(tmp))
         built = compute_territory(inputs, progress)
         built.manifest["build"]["command"] = command
+        if manifest_extra is not None:
+            built.manifest.update(manifest_extra())
         progress("Écriture du territoire", 0.96)
         write_territory(tmp, built)
     progress("Territoire prêt", 1.0)

@@ -46,9 +46,8 @@ from rasterio.transform import from_origin
 from rasterio.warp import reproject, transform_bounds
 from scipy import ndimage
 
-from .build import BuildInputs, Progress, compute_territory, write_territory
+from .build import BuildInputs, Progress, build_territory
 from .errors import BuildError
-from .store import staging
 
 __all__ = ["DEMO_NAME", "DemoSources", "generate_demo_sources", "build_demo", "CLASS_LST_C"]
 
@@ -713,10 +712,11 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
     ``size_km`` is the side of the synthetic town, from 1 to 50 km."""
     progress = progress or (lambda m, f: None)
     check_demo_size(size_km)  # before staging: a refused size leaves ``out`` untouched
-    with staging(out) as tmp:
+
+    def sources(tmp: Path) -> BuildInputs:
         progress("Génération de la ville synthétique", 0.0)
-        src = generate_demo_sources(Path(tmp) / "sources", size_km=size_km, seed=seed)
-        inputs = BuildInputs(
+        src = generate_demo_sources(tmp / "sources", size_km=size_km, seed=seed)
+        return BuildInputs(
             name=DEMO_NAME,
             lst=[str(src.landsat)],
             landcover=str(src.landcover),
@@ -724,20 +724,6 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
             population=[str(src.population)],
             synthetic=True,
         )
-        built = compute_territory(inputs, progress)
-        built.manifest["build"]["command"] = [
-            "python",
-            "-m",
-            "ilots",
-            "demo",
-            "--out",
-            str(out),
-            "--size-km",
-            str(size_km),
-            "--seed",
-            str(seed),
-        ]
-        progress("Écriture du territoire", 0.96)
-        write_territory(tmp, built)
-    progress("Territoire prêt", 1.0)
-    return Path(out)
+
+    command = ["python", "-m", "ilots", "demo", "--out", str(out), "--size-km", str(size_km), "--seed", str(seed)]
+    return build_territory(sources, out, progress, command=command)

@@ -322,8 +322,8 @@ def build_tiled(
     grid for every tile), and distances to water and green spaces are computed at the end over
     the whole area, so the result does not depend on the tiling.
     """
-    from .blocks import _stable_ids
-    from .build import _intersect, _lst_bounds, _vector_extent, distance_features, read_rasters  # the untiled rules
+    from .blocks import stable_ids
+    from .build import distance_features, intersect_bounds, lst_bounds, read_rasters, vector_extent  # the untiled rules
     from .crs import choose_working_crs
     from .sources.bdtopo import read_bdtopo
     from .zonal import coverage_weights
@@ -333,9 +333,9 @@ def build_tiled(
         raise BuildError(
             f"Tuiles de {tile_m / 1000:g} km : il faut des tuiles d'au moins 0,5 km et une marge positive."
         )
-    probe = _vector_extent(inputs, 4326) or _lst_bounds(inputs.lst[0], 4326)
+    probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
     crs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2).crs
-    study = _intersect(_lst_bounds(inputs.lst[0], crs), _vector_extent(inputs, crs))
+    study = intersect_bounds(lst_bounds(inputs.lst[0], crs), vector_extent(inputs, crs))
     tiles = _tiles(study, tile_m)
     progress("Lecture des rasters (une fois pour tout le territoire)", 0.0)
     rasters = read_rasters(inputs, crs, study)  # small next to the vectors: 1,000 km² at 30 m is 1.1 M pixels
@@ -397,7 +397,7 @@ def build_tiled(
     for col in dist.columns:
         blocks[col] = dist[col]
     if inputs.blocks is None:  # ids from the same rule as an untiled build, over the whole set
-        blocks.index = pd.Index(_stable_ids(blocks.geometry), name="block_id")
+        blocks.index = pd.Index(stable_ids(blocks.geometry), name="block_id")
     blocks = blocks.sort_index()
     lst, n_dates = rasters.lst, rasters.n_dates
     manifest = dict(manifests[0])

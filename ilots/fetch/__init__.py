@@ -23,10 +23,10 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from ..build import BuildInputs, compute_territory, write_territory
+from ..build import BuildInputs, build_territory
 from ..crs import choose_working_crs
 from ..errors import EmptyLayerError, FetchError
-from ..store import check_replaceable, staging
+from ..store import check_replaceable
 from .http import Downloader, RetryPolicy, default_cache_dir
 from .stac import DEFAULT_STAC_URL, download_scene, fetch_worldcover, select_landsat
 from .wfs import BDTOPO_TYPENAMES, DEFAULT_WFS_URL, commune_boundaries, get_features
@@ -177,8 +177,9 @@ def fetch_territory(
         progress=lambda d, t: progress(rank_label, d, t),
     )
 
-    with staging(out, replace=replace, finish=finish) as tmp:
-        src = Path(tmp) / "sources"
+    def sources(tmp: Path) -> BuildInputs:
+        """Download the scenes and layers into the staging folder; the build then reads them there."""
+        src = tmp / "sources"
         src.mkdir()
         scene_dirs = []
         for k, choice in enumerate(kept):
@@ -189,10 +190,9 @@ def fetch_territory(
         progress("Landsat : téléchargement des bandes", len(kept), len(kept))
 
         # 4. Land cover, when the catalogue has it there.
-        worldcover = None
         if req.worldcover:
             progress("Occupation du sol (ESA WorldCover)", 0, 1)
-            worldcover = fetch_worldcover(
+            found["worldcover"] = fetch_worldcover(
                 dl, area_wgs84, src / "worldcover.tif", margin_m=req.margin_m, stac_url=req.stac_url
             )
             progress("Occupation du sol (ESA WorldCover)", 1, 1)
@@ -207,32 +207,43 @@ def fetch_territory(
         )
         area_path = src / "communes.geojson"
         communes[["code_insee", "nom", communes.geometry.name]].to_file(area_path, driver="GeoJSON", engine="pyogrio")
-
-        inputs = BuildInputs(
+        return BuildInputs(
             name=name,
             lst=scene_dirs,
-            landcover=str(src / "worldcover.tif") if worldcover else None,
+            landcover=str(src / "worldcover.tif") if found["worldcover"] else None,
             bdtopo=str(gpkg),
             area=str(area_path),
             population=list(req.population),
         )
-        build_label = "Construction du territoire"
-        built = compute_territory(inputs, lambda msg, f: progress(build_label, int(round(100 * f)), 100))
-        built.manifest["build"]["command"] = command
-        built.manifest["fetch"] = {
-            "communes": communes[["code_insee", "nom"]].to_dict("records"),
-            "year": req.year,
-            "months": list(req.months),
-            "max_cloud_fraction": req.max_cloud,
-            "scenes_kept": [c.summary() for c in kept],
-            "scenes_rejected": [c.summary() for c in candidates if c not in kept],
-            "bdtopo_counts": {k: int(len(v)) for k, v in layers.items()},
-            "worldcover": worldcover,
-            "services": {"wfs": req.wfs_url, "stac": req.stac_url},
-            "downloads": [{k: v for k, v in p.items() if k != "file"} for p in dl.provenance],
+
+    def provenance() -> dict:
+        return {
+            "fetch": {
+                "communes": communes[["code_insee", "nom"]].to_dict("records"),
+                "year": req.year,
+                "months": list(req.months),
+                "max_cloud_fraction": req.max_cloud,
+                "scenes_kept": [c.summary() for c in kept],
+                "scenes_rejected": [c.summary() for c in candidates if c not in kept],
+                "bdtopo_counts": {k: int(len(v)) for k, v in layers.items()},
+                "worldcover": found["worldcover"],
+                "services": {"wfs": req.wfs_url, "stac": req.stac_url},
+                "downloads": [{k: v for k, v in p.items() if k != "file"} for p in dl.provenance],
+            }
         }
-        write_territory(tmp, built)
-        progress(build_label, 100, 100)
+
+    found: dict = {"worldcover": None}
+    build_label = "Construction du territoire"
+    build_territory(
+        sources,
+        out,
+        lambda msg, f: progress(build_label, min(int(round(100 * f)), 99), 100),
+        command=command,
+        replace=replace,
+        finish=finish,
+        manifest_extra=provenance,
+    )
+    progress(build_label, 100, 100)
     return FetchSummary(
         out=Path(out),
         name=name,
@@ -240,7 +251,7 @@ def fetch_territory(
         scenes=[c.summary() for c in kept],
         rejected_scenes=[c.summary() for c in candidates if c not in kept],
         layer_counts={k: int(len(v)) for k, v in layers.items()},
-        worldcover=worldcover,
+        worldcover=found["worldcover"],
         downloads=sum(1 for p in dl.provenance if not p["cached"]),
         cache_hits=sum(1 for p in dl.provenance if p["cached"]),
         seconds=round(time.perf_counter() - t0, 1),
