@@ -1,7 +1,10 @@
 """Îlots: urban heat-island diagnosis at the scale of city blocks, for French territories.
 
-Data flow (one way): ``sources`` → ``blocks`` → ``features`` (with ``zonal``) → ``store``;
-``build`` orchestrates it and ``cli`` runs it headless (``python -m ilots``).
+Data flow (one way): ``sources`` → ``blocks`` → ``features`` (with ``zonal`` and ``footprint``) → ``store``;
+``build`` orchestrates it (one build path, also used by ``demo``, ``fetch`` and ``scale``); ``model`` →
+``risk`` → ``explain`` (``analysis`` stores them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and
+``export`` present them. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many | restat |
+info | demo | fit | scenario``. The README's « Architecture » section gives one line per module.
 """
 
 from importlib.metadata import PackageNotFoundError, version
