@@ -29,7 +29,7 @@ from .staticmap import (
     new_figure,
     place_labels,
     renderer_of,
-    risk_handles,
+    risk_legend,
     sources_text,
 )
 
@@ -278,20 +278,7 @@ def briefing_pdf(
         y += _height(1, 7.5) + 0.006
     legend_h = 0.045
     legend_ax = fig.add_axes((0.06, y, 0.88, legend_h))
-    legend_ax.set_axis_off()
-    legend_ax.legend(
-        handles=risk_handles(),
-        loc="lower left",
-        ncols=3,
-        fontsize=7.5,
-        frameon=False,
-        title="Classe de risque (température de surface × habitants × vulnérabilité)",
-        title_fontsize=7.5,
-        alignment="left",
-        borderaxespad=0,
-        handlelength=1.4,
-        columnspacing=1.5,
-    )
+    risk_legend(legend_ax, "Classe de risque (température de surface × habitants × vulnérabilité)", "lower left")
     y += legend_h + 0.008
     top = header_bottom - 0.012 - _height(1, 10)
     if with_scenario:

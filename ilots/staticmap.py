@@ -29,6 +29,9 @@ from .maps import RISK_NO_DATA as _RISK_NO_DATA
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
 
 __all__ = [
+    "new_figure",
+    "renderer_of",
+    "risk_legend",
     "sources_text",
     "PlaceLabel",
     "place_labels",
@@ -272,6 +275,24 @@ def layer_note(layer_key: str, dates: str) -> str:
     return _NOTES.get(layer_key, default).format(dates=dates)
 
 
+def risk_legend(ax, title: str, loc: str) -> None:
+    """The risk classes and the no-data grey as a three-column legend filling ``ax`` (whose frame is hidden)."""
+    ax.set_axis_off()
+    ax.legend(
+        handles=risk_handles(),
+        loc=loc,
+        ncols=3,
+        fontsize=7.5,
+        frameon=False,
+        title=title,
+        title_fontsize=7.5,
+        alignment="left",
+        borderaxespad=0,
+        handlelength=1.4,
+        columnspacing=1.5,
+    )
+
+
 def map_png(
     blocks: gpd.GeoDataFrame,
     layer_key: str,
@@ -296,16 +317,7 @@ def map_png(
     legend_ax = fig.add_axes((0.04, 0.075, 0.92, 0.07))
     legend_ax.set_axis_off()
     if mappable is None:
-        legend_ax.legend(
-            handles=risk_handles(),
-            loc="center left",
-            ncols=3,
-            fontsize=7.5,
-            frameon=False,
-            title=f"{layer.title} (classe)",
-            title_fontsize=8,
-            alignment="left",
-        )
+        risk_legend(legend_ax, f"{layer.title} (classe)", "center left")
     else:
         cax = fig.add_axes((0.04, 0.11, 0.5, 0.018))
         bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
