@@ -31,7 +31,7 @@ from .errors import BuildError, IlotsError, InputFileError, NoOverlapError
 from .footprint import REACH_M as FOOTPRINT_REACH_M
 from .fr import slug
 from .sources.vectors import read_vector
-from .store import BLOCKS, is_territory, staging, write_json_atomic
+from .store import BLOCKS, is_territory, staging, write_atomic, write_json_atomic
 
 __all__ = [
     "CommuneResult",
@@ -131,9 +131,7 @@ def _write_partition(out: Path, code: str) -> None:
     blocks = gpd.read_parquet(out / slug(code) / BLOCKS)
     part = _inside(out, out / "blocks" / f"code_insee={check_insee_codes([code])[0]}")
     part.mkdir(parents=True, exist_ok=True)
-    tmp = part / f".part-0.parquet.tmp-{time.time_ns()}"
-    blocks.reset_index().to_parquet(tmp)
-    tmp.replace(part / "part-0.parquet")
+    write_atomic(part / "part-0.parquet", lambda tmp: blocks.reset_index().to_parquet(tmp))
 
 
 def _result_from_territory(out: Path, code: str, nom: str, status: str, seconds: float | None) -> CommuneResult:
@@ -262,9 +260,7 @@ def build_many(
             cluster.close()
     order = {j["code_insee"]: i for i, j in enumerate(jobs)}
     summary = pd.DataFrame(sorted(results, key=lambda r: order[r["code_insee"]]), columns=SUMMARY_COLUMNS)
-    tmp = out / ".summary.csv.tmp"
-    summary.to_csv(tmp, index=False)
-    tmp.replace(out / "summary.csv")
+    write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     write_json_atomic(
         out / "summary.json",
         {

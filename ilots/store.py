@@ -37,6 +37,7 @@ __all__ = [
     "staging",
     "write_blocks",
     "write_lst",
+    "write_atomic",
     "write_json_atomic",
     "read_manifest",
     "check_replaceable",
@@ -221,19 +222,29 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def write_json_atomic(path: str | Path, data) -> None:
-    """Write JSON through a temporary file, fsync, then rename over ``path``."""
+def write_atomic(path: str | Path, write) -> Path:
+    """The one atomic write of Îlots: call ``write(tmp)`` on a temporary sibling of ``path``, fsync it, rename
+    it over ``path``, fsync the folder. Readers see the old file or the new one, never a part. The temporary
+    name, ``.<name>.part-<pid>-<hex>.tmp``, lets a later run recognise a dead writer's leftover (see
+    :func:`ilots.fetch.http.remove_dead_parts`) and a rebuild tell it from a user's file."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2, default=_json_default)
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
+    return path
+
+
+def write_json_atomic(path: str | Path, data) -> None:
+    """Write JSON (UTF-8, indented; numpy numbers as numbers) atomically to ``path``."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _json_default(obj):
@@ -372,17 +383,8 @@ def describe_replacement(out_dir: str | Path) -> Replaced:
 
 
 def write_parquet_atomic(path: str | Path, frame: pd.DataFrame) -> None:
-    """Write a (Geo)DataFrame to Parquet through a temporary file and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        frame.to_parquet(tmp, index=True)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    """Write a (Geo)DataFrame to Parquet (index kept) atomically to ``path``."""
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=True))
 
 
 def save_model(folder: str | Path, meta: dict, table: pd.DataFrame) -> None:

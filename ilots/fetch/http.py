@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ..errors import ServiceUnavailableError
-from ..store import process_alive
+from ..store import process_alive, write_atomic
 
 __all__ = ["Downloader", "RetryPolicy", "default_cache_dir", "cache_key", "write_atomic", "strip_query"]
 
@@ -50,21 +49,6 @@ def cache_key(*parts: object) -> str:
     """A stable 32-hex key for a request (JSON of its parts, keys sorted)."""
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary sibling of ``path``, fsync it, then rename it to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def remove_dead_parts(folder: Path) -> int:
