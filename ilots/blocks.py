@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from .errors import BuildError, EmptyFileError, MissingColumnError, NoOverlapError
-from .sources.vectors import require_polygons
+from .sources.vectors import covered_share, require_polygons
 
 __all__ = [
     "MIN_BLOCK_AREA_M2",
@@ -91,20 +91,13 @@ def blocks_from_network(
     keep = (area >= MIN_BLOCK_AREA_M2) & (mean_width >= MIN_MEAN_WIDTH_M)
     geoms = geoms[keep]
     if water is not None and not water.empty and len(geoms):
-        share = _covered_share(geoms, water)
+        share = covered_share(geoms, shapely.union_all(water.geometry.values))
         geoms = geoms[share <= MAX_WATER_SHARE]
     if geoms.empty:
         raise NoOverlapError("Aucun îlot n'a pu être formé dans la zone d'étude à partir du réseau routier.")
     blocks = gpd.GeoDataFrame(geometry=geoms.values, crs=crs)
     blocks.index = pd.Index(stable_ids(blocks.geometry), name="block_id")
     return blocks.sort_index()
-
-
-def _covered_share(geoms: gpd.GeoSeries, cover: gpd.GeoDataFrame) -> np.ndarray:
-    """Fraction of each geometry's area covered by the union of ``cover`` polygons."""
-    union = shapely.union_all(cover.geometry.values)
-    inter = shapely.intersection(geoms.values, union)
-    return shapely.area(inter) / np.maximum(geoms.area.to_numpy(), 1e-9)
 
 
 def blocks_from_polygons(gdf: gpd.GeoDataFrame, id_column: str | None = None) -> gpd.GeoDataFrame:

@@ -20,6 +20,7 @@ import xarray as xr
 from .errors import MissingColumnError
 from .footprint import matched_name
 from .sources.population import PopulationSource
+from .sources.vectors import covered_share as vector_covered_share
 from .zonal import class_fractions, valid_fraction, zonal_stats
 
 __all__ = [
@@ -359,9 +360,9 @@ def large_green_spaces(vegetation: gpd.GeoDataFrame, min_area_m2: float = LARGE_
 
 
 def covered_share(blocks: gpd.GeoDataFrame, coverage: shapely.Geometry) -> pd.Series:
-    """Share of each block inside the ``coverage`` polygon of a partial layer."""
-    inter = shapely.intersection(blocks.geometry.values, coverage)
-    return pd.Series(shapely.area(inter) / np.maximum(blocks.area.to_numpy(), 1e-9), index=blocks.index)
+    """Share of each block inside the ``coverage`` polygon of a partial layer, indexed by block id
+    (:func:`ilots.sources.vectors.covered_share`)."""
+    return pd.Series(vector_covered_share(blocks.geometry, coverage), index=blocks.index)
 
 
 def _match_key(

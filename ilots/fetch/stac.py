@@ -40,7 +40,7 @@ __all__ = [
     "LANDSAT_ASSETS",
     "SceneChoice",
     "search_items",
-    "read_window",
+    "download_window",
     "usable_fraction",
     "select_landsat",
     "download_scene",
@@ -141,7 +141,7 @@ def search_items(
     return items
 
 
-def read_window(
+def download_window(
     dl: Downloader, href: str, area_wgs84: shapely.Geometry, *, margin_m: float = 0.0, item_id: str | None = None
 ) -> Path | None:
     """The window of the GeoTIFF at ``href`` covering ``area_wgs84`` (+ margin), as a cached local GeoTIFF.
@@ -292,7 +292,7 @@ def select_landsat(
     items.sort(key=lambda i: (i["properties"].get("eo:cloud_cover", 100.0), i["id"]))
     candidates: list[SceneChoice] = []
     for k, item in enumerate(items[:max_candidates]):
-        qa = read_window(dl, item["assets"]["qa_pixel"]["href"], area_wgs84, margin_m=300.0, item_id=item["id"])
+        qa = download_window(dl, item["assets"]["qa_pixel"]["href"], area_wgs84, margin_m=300.0, item_id=item["id"])
         if progress is not None:
             progress(k + 1, min(len(items), max_candidates))
         if qa is None:
@@ -338,7 +338,7 @@ def download_scene(
         src = (
             choice.qa_path
             if key == "qa_pixel"
-            else read_window(dl, asset["href"], area_wgs84, margin_m=margin_m, item_id=choice.item["id"])
+            else download_window(dl, asset["href"], area_wgs84, margin_m=margin_m, item_id=choice.item["id"])
         )
         if src is None:
             continue
@@ -377,7 +377,7 @@ def fetch_worldcover(
     parts = [
         p
         for i in items
-        if (p := read_window(dl, i["assets"]["map"]["href"], area_wgs84, margin_m=margin_m, item_id=i["id"]))
+        if (p := download_window(dl, i["assets"]["map"]["href"], area_wgs84, margin_m=margin_m, item_id=i["id"]))
         is not None
     ]
     if not parts:

@@ -21,7 +21,15 @@ from rasterio.warp import transform_bounds
 
 from ..errors import EmptyFileError, GeometryTypeError, MissingCRSError, UnreadableFileError
 
-__all__ = ["read_vector", "layer_info", "shapefile_encoding", "require_polygons", "require_lines"]
+__all__ = ["read_vector", "layer_info", "shapefile_encoding", "require_polygons", "require_lines", "covered_share"]
+
+
+def covered_share(geoms: gpd.GeoSeries, coverage: shapely.Geometry) -> np.ndarray:
+    """Share (0–1) of each geometry's area inside ``coverage`` (same CRS, metres): the one rule for « how much of
+    a block a partial layer or the water covers »."""
+    inter = shapely.intersection(geoms.values, coverage)
+    return shapely.area(inter) / np.maximum(shapely.area(geoms.values), 1e-9)
+
 
 _DBF_SAMPLE_BYTES = 8 * 1024 * 1024
 

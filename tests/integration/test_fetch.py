@@ -26,7 +26,7 @@ from ilots.errors import (
 )
 from ilots.fetch import FetchRequest, fetch_territory
 from ilots.fetch.http import Downloader, RetryPolicy, write_atomic
-from ilots.fetch.stac import read_window, select_landsat, sign_href
+from ilots.fetch.stac import download_window, select_landsat, sign_href
 from ilots.fetch.wfs import commune_boundaries, get_features
 from ilots.store import load_territory
 from tests.conftest import ROOT
@@ -247,7 +247,7 @@ def test_only_the_window_of_a_large_cog_is_requested(tmp_path, dl):
     services = FakeServices(files={"big.tif": big})
     area = gpd.GeoSeries([shapely.box(530_000, 5_250_000, 533_000, 5_253_000)], crs=32631).to_crs(4326).iloc[0]
     with LocalServer(services) as url:
-        path = read_window(dl, f"{url}/files/big.tif", area)
+        path = download_window(dl, f"{url}/files/big.tif", area)
     sent = sum(int(r.split("-")[1]) - int(r.split("=")[1].split("-")[0]) + 1 for _, r in services.ranges if r)
     assert all(r for _, r in services.ranges)  # every read was a range request
     assert sent < big.stat().st_size / 10
