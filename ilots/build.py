@@ -62,10 +62,11 @@ __all__ = [
     "BuildInputs",
     "BuiltTerritory",
     "Progress",
-    "Rasters",
+    "SharedSources",
+    "TilePass",
     "compute_territory",
     "build_territory",
-    "read_rasters",
+    "read_shared_sources",
     "read_lst_layers",
     "write_territory",
     "lst_bounds",
@@ -115,11 +116,16 @@ class BuildInputs:
     indicators_key: str | None = None
     vegetation: str | None = None
     synthetic: bool = False
-    # Internal (tiled builds): restrict the study area to these bounds in the working CRS, and
-    # skip hashing the source files (done once for the whole territory).
-    study_bounds: tuple[float, float, float, float] | None = None
-    hash_sources: bool = True
-    tile: bool = False  # a tile: leave distances and coverage weights to the whole-territory pass
+
+
+@dataclass(frozen=True)
+class TilePass:
+    """How a tiled build (:mod:`ilots.scale`) runs one tile: its study area restricted to ``study_bounds``
+    (working CRS, metres), distances and coverage weights left to the whole-territory pass, and the source
+    files hashed only once for the whole territory (``hash_sources`` for the first tile)."""
+
+    study_bounds: tuple[float, float, float, float]
+    hash_sources: bool = False
 
 
 @dataclass
@@ -295,8 +301,9 @@ def _source_entry(role: str, path: str, **extra) -> dict:
 
 
 @dataclass
-class Rasters:
-    """The territory's rasters on the working grid (read once; tiles of a tiled build share them)."""
+class SharedSources:
+    """What a tiled build reads once for the whole territory and its tiles share: the rasters on the working
+    grid and the (small) population tables."""
 
     lst_layers: list
     lst: xr.DataArray
@@ -307,7 +314,7 @@ class Rasters:
     populations: list | None = None  # the population tables (small too), one per input
     dates: DateComposite | None = None  # how several dates were levelled (None for one date)
 
-    def clip(self, bounds: tuple[float, float, float, float], margin: float = 200.0) -> Rasters:
+    def clip(self, bounds: tuple[float, float, float, float], margin: float = 200.0) -> SharedSources:
         """The same rasters cut to ``bounds`` (+ margin), on the same pixel grid (views, no resampling)."""
         box = (bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin)
 
@@ -326,7 +333,7 @@ class Rasters:
                 self.dates, lst=cut(self.dates.lst), n_dates=cut(self.dates.n_dates), spread=cut(self.dates.spread)
             )
         )
-        return Rasters(
+        return SharedSources(
             self.lst_layers,
             cut(self.lst),
             cut(self.n_dates),
@@ -338,14 +345,14 @@ class Rasters:
         )
 
 
-def read_rasters(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> Rasters:
+def read_shared_sources(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> SharedSources:
     """Read LST (masked, composited), NDVI and land cover over ``study`` (working-CRS bounds)."""
     progress = progress or _noop
     lst_layers, lst, n_dates, landsat_ndvi, dates = _read_lst(inputs, crs, study, progress)
     ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0)) if inputs.ndvi else None
     landcover = read_class_raster(inputs.landcover, crs, study) if inputs.landcover else None
     populations = [read_population(path, crs, bbox=study) for path in inputs.population]
-    return Rasters(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
+    return SharedSources(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
 
 
 def water_geometries(bd: BdTopo | None) -> gpd.GeoDataFrame | None:
@@ -402,12 +409,16 @@ def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
 
 
 def compute_territory(
-    inputs: BuildInputs, progress: Progress | None = None, rasters: Rasters | None = None
+    inputs: BuildInputs,
+    progress: Progress | None = None,
+    rasters: SharedSources | None = None,
+    tile: TilePass | None = None,
 ) -> BuiltTerritory:
     """Read every source, build blocks and compute their features (see :mod:`ilots.features`).
 
-    ``rasters`` (from :func:`read_rasters` over a larger area) skips reading them again: a tiled
-    build reads them once, so every tile uses the same pixel grid.
+    ``rasters`` (from :func:`read_shared_sources` over a larger area) skips reading them again: a tiled
+    build reads them once, so every tile uses the same pixel grid; ``tile`` says how one tile is built
+    (:class:`TilePass`). ``inputs`` are only what the user gave.
     """
     progress = progress or _noop
     t_wall, t_cpu = time.perf_counter(), time.process_time()
@@ -422,8 +433,8 @@ def compute_territory(
     # 2. Study area: the first LST's footprint, restricted to the vector data.
     lst_box = lst_bounds(inputs.lst[0], crs)
     study = intersect_bounds(lst_box, vector_extent(inputs, crs))
-    if inputs.study_bounds is not None:
-        study = intersect_bounds(study, inputs.study_bounds)
+    if tile is not None:
+        study = intersect_bounds(study, tile.study_bounds)
     area_geom = shapely.box(*study)
     if inputs.area:
         area = require_polygons(read_vector(inputs.area, crs, allow_empty=False), "Zone d'étude")
@@ -433,7 +444,7 @@ def compute_territory(
 
     # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
     if rasters is None:
-        rasters = read_rasters(inputs, crs, study, progress)
+        rasters = read_shared_sources(inputs, crs, study, progress)
     lst_layers, lst, n_dates, landsat_ndvi = rasters.lst_layers, rasters.lst, rasters.n_dates, rasters.landsat_ndvi
 
     # 4. Vector layers.
@@ -615,7 +626,7 @@ def compute_territory(
     progress("Distances à l'eau et aux espaces verts", 0.75)
     dist, dist_sources = (
         distance_features(blocks, bd, landcover)
-        if not inputs.tile
+        if tile is None
         else (
             pd.DataFrame(np.nan, index=blocks.index, columns=["dist_water_m", "dist_green_m"]),
             {"dist_water_m": "tiled", "dist_green_m": "tiled"},
@@ -705,7 +716,9 @@ def compute_territory(
     }
     progress("Empreintes des fichiers sources", 0.92)
     entry = (
-        _source_entry if inputs.hash_sources else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
+        _source_entry
+        if tile is None or tile.hash_sources
+        else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
     )
     sources = [entry("lst", p) for p in inputs.lst]
     for role, p in (
@@ -731,7 +744,7 @@ def compute_territory(
     streets = streets_from_roads(roads, bd.get("commune") if bd else None)
     manifest["streets"] = 0 if streets is None else int(len(streets))
     progress("Poids de couverture îlots × pixels", 0.94)
-    coverage = None if inputs.tile else coverage_weights(lst, out)
+    coverage = None if tile is not None else coverage_weights(lst, out)
     return BuiltTerritory(
         blocks=out, lst=lst, n_dates=n_dates, manifest=manifest, streets=streets, coverage=coverage, buildings=buildings
     )

@@ -19,14 +19,14 @@ from __future__ import annotations
 import re
 import time
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .build import BuildInputs, BuiltTerritory, Progress, compute_territory, write_territory
+from .build import BuildInputs, BuiltTerritory, Progress, TilePass, compute_territory, write_territory
 from .errors import BuildError, IlotsError, InputFileError, NoOverlapError
 from .footprint import REACH_M as FOOTPRINT_REACH_M
 from .fr import slug
@@ -319,7 +319,13 @@ def build_tiled(
     the whole area, so the result does not depend on the tiling.
     """
     from .blocks import stable_ids
-    from .build import distance_features, intersect_bounds, lst_bounds, read_rasters, vector_extent  # the untiled rules
+    from .build import (  # the untiled rules
+        distance_features,
+        intersect_bounds,
+        lst_bounds,
+        read_shared_sources,
+        vector_extent,
+    )
     from .crs import choose_working_crs
     from .sources.bdtopo import read_bdtopo
     from .zonal import coverage_weights
@@ -334,7 +340,7 @@ def build_tiled(
     study = intersect_bounds(lst_bounds(inputs.lst[0], crs), vector_extent(inputs, crs))
     tiles = _tiles(study, tile_m)
     progress("Lecture des rasters (une fois pour tout le territoire)", 0.0)
-    rasters = read_rasters(inputs, crs, study)  # small next to the vectors: 1,000 km² at 30 m is 1.1 M pixels
+    rasters = read_shared_sources(inputs, crs, study)  # small next to the vectors: 1,000 km² at 30 m is 1.1 M pixels
     parts, streets, manifests = [], [], []
     n_buildings, height_sources, widened = 0, {}, 0
     t0 = time.perf_counter()
@@ -350,8 +356,7 @@ def build_tiled(
             )
             try:
                 built: BuiltTerritory = compute_territory(
-                    replace(inputs, study_bounds=halo, hash_sources=not manifests, tile=True),
-                    rasters=rasters.clip(halo),
+                    inputs, rasters=rasters.clip(halo), tile=TilePass(halo, hash_sources=not manifests)
                 )
             except (NoOverlapError, BuildError):
                 built = None  # nothing to build in this tile (no road, no valid pixel)
