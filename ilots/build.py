@@ -408,6 +408,69 @@ def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
     ]
 
 
+def study_extent(inputs: BuildInputs, tile: TilePass | None = None) -> tuple[WorkingCRS, tuple, shapely.Geometry]:
+    """Where a build works: the working CRS chosen from where the data lie (vector data first: they define the
+    territory), the study bounds (the first LST's footprint restricted to the vector data, and to the tile), and
+    the study polygon (those bounds cut by ``--area`` when given). Raises :class:`NoOverlapError` when the area
+    misses the temperature raster."""
+    probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
+    wcrs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
+    study = intersect_bounds(lst_bounds(inputs.lst[0], wcrs.crs), vector_extent(inputs, wcrs.crs))
+    if tile is not None:
+        study = intersect_bounds(study, tile.study_bounds)
+    area_geom = shapely.box(*study)
+    if inputs.area:
+        area = require_polygons(read_vector(inputs.area, wcrs.crs, allow_empty=False), "Zone d'étude")
+        area_geom = shapely.intersection(shapely.union_all(area.geometry.values), area_geom)
+        if area_geom.is_empty:
+            raise NoOverlapError("La zone d'étude (--area) ne recouvre pas le raster de température.")
+    return wcrs, study, area_geom
+
+
+def lst_manifest(lst_layers: list, lst: xr.DataArray, dates: DateComposite | None) -> dict:
+    """The manifest's ``lst`` section: dates, how several were composited, resolution, valid share, scenes."""
+    return {
+        "n_dates": len(lst_layers),
+        "composite": None
+        if dates is None
+        else {
+            "how": "médiane par pixel des dates ramenées au même niveau (médiane de chaque date sur la zone "
+            "vue par toutes, décalée vers la médiane de ces niveaux)",
+            "method": dates.method,
+            "common_share": round(dates.common_share, 3),
+            "offsets_c": {
+                (layer.date.isoformat() if layer.date else str(i)): round(o, 2)
+                for i, (layer, o) in enumerate(zip(lst_layers, dates.offsets_c, strict=True))
+            },
+        },
+        "resolution_m": float(abs(lst.rio.resolution()[0])),
+        "valid_share": float(np.isfinite(lst.values).mean()),
+        "scenes": [{**layer.source, "date": layer.date.isoformat() if layer.date else None} for layer in lst_layers],
+        "unit": "°C",
+        "what": "température de surface (LST), pas température de l'air",
+    }
+
+
+def source_entries(inputs: BuildInputs, hashed: bool = True) -> list[dict]:
+    """Provenance of every input file (role, path and, when ``hashed``, size and SHA-256)."""
+    entry = _source_entry if hashed else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
+    sources = [entry("lst", p) for p in inputs.lst]
+    for role, p in (
+        ("landcover", inputs.landcover),
+        ("ndvi", inputs.ndvi),
+        ("bdtopo", inputs.bdtopo),
+        ("buildings", inputs.buildings),
+        ("blocks", inputs.blocks),
+        ("area", inputs.area),
+        ("vegetation", inputs.vegetation),
+    ):
+        if p:
+            sources.append(entry(role, p))
+    sources += [entry("population", p) for p in inputs.population]
+    sources += [entry("indicators", p) for p in inputs.indicators]
+    return sources
+
+
 def compute_territory(
     inputs: BuildInputs,
     progress: Progress | None = None,
@@ -425,22 +488,9 @@ def compute_territory(
     _check_exists(inputs)
     progress("Analyse des fichiers", 0.02)
 
-    # 1. Working CRS from where the data lie (vector data first: it defines the territory).
-    probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
-    wcrs: WorkingCRS = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
+    # 1–2. Working CRS and study area.
+    wcrs, study, area_geom = study_extent(inputs, tile)
     crs = wcrs.crs
-
-    # 2. Study area: the first LST's footprint, restricted to the vector data.
-    lst_box = lst_bounds(inputs.lst[0], crs)
-    study = intersect_bounds(lst_box, vector_extent(inputs, crs))
-    if tile is not None:
-        study = intersect_bounds(study, tile.study_bounds)
-    area_geom = shapely.box(*study)
-    if inputs.area:
-        area = require_polygons(read_vector(inputs.area, crs, allow_empty=False), "Zone d'étude")
-        area_geom = shapely.intersection(shapely.union_all(area.geometry.values), area_geom)
-        if area_geom.is_empty:
-            raise NoOverlapError("La zone d'étude (--area) ne recouvre pas le raster de température.")
 
     # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
     if rasters is None:
@@ -668,28 +718,7 @@ def compute_territory(
         "n_blocks": int(len(out)),
         "blocks": {"source": blocks_source, "id_column": inputs.blocks_id, "path": inputs.blocks},
         "acquisition_dates": sorted({layer.date.isoformat() for layer in lst_layers if layer.date}),
-        "lst": {
-            "n_dates": len(lst_layers),
-            "composite": None
-            if rasters.dates is None
-            else {
-                "how": "médiane par pixel des dates ramenées au même niveau (médiane de chaque date sur la zone "
-                "vue par toutes, décalée vers la médiane de ces niveaux)",
-                "method": rasters.dates.method,
-                "common_share": round(rasters.dates.common_share, 3),
-                "offsets_c": {
-                    (layer.date.isoformat() if layer.date else str(i)): round(o, 2)
-                    for i, (layer, o) in enumerate(zip(lst_layers, rasters.dates.offsets_c, strict=True))
-                },
-            },
-            "resolution_m": float(abs(lst.rio.resolution()[0])),
-            "valid_share": float(np.isfinite(lst.values).mean()),
-            "scenes": [
-                {**layer.source, "date": layer.date.isoformat() if layer.date else None} for layer in lst_layers
-            ],
-            "unit": "°C",
-            "what": "température de surface (LST), pas température de l'air",
-        },
+        "lst": lst_manifest(lst_layers, lst, rasters.dates),
         "buildings": None
         if buildings is None
         else {
@@ -715,25 +744,7 @@ def compute_territory(
         "software": _versions(),
     }
     progress("Empreintes des fichiers sources", 0.92)
-    entry = (
-        _source_entry
-        if tile is None or tile.hash_sources
-        else (lambda role, p, **kw: {"role": role, "path": str(Path(p).resolve())})
-    )
-    sources = [entry("lst", p) for p in inputs.lst]
-    for role, p in (
-        ("landcover", inputs.landcover),
-        ("ndvi", inputs.ndvi),
-        ("bdtopo", inputs.bdtopo),
-        ("buildings", inputs.buildings),
-        ("blocks", inputs.blocks),
-        ("area", inputs.area),
-        ("vegetation", inputs.vegetation),
-    ):
-        if p:
-            sources.append(entry(role, p))
-    sources += [entry("population", p) for p in inputs.population]
-    sources += [entry("indicators", p) for p in inputs.indicators]
+    sources = source_entries(inputs, hashed=tile is None or tile.hash_sources)
     manifest["sources"] = sources
     manifest["build"] = {
         "wall_seconds": round(time.perf_counter() - t_wall, 2),
