@@ -266,7 +266,7 @@ def _example(path: str, territory_mtime: float) -> str:
 
 def search_example(terr: Territory) -> str:
     """« ex. … »: a search that works in this territory, for a search box's placeholder."""
-    return f"ex. {_example(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)}"
+    return f"ex. {_example(*_version(terr)[:2])}"
 
 
 def clicked_block(state) -> str | None:
