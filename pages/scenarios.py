@@ -188,7 +188,7 @@ def interventions_panel(target: Target | None) -> None:
         if band.get("note"):
             st.warning(band["note"])
     # The maps are opt-in: redrawing them at every slider move would cost each user server time.
-    if st.toggle("Cartes avant / après, côte à côte", key="sc_show_pair"):
+    if st.toggle("Cartes avant / après (côte à côte sur grand écran)", key="sc_show_pair"):
         kind = st.radio(
             "Montrer",
             ["lst", "risk"],

@@ -228,7 +228,7 @@ def test_map_png_download_and_side_by_side_scenario_maps(server, browser):
     assert got.suggested_filename.endswith(".png")
     page.goto(base + "/scenarios?territoire=demo")
     page.get_by_text("Îlots modifiés").first.wait_for(timeout=90_000)
-    page.get_by_text("Cartes avant / après, côte à côte").click()
+    page.get_by_text("Cartes avant / après (côte à côte sur grand écran)").click()
     frames = page.locator('iframe[title*="st_folium"]')
     page.wait_for_function("() => document.querySelectorAll('iframe[title*=st_folium]').length >= 2", timeout=60_000)
     frames.nth(1).wait_for(timeout=60_000)
