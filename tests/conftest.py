@@ -58,6 +58,24 @@ def real_dir() -> Path:
     return REAL
 
 
+def lyon_inputs(real_dir: Path):
+    """The README's real Lyon build (one date: LST of 14 July 2022, WorldCover, NDVI, IRIS blocks, Lyon 1er
+    buildings, IRIS population)."""
+    from ilots.build import BuildInputs
+
+    r = real_dir / "lyon"
+    return BuildInputs(
+        name="Lyon",
+        lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
+        landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"),
+        ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
+        buildings=str(r / "buildings_lyon1.geojson"),
+        blocks=str(r / "lyon_iris_heat_vulnerability.geojson"),
+        blocks_id="code_iris",
+        population=[str(r / "lyon_iris_elderly_pct.csv")],
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_territory(tmp_path_factory) -> Path:
     """A small (2 km × 2 km) demo territory, built once per test session."""

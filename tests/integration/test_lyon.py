@@ -5,28 +5,18 @@ import json
 import numpy as np
 import pytest
 
-from ilots.build import BuildInputs, build_territory
+from ilots.build import build_territory
 from ilots.cli import main
 from ilots.store import load_territory
+from tests.conftest import lyon_inputs
 
 pytestmark = pytest.mark.real_data
 
 
 @pytest.fixture(scope="module")
 def lyon(real_dir, tmp_path_factory):
-    r = real_dir / "lyon"
-    inputs = BuildInputs(
-        name="Lyon",
-        lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
-        landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"),
-        ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
-        buildings=str(r / "buildings_lyon1.geojson"),
-        blocks=str(r / "lyon_iris_heat_vulnerability.geojson"),
-        blocks_id="code_iris",
-        population=[str(r / "lyon_iris_elderly_pct.csv")],
-    )
     out = tmp_path_factory.mktemp("lyon") / "lyon"
-    build_territory(inputs, out)
+    build_territory(lyon_inputs(real_dir), out)
     return load_territory(out)
 
 

@@ -9,31 +9,19 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GroupKFold
 
-from ilots.build import BuildInputs, build_territory
+from ilots.build import build_territory
 from ilots.cli import main
 from ilots.model import MIN_VALID_FRAC, spatial_groups
 from ilots.store import load_territory
+from tests.conftest import lyon_inputs
 
 pytestmark = pytest.mark.real_data
 
 
 @pytest.fixture(scope="module")
 def lyon_dir(real_dir, tmp_path_factory):
-    r = real_dir / "lyon"
     out = tmp_path_factory.mktemp("lyonmodel") / "lyon"
-    build_territory(
-        BuildInputs(
-            name="Lyon",
-            lst=[str(r / "Lyon_LST_Landsat_2022-07-14.tif")],
-            landcover=str(r / "Lyon_LandCover_ESA_2021-01-01.tif"),
-            ndvi=str(r / "Lyon_NDVI_Sentinel_2022-07-18.tif"),
-            buildings=str(r / "buildings_lyon1.geojson"),
-            blocks=str(r / "lyon_iris_heat_vulnerability.geojson"),
-            blocks_id="code_iris",
-            population=[str(r / "lyon_iris_elderly_pct.csv")],
-        ),
-        out,
-    )
+    build_territory(lyon_inputs(real_dir), out)
     assert main(["fit", str(out)]) == 0
     return out
 
