@@ -24,10 +24,7 @@ clips inputs to that range, so its effect saturates there).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -39,7 +36,7 @@ from . import fr
 from .errors import ScenarioError, ScenarioExistsError, ScenarioFileError
 from .model import LinearModel
 from .risk import THRESHOLDS, RiskParams, risk_draws, risk_index
-from .store import SCENARIOS, read_manifest, write_json_atomic
+from .store import find_scenario_file, read_manifest, read_scenario_file, scenario_files, write_scenario_file
 
 __all__ = [
     "KINDS",
@@ -603,69 +600,26 @@ def compare_scenarios(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.D
     return pd.DataFrame(rows).set_index("scenario") if rows else pd.DataFrame()
 
 
-# -- persistence -------------------------------------------------------------------------------
-# A scenario is found by its exact name (Unicode NFC), stored inside its file; the file name is a
-# readable slug plus a hash of that name, so two names never share a file (names in non-Latin
-# scripts slug to nothing, long names sharing their first characters slug alike).
-
-
-def _key(name: str) -> str:
-    return unicodedata.normalize("NFC", name)
-
-
-def _file_name(name: str) -> str:
-    digest = hashlib.sha256(_key(name).encode("utf-8")).hexdigest()[:12]
-    return f"{fr.slug(name, max_len=40) or 'scenario'}-{digest}.json"
-
-
-def _find(folder: Path, name: str) -> Path | None:
-    """The file holding the scenario named exactly ``name`` (older files are matched by content)."""
-    if not folder.is_dir():
-        return None
-    direct = folder / _file_name(name)
-    if direct.is_file():
-        return direct
-    for path in sorted(folder.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("name"), str) and _key(data["name"]) == _key(name):
-            return path
-    return None
+# -- persistence (the files themselves are the store's: ilots.store.write_scenario_file and friends) -----------
 
 
 def save_scenario(territory_dir: str | Path, scenario: Scenario, overwrite: bool = False) -> Path:
     """Save ``scenario`` atomically under its exact name; refuse to replace one of that name unless
     ``overwrite``. It is stamped with the territory build it was made on."""
     scenario.validate()
-    folder = Path(territory_dir) / SCENARIOS
-    folder.mkdir(exist_ok=True)
-    existing = _find(folder, scenario.name)
-    if existing is not None and not overwrite:
-        raise ScenarioExistsError(f"Un scénario nommé « {scenario.name} » existe déjà : choisissez un autre nom.")
-    path = existing or folder / _file_name(scenario.name)
     stamped = replace(scenario, territory_created=(read_manifest(territory_dir) or {}).get("created"))
-    write_json_atomic(path, stamped.to_dict())
-    return path
+    return write_scenario_file(territory_dir, scenario.name, stamped.to_dict(), overwrite=overwrite)
 
 
 def load_scenario(territory_dir: str | Path, name: str) -> Scenario:
-    path = _find(Path(territory_dir) / SCENARIOS, name)
+    path = find_scenario_file(territory_dir, name)
     if path is None:
         raise ScenarioFileError(f"Aucun scénario nommé « {name} ».")
     return _read(path)
 
 
 def _read(path: Path) -> Scenario:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ScenarioFileError(
-            f"Le fichier de scénario {path.name} est illisible : JSON invalide ligne {exc.lineno}, colonne {exc.colno}."
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioFileError(f"Le fichier de scénario {path.name} n'est pas un texte UTF-8.") from exc
+    data = read_scenario_file(path)
     try:
         return Scenario.from_dict(data)
     except ScenarioError as exc:
@@ -674,11 +628,8 @@ def _read(path: Path) -> Scenario:
 
 def list_scenarios(territory_dir: str | Path) -> tuple[list[Scenario], list[str]]:
     """Saved scenarios, and one French message per file that could not be read (never raised)."""
-    folder = Path(territory_dir) / SCENARIOS
     good, problems = [], []
-    if not folder.is_dir():
-        return good, problems
-    for path in sorted(folder.glob("*.json")):
+    for path in scenario_files(territory_dir):
         try:
             good.append(_read(path))
         except ScenarioFileError as exc:
@@ -693,7 +644,7 @@ def from_previous_build(scenario: Scenario, manifest: dict) -> bool:
 
 def delete_scenario(territory_dir: str | Path, name: str) -> None:
     """Delete the scenario named exactly ``name`` (and no other)."""
-    path = _find(Path(territory_dir) / SCENARIOS, name)
+    path = find_scenario_file(territory_dir, name)
     if path is None:
         raise ScenarioFileError(f"Aucun scénario nommé « {name} ».")
     path.unlink()

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,15 @@ import pandas as pd
 import rasterio
 import xarray as xr
 
-from .errors import BuildError, CorruptTerritoryError, TerritoryExistsError, TerritoryNotFoundError
+from .errors import (
+    BuildError,
+    CorruptTerritoryError,
+    ScenarioExistsError,
+    ScenarioFileError,
+    TerritoryExistsError,
+    TerritoryNotFoundError,
+)
+from .fr import slug
 
 __all__ = [
     "MANIFEST",
@@ -38,6 +47,10 @@ __all__ = [
     "write_blocks",
     "write_lst",
     "write_atomic",
+    "scenario_files",
+    "find_scenario_file",
+    "write_scenario_file",
+    "read_scenario_file",
     "write_json_atomic",
     "read_manifest",
     "check_replaceable",
@@ -444,3 +457,69 @@ def sha256_file(path: str | Path, chunk: int = 4 * 1024 * 1024) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# -- saved scenarios ------------------------------------------------------------------------------------------
+# A scenario is found by its exact name (Unicode NFC), stored inside its file; the file name is a readable slug
+# plus a hash of that name, so two names never share a file (names in non-Latin scripts slug to nothing, long
+# names sharing their first characters slug alike). What a scenario holds is :mod:`ilots.scenarios`' business.
+
+
+def _scenario_key(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def _scenario_file_name(name: str) -> str:
+    digest = hashlib.sha256(_scenario_key(name).encode("utf-8")).hexdigest()[:12]
+    return f"{slug(name, max_len=40) or 'scenario'}-{digest}.json"
+
+
+def scenario_files(territory_dir: str | Path) -> list[Path]:
+    """The saved scenario files of a territory, in a stable order."""
+    folder = Path(territory_dir) / SCENARIOS
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def find_scenario_file(territory_dir: str | Path, name: str) -> Path | None:
+    """The file holding the scenario named exactly ``name`` (older files are matched by content), or None."""
+    folder = Path(territory_dir) / SCENARIOS
+    direct = folder / _scenario_file_name(name)
+    if direct.is_file():
+        return direct
+    for path in scenario_files(territory_dir):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("name"), str)
+            and _scenario_key(data["name"]) == _scenario_key(name)
+        ):
+            return path
+    return None
+
+
+def write_scenario_file(territory_dir: str | Path, name: str, data: dict, overwrite: bool = False) -> Path:
+    """Write a scenario's JSON atomically under its exact ``name``; refuse to replace one of that name unless
+    ``overwrite`` (:class:`ScenarioExistsError`)."""
+    folder = Path(territory_dir) / SCENARIOS
+    folder.mkdir(exist_ok=True)
+    existing = find_scenario_file(territory_dir, name)
+    if existing is not None and not overwrite:
+        raise ScenarioExistsError(f"Un scénario nommé « {name} » existe déjà : choisissez un autre nom.")
+    path = existing or folder / _scenario_file_name(name)
+    write_json_atomic(path, data)
+    return path
+
+
+def read_scenario_file(path: Path) -> dict:
+    """A saved scenario's JSON; :class:`ScenarioFileError` with one French sentence when it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ScenarioFileError(
+            f"Le fichier de scénario {path.name} est illisible : JSON invalide ligne {exc.lineno}, colonne {exc.colno}."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioFileError(f"Le fichier de scénario {path.name} n'est pas un texte UTF-8.") from exc

@@ -84,7 +84,7 @@ def test_read_only_out_is_one_sentence(tmp_path, src, capsys, monkeypatch):
 def test_full_disk_is_one_sentence_and_keeps_the_territory(fitted_copy, src, capsys, monkeypatch, where):
     import ilots.analysis
     import ilots.build
-    import ilots.scenarios
+    import ilots.store
 
     before = _tree(fitted_copy)
     if where == "build":
@@ -105,7 +105,7 @@ def test_full_disk_is_one_sentence_and_keeps_the_territory(fitted_copy, src, cap
         monkeypatch.setattr(ilots.analysis, "save_model", _disk_full)
         argv = ["fit", str(fitted_copy)]
     else:
-        monkeypatch.setattr(ilots.scenarios, "write_json_atomic", _disk_full)
+        monkeypatch.setattr(ilots.store, "write_json_atomic", _disk_full)  # scenario files are the store's
         argv = ["scenario", str(fitted_copy), "--trees", "10", "--save", "Plan"]
     assert main(argv) == 2
     _one_sentence(capsys, "disque est plein")

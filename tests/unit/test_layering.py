@@ -14,7 +14,7 @@ FLOORS = {
     "blocks": {"errors", "sources"},
     "features": {"errors", "sources", "zonal", "footprint"},
     "footprint": {"zonal"},
-    "store": {"errors", "zonal"},
+    "store": {"errors", "zonal", "fr"},
     "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "footprint", "store", "search"},
     "demo": {"errors", "build", "store"},
     "model": {"errors", "fr", "features", "footprint"},
