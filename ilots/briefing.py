@@ -21,8 +21,9 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
 from . import fr
-from .risk import RISK_COLOURS, high_risk_residents
+from .risk import high_risk_residents
 from .staticmap import (
+    class_colours,
     draw_blocks,
     draw_place_names,
     draw_scale_bar,
@@ -116,8 +117,7 @@ def _scenario_rows(scenario: dict, high) -> tuple[list[list[str]], list[str]]:
 
 def _risk_map(fig, rect, title: str, blocks: gpd.GeoDataFrame, classes: pd.Series, labels, outline=None) -> None:
     ax = fig.add_axes(rect)
-    colours = classes.reindex(blocks.index).fillna(0).astype(int).map(RISK_COLOURS).to_numpy()
-    draw_blocks(ax, blocks, colours, outline=outline)
+    draw_blocks(ax, blocks, class_colours(classes.reindex(blocks.index)), outline=outline)
     draw_scale_bar(ax, blocks, fontsize=6.5)
     draw_place_names(ax, labels, fontsize=6.5 if rect[2] < 0.5 else 7.5)
     fig.text(rect[0], rect[1] + rect[3] + 0.006, title, fontsize=10, fontweight="bold", va="bottom")

@@ -50,6 +50,7 @@ __all__ = [
     "LAYERS",
     "RISK_COLOURS",
     "Layer",
+    "display_range",
     "no_data_label",
     "display_frame",
     "aggregate_to_grid",
@@ -388,6 +389,16 @@ class FrozenGeoJson(folium.GeoJson):
         super(folium.GeoJson, self).render(**kwargs)  # the Layer's render: the template only
 
 
+def display_range(values: pd.Series, vmin: float | None = None, vmax: float | None = None) -> tuple[float, float]:
+    """The colour range of a layer: ``vmin``/``vmax`` where given, else the 2nd and 98th percentiles of the finite
+    values (0 to 1 without any), never empty (a constant layer gets a tiny span)."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    finite = v[np.isfinite(v)]
+    lo = vmin if vmin is not None else (float(finite.quantile(0.02)) if len(finite) else 0.0)
+    hi = vmax if vmax is not None else (float(finite.quantile(0.98)) if len(finite) else 1.0)
+    return (lo, hi) if hi > lo else (lo, lo + 1e-6)
+
+
 def add_block_layer(
     m: folium.Map,
     blocks: gpd.GeoDataFrame,
@@ -407,11 +418,7 @@ def add_block_layer(
     """
     col = layer.column
     values = blocks[col] if col in blocks else pd.Series(np.nan, index=blocks.index)
-    finite = values[np.isfinite(values.astype("float64"))]
-    lo = vmin if vmin is not None else (float(finite.quantile(0.02)) if len(finite) else 0.0)
-    hi = vmax if vmax is not None else (float(finite.quantile(0.98)) if len(finite) else 1.0)
-    if hi <= lo:
-        hi = lo + 1e-6
+    lo, hi = display_range(values, vmin, vmax)
     fields = dict(tooltip_fields or TOOLTIP_FIELDS)
     if len(blocks) > min(max_polygons, MAX_POLYGONS):
         frame = aggregate_to_grid(blocks.assign(**{col: values}), col, cell_m).to_crs(4326)
@@ -507,9 +514,7 @@ def territory_map(
 ) -> folium.Map:
     """A map with the chosen block layers (keys of :data:`LAYERS`), optional LST image and draw tool."""
     m = base_map(bounds_wgs84)
-    lst_values = blocks["lst_mean_c"].dropna() if "lst_mean_c" in blocks else pd.Series(dtype=float)
-    vmin = float(lst_values.quantile(0.02)) if len(lst_values) else 0.0
-    vmax = float(lst_values.quantile(0.98)) if len(lst_values) else 1.0
+    vmin, vmax = display_range(blocks["lst_mean_c"] if "lst_mean_c" in blocks else pd.Series(dtype=float))
     if lst is not None:
         add_lst_overlay(m, lst, vmin, vmax, show=not layers)
     for i, key in enumerate(layers):
@@ -614,10 +619,7 @@ def comparison_maps(
     frame = blocks[[blocks.geometry.name]].assign(
         **{c: per_block[c].reindex(blocks.index) for c in dict.fromkeys(("lst_before_c", before_col, after_col))}
     )
-    finite = frame[before_col].dropna()
-    lo, hi = (
-        (float(finite.quantile(0.02)), float(finite.quantile(0.98))) if kind == "lst" and len(finite) else (None, None)
-    )
+    lo, hi = display_range(frame[before_col]) if kind == "lst" and frame[before_col].notna().any() else (None, None)
     maps = []
     for col, name in ((before_col, "Aujourd'hui"), (after_col, "Avec le scénario")):
         m = base_map(bounds_wgs84)

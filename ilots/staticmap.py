@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from . import fr
-from .maps import LAYERS, Layer, no_data_label
+from .maps import LAYERS, Layer, display_range, no_data_label
 from .maps import RISK_NO_DATA as _RISK_NO_DATA
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
 
@@ -35,6 +35,7 @@ __all__ = [
     "sources_text",
     "PlaceLabel",
     "place_labels",
+    "class_colours",
     "draw_blocks",
     "draw_place_names",
     "draw_scale_bar",
@@ -145,9 +146,10 @@ def place_labels(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = No
     kinds = streets["kind"] if streets is not None and "kind" in streets else None
     if streets is not None and kinds is not None and (kinds == "commune").sum() >= 2:
         communes = streets[kinds == "commune"]
+        points = communes.geometry.representative_point()
         cands = [
-            PlaceLabel(str(n), *(lambda p: (p.x, p.y))(g.representative_point()), float(g.area))
-            for n, g in zip(communes["name"], communes.geometry, strict=True)
+            PlaceLabel(str(n), p.x, p.y, float(a))
+            for n, p, a in zip(communes["name"], points, communes.geometry.area, strict=True)
         ]
         return _spread(cands, gap, limit)
     areas = _named_areas(blocks)
@@ -168,19 +170,20 @@ def place_labels(blocks: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None = No
     return _spread(cands, gap, limit)
 
 
-def block_colours(
-    values: pd.Series, layer: Layer, vmin: float | None = None, vmax: float | None = None
-) -> tuple[np.ndarray, matplotlib.cm.ScalarMappable | None]:
-    """One colour per block (grey where the value is missing) and, for a continuous layer, its scale."""
+def class_colours(classes: pd.Series) -> np.ndarray:
+    """The colour of each block's risk class (1–5), grey for « non évaluable » or missing."""
+    known = pd.to_numeric(classes, errors="coerce").fillna(0).astype(int)
+    return known.map(RISK_COLOURS).fillna(NO_DATA_COLOUR).to_numpy()
+
+
+def block_colours(values: pd.Series, layer: Layer) -> tuple[np.ndarray, matplotlib.cm.ScalarMappable | None]:
+    """One colour per block (grey where the value is missing) and, for a continuous layer, its scale (the web
+    maps' range, :func:`ilots.maps.display_range`; shares in %)."""
     if layer.palette == "risk":
-        classes = pd.to_numeric(values, errors="coerce").fillna(0).astype(int)
-        return classes.map(RISK_COLOURS).fillna(NO_DATA_COLOUR).to_numpy(), None
-    v = pd.to_numeric(values, errors="coerce").astype("float64") * (100.0 if layer.percent else 1.0)
-    finite = v[np.isfinite(v)]
-    lo = vmin if vmin is not None else (float(finite.quantile(0.02)) if len(finite) else 0.0)
-    hi = vmax if vmax is not None else (float(finite.quantile(0.98)) if len(finite) else 1.0)
-    if hi <= lo:
-        hi = lo + 1e-6
+        return class_colours(values), None
+    factor = 100.0 if layer.percent else 1.0
+    v = pd.to_numeric(values, errors="coerce").astype("float64") * factor
+    lo, hi = (factor * r for r in display_range(values))
     mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(lo, hi), colormaps[layer.palette])
     rgba = mappable.to_rgba(np.clip(v.to_numpy(), lo, hi))
     colours = np.array([matplotlib.colors.to_hex(c) for c in rgba], dtype=object)
