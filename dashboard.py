@@ -1,31 +1,15 @@
 """Îlots — tableau de bord des îlots de chaleur (entry point: ``streamlit run dashboard.py``).
 
-Pages are declared here with st.navigation; the page files live in pages/ and stay thin.
+Pages are declared in ui/navigation.py and run with st.navigation; the page scripts live in pages/ and stay
+thin, their shared code in ui/.
 """
 
 import streamlit as st
 
-from pages.common import PAGE_HEAD
+from ui import navigation
 
 st.set_page_config(page_title="Îlots de chaleur", page_icon=":material/thermostat:", layout="wide")
 
-# French and accessible: see pages/common.PAGE_HEAD (read once per server process, not at every rerun).
-st.html(PAGE_HEAD, unsafe_allow_javascript=True)
-
-pages = {
-    "Comprendre": [
-        st.Page("pages/overview.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
-        st.Page("pages/map.py", title="Carte", icon=":material/map:"),
-        st.Page("pages/model.py", title="Modèle", icon=":material/query_stats:"),
-    ],
-    "Agir": [
-        st.Page("pages/scenarios.py", title="Scénarios", icon=":material/park:"),
-        st.Page("pages/briefing.py", title="Briefing", icon=":material/description:"),
-        st.Page("pages/cafe.py", title="Café IA", icon=":material/groups:"),
-    ],
-    "Données": [
-        st.Page("pages/transparency.py", title="Données et transparence", icon=":material/verified:"),
-        st.Page("pages/new_territory.py", title="Nouveau territoire", icon=":material/upload_file:"),
-    ],
-}
-st.navigation(pages).run()
+# French and accessible: see ui/navigation.PAGE_HEAD (read once per server process, not at every rerun).
+st.html(navigation.PAGE_HEAD, unsafe_allow_javascript=True)
+navigation.run()

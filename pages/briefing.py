@@ -9,7 +9,7 @@ import streamlit as st
 from ilots.briefing import briefing_pdf
 from ilots.export import export_table, to_csv_bytes, to_geopackage
 from ilots.scenarios import list_scenarios
-from pages.common import _slug_for_file, engine, model, reliable, select_territory
+from ui.common import engine, model, reliable, select_territory, slug_for_file
 
 terr = select_territory()
 meta, table = model(terr)
@@ -51,7 +51,7 @@ with st.spinner("Préparation du document…"):
 st.download_button(
     "Télécharger le briefing (PDF, une page A4)",
     pdf,
-    file_name=f"briefing_{_slug_for_file(terr.name)}.pdf",
+    file_name=f"briefing_{slug_for_file(terr.name)}.pdf",
     mime="application/pdf",
     key="dl_pdf",
     on_click="ignore",  # a download needs no rerun of the page
@@ -84,7 +84,7 @@ c1, c2 = st.columns(2)
 c1.download_button(
     "GeoPackage (.gpkg)",
     gpkg,
-    file_name=f"ilots_{_slug_for_file(terr.name)}.gpkg",
+    file_name=f"ilots_{slug_for_file(terr.name)}.gpkg",
     mime="application/geopackage+sqlite3",
     key="dl_gpkg",
     on_click="ignore",
@@ -92,7 +92,7 @@ c1.download_button(
 c2.download_button(
     "Tableur (.csv)",
     csv,
-    file_name=f"ilots_{_slug_for_file(terr.name)}.csv",
+    file_name=f"ilots_{slug_for_file(terr.name)}.csv",
     mime="text/csv",
     key="dl_csv",
     on_click="ignore",

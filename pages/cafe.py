@@ -5,7 +5,7 @@ import streamlit as st
 from ilots import fr
 from ilots.explain import compared_to_mean
 from ilots.scenarios import Intervention, Scenario, Target
-from pages.common import (
+from ui.common import (
     blocks_with_model,
     choose_found,
     chosen_block,

@@ -7,8 +7,7 @@ import streamlit as st
 
 from ilots import fr
 from ilots.maps import LAYERS
-from pages.common import (
-    _slug_for_file,
+from ui.common import (
     blocks_with_model,
     choose_found,
     chosen_block,
@@ -22,6 +21,7 @@ from pages.common import (
     search_example,
     select_territory,
     show_map,
+    slug_for_file,
     territory_map,
 )
 
@@ -79,7 +79,7 @@ printed = chosen[0] if chosen else "risk"
 st.download_button(
     f"Télécharger la carte « {LABELS[printed]} » (PNG, pour un rapport)",
     map_image(terr, printed),
-    file_name=f"carte_{printed}_{_slug_for_file(terr.name)}.png",
+    file_name=f"carte_{printed}_{slug_for_file(terr.name)}.png",
     mime="image/png",
     key="dl_map_png",
     on_click="ignore",

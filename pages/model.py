@@ -5,7 +5,7 @@ import streamlit as st
 
 from ilots import fr
 from ilots.maps import residual_map
-from pages.common import blocks_with_model, french_table, model, select_territory, show_map
+from ui.common import blocks_with_model, french_table, model, select_territory, show_map
 
 
 def observed_predicted_chart(frame: pd.DataFrame):

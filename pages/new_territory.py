@@ -15,7 +15,7 @@ from ilots.fetch.wfs import commune_boundaries
 from ilots.fr import date_fr, pct, slug
 from ilots.store import is_territory
 from ilots.uploads import Limits, UploadForm, inputs_from_uploads, save_upload
-from pages.common import admin_allows, admin_configured, choose_territory, creation_enabled, data_dir, md_escape
+from ui.common import admin_allows, admin_configured, choose_territory, creation_enabled, data_dir, md_escape
 
 LIMITS = Limits()
 NOTHING_SAVED = "Rien n'a été enregistré : aucun territoire n'a été créé ni modifié."

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ilots import fr
-from pages.common import (
+from ui.common import (
     blocks_with_model,
     dates_text,
     high_risk,

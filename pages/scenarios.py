@@ -17,7 +17,7 @@ from ilots.scenarios import (
     list_scenarios,
     save_scenario,
 )
-from pages.common import (
+from ui.common import (
     blocks_with_model,
     clicked_block,
     engine,

@@ -8,7 +8,7 @@ import streamlit as st
 from ilots import fr
 from ilots.analysis import W_PER_CORE, compute_footprint
 from ilots.scenarios import UnitCosts
-from pages.common import dates_text, model, select_territory
+from ui.common import dates_text, model, select_territory
 
 terr = select_territory()
 meta, _ = model(terr)

@@ -45,7 +45,7 @@ def test_unwritable_data_folder_is_a_clear_message(tmp_path, monkeypatch):
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(demo, "build_demo", read_only)  # pages.common imports it when a demo is to be built
+    monkeypatch.setattr(demo, "build_demo", read_only)  # ui.common imports it when a demo is to be built
     monkeypatch.setenv("ILOTS_DATA_DIR", str(tmp_path / "data"))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     assert not at.exception

@@ -118,7 +118,7 @@ def test_cafe_never_calls_an_unseen_block_measured(app, data_dir):
     unseen = table.index[table["lst_source"] == "predicted"]
     assert len(unseen), "the demo has clouded blocks"
     app.switch_page("pages/cafe.py").run()
-    app.session_state["chosen_block"] = ("demo", unseen[0])  # the session's block (pages/common.py)
+    app.session_state["chosen_block"] = ("demo", unseen[0])  # the session's block (ui/common.py)
     app.run()
     assert not app.exception
     assert any("estimé par le modèle" in m.value for m in app.markdown)

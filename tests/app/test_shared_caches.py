@@ -13,7 +13,7 @@ def data_dir(fitted_data_dir):
 
 
 def test_pages_do_not_mutate_shared_caches(data_dir, monkeypatch):
-    from pages import common
+    from ui import common
 
     monkeypatch.setenv("ILOTS_DATA_DIR", str(data_dir))
     path = data_dir / "demo"

@@ -200,7 +200,7 @@ def test_damaged_territories_do_not_break_the_others(fitted_demo, tmp_path, monk
     monkeypatch.setenv("ILOTS_DATA_DIR", str(data))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     at.run()
-    selector = lambda: at.sidebar.selectbox[0]  # noqa: E731 - keyed by the current choice (pages/common.py)
+    selector = lambda: at.sidebar.selectbox[0]  # noqa: E731 - keyed by the current choice (ui/common.py)
     labels = selector().options  # as shown (formatted)
     assert any("endommagé" in label for label in labels)
     for page in (

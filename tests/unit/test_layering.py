@@ -74,7 +74,7 @@ def test_viewing_a_page_does_not_load_the_builder():
     import sys
 
     code = (
-        "import sys; import pages.common; "
+        "import sys; import ui.common; "
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('ilots', 'momepy', 'libpysal', 'rioxarray', 'exactextract', 'sklearn', 'dask'))))"
     )
@@ -82,8 +82,21 @@ def test_viewing_a_page_does_not_load_the_builder():
     assert set(out.stdout.strip().split(",")) <= {"ilots", "ilots.errors", "ilots.fr", "ilots.store"}, out.stdout
 
 
-def test_pages_import_only_the_library_and_the_shared_ui_module():
+def test_pages_import_only_the_library_and_the_shared_ui_package():
+    """pages/ holds page scripts only; they import the library and ui/, never each other."""
+    from ui.navigation import PAGES
+
+    assert {p.name for p in (ROOT / "pages").iterdir() if p.name != "__pycache__"} <= {page[1] for page in PAGES}
     for path in (ROOT / "pages").glob("*.py"):
         for mod in _imports(path):
-            top = mod.split(".")[0]
-            assert top != "pages" or mod == "pages.common", (path.name, mod)
+            assert mod.split(".")[0] != "pages", (path.name, mod)
+
+
+def test_the_ui_package_uses_no_private_streamlit_api():
+    for path in [*(ROOT / "ui").rglob("*.py"), ROOT / "dashboard.py", *(ROOT / "pages").glob("*.py")]:
+        for mod in _imports(path):
+            assert not (mod.startswith("streamlit.") and mod.split(".")[1] in ("runtime", "web", "elements")), (
+                path.name,
+                mod,
+            )
+            assert mod.split(".")[0] != "pages", (path.name, mod)

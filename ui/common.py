@@ -13,49 +13,12 @@ import streamlit as st
 from ilots import fr
 from ilots.errors import IlotsError
 from ilots.store import MANIFEST, MODEL, Territory, list_territories, load_territory
+from ui.navigation import through_navigation
 
 APP_ROOT = Path(__file__).resolve().parents[1]
 
+through_navigation()  # a first visit straight to a page URL reruns through dashboard.py
 
-def _leave_legacy_page_discovery() -> None:
-    """Make every run go through dashboard.py's st.navigation.
-
-    Streamlit starts in its legacy multipage mode when a ``pages/`` folder sits beside the main
-    script, and leaves it only once st.navigation runs. A first visit straight to a page URL
-    (``/model``) would run that page alone, list every file of pages/ (``common`` included) in the
-    sidebar and keep the server in that mode. Every page imports this module, so this is the place
-    to switch the legacy mode off and rerun through dashboard.py, which resolves the same URL.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_legacy_page_discovery()
-# French for the whole page (Streamlit's template says lang="en"; its few fixed English labels are translated
-# as they appear: pages/assets/french.js), and what RGAA / WCAG 2.1 AA asks that the default theme lacks:
-# captions at 4.5:1 contrast (the theme's are 3.9:1) and touch targets of at least 44 × 44 CSS px.
-# One element (style + script): a style-only st.html goes to Streamlit's event container, which is redrawn
-# without it on some reruns. No "<" followed by a letter in the script: the HTML sanitiser would drop it.
-PAGE_HEAD = (
-    """<style>
-[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > style) { display: none; }
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
-[data-testid="stWidgetLabel"] small, [data-testid="stMetricDelta"] { color: #4a4d5a !important; opacity: 1 !important; }
-[data-testid="stSlider"] div:has(> div > input[type="range"]) { width: 1.75rem !important; height: 1.75rem !important; }
-[data-testid="stSlider"] div:has(> div > input[type="range"])::before {
-  content: ""; position: absolute; inset: -0.5rem; }
-[data-testid="stSlider"] > div { padding-top: 0.5rem; padding-bottom: 0.5rem; }
-button, [role="button"], [role="radio"], [role="checkbox"], [role="option"] { min-height: 44px; }
-h1, h2, h3 { text-wrap: balance; hyphens: manual; }
-[data-testid="stMetricLabel"] p { white-space: normal !important; overflow: visible !important; }
-[data-testid="stMetricLabel"] > div { overflow: visible !important; }
-</style><script>"""
-    + (APP_ROOT / "pages" / "assets" / "french.js").read_text(encoding="utf-8")
-    + "</script>"
-)
 DEMO_FOLDER = "demo"
 SYNTHETIC_BANNER = "Données synthétiques : « Îlotville » est une ville fictive générée pour la démonstration."
 
@@ -509,7 +472,7 @@ def md_escape(text: str) -> str:
     return out
 
 
-def _slug_for_file(name: str) -> str:
+def slug_for_file(name: str) -> str:
     return fr.slug(name, sep="_") or "territoire"
 
 
@@ -532,7 +495,7 @@ def share_block(terr: Territory, block_id: str | None, page: str = "cafe") -> No
     st.download_button(
         "Télécharger le QR code (PNG, à imprimer)",
         png.getvalue(),
-        file_name=f"qr_{_slug_for_file(terr.name)}.png",
+        file_name=f"qr_{slug_for_file(terr.name)}.png",
         mime="image/png",
         key=f"qr_{page}",
     )
