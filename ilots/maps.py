@@ -8,10 +8,10 @@ Pure functions returning ``folium.Map`` objects (no Streamlit), testable on thei
 - colour-blind-safe sequential palettes (magma, viridis, cividis, ColorBrewer YlOrRd/Greens), each
   with a legend and its unit;
 - text coming from data (names, ids) is HTML-escaped before it reaches a tooltip or popup;
-- no CDN: Leaflet 1.9 and Leaflet.draw come from the ``django-leaflet`` PyPI package (its static
-  files only; Django is never imported) and are inlined as data URLs, so maps work offline and on
-  a collectivité's own server. Legends are plain HTML with French number formatting (branca's
-  legends would pull d3 from a CDN).
+- no CDN: Leaflet 1.9 comes from the ``xstatic-leaflet`` PyPI package (Leaflet's files alone) and
+  Leaflet.draw 1.0.4 from ``ilots/assets/leaflet.draw`` (its minified release, MIT, 108 KB); both are
+  inlined as data URLs, so maps work offline and on a collectivité's own server. Legends are plain
+  HTML with French number formatting (branca's legends would pull d3 from a CDN).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import functools
 import html
-import importlib.util
 import io
 import json
 import re
@@ -95,11 +94,16 @@ LAYERS = {
 }
 
 
-def _static_dir() -> Path:
-    spec = importlib.util.find_spec("leaflet")  # django-leaflet; find_spec does not execute the package
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("django-leaflet is not installed: pip install -r requirements.txt")
-    return Path(next(iter(spec.submodule_search_locations))) / "static" / "leaflet"
+def _leaflet_dir() -> Path:
+    """Leaflet's own files (``xstatic-leaflet``: leaflet.js, leaflet.css, images/)."""
+    try:
+        from xstatic.pkg import leaflet
+    except ImportError as exc:
+        raise RuntimeError("xstatic-leaflet is not installed: pip install -r requirements.txt") from exc
+    return Path(leaflet.BASE_DIR)
+
+
+LEAFLET_DRAW_DIR = Path(__file__).parent / "assets" / "leaflet.draw"
 
 
 def _data_url(data: bytes, mime: str) -> str:
@@ -123,12 +127,12 @@ def _css_inline_images(path: Path) -> str:
 @functools.lru_cache(maxsize=1)
 def offline_assets() -> dict[str, str]:
     """Data URLs of Leaflet and Leaflet.draw (JS, and CSS with their images inlined)."""
-    d = _static_dir()
+    d, draw = _leaflet_dir(), LEAFLET_DRAW_DIR
     return {
         "leaflet": _data_url((d / "leaflet.js").read_bytes(), "text/javascript"),
         "leaflet_css": _data_url(_css_inline_images(d / "leaflet.css").encode(), "text/css"),
-        "leaflet_draw_js": _data_url((d / "draw" / "leaflet.draw.js").read_bytes(), "text/javascript"),
-        "leaflet_draw_css": _data_url(_css_inline_images(d / "draw" / "leaflet.draw.css").encode(), "text/css"),
+        "leaflet_draw_js": _data_url((draw / "leaflet.draw.js").read_bytes(), "text/javascript"),
+        "leaflet_draw_css": _data_url(_css_inline_images(draw / "leaflet.draw.css").encode(), "text/css"),
     }
 
 

@@ -67,6 +67,22 @@ def test_draw_tool_is_available_offline():
     assert "L.Control.Draw" in html and "data:text/javascript;base64" in html
 
 
+def test_offline_assets_are_leaflet_and_leaflet_draw_with_their_images_inlined():
+    import base64
+
+    from ilots.maps import offline_assets
+
+    def decoded(url):
+        return base64.b64decode(url.split(",", 1)[1]).decode()
+
+    assets = offline_assets()
+    assert "Leaflet 1.9" in decoded(assets["leaflet"])
+    assert 'L.drawVersion="1.0.4"' in decoded(assets["leaflet_draw_js"])
+    for key in ("leaflet_css", "leaflet_draw_css"):
+        css = decoded(assets[key])
+        assert "url(data:image/" in css and "images/" not in css, key  # sprites travel inside the CSS
+
+
 def test_polygon_budget_aggregates_to_a_grid():
     n = MAX_POLYGONS + 10
     xs = np.arange(n) % 100 * 50.0
