@@ -17,8 +17,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import shapely
 import xarray as xr
 from exactextract import exact_extract
-from exactextract._exactextract import Feature
-from exactextract.feature import FeatureSource
+from exactextract.feature import Feature, FeatureSource  # public re-exports (0.2+)
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 from scipy import sparse
