@@ -11,7 +11,6 @@ import datetime as dt
 import importlib.metadata
 import json
 import platform
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from . import fr
 from .errors import CorruptTerritoryError
 from .explain import explain_blocks, uncertain_effects
 from .model import FitResult, LinearModel, fit_models, target_columns
+from .progress import Progress, noop
 from .risk import (
     CLASS_LABELS,
     THRESHOLDS,
@@ -84,11 +84,11 @@ def fit_territory(
     tile_m: float | None = None,
     n_folds: int = 5,
     save: bool = True,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Fit, explain and score ``terr``; store ``model.json`` and ``model.parquet`` if ``save``.
     ``progress(message_fr, fraction)`` is told each stage."""
-    progress = progress or (lambda _m, _f: None)
+    progress = progress or noop
     fit = fit_models(terr.blocks, terr.manifest.get("features"), tile_m=tile_m, n_folds=n_folds, progress=progress)
     progress("Indice de risque, probabilités et explications par îlot", 0.9)
     table, risk_note = _outputs(terr, fit)
@@ -154,7 +154,7 @@ def fit_warnings(meta: dict) -> list[str]:
     return out
 
 
-def ensure_model(terr: Territory, progress: Callable[[str, float], None] | None = None) -> tuple[dict, pd.DataFrame]:
+def ensure_model(terr: Territory, progress: Progress | None = None) -> tuple[dict, pd.DataFrame]:
     """The stored model, or a fresh fit (its stages told to ``progress``) when it is missing or from another
     scikit-learn version."""
     try:

@@ -29,6 +29,7 @@ from . import footprint as FP
 from .blocks import blocks_from_network, blocks_from_polygons
 from .crs import WorkingCRS, bounds_to_wgs84, choose_working_crs
 from .errors import BuildError, NoOverlapError, UnreadableFileError
+from .progress import Progress, noop
 from .search import streets_from_roads
 from .sources import landsat
 from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
@@ -61,7 +62,6 @@ from .zonal import CoverageWeights, coverage_weights
 __all__ = [
     "BuildInputs",
     "BuiltTerritory",
-    "Progress",
     "SharedSources",
     "TilePass",
     "compute_territory",
@@ -73,8 +73,6 @@ __all__ = [
     "vector_extent",
     "intersect_bounds",
 ]
-
-Progress = Callable[[str, float], None]
 
 _PACKAGES = (
     "ilots",
@@ -137,10 +135,6 @@ class BuiltTerritory:
     streets: gpd.GeoDataFrame | None = None
     coverage: CoverageWeights | None = None
     buildings: gpd.GeoDataFrame | None = None  # kept in memory only (a tiled build counts them per tile)
-
-
-def _noop(message: str, fraction: float) -> None:  # default progress callback
-    return None
 
 
 def _versions() -> dict[str, str]:
@@ -248,7 +242,7 @@ def read_lst_layers(
     """Each date of each LST source (Landsat scenes, LST GeoTIFFs), masked, in °C, in ``crs`` over
     ``bounds``; and the NDVI of the Landsat scenes with SR bands (when ``with_ndvi``). ``bands``: the
     temperature band of multi-band GeoTIFFs, one per source or one for all."""
-    progress = progress or _noop
+    progress = progress or noop
     bands = list(bands or [])
     band_of = (lambda i: bands[0]) if len(bands) == 1 else (lambda i: bands[i] if bands else None)
     layers: list[LstLayer] = []
@@ -347,7 +341,7 @@ class SharedSources:
 
 def read_shared_sources(inputs: BuildInputs, crs, study: tuple, progress: Progress | None = None) -> SharedSources:
     """Read LST (masked, composited), NDVI and land cover over ``study`` (working-CRS bounds)."""
-    progress = progress or _noop
+    progress = progress or noop
     lst_layers, lst, n_dates, landsat_ndvi, dates = _read_lst(inputs, crs, study, progress)
     ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0)) if inputs.ndvi else None
     landcover = read_class_raster(inputs.landcover, crs, study) if inputs.landcover else None
@@ -483,7 +477,7 @@ def compute_territory(
     build reads them once, so every tile uses the same pixel grid; ``tile`` says how one tile is built
     (:class:`TilePass`). ``inputs`` are only what the user gave.
     """
-    progress = progress or _noop
+    progress = progress or noop
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     _check_exists(inputs)
     progress("Analyse des fichiers", 0.02)
@@ -803,7 +797,7 @@ def build_territory(
     its town, ``fetch`` downloads) and returns the inputs. ``replace=False`` refuses an existing territory;
     ``manifest_extra()`` adds sections to the manifest (e.g. ``fetch``'s provenance); ``finish(folder)`` runs
     on the complete staging folder before it is published (see :func:`ilots.store.staging`)."""
-    progress = progress or _noop
+    progress = progress or noop
     with staging(out_dir, replace=replace, finish=finish) as tmp:
         if callable(inputs):
             inputs = inputs(Path(tmp))

@@ -35,52 +35,16 @@ class _Progress:
                 total=100, file=sys.stderr, bar_format="{percentage:3.0f}% |{bar:30}| {desc}", leave=False, disable=None
             )
 
-    def __call__(self, message: str, fraction: float) -> None:
+    def __call__(self, message: str, fraction: float | None) -> None:
         if self.bar is not None:
             self.bar.set_description_str(message)
-            self.bar.n = int(round(fraction * 100))
+            if fraction is not None:  # an unknown share keeps the bar where it was
+                self.bar.n = int(round(fraction * 100))
             self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-class _StageBars:
-    """One tqdm bar per stage of a fetch (each left on screen when done), on stderr."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.stage: str | None = None
-        self.bar = None
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if stage != self.stage:
-            self.close()
-            self.stage = stage
-            self.bar = tqdm(
-                total=total,
-                desc=stage,
-                file=sys.stderr,
-                leave=True,
-                disable=None,
-                bar_format="{desc:<42} {percentage:3.0f}% |{bar:24}| {n_fmt}/{total_fmt}"
-                if total
-                else "{desc:<42} {n_fmt}",
-            )
-        if total is not None and self.bar.total != total:
-            self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _months(text: str) -> tuple[int, int]:
@@ -560,7 +524,10 @@ def _print_fetch(summary) -> None:
 
 
 def _fetch(args, argv) -> None:
-    from .fetch import FetchRequest, fetch_territory
+    from .build import build_territory
+    from .fetch import FetchRequest, acquire
+    from .progress import within
+    from .store import check_replaceable
 
     communes = [
         c.strip() for arg in args.commune for c in (arg.split(",") if any(ch.isdigit() for ch in arg) else [arg])
@@ -580,20 +547,28 @@ def _fetch(args, argv) -> None:
         req.wfs_url = args.wfs_url
     if args.stac_url:
         req.stac_url = args.stac_url
-    bars = _StageBars(not args.quiet)
+    bar = _Progress(not args.quiet)
     try:
-        summary = fetch_territory(req, args.out, bars, command=_command(argv))
+        check_replaceable(Path(args.out), True)  # before any download
+        acq = acquire(req, within(bar, 0.0, 0.3))
+        build_territory(
+            lambda tmp: acq.download(tmp, within(bar, 0.3, 0.5)),
+            args.out,
+            within(bar, 0.5, 1.0),
+            command=_command(argv),
+            manifest_extra=acq.provenance,
+        )
     finally:
-        bars.close()
-    _print_fetch(summary)
-    _print_info(territory_summary(summary.out))
+        bar.close()
+    _print_fetch(acq.summary())
+    _print_info(territory_summary(args.out))
 
 
 def _restat(args, argv=None) -> None:
     import time
 
     from .fr import date_fr, num, temp
-    from .scale import reaggregate_lst
+    from .restat import reaggregate_lst
 
     if args.out and not Path(args.out).resolve().parent.is_dir():
         raise WriteError(f"Le dossier de {args.out} n'existe pas : créez-le ou choisissez un autre fichier (--out).")

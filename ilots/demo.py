@@ -46,8 +46,9 @@ from rasterio.transform import from_origin
 from rasterio.warp import reproject, transform_bounds
 from scipy import ndimage
 
-from .build import BuildInputs, Progress, build_territory
+from .build import BuildInputs, build_territory
 from .errors import BuildError
+from .progress import Progress, noop
 
 __all__ = ["DEMO_NAME", "DemoSources", "generate_demo_sources", "build_demo", "CLASS_LST_C"]
 
@@ -710,7 +711,7 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
     """Generate the demo sources inside ``out/sources`` and build the territory ``out`` atomically.
 
     ``size_km`` is the side of the synthetic town, from 1 to 50 km."""
-    progress = progress or (lambda m, f: None)
+    progress = progress or noop
     check_demo_size(size_km)  # before staging: a refused size leaves ``out`` untouched
 
     def sources(tmp: Path) -> BuildInputs:

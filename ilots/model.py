@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -50,6 +49,7 @@ from . import fr
 from .errors import FitError
 from .features import FEATURES
 from .footprint import THERMAL_FWHM_M, THERMAL_PSF_SIGMA_M, matched_name
+from .progress import Progress, noop
 
 __all__ = [
     "TARGET",
@@ -508,19 +508,19 @@ def fit_models(
     n_folds: int = 5,
     seed: int = 0,
     threads: int | None = FIT_THREADS,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> FitResult:
     """Fit both models, cross-validate them spatially and randomly, and predict every block.
 
     ``blocks`` is a territory's block table (working CRS, metres); ``available`` its manifest's
     feature availability. ``threads`` bounds the BLAS and OpenMP pools (None: libraries' defaults).
-    ``progress(message_fr, fraction)`` is told each stage (the build's callback signature).
+    ``progress(message_fr, fraction)`` is told each stage (see :mod:`ilots.progress`).
     Raises :class:`FitError` when too few blocks have a valid LST, or their LST hardly varies.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads):
-        return _fit_models(blocks, available, tile_m, n_folds, seed, progress or (lambda _m, _f: None))
+        return _fit_models(blocks, available, tile_m, n_folds, seed, progress or noop)
 
 
 def _fit_models(blocks, available, tile_m, n_folds, seed, progress) -> FitResult:

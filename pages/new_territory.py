@@ -9,13 +9,20 @@ import streamlit as st
 
 from ilots.build import build_territory
 from ilots.errors import IlotsError, describe_os_error
-from ilots.fetch import FetchRequest, fetch_territory, territory_name
-from ilots.fetch.http import Downloader, default_cache_dir
-from ilots.fetch.wfs import commune_boundaries
+from ilots.fetch import FetchRequest, acquire, request_name
 from ilots.fr import date_fr, pct, slug
-from ilots.store import is_territory
+from ilots.progress import Progress, within
+from ilots.store import check_replaceable, is_territory
 from ilots.uploads import Limits, UploadForm, inputs_from_uploads, save_upload
-from ui.common import admin_allows, admin_configured, choose_territory, creation_enabled, data_dir, md_escape
+from ui.common import (
+    admin_allows,
+    admin_configured,
+    choose_territory,
+    creation_enabled,
+    data_dir,
+    md_escape,
+    progress_bar,
+)
 
 LIMITS = Limits()
 NOTHING_SAVED = "Rien n'a été enregistré : aucun territoire n'a été créé ni modifié."
@@ -42,19 +49,14 @@ def failures_shown(bar):
         )
 
 
-def fit_before_publishing(bar):
+def fit_before_publishing(progress: Progress):
     """The ``finish`` step of a build: fit the model inside the staging folder, before it is listed."""
 
     def finish(folder: Path) -> None:
         from ilots.analysis import fit_territory
         from ilots.store import load_territory
 
-        fit_territory(
-            load_territory(folder),
-            progress=lambda msg, f: bar.progress(
-                min(0.96 + 0.04 * f, 1.0), text=f"Ajustement du modèle : {msg[:1].lower()}{msg[1:]}"
-            ),
-        )
+        fit_territory(load_territory(folder), progress=within(progress, 0.0, 1.0, "Ajustement du modèle"))
 
     return finish
 
@@ -129,11 +131,7 @@ def fetch_section() -> None:
     replace = may_write(data_dir() / slug(typed), typed, "fetch_admin") if typed and slug(typed) else False
     if not st.button("Télécharger et préparer", type="primary", key="fetch_go", disabled=not codes or replace is None):
         return
-    bar = st.progress(0.0, text="Connexion aux services…")
-
-    def progress(stage: str, done: int, total: int | None) -> None:
-        bar.progress(min(1.0, done / total) if total else 0.0, text=stage)
-
+    bar, progress = progress_bar("Connexion aux services…")
     with tempfile.TemporaryDirectory(prefix="ilots-fetch-") as tmpdir, failures_shown(bar):
         pop = [str(save_upload(population, Path(tmpdir), LIMITS))] if population is not None else []
         req = FetchRequest(
@@ -144,12 +142,19 @@ def fetch_section() -> None:
             max_cloud=max_cloud / 100.0,
             population=pop,
         )
-        label = typed
-        if not label:  # the commune's own name (a cached request the fetch reuses)
-            label = territory_name(commune_boundaries(Downloader(default_cache_dir(), req.policy), codes, req.wfs_url))
-        req.name = label
+        req.name = label = typed or request_name(req)  # else the commune's own name (a cached request)
         target = data_dir() / slug(label)
-        summary = fetch_territory(req, target, progress, replace=replace, finish=fit_before_publishing(bar))
+        check_replaceable(target, bool(replace))  # before any download
+        acq = acquire(req, within(progress, 0.0, 0.25))
+        build_territory(
+            lambda tmp: acq.download(tmp, within(progress, 0.25, 0.45)),
+            target,
+            within(progress, 0.45, 0.85),
+            replace=bool(replace),
+            finish=fit_before_publishing(within(progress, 0.85, 1.0)),
+            manifest_extra=acq.provenance,
+        )
+        summary = acq.summary()
         bar.empty()
         st.write(
             "**Scènes Landsat gardées** : "
@@ -206,15 +211,15 @@ def upload_section() -> None:
     target = data_dir() / slug(name or "")
     replace = may_write(target, name, "new_admin") if name and slug(name) else False
     if st.button("Préparer le territoire", type="primary", key="new_go", disabled=not name or replace is None):
-        bar = st.progress(0.0, text="Vérification des fichiers…")
+        bar, progress = progress_bar("Vérification des fichiers…")
         with tempfile.TemporaryDirectory(prefix="ilots-upload-") as tmpdir, failures_shown(bar):
             inputs = inputs_from_uploads(Path(tmpdir), form, LIMITS)
             build_territory(
                 inputs,
                 target,
-                progress=lambda msg, f: bar.progress(min(max(f, 0.0), 0.96), text=msg),
+                progress=within(progress, 0.0, 0.8),
                 replace=bool(replace),
-                finish=fit_before_publishing(bar),
+                finish=fit_before_publishing(within(progress, 0.8, 1.0)),
             )
             bar.empty()
             st.session_state["new_done"] = (str(target), name.strip())

@@ -69,9 +69,20 @@ def load(path: Path) -> Territory:
     return _load(str(path), (path / MANIFEST).stat().st_mtime)
 
 
-def _stage(prefix: str, message: str, fraction: float) -> str:
-    """A progress line: « prefix » then the stage in lower case, « … » while it is not finished."""
-    return f"{prefix}{message[:1].lower()}{message[1:]}{'…' if fraction < 1 else ''}"
+def progress_bar(text: str, prefix: str = ""):
+    """An ``st.progress`` bar and the library's ``progress(message, fraction)`` callback that moves it
+    (:mod:`ilots.progress`): each line is « prefix » then the stage in lower case, « … » while it is not
+    finished; an unknown fraction (None) leaves the bar where it was."""
+    bar = st.progress(0.0, text=text)
+    shown = [0.0]
+
+    def report(message: str, fraction: float | None) -> None:
+        if fraction is not None:
+            shown[0] = min(max(float(fraction), 0.0), 1.0)
+        line = f"{message[:1].lower()}{message[1:]}" if prefix else message
+        bar.progress(shown[0], text=f"{prefix}{line}{'…' if shown[0] < 1 else ''}")
+
+    return bar, report
 
 
 def ensure_demo() -> None:
@@ -82,15 +93,11 @@ def ensure_demo() -> None:
     from ilots.demo import build_demo  # the builder and its readers load only when a demo is to be built
 
     size = float(os.environ.get("ILOTS_DEMO_SIZE_KM", "5"))
-    bar = st.progress(0.0, text="Première ouverture : préparation du territoire de démonstration…")
+    bar, progress = progress_bar(
+        "Première ouverture : préparation du territoire de démonstration…", "Première ouverture, étape 1 sur 2 — "
+    )
     try:
-        build_demo(
-            root / DEMO_FOLDER,
-            size_km=size,
-            progress=lambda msg, f: bar.progress(
-                min(max(f, 0.0), 1.0), text=_stage("Première ouverture, étape 1 sur 2 — ", msg, f)
-            ),
-        )
+        build_demo(root / DEMO_FOLDER, size_km=size, progress=progress)
     except IlotsError as exc:
         st.error(f"Le territoire de démonstration n'a pas pu être préparé : {exc}")
         st.stop()
@@ -291,14 +298,12 @@ def model(terr: Territory):
     model cannot be fitted or read shows one French sentence and stops the page (others still work)."""
     try:
         if not (terr.path / MODEL).exists():
-            bar = st.progress(0.0, text="Ajustement du modèle de chaleur (une seule fois pour ce territoire)…")
             step = "étape 2 sur 2 — " if terr.manifest.get("synthetic") else ""
-            result = _model(
-                *_version(terr),
-                _progress=lambda msg, f: bar.progress(
-                    min(max(f, 0.0), 1.0), text=_stage(f"Ajustement du modèle de chaleur, {step}", msg, f)
-                ),
+            bar, progress = progress_bar(
+                "Ajustement du modèle de chaleur (une seule fois pour ce territoire)…",
+                f"Ajustement du modèle de chaleur, {step}",
             )
+            result = _model(*_version(terr), _progress=progress)
             bar.empty()
             return result
         return _model(*_version(terr))

@@ -1,11 +1,19 @@
-"""Any French territory in one command: download open data, then build it.
+"""Any French territory's open data, downloaded: fetch acquires, the build builds.
 
-:func:`fetch_territory` gets the commune boundary (ADMIN EXPRESS) and the BD TOPO v3 layers
-from the IGN Géoplateforme WFS, the clearest Landsat 8/9 Collection 2 Level-2 scenes of the
-chosen summer and ESA WorldCover from Planetary Computer's STAC API, writes them inside the
-territory's ``sources/`` folder in the formats the territory pipeline reads, and builds the
-territory there. Every download is cached (see :mod:`ilots.fetch.http`) and its provenance (URL,
-time, item id) goes into the manifest.
+:func:`acquire` gets the commune boundary (ADMIN EXPRESS) and the BD TOPO v3 layers from the IGN
+Géoplateforme WFS and ranks the Landsat 8/9 Collection 2 Level-2 scenes of the chosen summer by their
+clouds over the territory (Planetary Computer's STAC API). The :class:`Acquisition` it returns then
+downloads the kept scenes' bands, ESA WorldCover and the layers into a folder, in the formats the
+territory pipeline reads, and returns the :class:`~ilots.build.BuildInputs` with their provenance. The
+caller builds (the command line, the « Nouveau territoire » page, ``build-many``)::
+
+    check_replaceable(out, replace)                       # before any download
+    acq = acquire(request, within(progress, 0.0, 0.3))
+    build_territory(lambda tmp: acq.download(tmp, within(progress, 0.3, 0.5)), out,
+                    within(progress, 0.5, 1.0), manifest_extra=acq.provenance)
+
+so the sources land in the territory's own ``sources/`` folder and the manifest says where each came
+from. Every download is cached (see :mod:`ilots.fetch.http`) with its URL, time and item id.
 
 Base URLs come from the request, else ``ILOTS_WFS_URL`` / ``ILOTS_STAC_URL``, else the public
 services; tests point them to a local server.
@@ -15,7 +23,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,18 +30,16 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from ..build import BuildInputs, build_territory
+from ..build import BuildInputs
 from ..crs import choose_working_crs
 from ..errors import EmptyLayerError, FetchError
-from ..store import check_replaceable
+from ..progress import Progress, count_fraction, noop, within
 from .http import Downloader, RetryPolicy, default_cache_dir
-from .stac import DEFAULT_STAC_URL, download_scene, fetch_worldcover, select_landsat
+from .stac import DEFAULT_STAC_URL, SceneChoice, download_scene, fetch_worldcover, select_landsat
 from .wfs import BDTOPO_TYPENAMES, DEFAULT_WFS_URL, commune_boundaries, get_features
 
-__all__ = ["FetchRequest", "FetchSummary", "StageProgress", "fetch_territory", "territory_name"]
+__all__ = ["Acquisition", "FetchRequest", "FetchSummary", "acquire", "request_name", "territory_name"]
 
-# (stage label in French, units done, units in total or None)
-StageProgress = Callable[[str, int, "int | None"], None]
 REQUIRED_LAYERS = ("batiment", "troncon_de_route")
 LAYER_LABELS = {
     "batiment": "bâtiments",
@@ -83,9 +88,8 @@ class FetchRequest:
 
 @dataclass
 class FetchSummary:
-    """What was fetched and built (printed by the CLI, shown by the dashboard)."""
+    """What was fetched (printed by the CLI, shown by the dashboard)."""
 
-    out: Path
     name: str
     communes: list[dict]
     scenes: list[dict]
@@ -107,53 +111,128 @@ def territory_name(communes: gpd.GeoDataFrame) -> str:
     return f"{names[0]} et {len(names) - 1} autres communes"
 
 
-def _noop(stage: str, done: int, total: int | None) -> None:
-    return None
-
-
-def fetch_territory(
-    req: FetchRequest,
-    out: str | Path,
-    progress: StageProgress | None = None,
-    command: list[str] | None = None,
-    replace: bool = True,
-    finish: Callable[[Path], None] | None = None,
-) -> FetchSummary:
-    """Download everything ``req`` needs and build the territory in ``out`` (atomically).
-
-    ``replace`` and ``finish`` as in :func:`ilots.store.staging`."""
-    progress = progress or _noop
-    t0 = time.perf_counter()
+def request_name(req: FetchRequest) -> str:
+    """The territory's name: the request's, else the communes' own (one cached WFS request, reused by
+    :func:`acquire`), so a caller can choose the target folder before anything else is downloaded."""
+    if req.name:
+        return req.name
     req.check()
-    check_replaceable(Path(out), replace)  # before any download
+    dl = Downloader(Path(req.cache_dir) if req.cache_dir else default_cache_dir(), req.policy)
+    return territory_name(commune_boundaries(dl, req.communes, req.wfs_url))
+
+
+@dataclass
+class Acquisition:
+    """What :func:`acquire` found for a request: the boundary, the BD TOPO layers (in the working CRS) and
+    the ranked Landsat scenes. :meth:`download` then fetches the kept scenes' bands into a folder."""
+
+    request: FetchRequest
+    name: str
+    communes: gpd.GeoDataFrame  # WGS 84, with code_insee and nom
+    crs: CRS  # the working CRS (Lambert-93 in metropolitan France)
+    layers: dict[str, gpd.GeoDataFrame]
+    kept: list[SceneChoice]
+    candidates: list[SceneChoice]
+    downloader: Downloader
+    started: float = field(default_factory=time.perf_counter)
+    worldcover: dict | None = None
+
+    @property
+    def area_wgs84(self) -> shapely.Geometry:
+        return shapely.union_all(self.communes.geometry.values)
+
+    def download(self, folder: str | Path, progress: Progress | None = None) -> BuildInputs:
+        """Download the kept scenes and the land cover into ``folder/sources`` and write the layers and the
+        boundary there (a BD TOPO GeoPackage, the communes as the study area); return the build's inputs."""
+        req, progress, area = self.request, progress or noop, self.area_wgs84
+        src = Path(folder) / "sources"
+        src.mkdir(parents=True)
+        scene_dirs = []
+        for k, choice in enumerate(self.kept):
+            progress("Landsat : téléchargement des bandes", count_fraction(k, len(self.kept)))
+            target = src / "landsat" / choice.product_id
+            download_scene(self.downloader, choice, area, target, margin_m=req.margin_m)
+            scene_dirs.append(str(target))
+        if req.worldcover:
+            progress("Occupation du sol (ESA WorldCover)", 0.9)
+            self.worldcover = fetch_worldcover(
+                self.downloader, area, src / "worldcover.tif", margin_m=req.margin_m, stac_url=req.stac_url
+            )
+        gpkg = src / "bdtopo.gpkg"
+        for layer, gdf in self.layers.items():
+            if not gdf.empty:
+                gdf.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+        keep = ["code_insee", "nom", self.communes.geometry.name]
+        self.communes.to_crs(self.crs)[keep].to_file(gpkg, layer="commune", driver="GPKG", engine="pyogrio")
+        area_path = src / "communes.geojson"
+        self.communes[keep].to_file(area_path, driver="GeoJSON", engine="pyogrio")
+        progress("Sources téléchargées", 1.0)
+        return BuildInputs(
+            name=self.name,
+            lst=scene_dirs,
+            landcover=str(src / "worldcover.tif") if self.worldcover else None,
+            bdtopo=str(gpkg),
+            area=str(area_path),
+            population=list(req.population),
+        )
+
+    def provenance(self) -> dict:
+        """The manifest's ``fetch`` section: the request, the scenes kept and rejected, every download."""
+        req = self.request
+        return {
+            "fetch": {
+                "communes": self.communes[["code_insee", "nom"]].to_dict("records"),
+                "year": req.year,
+                "months": list(req.months),
+                "max_cloud_fraction": req.max_cloud,
+                "scenes_kept": [c.summary() for c in self.kept],
+                "scenes_rejected": [c.summary() for c in self.candidates if c not in self.kept],
+                "bdtopo_counts": {k: int(len(v)) for k, v in self.layers.items()},
+                "worldcover": self.worldcover,
+                "services": {"wfs": req.wfs_url, "stac": req.stac_url},
+                "downloads": [{k: v for k, v in p.items() if k != "file"} for p in self.downloader.provenance],
+            }
+        }
+
+    def summary(self) -> FetchSummary:
+        fetched = self.provenance()["fetch"]
+        return FetchSummary(
+            name=self.name,
+            communes=fetched["communes"],
+            scenes=fetched["scenes_kept"],
+            rejected_scenes=fetched["scenes_rejected"],
+            layer_counts=fetched["bdtopo_counts"],
+            worldcover=self.worldcover,
+            downloads=sum(1 for p in self.downloader.provenance if not p["cached"]),
+            cache_hits=sum(1 for p in self.downloader.provenance if p["cached"]),
+            seconds=round(time.perf_counter() - self.started, 1),
+        )
+
+
+def acquire(req: FetchRequest, progress: Progress | None = None) -> Acquisition:
+    """The boundary, the BD TOPO layers and the ranked Landsat scenes of ``req`` (no band downloaded yet).
+
+    ``progress(message, fraction)`` reports the acquisition's own share, then :meth:`Acquisition.download`
+    its own: give each a share of one bar with :func:`ilots.progress.within`. Raises :class:`FetchError`
+    subclasses in French (no such commune, an empty required layer, no clear scene, a service down)."""
+    progress = progress or noop
+    started = time.perf_counter()
+    req.check()
     dl = Downloader(Path(req.cache_dir) if req.cache_dir else default_cache_dir(), req.policy)
 
-    # 1. Boundary and working CRS.
-    progress("Limite communale (IGN ADMIN EXPRESS)", 0, len(req.communes))
+    progress("Limite communale (IGN ADMIN EXPRESS)", 0.0)
     communes = commune_boundaries(dl, req.communes, req.wfs_url)
-    progress("Limite communale (IGN ADMIN EXPRESS)", len(req.communes), len(req.communes))
     area_wgs84 = shapely.union_all(communes.geometry.values)
-    lon, lat = area_wgs84.centroid.x, area_wgs84.centroid.y
-    wcrs = choose_working_crs(lon, lat)
-    crs: CRS = wcrs.crs
-    communes_w = communes.to_crs(crs)
-    area_w = shapely.union_all(communes_w.geometry.values)
-    keep_zone = area_w.buffer(req.margin_m)
-    bbox = keep_zone.bounds
+    crs: CRS = choose_working_crs(area_wgs84.centroid.x, area_wgs84.centroid.y).crs
+    keep_zone = shapely.union_all(communes.to_crs(crs).geometry.values).buffer(req.margin_m)
     name = req.name or territory_name(communes)
 
-    # 2. BD TOPO layers over the bounding box, kept where they touch the boundary + margin.
+    # BD TOPO layers over the bounding box, kept where they touch the boundary + margin: 5 % to 70 %.
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for layer, typename in BDTOPO_TYPENAMES.items():
-        label = f"BD TOPO : {LAYER_LABELS[layer]}"
-        gdf = get_features(
-            dl,
-            typename,
-            crs=crs,
-            bbox=bbox,
-            wfs_url=req.wfs_url,
-            progress=lambda done, total, label=label: progress(label, done, total),
-        )
+    for k, (layer, typename) in enumerate(BDTOPO_TYPENAMES.items()):
+        n = len(BDTOPO_TYPENAMES)
+        part = within(progress, 0.05 + 0.65 * k / n, 0.05 + 0.65 * (k + 1) / n, f"BD TOPO : {LAYER_LABELS[layer]}")
+        gdf = get_features(dl, typename, crs=crs, bbox=keep_zone.bounds, wfs_url=req.wfs_url, progress=part)
         if not gdf.empty:
             gdf = gdf[gdf.intersects(keep_zone)].reset_index(drop=True)
         if gdf.empty and layer in REQUIRED_LAYERS:
@@ -162,10 +241,8 @@ def fetch_territory(
                 "ou construisez le territoire à partir de vos propres fichiers (python -m ilots build)."
             )
         layers[layer] = gdf
-        progress(label, len(gdf), len(gdf))
 
-    # 3. Landsat scenes ranked by cloud over the territory, then their windows.
-    rank_label = "Landsat : nuages sur le territoire"
+    # Landsat scenes ranked by their clouds over the territory: 70 % to 100 %.
     kept, candidates = select_landsat(
         dl,
         area_wgs84,
@@ -174,85 +251,7 @@ def fetch_territory(
         n_scenes=req.n_scenes,
         max_cloud=req.max_cloud,
         stac_url=req.stac_url,
-        progress=lambda d, t: progress(rank_label, d, t),
+        progress=within(progress, 0.7, 1.0, "Landsat : nuages sur le territoire"),
     )
-
-    def sources(tmp: Path) -> BuildInputs:
-        """Download the scenes and layers into the staging folder; the build then reads them there."""
-        src = tmp / "sources"
-        src.mkdir()
-        scene_dirs = []
-        for k, choice in enumerate(kept):
-            progress("Landsat : téléchargement des bandes", k, len(kept))
-            folder = src / "landsat" / choice.product_id
-            download_scene(dl, choice, area_wgs84, folder, margin_m=req.margin_m)
-            scene_dirs.append(str(folder))
-        progress("Landsat : téléchargement des bandes", len(kept), len(kept))
-
-        # 4. Land cover, when the catalogue has it there.
-        if req.worldcover:
-            progress("Occupation du sol (ESA WorldCover)", 0, 1)
-            found["worldcover"] = fetch_worldcover(
-                dl, area_wgs84, src / "worldcover.tif", margin_m=req.margin_m, stac_url=req.stac_url
-            )
-            progress("Occupation du sol (ESA WorldCover)", 1, 1)
-
-        # 5. Vector sources as one BD TOPO GeoPackage, boundary as the study area.
-        gpkg = src / "bdtopo.gpkg"
-        for layer, gdf in layers.items():
-            if not gdf.empty:
-                gdf.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
-        communes_w[["code_insee", "nom", communes_w.geometry.name]].to_file(
-            gpkg, layer="commune", driver="GPKG", engine="pyogrio"
-        )
-        area_path = src / "communes.geojson"
-        communes[["code_insee", "nom", communes.geometry.name]].to_file(area_path, driver="GeoJSON", engine="pyogrio")
-        return BuildInputs(
-            name=name,
-            lst=scene_dirs,
-            landcover=str(src / "worldcover.tif") if found["worldcover"] else None,
-            bdtopo=str(gpkg),
-            area=str(area_path),
-            population=list(req.population),
-        )
-
-    def provenance() -> dict:
-        return {
-            "fetch": {
-                "communes": communes[["code_insee", "nom"]].to_dict("records"),
-                "year": req.year,
-                "months": list(req.months),
-                "max_cloud_fraction": req.max_cloud,
-                "scenes_kept": [c.summary() for c in kept],
-                "scenes_rejected": [c.summary() for c in candidates if c not in kept],
-                "bdtopo_counts": {k: int(len(v)) for k, v in layers.items()},
-                "worldcover": found["worldcover"],
-                "services": {"wfs": req.wfs_url, "stac": req.stac_url},
-                "downloads": [{k: v for k, v in p.items() if k != "file"} for p in dl.provenance],
-            }
-        }
-
-    found: dict = {"worldcover": None}
-    build_label = "Construction du territoire"
-    build_territory(
-        sources,
-        out,
-        lambda msg, f: progress(build_label, min(int(round(100 * f)), 99), 100),
-        command=command,
-        replace=replace,
-        finish=finish,
-        manifest_extra=provenance,
-    )
-    progress(build_label, 100, 100)
-    return FetchSummary(
-        out=Path(out),
-        name=name,
-        communes=communes[["code_insee", "nom"]].to_dict("records"),
-        scenes=[c.summary() for c in kept],
-        rejected_scenes=[c.summary() for c in candidates if c not in kept],
-        layer_counts={k: int(len(v)) for k, v in layers.items()},
-        worldcover=found["worldcover"],
-        downloads=sum(1 for p in dl.provenance if not p["cached"]),
-        cache_hits=sum(1 for p in dl.provenance if p["cached"]),
-        seconds=round(time.perf_counter() - t0, 1),
-    )
+    progress("Données trouvées", 1.0)
+    return Acquisition(req, name, communes, crs, layers, kept, candidates, dl, started)

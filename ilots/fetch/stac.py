@@ -14,7 +14,6 @@ import calendar
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from rasterio.windows import Window, from_bounds
 
 from ..errors import NoSceneError, ServiceUnavailableError
 from ..fr import date_fr, pct
+from ..progress import Progress, count_fraction
 from ..sources.landsat import qa_clear
 from .http import Downloader, cache_key, strip_query, unreachable_message, write_atomic
 
@@ -55,8 +55,6 @@ WORLDCOVER_COLLECTION = "esa-worldcover"
 # Planetary Computer asset key -> USGS file suffix read by ilots.sources.landsat.
 LANDSAT_ASSETS = {"lwir11": "ST_B10.TIF", "qa_pixel": "QA_PIXEL.TIF", "red": "SR_B4.TIF", "nir08": "SR_B5.TIF"}
 LANDSAT_PLATFORMS = ("landsat-8", "landsat-9")
-
-Progress = Callable[[int, int | None], None]
 
 
 def sign_href(href: str) -> str:
@@ -294,7 +292,8 @@ def select_landsat(
     for k, item in enumerate(items[:max_candidates]):
         qa = download_window(dl, item["assets"]["qa_pixel"]["href"], area_wgs84, margin_m=300.0, item_id=item["id"])
         if progress is not None:
-            progress(k + 1, min(len(items), max_candidates))
+            total = min(len(items), max_candidates)
+            progress(f"scène {k + 1} sur {total}", count_fraction(k + 1, total))
         if qa is None:
             continue
         candidates.append(

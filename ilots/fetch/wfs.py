@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Callable
 
 import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
 from ..errors import AmbiguousInputError, ServiceUnavailableError, TooLargeError, UnknownCommuneError
+from ..fr import num
+from ..progress import Progress, count_fraction
 from .http import Downloader
 
 __all__ = [
@@ -42,8 +43,6 @@ BDTOPO_TYPENAMES = {
 MAX_FEATURES = 3_000_000  # per layer; a whole région fits, a typo in a bbox does not
 
 _INSEE_RE = re.compile(r"^(\d{5}|2[AaBb]\d{3})$")
-
-PageProgress = Callable[[int, int | None], None]
 
 
 def is_insee_code(text: str) -> bool:
@@ -103,9 +102,11 @@ def get_features(
     cql_filter: str | None = None,
     wfs_url: str = DEFAULT_WFS_URL,
     page_size: int = 5000,
-    progress: PageProgress | None = None,
+    progress: Progress | None = None,
 ) -> gpd.GeoDataFrame:
     """Every feature of ``typename`` in ``bbox`` (given in ``crs``), in ``crs``; paged and cached.
+
+    ``progress(« N objets », fraction)`` after each page (fraction None while the server gives no total).
 
     Returns an empty GeoDataFrame (with CRS) when the layer has no feature there.
     """
@@ -135,7 +136,7 @@ def get_features(
             pages.append(_read_page(path, crs))
         start += n
         if progress is not None:
-            progress(start, matched)
+            progress(f"{num(start)} objets", count_fraction(start, matched))
         if start > MAX_FEATURES:
             raise TooLargeError(
                 f"{typename} : plus de {MAX_FEATURES:,} objets sur l'emprise ; découpez le territoire.".replace(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
+from ilots.build import BuildInputs, build_territory
 from ilots.cli import main
 from ilots.errors import (
     AmbiguousInputError,
@@ -24,7 +26,7 @@ from ilots.errors import (
     ServiceUnavailableError,
     UnknownCommuneError,
 )
-from ilots.fetch import FetchRequest, fetch_territory
+from ilots.fetch import FetchRequest, acquire
 from ilots.fetch.http import Downloader, RetryPolicy, write_atomic
 from ilots.fetch.stac import download_window, select_landsat, sign_href
 from ilots.fetch.wfs import commune_boundaries, get_features
@@ -338,13 +340,36 @@ def test_fetch_end_to_end_builds_a_territory_that_info_describes(world, tmp_path
     assert "Téléchargements : 0" in capsys.readouterr().out
 
 
+def _fetch_and_build(req, out):
+    acq = acquire(req)
+    return build_territory(acq.download, out, manifest_extra=acq.provenance)
+
+
+def test_fetch_acquires_and_returns_the_inputs_with_their_provenance_without_building(world, tmp_path):
+    _, url, _ = world
+    seen = []
+    acq = acquire(_request(url, tmp_path), lambda message, fraction: seen.append((message, fraction)))
+    assert acq.name and len(acq.kept) >= 1 and len(acq.layers["batiment"]) > 0
+    inputs = acq.download(tmp_path / "staging")
+    assert isinstance(inputs, BuildInputs)
+    assert Path(inputs.bdtopo).is_file() and Path(inputs.area).is_file()
+    assert inputs.lst and all(any(Path(d).iterdir()) for d in inputs.lst)  # each scene with its bands
+    assert not list((tmp_path / "staging").rglob("territory.json"))  # nothing built
+    fetched = acq.provenance()["fetch"]
+    assert [s["product_id"] for s in fetched["scenes_kept"]] == [c.product_id for c in acq.kept]
+    assert fetched["downloads"] and all("url" in d for d in fetched["downloads"])
+    fractions = [f for _, f in seen if f is not None]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0  # one bar, moving forward only
+    assert any("BD TOPO : bâtiments (" in m for m, _ in seen)
+
+
 def test_fetch_errors_leave_an_existing_territory_untouched(world, tmp_path):
     _, url, _ = world
     out = tmp_path / "t"
-    fetch_territory(_request(url, tmp_path), out)
+    _fetch_and_build(_request(url, tmp_path), out)
     stamp = (out / "territory.json").read_bytes()
     with pytest.raises(EmptyLayerError, match="bâtiments"):
-        fetch_territory(_with(_request(url, tmp_path), communes=["37997"]), out)
+        _fetch_and_build(_with(_request(url, tmp_path), communes=["37997"]), out)
     with pytest.raises(NoSceneError):
-        fetch_territory(_with(_request(url, tmp_path), months=(1, 2)), out)
+        _fetch_and_build(_with(_request(url, tmp_path), months=(1, 2)), out)
     assert (out / "territory.json").read_bytes() == stamp

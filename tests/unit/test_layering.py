@@ -8,6 +8,7 @@ from tests.conftest import ROOT
 FLOORS = {
     "errors": set(),
     "fr": set(),
+    "progress": set(),
     "crs": {"errors"},
     "sources": {"errors", "fr", "crs", "sources"},
     "zonal": {"errors"},
@@ -15,22 +16,36 @@ FLOORS = {
     "features": {"errors", "sources", "zonal", "footprint"},
     "footprint": {"zonal"},
     "store": {"errors", "zonal", "fr"},
-    "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "footprint", "store", "search"},
-    "demo": {"errors", "build", "store"},
-    "model": {"errors", "fr", "features", "footprint"},
+    "build": {"errors", "crs", "sources", "zonal", "blocks", "features", "footprint", "store", "search", "progress"},
+    "demo": {"errors", "build", "store", "progress"},
+    "model": {"errors", "fr", "features", "footprint", "progress"},
     "risk": set(),
     "explain": {"fr", "model"},
     "scenarios": {"errors", "fr", "model", "risk", "store"},
-    "analysis": {"errors", "fr", "explain", "model", "risk", "store"},
+    "analysis": {"errors", "fr", "explain", "model", "risk", "store", "progress"},
     "maps": {"fr", "risk"},
     "export": set(),
     "staticmap": {"fr", "maps", "risk"},
     "briefing": {"fr", "risk", "staticmap"},
     "search": {"errors"},
     "uploads": {"errors", "sources", "build", "fr"},
-    "fetch": {"errors", "crs", "fr", "sources", "build", "store"},
-    "scale": {"errors", "crs", "fr", "sources", "blocks", "zonal", "footprint", "build", "store", "fetch"},
-    "cli": {"errors", "build", "demo", "store", "analysis", "scenarios", "sources", "fr", "fetch", "scale"},
+    "fetch": {"errors", "crs", "fr", "sources", "build", "store", "progress"},
+    "scale": {"errors", "crs", "fr", "sources", "blocks", "zonal", "footprint", "build", "store", "fetch", "progress"},
+    "restat": {"errors", "build", "sources", "store", "zonal"},
+    "cli": {
+        "errors",
+        "build",
+        "demo",
+        "store",
+        "analysis",
+        "scenarios",
+        "sources",
+        "fr",
+        "fetch",
+        "scale",
+        "restat",
+        "progress",
+    },
 }
 
 
@@ -65,6 +80,19 @@ def test_data_flows_one_way():
             if mod.startswith("ilots."):
                 target = mod.split(".")[1]
                 assert target in allowed or target == "", f"{path.name} imports {mod}"
+
+
+def test_fetch_acquires_and_never_builds():
+    """Issue 13 §1: the fetch package returns inputs and provenance; its callers (CLI, page, build-many) build."""
+    for path in (ROOT / "ilots" / "fetch").rglob("*.py"):
+        names = {n.id for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Name)}
+        names |= {
+            a.name
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(n, ast.ImportFrom)
+            for a in n.names
+        }
+        assert not names & {"build_territory", "compute_territory", "write_territory", "staging"}, path.name
 
 
 def test_viewing_a_page_does_not_load_the_builder():
