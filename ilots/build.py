@@ -25,16 +25,15 @@ import xarray as xr
 from pyproj import CRS
 
 from . import features
-from . import footprint as FP
 from .blocks import blocks_from_network, blocks_from_polygons
 from .crs import WorkingCRS, bounds_to_wgs84, choose_working_crs
 from .errors import BuildError, NoOverlapError, UnreadableFileError
+from .feature_table import FeatureTable, distance_features
 from .progress import Progress, noop
 from .search import streets_from_roads
 from .sources import landsat
 from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
 from .sources.buildings import impute_heights, normalise_buildings
-from .sources.indicators import read_indicators
 from .sources.population import read_population
 from .sources.rasters import (
     DateComposite,
@@ -349,46 +348,6 @@ def read_shared_sources(inputs: BuildInputs, crs, study: tuple, progress: Progre
     return SharedSources(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
 
 
-def water_geometries(bd: BdTopo | None) -> gpd.GeoDataFrame | None:
-    """BD TOPO water surfaces when the build has them (None otherwise: the land cover then tells)."""
-    if bd is not None and bd.get("surface_hydrographique") is not None and len(bd.get("surface_hydrographique")):
-        return bd.get("surface_hydrographique")
-    return None
-
-
-def distance_features(
-    blocks: gpd.GeoDataFrame, bd: BdTopo | None, landcover: xr.DataArray | None
-) -> tuple[pd.DataFrame, dict[str, str | None]]:
-    """Distances (m) from each block to water and to large green spaces, and the source of each.
-
-    BD TOPO water surfaces and vegetation zones when present, else the land-cover classes.
-    """
-    water_geoms, green_geoms, wsrc, gsrc = None, None, None, None
-    if bd is not None and bd.get("surface_hydrographique") is not None:
-        water_geoms, wsrc = bd.get("surface_hydrographique"), "bdtopo:surface_hydrographique"
-    elif landcover is not None:
-        water_geoms, wsrc = features.polygons_from_classes(landcover, [80], min_area_m2=1_000.0), "landcover"
-    if bd is not None and bd.get("zone_de_vegetation") is not None:
-        green_geoms, gsrc = features.large_green_spaces(bd.get("zone_de_vegetation")), "bdtopo:zone_de_vegetation"
-    elif landcover is not None:
-        green_geoms, gsrc = (
-            features.polygons_from_classes(landcover, [10, 20, 30], min_area_m2=features.LARGE_GREEN_SPACE_M2),
-            "landcover",
-        )
-    out = pd.DataFrame(
-        {
-            "dist_water_m": features.distance_to(blocks, water_geoms),
-            "dist_green_m": features.distance_to(blocks, green_geoms),
-        },
-        index=blocks.index,
-    )
-    sources = {
-        "dist_water_m": wsrc if out["dist_water_m"].notna().any() else None,
-        "dist_green_m": gsrc if out["dist_green_m"].notna().any() else None,
-    }
-    return out, sources
-
-
 def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
     """A sentence when some blocks have exactly the same geometry as another (counted twice)."""
     keys = pd.Series(shapely.to_wkb(shapely.normalize(blocks.geometry.values)), index=blocks.index)
@@ -419,6 +378,45 @@ def study_extent(inputs: BuildInputs, tile: TilePass | None = None) -> tuple[Wor
         if area_geom.is_empty:
             raise NoOverlapError("La zone d'étude (--area) ne recouvre pas le raster de température.")
     return wcrs, study, area_geom
+
+
+def read_vector_layers(
+    inputs: BuildInputs, crs, study: tuple, area_geom: shapely.Geometry
+) -> tuple[BdTopo | None, gpd.GeoDataFrame | None, shapely.Geometry | None]:
+    """The BD TOPO layers over ``study``, the buildings (the user's footprint file overrides BD TOPO's, heights
+    imputed where missing) and where those buildings are known (the study area for BD TOPO; a footprint file
+    may cover only part of the territory, so its hull + 20 m)."""
+    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study) if inputs.bdtopo else None
+    buildings = bd.get("batiment") if bd else None
+    known_where = area_geom if buildings is not None else None
+    if inputs.buildings:
+        raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study), "Bâtiments")
+        buildings = impute_heights(normalise_buildings(raw)) if not raw.empty else None
+        if buildings is not None:
+            known_where = shapely.convex_hull(shapely.union_all(buildings.geometry.values)).buffer(20.0)
+    return bd, buildings, known_where
+
+
+def territory_blocks(
+    inputs: BuildInputs, bd: BdTopo | None, crs, study: tuple, area_geom: shapely.Geometry
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The blocks and how they were made: the user's polygons (``file``, kept where they lie in ``--area``) or
+    the enclosures of the BD TOPO road, rail and water network (``roads``)."""
+    if inputs.blocks:
+        raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False)
+        blocks = blocks_from_polygons(raw_blocks, inputs.blocks_id)
+        if inputs.area:
+            blocks = blocks[features.covered_share(blocks, area_geom) >= features.MIN_COVERAGE]
+            if blocks.empty:
+                raise NoOverlapError("Aucun îlot fourni ne se trouve dans la zone d'étude (--area).")
+        return blocks, "file"
+    if bd is None:
+        raise BuildError(
+            "Pour découper les îlots, fournissez la BD TOPO (--bdtopo, réseau routier) "
+            "ou vos propres polygones (--blocks FICHIER --blocks-id COLONNE)."
+        )
+    roads, rail, water = bd.get("troncon_de_route"), bd.get("troncon_de_voie_ferree"), bd.get("surface_hydrographique")
+    return blocks_from_network(roads, area_geom, rail, water), "roads"
 
 
 def lst_manifest(lst_layers: list, lst: xr.DataArray, dates: DateComposite | None) -> dict:
@@ -465,6 +463,54 @@ def source_entries(inputs: BuildInputs, hashed: bool = True) -> list[dict]:
     return sources
 
 
+def block_features(
+    inputs: BuildInputs,
+    rasters: SharedSources,
+    blocks: gpd.GeoDataFrame,
+    bd: BdTopo | None,
+    buildings: gpd.GeoDataFrame | None,
+    buildings_known: shapely.Geometry | None,
+    crs,
+    study: tuple,
+    tile: TilePass | None,
+    progress: Progress,
+) -> tuple[FeatureTable, dict[str, list]]:
+    """Every feature column of ``blocks`` (in ``crs``, the working CRS), from the sources the user gave, in the
+    build's order; returns the table (with each column's source) and the notes on the population and indicator
+    files."""
+    ft = FeatureTable(blocks)
+    progress("Statistiques zonales de température", 0.45)
+    lst, n_dates = rasters.lst, rasters.n_dates
+    spread = rasters.dates.spread if rasters.dates is not None else None
+    ft.temperature(lst, n_dates if len(rasters.lst_layers) > 1 else None, spread)
+    ndvi, ndvi_src = (rasters.ndvi, "ndvi") if inputs.ndvi else (rasters.landsat_ndvi, "landsat_sr")
+    ft.vegetation_index(ndvi, ndvi_src if ndvi is not None else None)
+    progress("Occupation du sol", 0.55)
+    landcover = rasters.landcover if inputs.landcover else None
+    ft.land_cover(landcover, bd)
+    if inputs.vegetation:
+        ft.vegetation_file(inputs.vegetation, crs, study)
+    progress("Morphologie urbaine", 0.65)
+    roads = bd.get("troncon_de_route") if bd else None
+    ft.morphology(buildings, buildings_known, "buildings" if inputs.buildings else "bdtopo:batiment", roads)
+    progress("Empreinte du capteur thermique", 0.70)
+    ft.thermal_footprint(landcover, ndvi, study)
+    notes = {"indicators": ft.indicators(inputs.indicators, inputs.indicators_key, crs, study)}
+    progress("Température hors eau", 0.72)
+    ft.temperature_off_water(lst, bd, landcover)
+    progress("Distances à l'eau et aux espaces verts", 0.75)
+    if tile is None:
+        ft.distances(*distance_features(blocks, bd, landcover))
+    else:  # a tiled build computes them at the end, over the whole area
+        ft.distances(
+            pd.DataFrame(np.nan, index=blocks.index, columns=["dist_water_m", "dist_green_m"]),
+            {"dist_water_m": "tiled", "dist_green_m": "tiled"},
+        )
+    progress("Population", 0.85)
+    notes["population"] = ft.population(inputs.population, rasters.populations, inputs.population_key)
+    return ft, notes
+
+
 def compute_territory(
     inputs: BuildInputs,
     progress: Progress | None = None,
@@ -489,214 +535,20 @@ def compute_territory(
     # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
     if rasters is None:
         rasters = read_shared_sources(inputs, crs, study, progress)
-    lst_layers, lst, n_dates, landsat_ndvi = rasters.lst_layers, rasters.lst, rasters.n_dates, rasters.landsat_ndvi
+    lst_layers, lst, n_dates = rasters.lst_layers, rasters.lst, rasters.n_dates
 
-    # 4. Vector layers.
+    # 4–5. Vector layers, then blocks.
     progress("Lecture des couches vectorielles", 0.25)
-    bd: BdTopo | None = None
-    if inputs.bdtopo:
-        bd = read_bdtopo(inputs.bdtopo, crs, bbox=study)
-    buildings = bd.get("batiment") if bd else None
-    buildings_coverage = area_geom if buildings is not None else None
-    if inputs.buildings:
-        raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study), "Bâtiments")
-        buildings = impute_heights(normalise_buildings(raw)) if not raw.empty else None
-        if buildings is not None:
-            # A footprint file may cover only part of the territory: its hull marks where it is known.
-            buildings_coverage = shapely.convex_hull(shapely.union_all(buildings.geometry.values)).buffer(20.0)
-
-    # 5. Blocks.
+    bd, buildings, buildings_known = read_vector_layers(inputs, crs, study, area_geom)
     progress("Découpage des îlots", 0.35)
-    if inputs.blocks:
-        raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False)
-        blocks = blocks_from_polygons(raw_blocks, inputs.blocks_id)
-        if inputs.area:
-            blocks = blocks[features.covered_share(blocks, area_geom) >= features.MIN_COVERAGE]
-            if blocks.empty:
-                raise NoOverlapError("Aucun îlot fourni ne se trouve dans la zone d'étude (--area).")
-        blocks_source = "file"
-    else:
-        if bd is None:
-            raise BuildError(
-                "Pour découper les îlots, fournissez la BD TOPO (--bdtopo, réseau routier) "
-                "ou vos propres polygones (--blocks FICHIER --blocks-id COLONNE)."
-            )
-        blocks = blocks_from_network(
-            bd.get("troncon_de_route"), area_geom, bd.get("troncon_de_voie_ferree"), bd.get("surface_hydrographique")
-        )
-        blocks_source = "roads"
+    blocks, blocks_source = territory_blocks(inputs, bd, crs, study, area_geom)
     warnings_fr = [note for layer in lst_layers for note in layer.source.get("notes", [])]
     warnings_fr += _duplicate_block_warnings(blocks)
-    availability: dict[str, dict] = {}
 
-    def mark(cols, source: str | None, note: str | None = None):
-        for c in cols:
-            availability[c] = {"available": source is not None, "source": source, **({"note": note} if note else {})}
+    # 6. Features, theme by theme.
+    ft, notes = block_features(inputs, rasters, blocks, bd, buildings, buildings_known, crs, study, tile, progress)
+    out = ft.blocks_with_features(crs)
 
-    # 6. Features.
-    progress("Statistiques zonales de température", 0.45)
-    table = pd.DataFrame(index=blocks.index)
-    table["area_m2"] = features.block_area(blocks)
-    mark(["area_m2"], "geometry")
-    lst_feats = features.lst_features(
-        blocks,
-        lst,
-        n_dates if len(lst_layers) > 1 else None,
-        rasters.dates.spread if rasters.dates is not None else None,
-    )
-    if not lst_feats["lst_mean_c"].notna().any():
-        raise NoOverlapError("Aucun îlot ne recouvre un pixel de température valide (nuages ou emprise disjointe).")
-    table = table.join(lst_feats)
-    mark(list(lst_feats.columns), "lst")
-    if "lst_n_dates" not in table:
-        table["lst_n_dates"] = np.where(table["lst_mean_c"].notna(), 1.0, np.nan)
-        mark(["lst_n_dates"], "lst")
-
-    ndvi_src = None
-    ndvi = None
-    if inputs.ndvi:
-        ndvi = rasters.ndvi
-        ndvi_src = "ndvi"
-    elif landsat_ndvi is not None:
-        ndvi, ndvi_src = landsat_ndvi, "landsat_sr"
-    if ndvi is not None:
-        table = table.join(features.ndvi_features(blocks, ndvi))
-    else:
-        table["ndvi_mean"] = np.nan
-    mark(["ndvi_mean"], ndvi_src)
-
-    progress("Occupation du sol", 0.55)
-    lc_cols = list(features.WORLDCOVER_GROUPS)
-    landcover = None
-    shapes: dict[str, object] = {}  # vector geometries behind each share, for the footprint-matched columns
-    if inputs.landcover:
-        landcover = rasters.landcover
-        table = table.join(features.landcover_features(blocks, landcover))
-        mark(lc_cols, "landcover")
-    else:
-        for c in lc_cols:
-            table[c] = np.nan
-        mark(lc_cols, None)
-        veg = bd.get("zone_de_vegetation") if bd else None
-        water = bd.get("surface_hydrographique") if bd else None
-        if veg is not None:
-            wooded = veg[~veg["nature"].astype("string").str.lower().fillna("").isin(["haie", "lande ligneuse"])]
-            table["tree_frac"] = features.polygon_share(blocks, wooded)
-            shapes["tree_frac"] = wooded.geometry.values
-            mark(["tree_frac"], "bdtopo:zone_de_vegetation", "zones boisées BD TOPO (haies exclues)")
-        if water is not None:
-            table["water_frac"] = features.polygon_share(blocks, water)
-            shapes["water_frac"] = water.geometry.values
-            mark(["water_frac"], "bdtopo:surface_hydrographique")
-
-    if inputs.vegetation:
-        veg_layer = require_polygons(read_vector(inputs.vegetation, crs, bbox=study), "Végétation")
-        table["tree_frac"] = features.polygon_share(blocks, veg_layer)
-        shapes["tree_frac"] = veg_layer.geometry.values
-        mark(["tree_frac"], f"vegetation:{Path(inputs.vegetation).name}", "polygones de végétation fournis")
-
-    progress("Morphologie urbaine", 0.65)
-    bcols = ["building_coverage", "building_height_m", "built_volume_m3_per_m2", "height_imputed_frac"]
-    if buildings is not None and not buildings.empty:
-        bfeat = features.building_features(blocks, buildings)
-        covered = features.covered_share(blocks, buildings_coverage) >= features.MIN_COVERAGE
-        table = table.join(bfeat.where(covered, np.nan))
-        shapes["building_coverage"] = buildings.geometry.values
-        mark(
-            bcols,
-            "buildings" if inputs.buildings else "bdtopo:batiment",
-            None if covered.all() else f"bâti connu sur {int(covered.sum())} îlots sur {len(blocks)}",
-        )
-    else:
-        for c in bcols:
-            table[c] = np.nan
-        mark(bcols, None)
-    roads = bd.get("troncon_de_route") if bd else None
-    if roads is not None:
-        table["road_frac"] = features.road_surface_share(blocks, roads)
-        shapes["road_frac"] = features.road_surfaces(roads)
-        mark(["road_frac"], "bdtopo:troncon_de_route")
-    else:
-        table["road_frac"] = np.nan
-        mark(["road_frac"], None)
-    if roads is not None and buildings is not None:
-        table["impervious_frac"] = features.impervious_share(table["building_coverage"], table["road_frac"])
-        mark(["impervious_frac"], "buildings+roads", "bâti + chaussées (trottoirs et parkings non comptés)")
-    else:
-        table["impervious_frac"] = np.nan
-        mark(["impervious_frac"], None)
-
-    progress("Empreinte du capteur thermique", 0.70)
-    matched = FP.block_footprint_features(blocks, table, landcover, features.WORLDCOVER_GROUPS, ndvi, shapes, study)
-    table = table.join(matched)
-    for col in matched.columns:
-        base = col[: -len(FP.SUFFIX)]
-        mark(
-            [col],
-            availability[base]["source"],
-            f"« {features.FEATURES[base].label_fr} » lissé comme la bande thermique "
-            f"(gaussienne de largeur à mi-hauteur {FP.THERMAL_FWHM_M:.0f} m)",
-        )
-
-    indicator_notes = []
-    for path in inputs.indicators:  # the territory's own indicators override what was derived above
-        source = read_indicators(path, crs, bbox=study)
-        values, note = features.indicator_features(blocks, source, inputs.indicators_key)
-        for col in values.columns:
-            table[col] = values[col].combine_first(table[col]) if col in table else values[col]
-            if FP.matched_name(col) in table:  # the territory's own value has no footprint to match
-                table = table.drop(columns=FP.matched_name(col))
-                mark([FP.matched_name(col)], None)
-            mark([col], f"indicators:{Path(path).name}", f"colonne « {source.columns[col]} »")
-        indicator_notes.append({"path": str(path), "columns": source.columns, **note})
-
-    progress("Température hors eau", 0.72)
-    water = water_geometries(bd)
-    table = table.join(features.land_lst_features(blocks, lst, features.water_pixels(lst, water, landcover)))
-    mark(
-        ["lst_land_c", "lst_land_valid_frac"],
-        "lst",
-        "pixels à moins de moitié d'eau ("
-        + (
-            "BD TOPO surface_hydrographique"
-            if water is not None
-            else "WorldCover classe 80"
-            if landcover is not None
-            else "aucune couche d'eau : identique à la température de l'îlot"
-        )
-        + ")",
-    )
-
-    progress("Distances à l'eau et aux espaces verts", 0.75)
-    dist, dist_sources = (
-        distance_features(blocks, bd, landcover)
-        if tile is None
-        else (
-            pd.DataFrame(np.nan, index=blocks.index, columns=["dist_water_m", "dist_green_m"]),
-            {"dist_water_m": "tiled", "dist_green_m": "tiled"},
-        )
-    )
-    for col, src in dist_sources.items():
-        table[col] = dist[col]
-        mark([col], src)
-
-    progress("Population", 0.85)
-    pop_notes = []
-    for c in ("residents", "elderly_share", "low_income_share"):
-        table[c] = np.nan
-    mark(["residents", "elderly_share", "low_income_share"], None)
-    for path, pop in zip(inputs.population, rasters.populations, strict=True):
-        pfeat, note = features.population_features(blocks, pop, inputs.population_key)
-        for c in pfeat.columns:
-            table[c] = table[c].fillna(pfeat[c]) if table[c].notna().any() else pfeat[c]
-            mark([c], f"population:{Path(path).name}")
-        pop_notes.append({"path": str(path), "columns": pop.columns, **note})
-
-    out = gpd.GeoDataFrame(table, geometry=blocks.geometry, crs=crs)
-    out = out.join(blocks.drop(columns=blocks.geometry.name))
-    for col in features.FEATURES:
-        if col in availability and availability[col]["available"] and not out[col].notna().any():
-            availability[col]["available"] = False
     bounds = tuple(float(v) for v in out.total_bounds)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -722,19 +574,10 @@ def compute_territory(
         "bdtopo": None
         if bd is None
         else {"format": bd.fmt, "missing_layers": bd.missing, "counts": {k: int(len(v)) for k, v in bd.layers.items()}},
-        "population": pop_notes,
-        "indicators": indicator_notes,
+        "population": notes["population"],
+        "indicators": notes["indicators"],
         "warnings": warnings_fr,
-        "features": {
-            name: {
-                "unit": features.FEATURES[name].unit,
-                "label_fr": features.FEATURES[name].label_fr,
-                **availability.get(name, {"available": False, "source": None}),
-                # a model input derived from another feature, not a source of its own
-                **({"matched_of": name[: -len(FP.SUFFIX)]} if name.endswith(FP.SUFFIX) else {}),
-            }
-            for name in features.FEATURES
-        },
+        "features": ft.manifest_features(),
         "software": _versions(),
     }
     progress("Empreintes des fichiers sources", 0.92)
@@ -746,6 +589,7 @@ def compute_territory(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "command": None,
     }
+    roads = bd.get("troncon_de_route") if bd else None
     streets = streets_from_roads(roads, bd.get("commune") if bd else None)
     manifest["streets"] = 0 if streets is None else int(len(streets))
     progress("Poids de couverture îlots × pixels", 0.94)

@@ -68,13 +68,13 @@ def build_tiled(
     """
     from ..blocks import stable_ids
     from ..build import (  # the untiled rules
-        distance_features,
         intersect_bounds,
         lst_bounds,
         read_shared_sources,
         vector_extent,
     )
     from ..crs import choose_working_crs
+    from ..feature_table import distance_features
     from ..sources.bdtopo import read_bdtopo
     from ..zonal import coverage_weights
 
