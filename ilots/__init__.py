@@ -1,10 +1,13 @@
 """Îlots: urban heat-island diagnosis at the scale of city blocks, for French territories.
 
-Data flow (one way): ``sources`` → ``blocks`` → ``features`` (with ``zonal`` and ``footprint``) → ``store``;
-``build`` orchestrates it (one build path, also used by ``demo``, ``fetch`` and ``scale``); ``model`` →
-``risk`` → ``explain`` (``analysis`` stores them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and
-``export`` present them. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many | restat |
-info | demo | fit | scenario``. The README's « Architecture » section gives one line per module.
+Data flow (one way): ``sources`` → ``blocks`` → ``features`` (with ``zonal`` and ``footprint``, assembled by
+``feature_table``) → ``store``; ``build`` orchestrates it (the one build path, also called by ``demo``, the
+callers of ``fetch`` — which only acquires the inputs — and ``scale``: tiled builds and many communes);
+``restat`` reaggregates another date on stored weights; ``model`` → ``risk`` → ``explain`` (``analysis``
+stores them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and ``export`` present them. Long tasks
+report through ``progress``. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many |
+restat | info | demo | fit | scenario``. The dashboard (``dashboard.py``, ``pages/``, ``ui/``) is outside this
+package. The README's « Architecture » section gives one line per module.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -168,6 +168,24 @@ class ScenarioExistsError(ScenarioError):
     """A scenario of that name is already saved."""
 
 
+class MissingExtraError(IlotsError):
+    """An optional part of Îlots is not installed (``pip install 'ilots[fetch]'``, ``[scale]``)."""
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """Raise :class:`MissingExtraError` naming ``pip install 'ilots[extra]'`` unless every module imports."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise MissingExtraError(
+                f"Cette fonction demande le module {name}, qui n'est pas installé : pip install 'ilots[{extra}]' "
+                "(ou pip install -r requirements.txt depuis le dépôt)."
+            ) from exc
+
+
 class GeocodingUnavailable(IlotsError):
     """The address service could not be reached or answered badly (offline, timeout, error page)."""
 

@@ -32,7 +32,7 @@ from pyproj import CRS
 
 from ..build import BuildInputs
 from ..crs import choose_working_crs
-from ..errors import EmptyLayerError, FetchError
+from ..errors import EmptyLayerError, FetchError, require_extra
 from ..progress import Progress, count_fraction, noop, within
 from .http import Downloader, RetryPolicy, default_cache_dir
 from .stac import DEFAULT_STAC_URL, SceneChoice, download_scene, fetch_worldcover, select_landsat
@@ -218,6 +218,7 @@ def acquire(req: FetchRequest, progress: Progress | None = None) -> Acquisition:
     progress = progress or noop
     started = time.perf_counter()
     req.check()
+    require_extra("fetch", "pystac_client", "planetary_computer")  # before any download
     dl = Downloader(Path(req.cache_dir) if req.cache_dir else default_cache_dir(), req.policy)
 
     progress("Limite communale (IGN ADMIN EXPRESS)", 0.0)

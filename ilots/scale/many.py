@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..build import BuildInputs, build_territory
-from ..errors import BuildError, IlotsError, InputFileError
+from ..errors import BuildError, IlotsError, InputFileError, require_extra
 from ..fr import slug
 from ..progress import Progress
 from ..sources.vectors import read_vector
@@ -187,6 +187,7 @@ def build_many(
     With a polygon GeoDataFrame, ``inputs`` holds the shared local sources (LST, BD TOPO, ...);
     with INSEE codes, ``fetch`` holds the :class:`ilots.fetch.FetchRequest` options (year, ...).
     """
+    require_extra("scale", "dask.distributed")
     from dask.distributed import Client, LocalCluster, as_completed
 
     out = Path(out)
