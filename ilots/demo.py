@@ -30,6 +30,7 @@ and given spatially correlated noise (σ ≈ 0.7 °C, ~250 m) and a gentle regio
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -428,7 +429,7 @@ def _to_30m(field10: np.ndarray) -> np.ndarray:
     return field10.reshape(n, 3, n, 3).mean(axis=(1, 3))
 
 
-def _write_tif(path: Path, arr: np.ndarray, transform, crs, nodata, **extra) -> None:
+def _write_tif(path: Path, arr: np.ndarray, transform, crs, nodata, tags: dict | None = None, **extra) -> None:
     profile = dict(
         driver="GTiff",
         height=arr.shape[0],
@@ -446,6 +447,8 @@ def _write_tif(path: Path, arr: np.ndarray, transform, crs, nodata, **extra) -> 
     profile.update(extra)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(arr, 1)
+        if tags:
+            dst.update_tags(1, **tags)
 
 
 def _mtl_groups(bounds_utm, shape) -> dict:
@@ -726,5 +729,92 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
             synthetic=True,
         )
 
+    def monitoring(folder: Path) -> None:
+        progress("Étés de suivi et réalisations de démonstration", 0.97)
+        add_monitoring_demo(folder, seed=seed)
+
     command = ["python", "-m", "ilots", "demo", "--out", str(out), "--size-km", str(size_km), "--seed", str(seed)]
-    return build_territory(sources, out, progress, command=command)
+    return build_territory(sources, out, progress, command=command, finish=monitoring)
+
+
+# -- Monitoring: several summers and three completed projects with known effects ------------------------------
+
+DEMO_SUMMERS = tuple(range(2016, 2025))
+DEMO_CLOUDED_SUMMER = 2021  # every scene of that summer under clouds: skipped, and said
+# (name, kind, completion, area m², cost €, effect on its own ground °C, where: quantile of block LST)
+DEMO_WORKS = (
+    ("Parc des Tilleuls (plantation)", "plantation d'arbres", "2019-05-15", 50_000.0, 1_400_000.0, -4.0, 0.85),
+    ("Toitures du quartier de la Gare", "toiture végétalisée", "2019-04-30", 30_000.0, 2_100_000.0, 0.0, 0.6),
+    ("Cour oasis de l'école Jean-Jaurès", "désimperméabilisation", "2020-04-01", 3_000.0, 310_000.0, -2.5, 0.75),
+)
+
+
+def _project_sites(blocks: gpd.GeoDataFrame, bounds: tuple) -> list[shapely.Geometry]:
+    """Squares of each demo project's area, on blocks of the wanted temperature quantile, 600 m apart and
+    inside the town."""
+    x0, y0, x1, y1 = bounds
+    inner = blocks[blocks.geometry.centroid.within(shapely.box(x0 + 400, y0 + 400, x1 - 400, y1 - 400))]
+    inner = inner[inner["lst_mean_c"].notna()]
+    sites: list[shapely.Geometry] = []
+    for _, _, _, area, _, _, q in DEMO_WORKS:
+        target = inner["lst_mean_c"].quantile(q)
+        order = (inner["lst_mean_c"] - target).abs().sort_values().index
+        for bid in order:
+            c = inner.geometry.loc[bid].centroid
+            if all(c.distance(other.centroid) > 600 for other in sites):
+                h = np.sqrt(area) / 2
+                sites.append(shapely.box(c.x - h, c.y - h, c.x + h, c.y + h))
+                break
+    return sites
+
+
+def add_monitoring_demo(folder: str | Path, seed: int = 2154) -> dict:
+    """Write the demo's summers (one LST GeoTIFF per summer, the format a user gives) and its completed works
+    (a GeoPackage with French columns) into ``folder/sources``, then add them to the territory as
+    ``python -m ilots monitor`` would. Each project's effect is applied on its own ground and blurred like the
+    thermal band (σ ≈ 42,5 m): the park's is seen, the roofs have none, the schoolyard is too small."""
+    from .footprint import THERMAL_PSF_SIGMA_M
+    from .restat import add_summers
+    from .sources.works import read_works
+    from .store import load_territory, write_works_file
+    from .zonal import coverage_weights
+
+    folder = Path(folder)
+    terr = load_territory(folder)
+    grid = terr.lst()
+    rng = np.random.default_rng(seed + 15)
+    sites = _project_sites(terr.blocks, tuple(terr.manifest["bounds"]))
+    works = gpd.GeoDataFrame(
+        {
+            "nom": [w[0] for w in DEMO_WORKS],
+            "mesure": [w[1] for w in DEMO_WORKS],
+            "date_fin": [w[2] for w in DEMO_WORKS],
+            "surface_m2": [w[3] for w in DEMO_WORKS],
+            "cout_eur": [w[4] for w in DEMO_WORKS],
+        },
+        geometry=sites,
+        crs=grid.rio.crs,
+    )
+    src = folder / "sources"
+    works_path = src / "realisations_ilotville.gpkg"
+    works.to_file(works_path, layer="realisations", driver="GPKG", engine="pyogrio")
+    res = abs(grid.rio.resolution()[0])
+    cover = coverage_weights(grid, works).matrix.toarray().reshape(len(works), *grid.shape)
+    seen = np.stack([ndimage.gaussian_filter(c, THERMAL_PSF_SIGMA_M / res, mode="constant") for c in cover])
+    base = grid.values.astype("float64")
+    paths = []
+    for year in DEMO_SUMMERS:
+        noise = ndimage.gaussian_filter(rng.normal(size=grid.shape), 4.0, mode="wrap")
+        field = base + rng.normal(0.0, 1.2) + 0.35 * noise / noise.std()
+        for k, (_, _, done, _, _, effect, _) in enumerate(DEMO_WORKS):
+            if dt.date(year, 6, 1) > dt.date.fromisoformat(done):
+                field = field + effect * seen[k]
+        if year == DEMO_CLOUDED_SUMMER:
+            field = np.full(grid.shape, np.nan)
+        path = src / "etes" / f"lst_ilotville_{year}-07-{10 + year % 15:02d}.tif"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_tif(path, field.astype("float32"), grid.rio.transform(), grid.rio.crs, np.nan, tags={"units": "degC"})
+        paths.append(str(path))
+    summary = add_summers(terr, {None: paths})
+    write_works_file(folder, read_works(works_path, grid.rio.crs))
+    return summary

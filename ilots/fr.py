@@ -48,6 +48,16 @@ def temp(x: float | None, digits: int = 1, signed: bool = False) -> str:
     return f"{sign}{num(abs(x), digits)}\u00a0°C"
 
 
+def area(m2: float | None) -> str:
+    """An area the French way: m² under a hectare, ha above (``area(3000)`` → ``'3 000 m²'``,
+    ``area(52000)`` → ``'5,2 ha'``)."""
+    if m2 is None or (isinstance(m2, float) and math.isnan(m2)):
+        return "—"
+    if m2 < 10_000:
+        return f"{num(m2, 0)} m²"
+    return f"{num(m2 / 10_000, 1)} ha"
+
+
 def pct(share: float | None, digits: int = 0) -> str:
     """A share in [0, 1] as a percentage: ``pct(0.853)`` → ``'85 %'``."""
     if share is None or (isinstance(share, float) and math.isnan(share)):

@@ -353,23 +353,31 @@ class ScenarioEngine:
             return self.table[name].to_numpy(dtype="float64", copy=True)
         return np.full(len(self.table), default, dtype="float64")
 
+    def ground_shares(self) -> dict[str, np.ndarray]:
+        """Per block, the shares of its area an intervention can use: ``roof`` (building footprints),
+        ``sealed`` (sealed ground that is not a roof: built-up land cover minus footprints, else roads) and
+        ``flat_roof_share`` (of the roofs, those flat enough to green)."""
+        built, cover, imperv = self._col("built_frac"), self._col("building_coverage"), self._col("impervious_frac")
+        c0 = np.nan_to_num(cover)
+        sealed = np.where(
+            np.isfinite(built),
+            np.maximum(np.nan_to_num(built) - c0, 0.0),
+            np.nan_to_num(np.where(np.isfinite(imperv), imperv - c0, 0.0)),
+        )
+        height = self._col("building_height_m")
+        flat = np.where(np.nan_to_num(height) >= 12.0, FLAT_ROOF_SHARE_TALL, FLAT_ROOF_SHARE_LOW)
+        return {"roof": c0, "sealed": sealed, "flat_roof_share": flat}
+
     def edit(self, scenario: Scenario) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
         """The block features after the scenario's interventions: (edited table, changed mask,
         block albedo gain, m² treated by kind). Fractions stay in [0, 1]; footprints never change."""
         scenario.validate()
         n = len(self.index)
         tree, grass, built, bare = (self._col(c) for c in ("tree_frac", "grass_frac", "built_frac", "bare_frac"))
-        cover, imperv, road = self._col("building_coverage"), self._col("impervious_frac"), self._col("road_frac")
-        height = self._col("building_height_m")
-        c0 = np.nan_to_num(cover)
-        # Sealed ground that is not a roof: built-up land cover minus footprints, else roads.
-        sealed = np.where(
-            np.isfinite(built),
-            np.maximum(np.nan_to_num(built) - c0, 0.0),
-            np.nan_to_num(np.where(np.isfinite(imperv), imperv - c0, 0.0)),
-        )
+        imperv, road = self._col("impervious_frac"), self._col("road_frac")
+        shares = self.ground_shares()
+        c0, sealed, flat_share = shares["roof"], shares["sealed"], shares["flat_roof_share"]
         bare0 = np.nan_to_num(bare)
-        flat_share = np.where(np.nan_to_num(height) >= 12.0, FLAT_ROOF_SHARE_TALL, FLAT_ROOF_SHARE_LOW)
         m2 = dict.fromkeys(KINDS, 0.0)
         albedo = np.zeros(n)
         changed = np.zeros(n, dtype=bool)

@@ -69,6 +69,9 @@ SCENARIOS = "scenarios"
 STREETS = "streets.parquet"
 # Block × LST-pixel coverage fractions (sparse, see ilots.zonal.CoverageWeights): re-aggregation without a new pass.
 COVERAGE = "coverage.npz"
+MONITORING = "monitoring"  # works done and further summers' LST (python -m ilots monitor, « Suivi des réalisations »)
+SUMMERS = "summers.json"
+WORKS = "works.gpkg"
 FORMAT_VERSION = 1
 # What every reader of a manifest relies on; a manifest without one of these is damaged.
 MANIFEST_KEYS = ("name", "crs", "bounds", "bounds_wgs84", "n_blocks", "acquisition_dates", "features", "created")
@@ -130,6 +133,14 @@ class Territory:
 
         path = self.path / COVERAGE
         return CoverageWeights.load(path) if path.exists() else None
+
+    def works(self) -> gpd.GeoDataFrame | None:
+        """The completed projects saved with the territory (working CRS), or None."""
+        return read_works_file(self.path)
+
+    def summers(self) -> tuple[dict[int, xr.DataArray], dict]:
+        """Each stored summer's LST (°C, on the territory's grid) by year, and the summers' index."""
+        return read_summers(self.path, self.lst())
 
 
 def _siblings(path: Path, marker: str) -> list[Path]:
@@ -274,7 +285,7 @@ def _json_default(obj):
 
 # Everything a territory folder may hold that Îlots itself wrote: a rebuild replaces these and
 # nothing else (``sources`` is the demo's and fetch's copy of what was used).
-OWNED = frozenset({MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, "sources"})
+OWNED = frozenset({MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, MONITORING, "sources"})
 
 
 def read_manifest(folder: str | Path) -> dict | None:
@@ -369,6 +380,8 @@ def staging(out_dir: str | Path, replace: bool = True, finish=None):
             previous = check_replaceable(out)  # again: the folder may have changed while building
             if previous is not None:
                 _carry_scenarios(out, tmp, previous)
+                if (out / MONITORING).is_dir() and not (tmp / MONITORING).exists():
+                    shutil.copytree(out / MONITORING, tmp / MONITORING)  # works and summers outlive a rebuild
         _fsync_dir(tmp)
         old = None
         if out.exists():
@@ -523,3 +536,110 @@ def read_scenario_file(path: Path) -> dict:
         ) from exc
     except UnicodeDecodeError as exc:
         raise ScenarioFileError(f"Le fichier de scénario {path.name} n'est pas un texte UTF-8.") from exc
+
+
+# -- Monitoring: works done and further summers ------------------------------------------------------------
+
+
+def summers_index(territory_dir: str | Path) -> dict:
+    """``monitoring/summers.json``: ``{"summers": {year: {dates, sources, valid_share, file}}, "skipped": {year:
+    reason}}`` (empty when no summer was added)."""
+    path = Path(territory_dir) / MONITORING / SUMMERS
+    if not path.exists():
+        return {"format_version": 1, "summers": {}, "skipped": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptTerritoryError(f"L'index des étés de suivi ({path}) est illisible : {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("summers"), dict):
+        raise CorruptTerritoryError(f"L'index des étés de suivi ({path}) est endommagé.")
+    data.setdefault("skipped", {})
+    return data
+
+
+def write_summer(territory_dir: str | Path, year: int, lst: xr.DataArray | None, entry: dict) -> None:
+    """Store one summer: its LST raster (°C, float32) as ``monitoring/lst_<year>.tif``, then its line in the
+    index; ``lst=None`` records a summer with no clear scene (``entry["reason"]``). Both writes are atomic and
+    the other summers are kept."""
+    folder = Path(territory_dir) / MONITORING
+    index = summers_index(territory_dir)
+    key = str(int(year))
+    if lst is None:
+        index["summers"].pop(key, None)
+        index["skipped"][key] = entry.get("reason", "aucune scène claire")
+    else:
+        name = f"lst_{key}.tif"
+        data = lst.values.astype("float32")
+        profile = {
+            "driver": "GTiff",
+            "height": data.shape[0],
+            "width": data.shape[1],
+            "count": 1,
+            "dtype": "float32",
+            "crs": lst.rio.crs,
+            "transform": lst.rio.transform(),
+            "nodata": np.nan,
+            "compress": "deflate",
+        }
+
+        def write(tmp: Path) -> None:
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(data, 1)
+                dst.update_tags(1, units="degC", year=key)
+
+        write_atomic(folder / name, write)
+        index["summers"][key] = {**entry, "file": name}
+        index["skipped"].pop(key, None)
+    write_json_atomic(folder / SUMMERS, index)
+
+
+def read_summers(territory_dir: str | Path, grid: xr.DataArray) -> tuple[dict[int, xr.DataArray], dict]:
+    """Stored summers' LST by year, each on ``grid`` (the territory's LST grid; a summer stored before a
+    rebuild is resampled onto the new grid), and the index."""
+    import rioxarray
+    from rasterio.enums import Resampling
+
+    index = summers_index(territory_dir)
+    out: dict[int, xr.DataArray] = {}
+    for key, entry in sorted(index["summers"].items()):
+        path = Path(territory_dir) / MONITORING / entry["file"]
+        try:
+            da = rioxarray.open_rasterio(path, masked=True).sel(band=1, drop=True).load()
+        except Exception as exc:  # rasterio raises several unrelated types
+            raise CorruptTerritoryError(
+                f"L'été {key} du suivi est illisible ({path.name}) : ajoutez-le de nouveau."
+            ) from exc
+        if da.shape != grid.shape or tuple(da.rio.transform()) != tuple(grid.rio.transform()):
+            da = da.rio.reproject_match(grid, resampling=Resampling.bilinear)
+        out[int(key)] = da
+    return out, index
+
+
+def write_works_file(territory_dir: str | Path, works: gpd.GeoDataFrame) -> Path:
+    """Save the territory's completed projects (``monitoring/works.gpkg``) atomically, replacing the list."""
+    import warnings
+
+    frame = works.copy()
+    frame["completed"] = [d.isoformat() for d in frame["completed"]]
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: a GeoPackage's name should end in .gpkg
+            frame.reset_index().to_file(tmp, layer="works", driver="GPKG", engine="pyogrio")
+
+    return write_atomic(Path(territory_dir) / MONITORING / WORKS, write)
+
+
+def read_works_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
+    """The saved projects (see :func:`write_works_file`), checked again, or None when none was saved."""
+    from .sources.works import check_works
+
+    path = Path(territory_dir) / MONITORING / WORKS
+    if not path.exists():
+        return None
+    try:
+        raw = gpd.read_file(path, layer="works", engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise CorruptTerritoryError(f"La liste des réalisations ({path}) est illisible : {exc}") from exc
+    names = {"name": "nom", "kind": "mesure", "completed": "date_fin", "area_m2": "surface_m2", "cost_eur": "cout_eur"}
+    return check_works(raw.drop(columns=["project_id"], errors="ignore").rename(columns=names), "La liste enregistrée")

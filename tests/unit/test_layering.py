@@ -16,7 +16,7 @@ FLOORS = {
     "features": {"errors", "sources", "zonal", "footprint"},
     "footprint": {"zonal"},
     "feature_table": {"errors", "features", "footprint", "sources"},
-    "store": {"errors", "zonal", "fr"},
+    "store": {"errors", "zonal", "fr", "sources"},
     "build": {
         "errors",
         "crs",
@@ -30,7 +30,7 @@ FLOORS = {
         "search",
         "progress",
     },
-    "demo": {"errors", "build", "store", "progress"},
+    "demo": {"errors", "build", "store", "progress", "footprint", "restat", "sources", "zonal"},
     "model": {"errors", "fr", "features", "footprint", "progress"},
     "risk": set(),
     "explain": {"fr", "model"},
@@ -57,7 +57,8 @@ FLOORS = {
         "fetch",
         "progress",
     },
-    "restat": {"errors", "build", "sources", "store", "zonal"},
+    "restat": {"errors", "build", "fr", "progress", "sources", "store", "zonal"},
+    "monitor": {"fr", "footprint", "scenarios"},
     "cli": {
         "errors",
         "build",
