@@ -214,3 +214,51 @@ def model_summary(meta: dict) -> dict:
         "warnings": meta.get("warnings", []),
         "reliable": is_reliable(meta),
     }
+
+
+# -- Monitoring of completed works --------------------------------------------------------------------------
+
+
+def monitor_territory(
+    terr: Territory,
+    works=None,
+    years: tuple[int, int] | None = None,
+    engine=None,
+    n_boot: int = 2000,
+):
+    """Before/after estimates (:mod:`ilots.monitor`) for ``works`` (default: the territory's saved projects) on
+    its stored summers (within ``years``, inclusive), with the scenario engine's predictions when ``engine`` is
+    given. Raises :class:`MonitoringInputError` (French) when there is no project or fewer than two summers,
+    :class:`NoOverlapError` when no project lies on the territory."""
+    import shapely
+
+    from .errors import MonitoringInputError, NoOverlapError
+    from .monitor import monitor_projects, predict_projects
+    from .restat import summer_tables
+
+    works = terr.works() if works is None else works
+    if works is None or works.empty:
+        raise MonitoringInputError(
+            f"{terr.name} : aucune réalisation à suivre ; donnez un fichier (python -m ilots monitor … --works "
+            "realisations.gpkg) ou dessinez-les sur la page « Suivi des réalisations »."
+        )
+    on_territory = works.geometry.intersects(shapely.box(*terr.blocks.total_bounds))
+    if not on_territory.any():
+        raise NoOverlapError(f"Aucune réalisation ne se trouve sur le territoire {terr.name}.")
+    works = works[on_territory]
+    summers, index = terr.summers()
+    if years is not None:
+        summers = {y: da for y, da in summers.items() if years[0] <= y <= years[1]}
+    if len(summers) < 2:
+        raise MonitoringInputError(
+            f"{terr.name} : {len(summers)} été de température enregistré pour le suivi, il en faut au moins deux "
+            "(avant et après les travaux) ; ajoutez-en : python -m ilots monitor DOSSIER --lst 2019=scene … ou "
+            "--fetch-years 2016-2024."
+        )
+    block_lst, works_lst = summer_tables(terr, summers, works)
+    skipped = {int(y): why for y, why in index["skipped"].items() if years is None or years[0] <= int(y) <= years[1]}
+    result = monitor_projects(terr.blocks, block_lst, works, works_lst, n_boot=n_boot, year_notes=skipped)
+    result.summer_dates = {y: index["summers"][str(y)].get("dates", []) for y in result.years}
+    if engine is not None:
+        predict_projects(engine, works, result)
+    return result

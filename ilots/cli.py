@@ -1,4 +1,4 @@
-"""Command line: ``python -m ilots build | fetch | build-many | restat | info | demo | fit | scenario``.
+"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | info | demo | fit | scenario``.
 
 User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
 code 2, without a traceback.
@@ -56,6 +56,18 @@ def _months(text: str) -> tuple[int, int]:
         parts = parts * 2
     if len(parts) != 2 or not (1 <= parts[0] <= parts[1] <= 12):
         raise argparse.ArgumentTypeError("attendu un mois ou un intervalle de mois, ex. 6-8 pour juin à août")
+    return parts[0], parts[1]
+
+
+def _years(text: str) -> tuple[int, int]:
+    try:
+        parts = [int(v) for v in text.replace("–", "-").split("-")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not (1982 <= parts[0] <= parts[1] <= 2100):
+        raise argparse.ArgumentTypeError("attendu une année ou un intervalle d'années, ex. 2016-2024")
     return parts[0], parts[1]
 
 
@@ -215,6 +227,37 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("dir", help="dossier du territoire")
     r.add_argument("--lst", required=True, help="scène Landsat C2 L2 (dossier, .tar) ou GeoTIFF de température")
     r.add_argument("--out", help="fichier CSV à écrire (block_id, lst_mean_c, lst_mean_c_stored, difference_c)")
+
+    mo = sub.add_parser(
+        "monitor",
+        help="suivi des réalisations : les travaux faits ont-ils rafraîchi ? (avant/après sur plusieurs étés)",
+    )
+    mo.add_argument("dir", help="dossier du territoire")
+    mo.add_argument(
+        "--works",
+        help="réalisations (GeoPackage, GeoJSON, shapefile) : polygone, mesure, date d'achèvement, surface, coût ; "
+        "défaut : celles enregistrées avec le territoire",
+    )
+    mo.add_argument("--save-works", action="store_true", help="enregistrer ces réalisations avec le territoire")
+    mo.add_argument(
+        "--lst",
+        action="append",
+        default=[],
+        help="un été de température à ajouter : [ANNÉE=]scène Landsat C2 L2 ou GeoTIFF[,autre…] (répétable ; "
+        "sans ANNÉE, l'année de la date d'acquisition)",
+    )
+    mo.add_argument(
+        "--fetch-years", type=_years, help="télécharger les étés de ces années (ex. 2016-2024, service STAC du fetch)"
+    )
+    mo.add_argument("--months", type=_months, default=(6, 8), help="avec --fetch-years : mois des scènes (défaut 6-8)")
+    mo.add_argument("--max-cloud", type=float, default=20.0, help="avec --fetch-years : nuages tolérés (%%)")
+    mo.add_argument("--stac-url", help=argparse.SUPPRESS)
+    mo.add_argument("--cache", help=argparse.SUPPRESS)
+    mo.add_argument("--years", type=_years, help="ne garder que ces étés (ex. 2016-2024)")
+    mo.add_argument("--json", action="store_true", help="sortie JSON")
+    mo.add_argument("--csv", help="tableau des projets à écrire (CSV, séparateur ;)")
+    mo.add_argument("--pdf", help="fiche d'impact à écrire (PDF, une page par projet et une synthèse)")
+    mo.add_argument("--quiet", action="store_true")
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
@@ -587,6 +630,97 @@ def _restat(args, argv=None) -> None:
         print(f"Écrit : {args.out}")
 
 
+def _monitor(args, argv=None) -> None:
+    from .analysis import ensure_model, monitor_territory
+    from .export import to_csv_bytes
+    from .fr import date_fr
+    from .restat import add_summers, parse_summer_sources
+    from .scenarios import ScenarioEngine
+    from .sources.works import read_works
+    from .store import load_territory, write_monitor_results, write_summer, write_works_file
+
+    terr = load_territory(args.dir)
+    for target in (args.csv, args.pdf):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise WriteError(f"Le dossier de {target} n'existe pas : créez-le ou choisissez un autre fichier.")
+    bar = _Progress(not args.quiet and not args.json)
+    try:
+        sources = parse_summer_sources(args.lst)
+        if args.fetch_years:
+            import shapely
+
+            from .fetch import fetch_summers
+
+            fetched = fetch_summers(
+                shapely.box(*terr.manifest["bounds_wgs84"]),
+                args.fetch_years,
+                terr.path / "monitoring" / "scenes",
+                months=args.months,
+                max_cloud=args.max_cloud / 100.0,
+                stac_url=args.stac_url,
+                cache_dir=Path(args.cache) if args.cache else None,
+                progress=bar,
+            )
+            for year, paths in fetched.scenes.items():
+                sources.setdefault(year, []).extend(paths)
+            for year, why in fetched.skipped.items():
+                write_summer(terr.path, year, None, {"reason": why})
+        if sources:
+            add_summers(terr, sources, progress=bar)  # clouded summers are recorded and said below
+        works = None
+        if args.works:
+            works = read_works(args.works, terr.blocks.crs)
+            if args.save_works:
+                write_works_file(terr.path, works)
+        meta, table = ensure_model(terr, progress=bar)
+        result = monitor_territory(terr, works=works, years=args.years, engine=ScenarioEngine(terr.blocks, meta, table))
+    finally:
+        bar.close()
+    data = result.to_dict()
+    write_monitor_results(terr.path, data)
+    if args.csv:
+        Path(args.csv).write_bytes(to_csv_bytes(result.table()))
+    if args.pdf:
+        from .impact import impact_pdf
+
+        Path(args.pdf).write_bytes(impact_pdf(result, terr.name, synthetic=terr.synthetic, blocks=terr.blocks))
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    summers = ", ".join(str(y) for y in result.years)
+    print(f"Territoire : {terr.name}{' (données synthétiques)' if terr.synthetic else ''}")
+    print(
+        f"Étés comparés ({len(result.years)}) : {summers} ; îlots non traités de référence : {result.untreated_blocks}"
+    )
+    for note in result.notes:
+        print(f"  {note}")
+    for p in result.projects:
+        print()
+        print(p.sentence())
+        print(
+            f"  {p.kind_fr}, achevé le {date_fr(p.completed)}, étés avant : {len(p.years_before)}, après : "
+            f"{len(p.years_after)} ; {p.n_controls} îlots témoins"
+            + (f" (écart avant travaux {fr.temp(p.control_gap_c, 1, True)})" if p.control_gap_c is not None else "")
+        )
+        if p.predicted_c is not None:
+            print(
+                f"  Prévu par le modèle (tel que le satellite le verrait) : {fr.temp(p.predicted_c, 1, True)} "
+                f"(90 % : {fr.temp(p.predicted_lo_c, 1, True)} à {fr.temp(p.predicted_hi_c, 1, True)})"
+            )
+        elif p.predicted_note:
+            print(f"  Pas de prévision : {p.predicted_note}")
+        for note in p.notes:
+            print(f"  Note : {note}")
+    print()
+    print(
+        "Limites : température de surface (Landsat, vers 11 h solaire), pas de l'air ; la bande thermique voit à "
+        "~100 m : un projet de moins de 1 ha n'est pas mesurable ; méthode : docs/monitoring.md."
+    )
+    for target in (args.csv, args.pdf):
+        if target:
+            print(f"Écrit : {target}")
+
+
 def _build_many(args, argv) -> None:
     from .build import BuildInputs
     from .scale import build_many, read_communes
@@ -728,6 +862,7 @@ _VERBS = {
     "fetch": _fetch,
     "build-many": _build_many,
     "restat": _restat,
+    "monitor": _monitor,
     "demo": _demo,
     "fit": _fit,
     "scenario": _scenario,

@@ -168,6 +168,10 @@ class ScenarioExistsError(ScenarioError):
     """A scenario of that name is already saved."""
 
 
+class MonitoringInputError(IlotsError):
+    """Monitoring cannot run: no completed project, or fewer than two summers of surface temperature."""
+
+
 class MissingExtraError(IlotsError):
     """An optional part of Îlots is not installed (``pip install 'ilots[fetch]'``, ``[scale]``)."""
 

@@ -54,12 +54,16 @@ def to_geopackage(table: gpd.GeoDataFrame, path: str | Path) -> Path:
     return path
 
 
-def to_csv_bytes(table: gpd.GeoDataFrame) -> bytes:
-    """CSV bytes with ``;`` separators, decimal commas and a UTF-8 BOM."""
-    pts = table.geometry.representative_point().to_crs(4326)
-    df = pd.DataFrame(table.drop(columns=table.geometry.name))
-    df["lon"] = pts.x.round(6).to_numpy()
-    df["lat"] = pts.y.round(6).to_numpy()
+def to_csv_bytes(table: gpd.GeoDataFrame | pd.DataFrame) -> bytes:
+    """CSV bytes with ``;`` separators, decimal commas and a UTF-8 BOM (a GeoDataFrame's geometry becomes the
+    ``lon``/``lat`` of a point inside each row's shape, WGS 84)."""
+    if isinstance(table, gpd.GeoDataFrame):
+        pts = table.geometry.representative_point().to_crs(4326)
+        df = pd.DataFrame(table.drop(columns=table.geometry.name))
+        df["lon"] = pts.x.round(6).to_numpy()
+        df["lat"] = pts.y.round(6).to_numpy()
+    else:
+        df = pd.DataFrame(table)
     buf = io.StringIO()
     df.to_csv(buf, sep=";", decimal=",", index=False, float_format="%.4f")
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -44,7 +44,8 @@ def temp(x: float | None, digits: int = 1, signed: bool = False) -> str:
     """A temperature in °C: ``temp(3.21, signed=True)`` → ``'+3,2 °C'``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
-    sign = "+" if signed and x > 0 else ("−" if x < 0 else "")
+    shown = round(x, digits)
+    sign = "+" if signed and shown > 0 else ("−" if shown < 0 else "")  # never « −0,0 °C »
     return f"{sign}{num(abs(x), digits)}\u00a0°C"
 
 

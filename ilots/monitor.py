@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from . import fr
 from .footprint import THERMAL_FWHM_M, THERMAL_PSF_SIGMA_M
+from .sources.works import KIND_LABELS
 
 __all__ = [
     "CONTROL_FEATURES",
@@ -67,6 +68,16 @@ N_CONTROLS = 20
 Z_90 = 1.6449  # two-sided 90 %
 MDE_Z = 1.6449 + 0.8416  # 90 % two-sided test, 80 % power
 MIN_HALF_WIDTH_C = 0.1  # below this the interval would claim more than summer-to-summer LST can tell
+
+METHOD = {
+    "anomaly": "écart à la médiane des îlots non traités de chaque été",
+    "controls": f"{N_CONTROLS} îlots non traités à plus de {EXCLUSION_M:.0f} m de tout projet, les plus proches "
+    "par la forme urbaine et l'anomalie avant travaux",
+    "estimate": "différence de différences (après − avant) ; l'été des travaux est écarté",
+    "interval": "90 %, rééchantillonnage des étés et des témoins, plus le bruit d'un îlot témoin (placebo)",
+    "min_area_m2": MIN_AREA_M2,
+    "doc": "docs/monitoring.md",
+}
 
 VERDICTS = {
     "cooling": "refroidissement mesuré",
@@ -110,6 +121,10 @@ class ProjectResult:
         return VERDICTS[self.verdict]
 
     @property
+    def kind_fr(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
     def mde_onsite_c(self) -> float | None:
         """The minimum detectable effect on the project's own ground (before the footprint's blur)."""
         if self.mde_c is None or self.seen_fraction <= 0:
@@ -143,15 +158,74 @@ class MonitorResult:
     years: list[int]
     untreated_blocks: int
     notes: list[str] = field(default_factory=list)
+    summer_dates: dict[int, list[str]] = field(default_factory=dict)  # acquisition dates behind each summer
+    works: gpd.GeoDataFrame | None = None  # the projects, in the order of ``projects``
+
+    def to_dict(self) -> dict:
+        """Everything for ``--json`` and ``monitoring/results.json`` (plain types, °C, m², €)."""
+        return {
+            "format_version": 1,
+            "years": self.years,
+            "summer_dates": {str(y): d for y, d in self.summer_dates.items()},
+            "untreated_blocks": self.untreated_blocks,
+            "notes": self.notes,
+            "method": METHOD,
+            "projects": [
+                {
+                    **row,
+                    "sentence": p.sentence(),
+                    "notes": p.notes,
+                    "years_before": p.years_before,
+                    "years_after": p.years_after,
+                    "controls": p.control_ids,
+                    "control_distance": _round(p.control_distance, 3),
+                    "predicted_note": p.predicted_note,
+                    "series": [
+                        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                        for r in p.series.assign(year=p.series["year"].astype(int)).to_dict("records")
+                    ]
+                    if len(p.series)
+                    else [],
+                }
+                for p, row in zip(
+                    self.projects,
+                    pd.DataFrame(self.table()).drop(columns="geometry", errors="ignore").to_dict("records"),
+                    strict=True,
+                )
+            ],
+        }
+
+    def prediction_check(self) -> pd.DataFrame:
+        """Projects measured by the satellite (cooling, warming or none) whose measure the scenarios model:
+        predicted and measured effects side by side, and whether their 90 % intervals overlap."""
+        rows = []
+        for p in self.projects:
+            if p.effect_c is None or p.predicted_c is None:
+                continue
+            rows.append(
+                {
+                    "nom": p.name,
+                    "mesure": p.kind_fr,
+                    "mesure_c": p.effect_c,
+                    "mesure_bas_c": p.lo_c,
+                    "mesure_haut_c": p.hi_c,
+                    "prevu_c": p.predicted_c,
+                    "prevu_bas_c": p.predicted_lo_c,
+                    "prevu_haut_c": p.predicted_hi_c,
+                    "accord": bool(p.lo_c <= p.predicted_hi_c and p.predicted_lo_c <= p.hi_c),
+                }
+            )
+        return pd.DataFrame(rows)
 
     def table(self) -> pd.DataFrame:
-        """One row per project (the CSV and JSON export)."""
+        """One row per project (the CSV and JSON export); a GeoDataFrame of the projects' polygons when the
+        result holds them."""
         rows = []
         for p in self.projects:
             rows.append(
                 {
                     "nom": p.name,
-                    "mesure": p.kind,
+                    "mesure": p.kind_fr,
                     "achevement": p.completed.isoformat(),
                     "surface_m2": round(p.area_m2, 1),
                     "cout_eur": p.cost_eur,
@@ -170,7 +244,10 @@ class MonitorResult:
                     "ecart_temoins_avant_c": _round(p.control_gap_c),
                 }
             )
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if self.works is not None and len(self.works) == len(frame):
+            return gpd.GeoDataFrame(frame, geometry=list(self.works.geometry), crs=self.works.crs)
+        return frame
 
 
 def _round(v, nd: int = 2):
@@ -319,7 +396,7 @@ def monitor_projects(
         )
         for w in works.index
     ]
-    return MonitorResult(results, years, int(len(untreated)), notes)
+    return MonitorResult(results, years, int(len(untreated)), notes, works=works)
 
 
 def _one_project(wid, work, anom, years, blocks, cols, cand_ids, cand_feat, cand_anom, k, n_boot, rng):

@@ -72,6 +72,7 @@ COVERAGE = "coverage.npz"
 MONITORING = "monitoring"  # works done and further summers' LST (python -m ilots monitor, « Suivi des réalisations »)
 SUMMERS = "summers.json"
 WORKS = "works.gpkg"
+MONITOR_RESULTS = "results.json"  # the last before/after estimates (read by the model card)
 FORMAT_VERSION = 1
 # What every reader of a manifest relies on; a manifest without one of these is damaged.
 MANIFEST_KEYS = ("name", "crs", "bounds", "bounds_wgs84", "n_blocks", "acquisition_dates", "features", "created")
@@ -643,3 +644,18 @@ def read_works_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
         raise CorruptTerritoryError(f"La liste des réalisations ({path}) est illisible : {exc}") from exc
     names = {"name": "nom", "kind": "mesure", "completed": "date_fin", "area_m2": "surface_m2", "cost_eur": "cout_eur"}
     return check_works(raw.drop(columns=["project_id"], errors="ignore").rename(columns=names), "La liste enregistrée")
+
+
+def write_monitor_results(territory_dir: str | Path, results: dict) -> None:
+    """Keep the last monitoring estimates (``monitoring/results.json``, atomic) for the model card."""
+    write_json_atomic(Path(territory_dir) / MONITORING / MONITOR_RESULTS, results)
+
+
+def read_monitor_results(territory_dir: str | Path) -> dict | None:
+    """The last monitoring estimates, or None (never run, or unreadable: they are recomputed on demand)."""
+    path = Path(territory_dir) / MONITORING / MONITOR_RESULTS
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("projects"), list) else None

@@ -36,9 +36,19 @@ from ..errors import EmptyLayerError, FetchError, require_extra
 from ..progress import Progress, count_fraction, noop, within
 from .http import Downloader, RetryPolicy, default_cache_dir
 from .stac import DEFAULT_STAC_URL, SceneChoice, download_scene, fetch_worldcover, select_landsat
+from .summers import FetchedSummers, fetch_summers
 from .wfs import BDTOPO_TYPENAMES, DEFAULT_WFS_URL, commune_boundaries, get_features
 
-__all__ = ["Acquisition", "FetchRequest", "FetchSummary", "acquire", "request_name", "territory_name"]
+__all__ = [
+    "Acquisition",
+    "FetchRequest",
+    "FetchSummary",
+    "FetchedSummers",
+    "acquire",
+    "fetch_summers",
+    "request_name",
+    "territory_name",
+]
 
 REQUIRED_LAYERS = ("batiment", "troncon_de_route")
 LAYER_LABELS = {

@@ -35,11 +35,12 @@ FLOORS = {
     "risk": set(),
     "explain": {"fr", "model"},
     "scenarios": {"errors", "fr", "model", "risk", "store"},
-    "analysis": {"errors", "fr", "explain", "model", "risk", "store", "progress"},
+    "analysis": {"errors", "fr", "explain", "model", "risk", "store", "progress", "monitor", "restat"},
     "maps": {"fr", "risk"},
     "export": set(),
     "staticmap": {"fr", "maps", "risk"},
     "briefing": {"fr", "risk", "staticmap"},
+    "impact": {"fr", "monitor", "staticmap"},
     "search": {"errors"},
     "uploads": {"errors", "sources", "build", "fr"},
     "fetch": {"errors", "crs", "fr", "sources", "build", "store", "progress"},
@@ -58,7 +59,7 @@ FLOORS = {
         "progress",
     },
     "restat": {"errors", "build", "fr", "progress", "sources", "store", "zonal"},
-    "monitor": {"fr", "footprint", "scenarios"},
+    "monitor": {"fr", "footprint", "scenarios", "sources"},
     "cli": {
         "errors",
         "build",
@@ -72,6 +73,9 @@ FLOORS = {
         "scale",
         "restat",
         "progress",
+        "export",
+        "monitor",
+        "impact",
     },
 }
 
