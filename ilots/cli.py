@@ -704,8 +704,8 @@ def _monitor(args, argv=None) -> None:
         )
         if p.predicted_c is not None:
             print(
-                f"  Prévu par le modèle (tel que le satellite le verrait) : {fr.temp(p.predicted_c, 1, True)} "
-                f"(90 % : {fr.temp(p.predicted_lo_c, 1, True)} à {fr.temp(p.predicted_hi_c, 1, True)})"
+                "  Prévu par le modèle (tel que le satellite le verrait, 90 %) : "
+                + fr.temp_interval(p.predicted_c, p.predicted_lo_c, p.predicted_hi_c)
             )
         elif p.predicted_note:
             print(f"  Pas de prévision : {p.predicted_note}")

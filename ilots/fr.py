@@ -49,6 +49,14 @@ def temp(x: float | None, digits: int = 1, signed: bool = False) -> str:
     return f"{sign}{num(abs(x), digits)}\u00a0°C"
 
 
+def temp_interval(value: float | None, lo: float | None, hi: float | None, sep: str = " ") -> str:
+    """An estimate and its interval: ``temp_interval(-2.41, -2.9, -2.0)`` → ``'−2,4 °C (−2,9 à −2,0 °C)'``;
+    « — » when unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{temp(value, 1, True)}{sep}({temp(lo, 1, True)} à {temp(hi, 1, True)})"
+
+
 def area(m2: float | None) -> str:
     """An area the French way: m² under a hectare, ha above (``area(3000)`` → ``'3 000 m²'``,
     ``area(52000)`` → ``'5,2 ha'``)."""

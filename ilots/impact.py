@@ -16,13 +16,12 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
 from . import fr
-from .monitor import MonitorResult, ProjectResult
+from .monitor import VERDICT_COLOURS, MonitorResult, ProjectResult
 from .staticmap import draw_scale_bar, new_figure
 
 __all__ = ["impact_pdf"]
 
 A4 = (8.27, 11.69)
-VERDICT_COLOURS = {"cooling": "#1b7837", "warming": "#b2182b", "none": "#555555", "too_small": "#8a6d00"}
 LIMITS = (
     "Température de surface (Landsat 8/9, vers 11 h solaire, ~100 m pour la bande thermique), pas température de "
     "l'air. Chaque été est rapporté aux îlots non traités du territoire la même année (la météo diffère d'un été "
@@ -36,19 +35,12 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width, break_long_words=False))
 
 
-def _interval(value: float | None, lo: float | None, hi: float | None, sep: str = " ") -> str:
-    """« −2,4 °C (−2,9 à −2,0) »: the estimate and its 90 % interval."""
-    if value is None:
-        return "—"
-    return f"{fr.temp(value, 1, True)}{sep}({fr.num(lo, 1).replace('-', '−')} à {fr.num(hi, 1).replace('-', '−')})"
-
-
 def _effect(p: ProjectResult, sep: str = " ") -> str:
-    return _interval(p.effect_c, p.lo_c, p.hi_c, sep)
+    return fr.temp_interval(p.effect_c, p.lo_c, p.hi_c, sep)
 
 
 def _predicted(p: ProjectResult, sep: str = " ") -> str:
-    return _interval(p.predicted_c, p.predicted_lo_c, p.predicted_hi_c, sep)
+    return fr.temp_interval(p.predicted_c, p.predicted_lo_c, p.predicted_hi_c, sep)
 
 
 def _header(fig, title: str, subtitle: str) -> None:

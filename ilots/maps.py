@@ -39,6 +39,7 @@ from folium.template import Template
 from rasterio.enums import Resampling
 
 from . import fr
+from .monitor import VERDICT_COLOURS
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
 
 matplotlib.use("Agg")
@@ -528,19 +529,7 @@ def territory_map(
             lo, hi = 0.0, 1.0
         add_block_layer(m, blocks, layer, lo, hi, show=(i == 0))
     if draw:
-        Draw(
-            export=False,
-            position="topleft",
-            draw_options={
-                "polyline": False,
-                "rectangle": True,
-                "circle": False,
-                "marker": False,
-                "circlemarker": False,
-                "polygon": True,
-            },
-            edit_options={"edit": False},
-        ).add_to(m)
+        _draw_tool(m)
     n_overlays = len(layers) + (lst is not None)
     folium.LayerControl(collapsed=n_overlays <= 1).add_to(m)
     return localise_assets(m)
@@ -675,3 +664,89 @@ def highlight_block(m: folium.Map, geometry, crs, label: str) -> folium.Map:
     ).add_to(m)
     m.fit_bounds([[south, west], [north, east]], max_zoom=17, padding=(40, 40))
     return m
+
+
+def _draw_tool(m: folium.Map) -> None:
+    """Leaflet.draw's polygon and rectangle tools (offline assets), top left."""
+    Draw(
+        export=False,
+        position="topleft",
+        draw_options={
+            "polyline": False,
+            "rectangle": True,
+            "circle": False,
+            "marker": False,
+            "circlemarker": False,
+            "polygon": True,
+        },
+        edit_options={"edit": False},
+    ).add_to(m)
+
+
+def works_map(
+    blocks: gpd.GeoDataFrame,
+    works: gpd.GeoDataFrame,
+    verdicts: dict[str, tuple[str, str]],
+    bounds_wgs84,
+    controls: list[str] | None = None,
+    draw: bool = False,
+) -> folium.Map:
+    """The completed projects coloured by verdict (``verdicts``: project id → (key, French label)), the controls
+    of one project in blue, and a legend; ``draw`` adds the polygon tool to draw a new project. Names and
+    labels are escaped before they reach a tooltip."""
+    m = base_map(bounds_wgs84)
+    if controls:
+        chosen = blocks.loc[[c for c in controls if c in blocks.index]].to_crs(4326)
+        folium.GeoJson(
+            json.loads(gpd.GeoDataFrame(geometry=chosen.geometry.values, crs=4326).to_json()),
+            name="Îlots témoins",
+            style_function=lambda _f: {"color": "#2171b5", "weight": 1.5, "fillColor": "#9ecae1", "fillOpacity": 0.5},
+            tooltip=None,
+        ).add_to(m)
+    if len(works):
+        shown = works.to_crs(4326)
+        frame = gpd.GeoDataFrame(
+            {
+                "nom": [html.escape(str(n)) for n in works["name"]],
+                "verdict": [html.escape(verdicts.get(i, ("too_early", "—"))[1]) for i in works.index],
+                "colour": [VERDICT_COLOURS.get(verdicts.get(i, ("too_early", ""))[0], "#7f7f7f") for i in works.index],
+            },
+            geometry=shown.geometry.values,
+            crs=4326,
+        )
+        folium.GeoJson(
+            json.loads(frame.to_json()),
+            name="Réalisations",
+            style_function=lambda f: {
+                "color": "#000000",
+                "weight": 2,
+                "fillColor": f["properties"]["colour"],
+                "fillOpacity": 0.6,
+            },
+            tooltip=folium.GeoJsonTooltip(["nom", "verdict"], aliases=["Projet", "Verdict"], labels=True),
+        ).add_to(m)
+        west, south, east, north = shown.total_bounds
+        m.fit_bounds([[south, west], [north, east]], max_zoom=16, padding=(30, 30))
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;background:{c};border:1px solid #333;'
+        f'margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
+        for key, c in VERDICT_COLOURS.items()
+        for label in {v[1] for v in verdicts.values() if v[0] == key}
+    )
+    if controls:
+        rows += (
+            '<div><span style="display:inline-block;width:14px;height:14px;background:#9ecae1;border:1px solid '
+            '#2171b5;margin-right:6px;vertical-align:middle"></span>îlots témoins du projet choisi</div>'
+        )
+    if rows:
+        m.get_root().html.add_child(
+            folium.Element(
+                '<div class="ilots-legend" style="position:absolute;right:12px;bottom:24px;z-index:9999;'
+                "background:white;padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;"
+                f'color:#111;max-width:260px"><b>Suivi des réalisations</b>{rows}</div>'
+            )
+        )
+    if draw:
+        _draw_tool(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(m)

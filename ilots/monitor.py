@@ -79,6 +79,13 @@ METHOD = {
     "doc": "docs/monitoring.md",
 }
 
+VERDICT_COLOURS = {
+    "cooling": "#1b7837",
+    "warming": "#b2182b",
+    "none": "#555555",
+    "too_small": "#8a6d00",
+    "too_early": "#7f7f7f",
+}
 VERDICTS = {
     "cooling": "refroidissement mesuré",
     "warming": "réchauffement mesuré",
@@ -131,25 +138,22 @@ class ProjectResult:
             return None
         return self.mde_c / self.seen_fraction
 
-    def sentence(self) -> str:
+    def sentence(self, with_name: bool = True) -> str:
         """The project's result in one French sentence, with its interval and what it counts."""
+        head = f"{self.name} : {self.verdict_fr}" if with_name else self.verdict_fr[:1].upper() + self.verdict_fr[1:]
         if self.verdict == "too_early":
-            return f"{self.name} : {self.verdict_fr} ({'; '.join(self.notes) or 'pas assez d’étés mesurés'})."
+            return f"{head} ({'; '.join(self.notes) or 'pas assez d’étés mesurés'})."
         if self.verdict == "too_small":
             return (
-                f"{self.name} : {self.verdict_fr} ({fr.area(self.area_m2)}, sous la résolution native de 1 ha "
-                "de la bande thermique de Landsat)."
+                f"{head} ({fr.area(self.area_m2)}, sous la résolution native de 1 ha de la bande thermique de Landsat)."
             )
-        effect = (
-            f"{fr.temp(self.effect_c, 1, True)} (90 % de chances entre {fr.temp(self.lo_c, 1, True)} et "
-            f"{fr.temp(self.hi_c, 1, True)})"
-        )
+        effect = fr.temp_interval(self.effect_c, self.lo_c, self.hi_c).replace(" (", " (90 % de chances : ", 1)
         if self.verdict == "none":
             return (
-                f"{self.name} : {self.verdict_fr} — estimation {effect} ; un effet de moins de "
-                f"{fr.temp(self.mde_c, 1)} n'aurait pas pu être distingué du bruit d'un été à l'autre."
+                f"{head} — estimation {effect} ; un effet de moins de {fr.temp(self.mde_c, 1)} n'aurait pas pu être "
+                "distingué du bruit d'un été à l'autre."
             )
-        return f"{self.name} : {self.verdict_fr}, {effect} en surface au-dessus du projet."
+        return f"{head}, {effect} en surface au-dessus du projet."
 
 
 @dataclass

@@ -262,6 +262,13 @@ class UnitCosts:
 def drawn_target(drawings: list[dict], crs) -> Target | None:
     """The scenario target of shapes drawn on a web map (GeoJSON features in WGS84, as Leaflet.draw gives
     them): their polygons united and brought to the blocks' ``crs``; None when nothing drawn is a polygon."""
+    local = drawn_polygon(drawings, crs)
+    return None if local is None else Target("polygon", polygon_wkt=local.wkt)
+
+
+def drawn_polygon(drawings: list[dict], crs) -> shapely.Geometry | None:
+    """The polygons drawn on a web map (GeoJSON features in WGS84, as Leaflet.draw gives them), united and
+    brought to ``crs``; None when nothing drawn is a polygon."""
     from pyproj import Transformer
 
     polys = [
@@ -273,8 +280,7 @@ def drawn_target(drawings: list[dict], crs) -> Target | None:
     if not polys:
         return None
     to_local = Transformer.from_crs(4326, crs, always_xy=True)
-    local = shapely.transform(shapely.union_all(polys), to_local.transform, interleaved=False)
-    return Target("polygon", polygon_wkt=local.wkt)
+    return shapely.transform(shapely.union_all(polys), to_local.transform, interleaved=False)
 
 
 def parse_where(text: str) -> Target:

@@ -5,6 +5,7 @@ Only the UI layer caches (``st.cache_resource`` for territories, never mutated b
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -376,6 +377,34 @@ def high_risk(terr: Territory):
     population data."""
     model(terr)
     return _high_risk(*_version(terr))
+
+
+def _monitoring_version(terr: Territory) -> tuple[float, float]:
+    """Modification times of the saved works and of the summers' index (0 when absent)."""
+    from ilots.store import MONITORING, SUMMERS, WORKS
+
+    folder = terr.path / MONITORING
+    return tuple((folder / f).stat().st_mtime if (folder / f).exists() else 0.0 for f in (WORKS, SUMMERS))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _monitoring(path: str, territory_mtime: float, model_mtime: float, works_mtime: float, summers_mtime: float):
+    from ilots.analysis import monitor_territory
+    from ilots.store import write_monitor_results
+
+    terr = load(Path(path))
+    result = monitor_territory(terr, engine=_engine(path, territory_mtime, model_mtime))
+    with contextlib.suppress(OSError):  # a read-only territory folder: the page still shows them
+        write_monitor_results(terr.path, result.to_dict())  # the model card reads the last estimates
+    return result
+
+
+def monitoring(terr: Territory):
+    """Before/after estimates of the territory's saved works (:class:`ilots.monitor.MonitorResult`), computed
+    once per version of the territory, its model, its works and its summers. Raises the library's French
+    :class:`~ilots.errors.IlotsError` when there is nothing to monitor."""
+    model(terr)
+    return _monitoring(*_version(terr), *_monitoring_version(terr))
 
 
 def blocks_with_model(terr: Territory):

@@ -21,6 +21,7 @@ PAGES = (
     ("Agir", "scenarios.py", "Scénarios", ":material/park:"),
     ("Agir", "briefing.py", "Briefing", ":material/description:"),
     ("Agir", "cafe.py", "Café IA", ":material/groups:"),
+    ("Agir", "monitoring.py", "Suivi des réalisations", ":material/monitoring:"),
     ("Données", "transparency.py", "Données et transparence", ":material/verified:"),
     ("Données", "new_territory.py", "Nouveau territoire", ":material/upload_file:"),
 )

@@ -36,7 +36,7 @@ FLOORS = {
     "explain": {"fr", "model"},
     "scenarios": {"errors", "fr", "model", "risk", "store"},
     "analysis": {"errors", "fr", "explain", "model", "risk", "store", "progress", "monitor", "restat"},
-    "maps": {"fr", "risk"},
+    "maps": {"fr", "risk", "monitor"},
     "export": set(),
     "staticmap": {"fr", "maps", "risk"},
     "briefing": {"fr", "risk", "staticmap"},
