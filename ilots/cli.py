@@ -685,7 +685,7 @@ def _monitor(args, argv=None) -> None:
 
         Path(args.pdf).write_bytes(impact_pdf(result, terr.name, synthetic=terr.synthetic, blocks=terr.blocks))
     if args.json:
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str, allow_nan=False))
         return
     summers = ", ".join(str(y) for y in result.years)
     print(f"Territoire : {terr.name}{' (données synthétiques)' if terr.synthetic else ''}")

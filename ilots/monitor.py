@@ -45,6 +45,7 @@ __all__ = [
     "monitor_projects",
     "period_of",
     "predict_projects",
+    "prediction_check",
     "seen_fraction",
 ]
 
@@ -176,7 +177,7 @@ class MonitorResult:
             "method": METHOD,
             "projects": [
                 {
-                    **row,
+                    **{k: _plain(v) for k, v in row.items()},
                     "sentence": p.sentence(),
                     "notes": p.notes,
                     "years_before": p.years_before,
@@ -198,28 +199,6 @@ class MonitorResult:
                 )
             ],
         }
-
-    def prediction_check(self) -> pd.DataFrame:
-        """Projects measured by the satellite (cooling, warming or none) whose measure the scenarios model:
-        predicted and measured effects side by side, and whether their 90 % intervals overlap."""
-        rows = []
-        for p in self.projects:
-            if p.effect_c is None or p.predicted_c is None:
-                continue
-            rows.append(
-                {
-                    "nom": p.name,
-                    "mesure": p.kind_fr,
-                    "mesure_c": p.effect_c,
-                    "mesure_bas_c": p.lo_c,
-                    "mesure_haut_c": p.hi_c,
-                    "prevu_c": p.predicted_c,
-                    "prevu_bas_c": p.predicted_lo_c,
-                    "prevu_haut_c": p.predicted_hi_c,
-                    "accord": bool(p.lo_c <= p.predicted_hi_c and p.predicted_lo_c <= p.hi_c),
-                }
-            )
-        return pd.DataFrame(rows)
 
     def table(self) -> pd.DataFrame:
         """One row per project (the CSV and JSON export); a GeoDataFrame of the projects' polygons when the
@@ -252,6 +231,42 @@ class MonitorResult:
         if self.works is not None and len(self.works) == len(frame):
             return gpd.GeoDataFrame(frame, geometry=list(self.works.geometry), crs=self.works.crs)
         return frame
+
+    def prediction_check(self) -> pd.DataFrame:
+        """See :func:`prediction_check`."""
+        return prediction_check(self.to_dict())
+
+
+def prediction_check(results: dict) -> pd.DataFrame:
+    """The product's own check of its scenarios against reality, from monitoring results (``to_dict()`` or the
+    stored ``monitoring/results.json``): for each project measured by the satellite whose measure the scenarios
+    model, the predicted and measured effects (°C, 90 % intervals) and whether the intervals overlap."""
+    rows = []
+    for p in results.get("projects", []):
+        if p.get("effet_c") is None or p.get("prevu_c") is None:
+            continue
+        rows.append(
+            {
+                "nom": p["nom"],
+                "mesure": p["mesure"],
+                "verdict": p["verdict"],
+                "mesure_c": p["effet_c"],
+                "mesure_bas_c": p["effet_bas_c"],
+                "mesure_haut_c": p["effet_haut_c"],
+                "prevu_c": p["prevu_c"],
+                "prevu_bas_c": p["prevu_bas_c"],
+                "prevu_haut_c": p["prevu_haut_c"],
+                "accord": bool(p["effet_bas_c"] <= p["prevu_haut_c"] and p["prevu_bas_c"] <= p["effet_haut_c"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _plain(v):
+    """A JSON-safe value: NaN and missing become None, numpy numbers Python ones."""
+    if v is None or (isinstance(v, float | np.floating) and not np.isfinite(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _round(v, nd: int = 2):

@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 import xarray as xr
 
 from .errors import (
@@ -629,6 +630,26 @@ def write_works_file(territory_dir: str | Path, works: gpd.GeoDataFrame) -> Path
             frame.reset_index().to_file(tmp, layer="works", driver="GPKG", engine="pyogrio")
 
     return write_atomic(Path(territory_dir) / MONITORING / WORKS, write)
+
+
+def add_works(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
+    """Append checked projects (:func:`ilots.sources.works.check_works`) to the saved ones, atomically: nothing
+    saved is replaced; a project already saved (same name and polygon) is not added twice. Returns how many
+    were added."""
+    old = read_works_file(territory_dir)
+    new = new.to_crs(old.crs) if old is not None else new
+    if old is not None:
+        seen = {(n, g.wkb) for n, g in zip(old["name"], shapely.normalize(old.geometry.values), strict=True)}
+        keep = [
+            (n, g.wkb) not in seen for n, g in zip(new["name"], shapely.normalize(new.geometry.values), strict=True)
+        ]
+        new = new[keep]
+    if new.empty:
+        return 0
+    merged = gpd.GeoDataFrame(pd.concat([df for df in (old, new) if df is not None], ignore_index=True), crs=new.crs)
+    merged.index = pd.Index([f"p{i + 1}" for i in range(len(merged))], name="project_id")
+    write_works_file(territory_dir, merged)
+    return int(len(new))
 
 
 def read_works_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:

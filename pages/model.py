@@ -5,6 +5,8 @@ import streamlit as st
 
 from ilots import fr
 from ilots.maps import residual_map
+from ilots.monitor import prediction_check
+from ilots.store import read_monitor_results
 from ui.common import blocks_with_model, french_table, model, select_territory, show_map
 
 
@@ -218,6 +220,50 @@ with st.expander("Facteurs utilisés et écartés"):
             ]
         ),
         hide_index=True,
+    )
+
+st.subheader("Les scénarios face aux réalisations")
+stored = read_monitor_results(terr.path)
+check = prediction_check(stored) if stored else pd.DataFrame()
+if check.empty:
+    st.caption(
+        "Aucun projet achevé n'a encore été mesuré sur ce territoire : la page « Suivi des réalisations » (ou "
+        "`python -m ilots monitor`) compare ce que les scénarios prévoient à ce que le satellite mesure après les "
+        "travaux. C'est la validation du modèle par la réalité."
+    )
+else:
+    agree = int(check["accord"].sum())
+    st.markdown(
+        f"Sur **{len(check)}** projet(s) achevé(s) mesuré(s) par le satellite, la prévision du modèle pour la même "
+        f"mesure au même endroit est compatible avec la mesure (intervalles à 90 % qui se recouvrent) pour "
+        f"**{agree}**. Un écart dit que le modèle, qui apprend des différences entre îlots d'un même été, "
+        "surestime ou sous-estime l'effet d'un changement réel : lisez ses scénarios en conséquence."
+    )
+    st.dataframe(
+        french_table(
+            pd.DataFrame(
+                {
+                    "Projet": check["nom"],
+                    "Mesure": check["mesure"],
+                    "Mesuré (90 %)": [
+                        fr.temp_interval(v, lo, hi)
+                        for v, lo, hi in zip(
+                            check["mesure_c"], check["mesure_bas_c"], check["mesure_haut_c"], strict=True
+                        )
+                    ],
+                    "Prévu (90 %)": [
+                        fr.temp_interval(v, lo, hi)
+                        for v, lo, hi in zip(check["prevu_c"], check["prevu_bas_c"], check["prevu_haut_c"], strict=True)
+                    ],
+                    "Compatibles": ["oui" if a else "non" for a in check["accord"]],
+                }
+            )
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        "Effets sur la température de surface au-dessus du projet, la prévision passée par l'empreinte de la "
+        "bande thermique comme la mesure. Méthode : docs/monitoring.md."
     )
 
 st.subheader("Limites")

@@ -16,7 +16,7 @@ from ilots.monitor import MIN_AREA_M2
 from ilots.restat import summer_label
 from ilots.scenarios import drawn_polygon
 from ilots.sources.works import KIND_LABELS, check_works, read_works
-from ilots.store import summers_index, write_works_file
+from ilots.store import add_works, summers_index
 from ilots.uploads import Limits, safe_extract_zip, save_upload
 from ui.common import (
     creation_enabled,
@@ -58,19 +58,8 @@ with st.expander(f"Étés de température enregistrés : {len(summers)}", expand
 # -- the works -----------------------------------------------------------------------------------------------
 def _add_works(new) -> None:
     """Append ``new`` projects to the saved list (nothing saved is replaced) and rerun."""
-    old = terr.works()
-    frames = [] if old is None else [old]
-    merged = pd.concat([*frames, new.to_crs(terr.blocks.crs)], ignore_index=True)
-    write_works_file(terr.path, check_works(_as_file_columns(merged), "Les réalisations"))
-    st.session_state["works_saved"] = len(new)
+    st.session_state["works_saved"] = add_works(terr.path, new)
     st.rerun()
-
-
-def _as_file_columns(frame):
-    names = {"name": "nom", "kind": "mesure", "completed": "date_fin", "area_m2": "surface_m2", "cost_eur": "cout_eur"}
-    out = frame.rename(columns=names)
-    out["date_fin"] = [d.isoformat() for d in out["date_fin"]]
-    return out
 
 
 try:
@@ -79,8 +68,11 @@ except IlotsError as exc:
     st.error(md_escape(exc))
     saved = None
 editable = creation_enabled()
-if n := st.session_state.pop("works_saved", None):
-    st.success(f"{n} projet(s) ajouté(s) aux réalisations du territoire.")
+if (n := st.session_state.pop("works_saved", None)) is not None:
+    if n:
+        st.success(f"{n} projet(s) ajouté(s) aux réalisations du territoire.")
+    else:
+        st.info("Ces projets étaient déjà enregistrés : rien n'a été ajouté.")
 with st.expander("Ajouter des réalisations", expanded=saved is None):
     if not editable:
         st.info("Sur ce serveur, la liste des réalisations est en lecture seule.")

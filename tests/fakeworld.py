@@ -43,6 +43,9 @@ VARIANTS = (
     Variant("LC08_L2SP_199027_20230713_20230714_02_T1", "2023-07-13", "landsat-8", 48.0, 0.0, 1.0),
     Variant("LC09_L2SP_199027_20230822_20230823_02_T1", "2023-08-22", "landsat-9", 12.0, 0.05, 0.0),
     Variant("LC08_L2SP_199027_20230830_20230831_02_T1", "2023-08-30", "landsat-8", 30.0, 0.35, -1.0),
+    # Earlier summers, for the monitoring's several years (python -m ilots monitor --fetch-years).
+    Variant("LC08_L2SP_199027_20210715_20210716_02_T1", "2021-07-15", "landsat-8", 5.0, 0.0, 0.5),
+    Variant("LC08_L2SP_199027_20220720_20220721_02_T1", "2022-07-20", "landsat-8", 8.0, 0.0, 1.5),
 )
 
 

@@ -17,7 +17,8 @@ cost_eur     cout_eur, cout, cost, montant, budget (euros)
 Kinds (French or English): ``trees`` (arbres, plantation, boisement, ombrage), ``depave``
 (désimperméabilisation, dépavage, cour oasis), ``green_roofs`` (toiture végétalisée), ``cool_roofs``
 (toiture fraîche, cool roof, peinture réfléchissante), ``water`` (eau, fontaine, bassin, brumisation).
-A date is ``2021-06-30``, ``30/06/2021`` or a year alone (``2021``: completed during that year).
+A date is ``2021-06-30``, ``30/06/2021`` or a year alone (``2021``: completed during that year, whose summer
+is then left out).
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def _kind(value) -> str | None:
 
 
 def parse_completion(value) -> dt.date | None:
-    """A completion date from a date, ``2021-06-30``, ``30/06/2021`` or a year alone (then 31 December: the
-    works' own summer counts as neither before nor after)."""
+    """A completion date from a date, ``2021-06-30``, ``30/06/2021`` or a year alone (then 1 July: the works'
+    own summer, when they may have been under way, counts as neither before nor after)."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, dt.datetime | pd.Timestamp):
@@ -101,7 +102,7 @@ def parse_completion(value) -> dt.date | None:
         return value
     if isinstance(value, int | np.integer | float | np.floating) and float(value).is_integer():
         year = int(value)
-        return dt.date(year, 12, 31) if 1950 <= year <= 2100 else None
+        return dt.date(year, 7, 1) if 1950 <= year <= 2100 else None
     text = str(value).strip()
     if re.fullmatch(r"\d{4}", text):
         return parse_completion(int(text))

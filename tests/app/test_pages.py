@@ -15,6 +15,7 @@ PAGES = [
     "pages/scenarios.py",
     "pages/briefing.py",
     "pages/cafe.py",
+    "pages/monitoring.py",
     "pages/transparency.py",
     "pages/new_territory.py",
 ]
@@ -156,3 +157,33 @@ def test_map_offers_a_png_of_the_shown_layer(app):
     app.switch_page("pages/map.py").run()
     assert not app.exception
     assert any("Télécharger la carte « Température de surface » (PNG" in b.label for b in app.get("download_button"))
+
+
+def test_monitoring_page_gives_each_project_its_verdict_and_the_model_card_compares(app):
+    """Issue 15: the demo's three projects, each verdict counted, the chosen project's figures, the sheets."""
+    app.switch_page("pages/monitoring.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    labels = {m.label: m.value for m in app.metric}
+    for verdict in (
+        "Refroidissement mesuré",
+        "Pas d'effet détectable à cette échelle",
+        "Trop petit pour être mesuré par satellite",
+    ):
+        assert labels[verdict] == "1 projet", labels
+    assert labels["Îlots témoins"] == "20"
+    table = app.dataframe[0].value
+    assert list(table["Verdict"]) == [
+        "refroidissement mesuré",
+        "pas d'effet détectable à cette échelle",
+        "trop petit pour être mesuré par satellite",
+    ]
+    assert "90 % de chances" in app.markdown[-1].value or any("90 % de chances" in m.value for m in app.markdown)
+    assert [b.label for b in app.get("download_button")] == [
+        "Fiche d'impact, tous les projets (PDF)",
+        "Fiche de ce projet (PDF)",
+        "Tableau des projets (CSV)",
+    ]
+    app.selectbox(key="works_chosen").set_value("Cour oasis de l'école Jean-Jaurès").run()
+    assert any("trop petit pour être mesuré par satellite" in m.value.lower() for m in app.markdown)
+    app.switch_page("pages/model.py").run()
+    assert any("projet(s) achevé(s) mesuré(s)" in m.value for m in app.markdown)
