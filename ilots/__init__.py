@@ -3,10 +3,11 @@
 Data flow (one way): ``sources`` → ``blocks`` → ``features`` (with ``zonal`` and ``footprint``, assembled by
 ``feature_table``) → ``store``; ``build`` orchestrates it (the one build path, also called by ``demo``, the
 callers of ``fetch`` — which only acquires the inputs — and ``scale``: tiled builds and many communes);
-``restat`` reaggregates another date on stored weights; ``model`` → ``risk`` → ``explain`` (``analysis``
+``restat`` reaggregates other dates on stored weights and ``monitor`` estimates, from several summers, the
+effect of completed works (``impact`` prints it); ``model`` → ``risk`` → ``explain`` (``analysis``
 stores them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and ``export`` present them. Long tasks
 report through ``progress``. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many |
-restat | info | demo | fit | scenario``. The dashboard (``dashboard.py``, ``pages/``, ``ui/``) is outside this
+restat | monitor | info | demo | fit | scenario``. The dashboard (``dashboard.py``, ``pages/``, ``ui/``) is outside this
 package. The README's « Architecture » section gives one line per module.
 """
 

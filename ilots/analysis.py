@@ -228,8 +228,9 @@ def monitor_territory(
 ):
     """Before/after estimates (:mod:`ilots.monitor`) for ``works`` (default: the territory's saved projects) on
     its stored summers (within ``years``, inclusive), with the scenario engine's predictions when ``engine`` is
-    given. Raises :class:`MonitoringInputError` (French) when there is no project or fewer than two summers,
-    :class:`NoOverlapError` when no project lies on the territory."""
+    given (or a function making it, called only once the inputs are known to suffice: fitting a model is
+    then not wasted on a refusal). Raises :class:`MonitoringInputError` (French) when there is no project or
+    fewer than two summers, :class:`NoOverlapError` when no project lies on the territory."""
     import shapely
 
     from .errors import MonitoringInputError, NoOverlapError
@@ -260,5 +261,5 @@ def monitor_territory(
     result = monitor_projects(terr.blocks, block_lst, works, works_lst, n_boot=n_boot, year_notes=skipped)
     result.summer_dates = {y: index["summers"][str(y)].get("dates", []) for y in result.years}
     if engine is not None:
-        predict_projects(engine, works, result)
+        predict_projects(engine() if callable(engine) else engine, works, result)
     return result

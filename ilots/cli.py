@@ -672,8 +672,11 @@ def _monitor(args, argv=None) -> None:
             works = read_works(args.works, terr.blocks.crs)
             if args.save_works:
                 write_works_file(terr.path, works)
-        meta, table = ensure_model(terr, progress=bar)
-        result = monitor_territory(terr, works=works, years=args.years, engine=ScenarioEngine(terr.blocks, meta, table))
+
+        def engine() -> ScenarioEngine:  # the model is fitted (if needed) only once the inputs suffice
+            return ScenarioEngine(terr.blocks, *ensure_model(terr, progress=bar))
+
+        result = monitor_territory(terr, works=works, years=args.years, engine=engine)
     finally:
         bar.close()
     data = result.to_dict()

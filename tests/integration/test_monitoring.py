@@ -13,10 +13,12 @@ import pytest
 import rasterio
 import shapely
 
+from ilots.build import build_territory
 from ilots.cli import main
 from ilots.demo import DEMO_CLOUDED_SUMMER, DEMO_SUMMERS, build_demo
 from ilots.restat import add_summers
 from ilots.store import load_territory, read_monitor_results, summers_index
+from tests.conftest import lyon_inputs
 from tests.fakeworld import CODE
 
 
@@ -131,3 +133,28 @@ def test_several_summers_are_fetched_offline_from_the_stac_service(fake_world, t
     assert (out / "monitoring" / "scenes" / "2021").is_dir()
     assert data["projects"][0]["ete_avant"] == 1 and data["projects"][0]["ete_apres"] == 2  # 2022 and 2023
     assert not list((out / "monitoring" / "scenes").rglob(".*part*"))  # every scene folder whole
+
+
+@pytest.mark.real_data
+def test_real_lyon_scenes_make_one_summer_and_one_summer_is_said_not_to_be_enough(real_dir, tmp_path, capsys):
+    """The real Lyon extracts (two dates of summer 2022) are read onto the territory's grid as one summer; the
+    monitoring then says, before fitting anything, that it needs a summer before and after the works."""
+    out = tmp_path / "lyon"
+    build_territory(lyon_inputs(real_dir), out)
+    r = real_dir / "lyon"
+    report = add_summers(out, {None: [str(r / "Lyon_LST_2022-06-21.tif"), str(r / "Lyon_LST_Landsat_2022-07-14.tif")]})
+    assert report["added"][2022]["dates"] == ["2022-06-21", "2022-07-14"]
+    assert report["added"][2022]["valid_share"] > 0.9
+    terr = load_territory(out)
+    summers, _ = terr.summers()
+    assert summers[2022].shape == terr.lst().shape and np.isfinite(summers[2022].values).mean() > 0.5
+    c = terr.blocks.geometry.union_all().centroid
+    works = tmp_path / "works.geojson"
+    gpd.GeoDataFrame(
+        {"nom": ["Place plantée"], "mesure": ["arbres"], "date_fin": ["2021-04-01"]},
+        geometry=[shapely.box(c.x - 120, c.y - 120, c.x + 120, c.y + 120)],
+        crs=terr.blocks.crs,
+    ).to_file(works, driver="GeoJSON")
+    assert main(["monitor", str(out), "--works", str(works)]) == 2
+    assert "1 été de température" in capsys.readouterr().err
+    assert not (out / "model.json").exists()  # refused before any fit
