@@ -749,21 +749,24 @@ DEMO_WORKS = (
 )
 
 
-def _project_sites(blocks: gpd.GeoDataFrame, bounds: tuple) -> list[shapely.Geometry]:
-    """Squares of each demo project's area, on blocks of the wanted temperature quantile, 600 m apart and
-    inside the town."""
+def _project_sites(blocks: gpd.GeoDataFrame, bounds: tuple) -> list[tuple[int, shapely.Geometry]]:
+    """(index in :data:`DEMO_WORKS`, square of its area) for each demo project that fits: on a block of the wanted
+    temperature quantile, apart from the others and inside the town (a small town holds fewer)."""
     x0, y0, x1, y1 = bounds
-    inner = blocks[blocks.geometry.centroid.within(shapely.box(x0 + 400, y0 + 400, x1 - 400, y1 - 400))]
+    side = min(x1 - x0, y1 - y0)
+    margin, spacing = min(400.0, side / 6), min(600.0, side / 4)
+    inner = blocks[blocks.geometry.centroid.within(shapely.box(x0 + margin, y0 + margin, x1 - margin, y1 - margin))]
     inner = inner[inner["lst_mean_c"].notna()]
-    sites: list[shapely.Geometry] = []
-    for _, _, _, area, _, _, q in DEMO_WORKS:
+    sites: list[tuple[int, shapely.Geometry]] = []
+    for k, (_, _, _, area, _, _, q) in enumerate(DEMO_WORKS):
+        h = np.sqrt(area) / 2
+        if inner.empty or 2 * h > side - 2 * margin:
+            continue
         target = inner["lst_mean_c"].quantile(q)
-        order = (inner["lst_mean_c"] - target).abs().sort_values().index
-        for bid in order:
+        for bid in (inner["lst_mean_c"] - target).abs().sort_values().index:
             c = inner.geometry.loc[bid].centroid
-            if all(c.distance(other.centroid) > 600 for other in sites):
-                h = np.sqrt(area) / 2
-                sites.append(shapely.box(c.x - h, c.y - h, c.x + h, c.y + h))
+            if all(c.distance(other.centroid) > spacing for _, other in sites):
+                sites.append((k, shapely.box(c.x - h, c.y - h, c.x + h, c.y + h)))
                 break
     return sites
 
@@ -784,29 +787,32 @@ def add_monitoring_demo(folder: str | Path, seed: int = 2154) -> dict:
     grid = terr.lst()
     rng = np.random.default_rng(seed + 15)
     sites = _project_sites(terr.blocks, tuple(terr.manifest["bounds"]))
+    placed = [DEMO_WORKS[k] for k, _ in sites]
     works = gpd.GeoDataFrame(
         {
-            "nom": [w[0] for w in DEMO_WORKS],
-            "mesure": [w[1] for w in DEMO_WORKS],
-            "date_fin": [w[2] for w in DEMO_WORKS],
-            "surface_m2": [w[3] for w in DEMO_WORKS],
-            "cout_eur": [w[4] for w in DEMO_WORKS],
+            "nom": [w[0] for w in placed],
+            "mesure": [w[1] for w in placed],
+            "date_fin": [w[2] for w in placed],
+            "surface_m2": [w[3] for w in placed],
+            "cout_eur": [w[4] for w in placed],
         },
-        geometry=sites,
+        geometry=[g for _, g in sites],
         crs=grid.rio.crs,
     )
     src = folder / "sources"
     works_path = src / "realisations_ilotville.gpkg"
-    works.to_file(works_path, layer="realisations", driver="GPKG", engine="pyogrio")
     res = abs(grid.rio.resolution()[0])
-    cover = coverage_weights(grid, works).matrix.toarray().reshape(len(works), *grid.shape)
+    cover = np.zeros((0, *grid.shape))
+    if len(works):
+        works.to_file(works_path, layer="realisations", driver="GPKG", engine="pyogrio")
+        cover = coverage_weights(grid, works).matrix.toarray().reshape(len(works), *grid.shape)
     seen = np.stack([ndimage.gaussian_filter(c, THERMAL_PSF_SIGMA_M / res, mode="constant") for c in cover])
     base = grid.values.astype("float64")
     paths = []
     for year in DEMO_SUMMERS:
         noise = ndimage.gaussian_filter(rng.normal(size=grid.shape), 4.0, mode="wrap")
         field = base + rng.normal(0.0, 1.2) + 0.35 * noise / noise.std()
-        for k, (_, _, done, _, _, effect, _) in enumerate(DEMO_WORKS):
+        for k, (_, _, done, _, _, effect, _) in enumerate(placed):
             if dt.date(year, 6, 1) > dt.date.fromisoformat(done):
                 field = field + effect * seen[k]
         if year == DEMO_CLOUDED_SUMMER:
@@ -816,5 +822,6 @@ def add_monitoring_demo(folder: str | Path, seed: int = 2154) -> dict:
         _write_tif(path, field.astype("float32"), grid.rio.transform(), grid.rio.crs, np.nan, tags={"units": "degC"})
         paths.append(str(path))
     summary = add_summers(terr, {None: paths})
-    write_works_file(folder, read_works(works_path, grid.rio.crs))
+    if len(works):
+        write_works_file(folder, read_works(works_path, grid.rio.crs))
     return summary

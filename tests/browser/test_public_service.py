@@ -18,7 +18,7 @@ from ilots.analysis import fit_territory
 from ilots.store import load_territory
 from tests.browser.test_browser import ARTIFACTS, serving
 
-PAGES = ["", "map", "model", "scenarios", "briefing", "cafe", "transparency", "new_territory"]
+PAGES = ["", "map", "model", "scenarios", "briefing", "cafe", "monitoring", "transparency", "new_territory"]
 WIDTHS = [1366, 390]
 # Streamlit's own sidebar navigation puts <div> wrappers between its <ul> and <li> (st.navigation with
 # sections): axe's "list" and "listitem" rules, on nodes inside stSidebarNav only. Not ours to change.
