@@ -30,6 +30,44 @@ from ui.common import (
 )
 
 LIMITS = Limits()
+
+
+def series_chart(series: pd.DataFrame, name: str):
+    """Project and controls anomalies by summer (°C), the controls' 10–90 % band, French labels; the marks are
+    hidden from screen readers, which get the chart's description and the table below instead."""
+    import altair as alt
+
+    data = series.assign(year=series["year"].astype(int))
+    axis_y = alt.Axis(
+        title="Écart aux îlots non traités (°C)", labelExpr="replace(format(datum.value, '.1f'), '.', ',')"
+    )
+    x = alt.X("year:O", title="Été", axis=alt.Axis(labelAngle=0))
+    band = (
+        alt.Chart(data)
+        .mark_area(color="#9ecae1", opacity=0.5, aria=False)
+        .encode(x=x, y=alt.Y("controls_p10_c:Q", axis=axis_y), y2="controls_p90_c:Q")
+    )
+    long = data.melt(id_vars=["year"], value_vars=["project_c", "controls_c"], var_name="serie", value_name="c")
+    long["serie"] = long["serie"].map({"project_c": "Projet", "controls_c": "Îlots témoins (moyenne)"})
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=True, aria=False)
+        .encode(
+            x=x,
+            y=alt.Y("c:Q", axis=axis_y),
+            color=alt.Color(
+                "serie:N",
+                title=None,
+                scale=alt.Scale(domain=["Projet", "Îlots témoins (moyenne)"], range=["#b2182b", "#2171b5"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+        )
+    )
+    return (band + lines).properties(
+        height=300, description=f"Écart de température de surface du projet {name} et de ses îlots témoins, par été."
+    )
+
+
 terr = select_territory()
 st.title("Suivi des réalisations")
 st.caption(
@@ -201,15 +239,30 @@ elif p.predicted_note:
 for note in p.notes:
     st.caption(f"Note : {md_escape(note)}.")
 if len(p.series):
-    chart = p.series.set_index("year")[["project_c", "controls_c"]].rename(
-        columns={"project_c": "Projet", "controls_c": "Îlots témoins (moyenne)"}
-    )
-    chart.index = chart.index.astype(str)
-    st.line_chart(chart, y_label="Écart aux îlots non traités (°C)", x_label="Été", color=["#b2182b", "#2171b5"])
+    st.altair_chart(series_chart(p.series, p.name), width="stretch")
     st.caption(
-        "Température de surface de chaque été, en écart à la médiane des îlots non traités la même année. "
-        + (f"Les travaux se terminent le {fr.date_fr(p.completed)}.")
+        "Température de surface de chaque été, en écart à la médiane des îlots non traités la même année ; la "
+        "bande bleue va du 10e au 90e centile des îlots témoins. "
+        f"Les travaux se terminent le {fr.date_fr(p.completed)}."
     )
+    with st.expander("Les mêmes valeurs en tableau"):
+        rows = p.series.assign(
+            period=p.series["period"].map({"before": "avant", "after": "après", "works": "année des travaux"})
+        )
+        st.dataframe(
+            french_table(
+                pd.DataFrame(
+                    {
+                        "Été": rows["year"].astype(int).astype(str),
+                        "Période": rows["period"],
+                        "Projet": rows["project_c"],
+                        "Témoins (moyenne)": rows["controls_c"],
+                    }
+                ),
+                {"Projet": lambda v: fr.temp(v, 1, True), "Témoins (moyenne)": lambda v: fr.temp(v, 1, True)},
+            ),
+            hide_index=True,
+        )
 
 verdicts = {i: (q.verdict, q.verdict_fr) for i, q in zip(result.works.index, result.projects, strict=True)}
 show_map(
