@@ -124,16 +124,21 @@ def class_fractions(
     Returns one column per group plus ``_coverage``, the share of the block with a valid class.
     """
     df = _run(da, blocks, ["frac", "unique", "count"], nodata=nodata)
-    out = pd.DataFrame(0.0, index=blocks.index, columns=list(groups))
-    lookup = {code: name for name, codes in groups.items() for code in codes}
-    for i, (fracs, codes) in enumerate(zip(df["frac"], df["unique"], strict=True)):
-        if fracs is None or len(fracs) == 0:
-            out.iloc[i] = np.nan
-            continue
-        for f, code in zip(fracs, codes, strict=True):
-            name = lookup.get(int(code))
-            if name is not None:
-                out.iat[i, out.columns.get_loc(name)] += float(f)
+    names = list(groups)
+    column = {code: j for j, codes in enumerate(groups.values()) for code in codes}
+    fracs = [np.asarray(f if f is not None else [], dtype="float64") for f in df["frac"]]
+    codes = [np.asarray(c if c is not None else [], dtype="int64") for c in df["unique"]]
+    lengths = np.array([len(f) for f in fracs])
+    rows = np.repeat(np.arange(len(fracs)), lengths)
+    flat_f = np.concatenate(fracs) if len(fracs) else np.array([])
+    flat_c = np.concatenate(codes) if len(codes) else np.array([], dtype="int64")
+    cols = np.array([column.get(int(c), -1) for c in np.unique(flat_c)], dtype="int64")
+    col_of = cols[np.searchsorted(np.unique(flat_c), flat_c)] if len(flat_c) else np.array([], dtype="int64")
+    keep = col_of >= 0
+    values = np.zeros((len(fracs), len(names)))
+    np.add.at(values, (rows[keep], col_of[keep]), flat_f[keep])  # one pass, no per-cell pandas writes
+    values[lengths == 0] = np.nan
+    out = pd.DataFrame(values, index=blocks.index, columns=names)
     res_x, res_y = (abs(r) for r in da.rio.resolution())
     out["_coverage"] = (df["count"].astype("float64") * res_x * res_y / np.maximum(blocks.area, 1e-9)).clip(0, 1)
     return out

@@ -156,3 +156,26 @@ def test_every_feature_is_documented_with_its_unit():
         assert f"`{name}`" in doc, name
         row = next(line for line in doc.splitlines() if f"`{name}`" in line)
         assert feat.unit in row, name
+
+
+def test_building_shares_equal_a_full_overlay_when_most_footprints_lie_inside_one_block():
+    """Issue 14 §2: containment first, intersection only for footprints crossing an edge — same areas."""
+    rng = np.random.default_rng(4)
+    xs, ys = np.meshgrid(np.arange(6) * 100.0, np.arange(6) * 100.0)
+    blocks = gpd.GeoDataFrame(
+        geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 100, ys.ravel() + 100), crs=2154
+    )
+    cx, cy = rng.uniform(0, 600, 400), rng.uniform(0, 600, 400)
+    size = rng.uniform(4, 30, 400)
+    buildings = gpd.GeoDataFrame(
+        {"height_m": rng.uniform(3, 30, 400)}, geometry=shapely.box(cx, cy, cx + size, cy + size), crs=2154
+    )
+    got = building_features(blocks, buildings)
+    pieces = gpd.overlay(blocks.reset_index(names="b"), buildings.reset_index(names="k"), how="intersection")
+    area = pieces.area.groupby(pieces["b"]).sum().reindex(range(len(blocks)), fill_value=0.0)
+    np.testing.assert_allclose(got["building_coverage"].to_numpy(), area.to_numpy() / 10_000.0, rtol=1e-9, atol=1e-12)
+    crossing = ~shapely.contains_properly(
+        blocks.geometry.values[blocks.sindex.query(buildings.geometry.values, predicate="intersects")[1]],
+        buildings.geometry.values[blocks.sindex.query(buildings.geometry.values, predicate="intersects")[0]],
+    )
+    assert 0 < crossing.sum() < len(crossing)  # both paths exercised
