@@ -10,7 +10,6 @@ numbered north to south, then west to east, by representative point.
 from __future__ import annotations
 
 import geopandas as gpd
-import momepy
 import numpy as np
 import pandas as pd
 import shapely
@@ -82,6 +81,8 @@ def blocks_from_network(
                 )
             )
     limit = gpd.GeoSeries([study_area], crs=crs)
+    import momepy  # 1.2 s of imports (libpysal, scipy.stats): only builds that cut blocks from roads pay it
+
     enclosures = momepy.enclosures(barriers, limit=limit, additional_barriers=extra or None, clip=True)
     geoms = enclosures.geometry
     geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"]) & ~geoms.is_empty]

@@ -159,3 +159,13 @@ def test_the_ui_package_uses_no_private_streamlit_api():
                 mod,
             )
             assert mod.split(".")[0] != "pages", (path.name, mod)
+
+
+def test_a_build_from_given_blocks_does_not_import_momepy():
+    """Issue 14 §1: momepy (and libpysal, scipy.stats behind it) loads only when blocks are cut from roads."""
+    import subprocess
+    import sys
+
+    code = "import sys, ilots.build, ilots.cli; print('momepy' in sys.modules, 'libpysal' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout
