@@ -47,28 +47,25 @@ class _Progress:
             self.bar.close()
 
 
-def _months(text: str) -> tuple[int, int]:
+def _range(text: str, lo: int, hi: int, expected: str) -> tuple[int, int]:
+    """« 6-8 » or « 7 » → (6, 8) / (7, 7), within [lo, hi]; else argparse's error with ``expected``."""
     try:
         parts = [int(v) for v in text.replace("–", "-").split("-")]
     except ValueError:
         parts = []
     if len(parts) == 1:
         parts = parts * 2
-    if len(parts) != 2 or not (1 <= parts[0] <= parts[1] <= 12):
-        raise argparse.ArgumentTypeError("attendu un mois ou un intervalle de mois, ex. 6-8 pour juin à août")
+    if len(parts) != 2 or not (lo <= parts[0] <= parts[1] <= hi):
+        raise argparse.ArgumentTypeError(f"attendu {expected}")
     return parts[0], parts[1]
+
+
+def _months(text: str) -> tuple[int, int]:
+    return _range(text, 1, 12, "un mois ou un intervalle de mois, ex. 6-8 pour juin à août")
 
 
 def _years(text: str) -> tuple[int, int]:
-    try:
-        parts = [int(v) for v in text.replace("–", "-").split("-")]
-    except ValueError:
-        parts = []
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or not (1982 <= parts[0] <= parts[1] <= 2100):
-        raise argparse.ArgumentTypeError("attendu une année ou un intervalle d'années, ex. 2016-2024")
-    return parts[0], parts[1]
+    return _range(text, 1982, 2100, "une année ou un intervalle d'années, ex. 2016-2024")
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

@@ -30,6 +30,18 @@ __all__ = ["reaggregate_lst", "add_summers", "parse_summer_sources", "summer_tab
 MIN_VALID_SHARE = 0.05
 
 
+def _stored_weights(terr: Territory, to_do: str):
+    """The territory's block × pixel coverage weights; :class:`CorruptTerritoryError` saying to rebuild (to do
+    ``to_do``) when an older build did not store them."""
+    weights = terr.coverage()
+    if weights is None:
+        raise CorruptTerritoryError(
+            f"{terr.name} : pas de poids de couverture (territoire construit par une version antérieure) ; "
+            f"reconstruisez-le pour {to_do}."
+        )
+    return weights
+
+
 def reaggregate_lst(territory: str | Path, source: str) -> pd.DataFrame:
     """Block means of another LST (a Landsat scene or an LST GeoTIFF) by the stored sparse weights.
 
@@ -38,12 +50,7 @@ def reaggregate_lst(territory: str | Path, source: str) -> pd.DataFrame:
     Returns ``lst_mean_c`` (new), ``lst_mean_c_stored`` and their difference, indexed by block.
     """
     terr = load_territory(territory)
-    weights = terr.coverage()
-    if weights is None:
-        raise CorruptTerritoryError(
-            f"{terr.name} : pas de poids de couverture (territoire construit par une version antérieure) ; "
-            "reconstruisez-le pour recalculer d'autres dates sans nouveau passage zonal."
-        )
+    weights = _stored_weights(terr, "recalculer d'autres dates sans nouveau passage zonal")
     grid = terr.lst()
     layers, _ = read_lst_layers([source], grid.rio.crs, tuple(float(v) for v in grid.rio.bounds()), with_ndvi=False)
     values, _ = composite(layers, ref=grid)  # every date resampled onto the territory's grid, then the median
@@ -138,12 +145,7 @@ def summer_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Surface temperature (°C) per block and per project (rows) and summer (columns): the blocks by the stored
     coverage weights (one sparse product a summer), the projects by their own weights on the same grid."""
-    weights = terr.coverage()
-    if weights is None:
-        raise CorruptTerritoryError(
-            f"{terr.name} : pas de poids de couverture (territoire construit par une version antérieure) ; "
-            "reconstruisez-le pour suivre les réalisations."
-        )
+    weights = _stored_weights(terr, "suivre les réalisations")
     grid = terr.lst()
     project_weights = coverage_weights(grid, works)
     years = sorted(summers)
