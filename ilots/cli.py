@@ -690,7 +690,8 @@ def _monitor(args, argv=None) -> None:
     summers = ", ".join(str(y) for y in result.years)
     print(f"Territoire : {terr.name}{' (données synthétiques)' if terr.synthetic else ''}")
     print(
-        f"Étés comparés ({len(result.years)}) : {summers} ; îlots non traités de référence : {result.untreated_blocks}"
+        f"Étés comparés ({len(result.years)}) : {summers} ; îlots non traités de référence : "
+        f"{fr.num(result.untreated_blocks, 0)}"
     )
     for note in result.notes:
         print(f"  {note}")

@@ -59,7 +59,8 @@ def _summary_page(result: MonitorResult, name: str, synthetic: bool):
     _header(
         fig,
         f"Suivi des réalisations — {name}",
-        f"{len(result.projects)} projet(s) ; étés comparés : {years} ; {result.untreated_blocks} îlots non traités "
+        f"{len(result.projects)} projet(s) ; étés comparés : {years} ; "
+        f"{fr.num(result.untreated_blocks, 0)} îlots non traités "
         "de référence.",
     )
     counts = {}

@@ -185,8 +185,9 @@ cols = st.columns(min(len(counts), 4) or 1)
 for col, (label, n) in zip(cols, counts.items(), strict=False):
     col.metric(label[:1].upper() + label[1:], f"{n} projet{'s' if n > 1 else ''}")
 st.caption(
-    f"Étés comparés : {', '.join(str(y) for y in result.years)} ; {result.untreated_blocks} îlots non traités "
-    "de référence." + (" " + " ; ".join(md_escape(n) for n in result.notes) + "." if result.notes else "")
+    f"Étés comparés : {', '.join(str(y) for y in result.years)} ; "
+    f"{fr.num(result.untreated_blocks, 0)} îlots non traités de référence."
+    + (" " + " ; ".join(md_escape(n) for n in result.notes) + "." if result.notes else "")
 )
 
 table = pd.DataFrame(
