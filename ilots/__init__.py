@@ -7,7 +7,8 @@ callers of ``fetch`` — which only acquires the inputs — and ``scale``: tiled
 effect of completed works (``impact`` prints it); ``model`` → ``risk`` → ``explain`` (``analysis``
 stores them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and ``export`` present them. Long tasks
 report through ``progress``. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many |
-restat | monitor | info | demo | fit | scenario``. The dashboard (``dashboard.py``, ``pages/``, ``ui/``) is outside this
+restat | monitor | refuges | info | demo | fit | scenario``; ``refuges`` gives walking distances to cool
+places. The dashboard (``dashboard.py``, ``pages/``, ``ui/``) is outside this
 package. The README's « Architecture » section gives one line per module.
 """
 

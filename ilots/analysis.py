@@ -263,3 +263,74 @@ def monitor_territory(
     if engine is not None:
         predict_projects(engine() if callable(engine) else engine, works, result)
     return result
+
+
+# -- Cool refuges within walking distance --------------------------------------------------------------------
+
+
+@dataclass
+class RefugeReport:
+    """Walking distances to the nearest cool refuge (:mod:`ilots.refuges`), today and with added refuges."""
+
+    refuges: object  # GeoDataFrame of the refuges (working CRS)
+    access: pd.DataFrame  # per block: refuge_walk_m, refuge_walk_min
+    summary: dict  # residents (or blocks) beyond 300 m
+    added: object | None = None  # the refuges a scenario adds
+    access_after: pd.DataFrame | None = None
+    summary_after: dict | None = None
+
+
+def bdtopo_source(terr: Territory) -> str:
+    """The BD TOPO source the territory was built from (a path inside it for the demo and fetch); raises
+    :class:`MissingLayerError` in French when it is absent or moved."""
+    from pathlib import Path
+
+    from .errors import MissingLayerError
+
+    for entry in terr.manifest.get("sources", []):
+        if entry.get("role") == "bdtopo" and entry.get("path"):
+            path = Path(entry["path"])
+            path = path if path.is_absolute() else terr.path / path
+            if path.exists():
+                return str(path)
+            raise MissingLayerError(
+                f"{terr.name} : la BD TOPO de la construction ({path}) est introuvable ; reconstruisez le territoire "
+                "avec --bdtopo pour calculer les distances à pied."
+            )
+    raise MissingLayerError(
+        f"{terr.name} a été construit sans BD TOPO : les distances à pied demandent son réseau routier "
+        "(troncon_de_route) ; reconstruisez-le avec --bdtopo."
+    )
+
+
+def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> RefugeReport:
+    """Walking distance from every block to the nearest cool refuge along the territory's BD TOPO streets, and
+    the residents beyond 300 m (about 5 minutes); ``points``: cool public buildings the user gives;
+    ``added``: polygons a scenario turns into refuges (a new park, a schoolyard opened in summer)."""
+    import geopandas as gpd
+
+    from .errors import MissingLayerError
+    from .refuges import RefugeRules, far_from_refuges, refuge_access, refuges_from_bdtopo, walk_graph
+    from .sources.bdtopo import read_bdtopo
+
+    rules = rules or RefugeRules()
+    crs = terr.blocks.crs
+    bd = read_bdtopo(bdtopo_source(terr), crs, bbox=tuple(float(v) for v in terr.blocks.total_bounds))
+    roads = bd.get("troncon_de_route")
+    if roads is None or roads.empty:
+        raise MissingLayerError(f"{terr.name} : la BD TOPO n'a pas de tronçons de route sur le territoire.")
+    graph = walk_graph(roads, rules)
+    refuges = refuges_from_bdtopo(bd.get("zone_de_vegetation"), bd.get("surface_hydrographique"), points, rules)
+    residents = terr.blocks.get("residents")
+    access = refuge_access(terr.blocks, graph, refuges, rules)
+    report = RefugeReport(refuges, access, far_from_refuges(access, residents))
+    if added is not None and len(added):
+        n = len(added)
+        extra = gpd.GeoDataFrame(
+            {"kind": ["ajouté"] * n, "name": [None] * n}, geometry=added.to_crs(crs).geometry.values, crs=crs
+        )
+        both = gpd.GeoDataFrame(pd.concat([refuges, extra], ignore_index=True), geometry="geometry", crs=crs)
+        report.added = extra
+        report.access_after = refuge_access(terr.blocks, graph, both, rules)
+        report.summary_after = far_from_refuges(report.access_after, residents)
+    return report

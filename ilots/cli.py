@@ -1,4 +1,5 @@
-"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | info | demo | fit | scenario``.
+"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | refuges | info | demo | fit |
+scenario``.
 
 User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
 code 2, without a traceback.
@@ -255,6 +256,20 @@ def _parser() -> argparse.ArgumentParser:
     mo.add_argument("--csv", help="tableau des projets à écrire (CSV, séparateur ;)")
     mo.add_argument("--pdf", help="fiche d'impact à écrire (PDF, une page par projet et une synthèse)")
     mo.add_argument("--quiet", action="store_true")
+
+    rf = sub.add_parser("refuges", help="distance à pied de chaque îlot au refuge frais le plus proche (parcs, eau)")
+    rf.add_argument("dir", help="dossier du territoire")
+    rf.add_argument(
+        "--points", help="bâtiments frais ouverts au public (points : bibliothèques, églises, salles climatisées)"
+    )
+    rf.add_argument(
+        "--add", help="polygones à rendre refuges (scénario : un parc créé, une cour d'école ouverte l'été)"
+    )
+    rf.add_argument(
+        "--min-park-ha", type=float, default=0.5, help="surface minimale d'un parc ou bois (ha, défaut 0,5)"
+    )
+    rf.add_argument("--json", action="store_true", help="sortie JSON")
+    rf.add_argument("--csv", help="distances par îlot à écrire (CSV, séparateur ;)")
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
@@ -722,6 +737,61 @@ def _monitor(args, argv=None) -> None:
             print(f"Écrit : {target}")
 
 
+def _refuges(args, argv=None) -> None:
+    from .analysis import refuges_territory
+    from .export import to_csv_bytes
+    from .refuges import NEAR_M, RefugeRules
+    from .sources.vectors import read_vector, require_polygons
+    from .store import load_territory
+
+    terr = load_territory(args.dir)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise WriteError(f"Le dossier de {args.csv} n'existe pas : créez-le ou choisissez un autre fichier.")
+    if not 0 < args.min_park_ha <= 1000:
+        raise BuildError("--min-park-ha : une surface entre 0 et 1 000 ha est attendue.")
+    points = read_vector(args.points, terr.blocks.crs) if args.points else None
+    added = require_polygons(read_vector(args.add, terr.blocks.crs), "Refuges ajoutés") if args.add else None
+    rules = RefugeRules(min_green_m2=args.min_park_ha * 10_000)
+    report = refuges_territory(terr, points=points, added=added, rules=rules)
+    if args.csv:
+        Path(args.csv).write_bytes(
+            to_csv_bytes(terr.blocks[[terr.blocks.geometry.name]].join(report.access).reset_index())
+        )
+    if args.json:
+        data = {
+            "refuges": report.refuges["kind"].value_counts().to_dict(),
+            "today": report.summary,
+            "with_added": report.summary_after,
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False))
+        return
+    counts = ", ".join(f"{n} {k}" for k, n in report.refuges["kind"].value_counts().items())
+    print(f"Territoire : {terr.name}{' (données synthétiques)' if terr.synthetic else ''}")
+    print(f"Refuges frais : {counts or 'aucun'} (parcs et bois d'au moins {fr.num(args.min_park_ha, 1)} ha, eau)")
+    for label, summary in (("Aujourd'hui", report.summary), ("Avec les refuges ajoutés", report.summary_after)):
+        if summary is None:
+            continue
+        if "share_residents_far" in summary and summary["share_residents_far"] is not None:
+            far, known = round(summary["residents_far"], -2), round(summary["residents_known"], -2)
+            print(
+                f"{label} : environ {fr.num(far, 0)} habitants sur {fr.num(known, 0)} "
+                f"({fr.pct(summary['share_residents_far'])}) vivent à plus de {fr.num(NEAR_M, 0)} m à pied "
+                "(≈ 5 min) d'un refuge frais (habitants estimés du carroyage, à la centaine près)"
+            )
+        else:
+            print(
+                f"{label} : {summary['blocks_far']} îlots sur {summary['blocks_known']} à plus de {fr.num(NEAR_M, 0)} m"
+            )
+    if report.summary["blocks_unreachable"]:
+        print(f"{report.summary['blocks_unreachable']} îlots sans chemin vers un refuge sur le réseau (non comptés).")
+    print(
+        "Distances le long des rues BD TOPO (autoroutes exclues), depuis un point de chaque îlot ; "
+        "méthode : docs/refuges.md."
+    )
+    if args.csv:
+        print(f"Écrit : {args.csv}")
+
+
 def _build_many(args, argv) -> None:
     from .build import BuildInputs
     from .scale import build_many, read_communes
@@ -864,6 +934,7 @@ _VERBS = {
     "build-many": _build_many,
     "restat": _restat,
     "monitor": _monitor,
+    "refuges": _refuges,
     "demo": _demo,
     "fit": _fit,
     "scenario": _scenario,

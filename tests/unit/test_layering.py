@@ -35,7 +35,19 @@ FLOORS = {
     "risk": set(),
     "explain": {"fr", "model"},
     "scenarios": {"errors", "fr", "model", "risk", "store"},
-    "analysis": {"errors", "fr", "explain", "model", "risk", "store", "progress", "monitor", "restat"},
+    "analysis": {
+        "errors",
+        "fr",
+        "explain",
+        "model",
+        "risk",
+        "store",
+        "progress",
+        "monitor",
+        "restat",
+        "refuges",
+        "sources",
+    },
     "maps": {"fr", "risk", "monitor"},
     "export": set(),
     "staticmap": {"fr", "maps", "risk"},
@@ -60,6 +72,7 @@ FLOORS = {
     },
     "restat": {"errors", "build", "fr", "progress", "sources", "store", "zonal"},
     "monitor": {"fr", "footprint", "scenarios", "sources"},
+    "refuges": set(),
     "cli": {
         "errors",
         "build",
@@ -76,6 +89,7 @@ FLOORS = {
         "export",
         "monitor",
         "impact",
+        "refuges",
     },
 }
 

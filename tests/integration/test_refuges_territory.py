@@ -1,0 +1,64 @@
+"""Issue 16 §2: cool refuges within walking distance on the demo and on a real BD TOPO street network."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from ilots.cli import main
+from ilots.refuges import refuges_from_bdtopo, walk_graph, walking_distance
+from ilots.sources.bdtopo import read_bdtopo
+from ilots.store import load_territory
+
+
+def test_refuges_command_gives_the_residents_beyond_300_m_and_what_an_added_park_changes(
+    demo_territory, tmp_path, capsys
+):
+    assert main(["refuges", str(demo_territory), "--json"]) == 0
+    today = json.loads(capsys.readouterr().out)
+    assert today["refuges"]["parc ou bois"] > 0
+    share = today["today"]["share_residents_far"]
+    assert 0 < share < 1 and today["with_added"] is None
+    terr = load_territory(demo_territory)
+    # a new 2 ha park in the middle of the town
+    c = terr.blocks.geometry.union_all().centroid
+    park = tmp_path / "parc.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(c.x - 70, c.y - 70, c.x + 70, c.y + 70)], crs=terr.blocks.crs).to_file(park)
+    csv = tmp_path / "distances.csv"
+    assert main(["refuges", str(demo_territory), "--add", str(park), "--json", "--csv", str(csv)]) == 0
+    after = json.loads(capsys.readouterr().out)["with_added"]
+    assert after["share_residents_far"] <= share and after["residents_far"] < today["today"]["residents_far"]
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbfblock_id;refuge_walk_m;refuge_walk_min;lon;lat")
+    assert main(["refuges", str(demo_territory)]) == 0
+    out = capsys.readouterr().out
+    assert "vivent à plus de 300 m à pied (≈ 5 min)" in out and "docs/refuges.md" in out
+
+
+def test_a_territory_built_without_bd_topo_says_walking_distances_need_it(tmp_path, capsys, real_dir):
+    from ilots.build import build_territory
+    from tests.conftest import lyon_inputs
+
+    out = tmp_path / "lyon"
+    build_territory(lyon_inputs(real_dir), out)
+    assert main(["refuges", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "sans BD TOPO" in err and "--bdtopo" in err and "Traceback" not in err
+
+
+@pytest.mark.real_data
+def test_real_olemps_streets_make_one_walkable_network_to_its_woods(real_dir):
+    bd = read_bdtopo(str(real_dir / "olemps_bdtopo"), 2154)
+    graph = walk_graph(bd.get("troncon_de_route"))
+    refuges = refuges_from_bdtopo(bd.get("zone_de_vegetation"), bd.get("surface_hydrographique"))
+    assert graph.n_nodes > 5000 and (refuges["kind"] == "parc ou bois").sum() >= 10
+    homes = bd.get("batiment").geometry.representative_point().values
+    d = walking_distance(graph, refuges, homes)
+    reached = np.isfinite(d)
+    assert reached.mean() > 0.98  # the commune's streets are one network; a few isolated ways are not
+    assert 100 < np.median(d[reached]) < 2000  # a peri-urban commune among woods: hundreds of metres
+    crow = shapely.distance(homes[reached], shapely.union_all(refuges.geometry.values))
+    assert (d[reached] >= crow - 1e-6).all()  # never shorter than as the crow flies
