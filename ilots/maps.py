@@ -324,7 +324,7 @@ def _tooltip_value(col: str, v) -> str:
         return fr.temp(float(v), 2, signed=True)
     if col.endswith("_frac") or col in ("building_coverage", "p_high_risk"):
         return fr.pct(float(v))
-    if col == "building_height_m":
+    if col in ("building_height_m", "refuge_walk_m"):
         return f"{fr.num(float(v), 0)} m"
     if col == "residents":
         return fr.num(float(v), 0)
@@ -748,5 +748,38 @@ def works_map(
         )
     if draw:
         _draw_tool(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(m)
+
+
+def refuge_map(blocks: gpd.GeoDataFrame, walk_m: pd.Series, refuges: gpd.GeoDataFrame, bounds_wgs84) -> folium.Map:
+    """Walking distance (m) from each block to the nearest cool refuge (0 to 1 000 m, the far end clipped),
+    and the refuges themselves: parks and water outlined in green, cool buildings as points."""
+    m = base_map(bounds_wgs84)
+    add_block_layer(
+        m,
+        blocks.assign(refuge_walk_m=walk_m.reindex(blocks.index)),
+        Layer("refuge_walk_m", "Distance à pied d'un refuge frais", "m", "viridis"),
+        0.0,
+        1000.0,
+        tooltip_fields={"block_id": "Îlot", "refuge_walk_m": "À pied", "residents": "Habitants"},
+    )
+    if len(refuges):
+        shown = refuges.to_crs(4326)
+        areal = shown.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        folium.GeoJson(
+            json.loads(gpd.GeoDataFrame(geometry=shown.geometry.values[areal], crs=4326).to_json()),
+            name="Refuges frais (parcs, bois, eau)",
+            style_function=lambda _f: {"color": "#1b7837", "weight": 2, "fillColor": "#a6dba0", "fillOpacity": 0.35},
+        ).add_to(m)
+        for geom, name in zip(shown.geometry.values[~areal], shown["name"].to_numpy()[~areal], strict=True):
+            folium.CircleMarker(
+                [geom.y, geom.x],
+                radius=6,
+                color="#1b7837",
+                fill=True,
+                fill_opacity=0.9,
+                tooltip=html.escape(str(name) if name is not None and not pd.isna(name) else "Bâtiment frais"),
+            ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)

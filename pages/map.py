@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from ilots import fr
-from ilots.maps import LAYERS
+from ilots.errors import IlotsError
+from ilots.maps import LAYERS, refuge_map
+from ilots.refuges import NEAR_M
 from ui.common import (
     blocks_with_model,
     choose_found,
@@ -17,6 +19,7 @@ from ui.common import (
     go_to_block,
     map_image,
     md_escape,
+    refuges,
     reliable,
     search_example,
     select_territory,
@@ -137,6 +140,38 @@ if bid is not None:
         st.switch_page("pages/scenarios.py")
 else:
     st.caption("Cliquez sur un îlot pour afficher sa fiche.")
+
+st.subheader("Refuges frais à pied")
+try:
+    report = refuges(terr)
+except IlotsError as exc:
+    st.caption(md_escape(exc))
+    report = None
+if report is not None:
+    summary = report.summary
+    if summary.get("share_residents_far") is not None:
+        st.metric(
+            f"Habitants à plus de {fr.num(NEAR_M, 0)} m à pied (≈ 5 min) d'un refuge frais",
+            fr.pct(summary["share_residents_far"]),
+            help="Parcs et bois d'au moins 0,5 ha et plans d'eau (BD TOPO) ; distance le long des rues, depuis un "
+            "point de chaque îlot. Habitants estimés du carroyage INSEE.",
+        )
+        st.caption(
+            f"Environ {fr.num(round(summary['residents_far'], -2), 0)} habitants sur "
+            f"{fr.num(round(summary['residents_known'], -2), 0)}"
+            + (
+                f" ; {summary['blocks_unreachable']} îlots sans chemin vers un refuge ne sont pas comptés."
+                if summary["blocks_unreachable"]
+                else "."
+            )
+            + " Méthode et limites : docs/refuges.md."
+        )
+    if st.toggle("Afficher la carte des distances à pied", key="refuge_map_on"):
+        show_map(
+            refuge_map(terr.blocks, report.access["refuge_walk_m"], report.refuges, terr.manifest["bounds_wgs84"]),
+            key="refuge_map",
+            height=460,
+        )
 
 with st.expander("Tableau des îlots (alternative à la carte, du plus chaud au plus frais)"):
     cols = {

@@ -407,6 +407,19 @@ def monitoring(terr: Territory):
     return _monitoring(*_version(terr), *_monitoring_version(terr))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _refuges(path: str, territory_mtime: float, model_mtime: float):
+    from ilots.analysis import refuges_territory
+
+    return refuges_territory(load(Path(path)))
+
+
+def refuges(terr: Territory):
+    """Walking distances to the nearest cool refuge (:class:`ilots.analysis.RefugeReport`), once per territory
+    version. Raises the library's French :class:`~ilots.errors.IlotsError` when the territory has no streets."""
+    return _refuges(*_version(terr))
+
+
 def blocks_with_model(terr: Territory):
     """Blocks (working CRS) joined with risk, predictions and explanations. Read-only."""
     model(terr)

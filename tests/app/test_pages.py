@@ -187,3 +187,14 @@ def test_monitoring_page_gives_each_project_its_verdict_and_the_model_card_compa
     assert any("trop petit pour être mesuré par satellite" in m.value.lower() for m in app.markdown)
     app.switch_page("pages/model.py").run()
     assert any("projet(s) achevé(s) mesuré(s)" in m.value for m in app.markdown)
+
+
+def test_the_map_gives_the_residents_far_from_a_cool_refuge_and_their_map(app):
+    """Issue 16 §2: the share of residents beyond 300 m of a refuge, its method, and the distances map."""
+    app.switch_page("pages/map.py").run()
+    label = "Habitants à plus de 300 m à pied (≈ 5 min) d'un refuge frais"
+    value = next(m.value for m in app.metric if m.label == label)
+    assert value.endswith("%") and value != "0\u00a0%"
+    assert any("docs/refuges.md" in c.value for c in app.caption)
+    app.toggle(key="refuge_map_on").set_value(True).run()
+    assert not app.exception, [e.message for e in app.exception]
