@@ -4,12 +4,12 @@ Data flow (one way): ``sources`` → ``blocks`` → ``features`` (with ``zonal``
 ``feature_table``) → ``store``; ``build`` orchestrates it (the one build path, also called by ``demo``, the
 callers of ``fetch`` — which only acquires the inputs — and ``scale``: tiled builds and many communes);
 ``restat`` reaggregates other dates on stored weights and ``monitor`` estimates, from several summers, the
-effect of completed works (``impact`` prints it); ``model`` → ``risk`` → ``explain`` (``analysis``
-stores them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and ``export`` present them. Long tasks
-report through ``progress``. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many |
-restat | monitor | refuges | info | demo | fit | scenario``; ``refuges`` gives walking distances to cool
-places. The dashboard (``dashboard.py``, ``pages/``, ``ui/``) is outside this
-package. The README's « Architecture » section gives one line per module.
+effect of completed works (``impact`` prints it); ``model`` → ``risk`` → ``explain`` (``analysis`` stores
+them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and ``export`` present them. Long tasks report
+through ``progress``. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many | restat |
+monitor | refuges | facilities | info | demo | fit | scenario``; ``refuges`` gives walking distances to cool
+places, ``facilities`` the heat around schools, nursing homes and hospitals. The dashboard (``dashboard.py``,
+``pages/``, ``ui/``) is outside this package. The README's « Architecture » section gives one line per module.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -18,7 +18,7 @@ import pandas as pd
 import sklearn
 
 from . import fr
-from .errors import CorruptTerritoryError
+from .errors import CorruptTerritoryError, IlotsError
 from .explain import explain_blocks, uncertain_effects
 from .model import FitResult, LinearModel, fit_models, target_columns
 from .progress import Progress, noop
@@ -278,6 +278,7 @@ class RefugeReport:
     added: object | None = None  # the refuges a scenario adds
     access_after: pd.DataFrame | None = None
     summary_after: dict | None = None
+    graph: object | None = None  # the walkable street graph (ilots.refuges.WalkGraph), reused for facilities
 
 
 def bdtopo_source(terr: Territory) -> str:
@@ -323,7 +324,7 @@ def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> R
     refuges = refuges_from_bdtopo(bd.get("zone_de_vegetation"), bd.get("surface_hydrographique"), points, rules)
     residents = terr.blocks.get("residents")
     access = refuge_access(terr.blocks, graph, refuges, rules)
-    report = RefugeReport(refuges, access, far_from_refuges(access, residents))
+    report = RefugeReport(refuges, access, far_from_refuges(access, residents), graph=graph)
     if added is not None and len(added):
         n = len(added)
         extra = gpd.GeoDataFrame(
@@ -334,3 +335,49 @@ def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> R
         report.access_after = refuge_access(terr.blocks, graph, both, rules)
         report.summary_after = far_from_refuges(report.access_after, residents)
     return report
+
+
+# -- Sensitive facilities ------------------------------------------------------------------------------------
+
+
+def facilities_territory(terr: Territory, files=(), model_table: pd.DataFrame | None = None, refuges=None):
+    """The territory's sensitive facilities (BD TOPO places of interest, plus ``files``: FINESS, BPE or any
+    points or polygons) with the heat of their place (:func:`ilots.facilities.facility_exposure`): their
+    block's surface temperature and, with ``model_table``, risk class and probability of high risk; with
+    ``refuges`` (a :class:`RefugeReport`), the walk to the nearest cool refuge. Returns (facilities
+    GeoDataFrame, exposure table), hottest surroundings first."""
+    import geopandas as gpd
+    import shapely
+
+    from .facilities import facilities_from_bdtopo, facility_exposure, read_facilities
+    from .sources.bdtopo import read_bdtopo
+
+    crs = terr.blocks.crs
+    parts = []
+    try:
+        bd = read_bdtopo(bdtopo_source(terr), crs, bbox=tuple(float(v) for v in terr.blocks.total_bounds))
+        parts.append(facilities_from_bdtopo(bd.get("zone_d_activite_ou_d_interet")))
+    except IlotsError:
+        if not files:
+            raise
+    parts += [read_facilities(f, crs) for f in files]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return gpd.GeoDataFrame({"kind": [], "name": [], "source": []}, geometry=[], crs=crs), pd.DataFrame()
+    facilities = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+    box = shapely.box(*terr.blocks.total_bounds)
+    facilities = facilities[facilities.geometry.intersects(box)].reset_index(drop=True)
+    if model_table is None:
+        blocks = terr.blocks
+    else:
+        blocks = terr.blocks.join(
+            model_table[[c for c in ("lst_used_c", "risk_class", "p_high_risk") if c in model_table]]
+        )
+    walk = None
+    if refuges is not None:
+        from .refuges import walking_distance
+
+        walk = walking_distance(refuges.graph, refuges.refuges, facilities.geometry.representative_point().values)
+    table = facility_exposure(facilities, blocks, walk_m=walk)
+    order = table["lst_around_c"].fillna(-np.inf).sort_values(ascending=False).index
+    return facilities.loc[order], table.loc[order]

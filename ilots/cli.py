@@ -1,5 +1,5 @@
-"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | refuges | info | demo | fit |
-scenario``.
+"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | refuges | facilities | info |
+demo | fit | scenario``.
 
 User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
 code 2, without a traceback.
@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import fr
 from .errors import BuildError, FitError, IlotsError, WriteError, describe_os_error
@@ -270,6 +271,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     rf.add_argument("--json", action="store_true", help="sortie JSON")
     rf.add_argument("--csv", help="distances par îlot à écrire (CSV, séparateur ;)")
+
+    fa = sub.add_parser(
+        "facilities", help="établissements sensibles (écoles, crèches, EHPAD, hôpitaux) et chaleur de leur lieu"
+    )
+    fa.add_argument("dir", help="dossier du territoire")
+    fa.add_argument(
+        "--file", action="append", default=[], help="établissements en plus (FINESS, BPE en CSV, ou points/polygones)"
+    )
+    fa.add_argument("--json", action="store_true", help="sortie JSON")
+    fa.add_argument("--csv", help="tableau à écrire (CSV, séparateur ;)")
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
@@ -786,8 +797,56 @@ def _refuges(args, argv=None) -> None:
         print(f"{report.summary['blocks_unreachable']} îlots sans chemin vers un refuge sur le réseau (non comptés).")
     print(
         "Distances le long des rues BD TOPO (autoroutes exclues), depuis un point de chaque îlot ; "
-        "méthode : docs/refuges.md."
+        "méthode : docs/places.md."
     )
+    if args.csv:
+        print(f"Écrit : {args.csv}")
+
+
+def _facilities(args, argv=None) -> None:
+    from .analysis import ensure_model, facilities_territory, refuges_territory
+    from .export import to_csv_bytes
+    from .facilities import KINDS
+    from .risk import CLASS_LABELS
+    from .store import load_territory
+
+    terr = load_territory(args.dir)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise WriteError(f"Le dossier de {args.csv} n'existe pas : créez-le ou choisissez un autre fichier.")
+    _, table = ensure_model(terr)
+    try:
+        refuges = refuges_territory(terr)
+    except IlotsError:
+        refuges = None  # no streets: the walk to a refuge is left out, said below
+    facilities, exposure = facilities_territory(terr, args.file, model_table=table, refuges=refuges)
+    if args.csv:
+        out = facilities[[facilities.geometry.name]].join(exposure)
+        Path(args.csv).write_bytes(to_csv_bytes(out))
+    if args.json:
+        rows = exposure.assign(kind=exposure["kind"].map(KINDS)).replace({np.nan: None}).to_dict("records")
+        print(json.dumps({"facilities": rows}, ensure_ascii=False, indent=2, default=str, allow_nan=False))
+        return
+    print(f"Territoire : {terr.name}{' (données synthétiques)' if terr.synthetic else ''}")
+    if exposure.empty:
+        print("Aucun établissement sensible trouvé (BD TOPO zone_d_activite_ou_d_interet, ou --file FINESS / BPE).")
+        return
+    counts = exposure["kind"].map(KINDS).value_counts()
+    print("Établissements sensibles : " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    hot = exposure["risk_class"].fillna(0) >= 4
+    print(f"Dans les îlots à risque élevé ou très élevé : {int(hot.sum())}")
+    for _, r in exposure.head(15).iterrows():
+        walk = (
+            ""
+            if "refuge_walk_m" not in r or pd.isna(r["refuge_walk_m"])
+            else f", refuge frais à {fr.num(r['refuge_walk_m'], 0)} m à pied"
+        )
+        risk = CLASS_LABELS.get(int(r["risk_class"]), "non évalué") if pd.notna(r["risk_class"]) else "non évalué"
+        name = r["name"] if pd.notna(r["name"]) else "sans nom"
+        print(
+            f"  {name} ({KINDS[r['kind']]}) : îlot {fr.temp(r['lst_block_c'])}, "
+            f"100 m alentour {fr.temp(r['lst_around_c'])}, risque {risk}{walk}"
+        )
+    print("Température de surface (Landsat, vers 11 h solaire), pas de l'air ; méthode : docs/places.md.")
     if args.csv:
         print(f"Écrit : {args.csv}")
 
@@ -935,6 +994,7 @@ _VERBS = {
     "restat": _restat,
     "monitor": _monitor,
     "refuges": _refuges,
+    "facilities": _facilities,
     "demo": _demo,
     "fit": _fit,
     "scenario": _scenario,

@@ -354,6 +354,33 @@ def _vegetation(town: _Town) -> gpd.GeoDataFrame:
     return veg[~veg.geometry.is_empty & (veg.area > 0)].reset_index(drop=True)
 
 
+# Sensitive facilities of the demo town, as BD TOPO « zone d'activité ou d'intérêt » (nature, catégorie, toponyme).
+_PLACES = (
+    ("Enseignement primaire", "Science et enseignement", "École élémentaire Jules-Ferry"),
+    ("Enseignement primaire", "Science et enseignement", "École maternelle Les Tilleuls"),
+    ("Enseignement primaire", "Science et enseignement", "Groupe scolaire du Canal"),
+    ("Enseignement secondaire", "Science et enseignement", "Collège George-Sand"),
+    ("Maison de retraite", "Santé", "EHPAD Les Glycines"),
+    ("Maison de retraite", "Santé", "Résidence La Bréme"),
+    ("Hôpital", "Santé", "Centre hospitalier d'Îlotville"),
+    ("Mairie", "Administratif ou militaire", "Hôtel de ville"),
+)
+
+
+def _places(town: _Town, seed: int) -> gpd.GeoDataFrame:
+    """A few facilities on built blocks (their own random stream: the rest of the town is unchanged)."""
+    rng = np.random.default_rng(seed + 16)
+    built = town.blocks[~town.blocks["park"] & ~town.blocks["wood"]]
+    chosen = rng.choice(len(built), size=min(len(_PLACES), len(built)), replace=False)
+    geoms = [g.buffer(-12) for g in built.geometry.iloc[chosen]]
+    rows = _PLACES[: len(geoms)]
+    return gpd.GeoDataFrame(
+        {"nature": [r[0] for r in rows], "categorie": [r[1] for r in rows], "toponyme": [r[2] for r in rows]},
+        geometry=geoms,
+        crs=2154,
+    )
+
+
 def _shift(gdf: gpd.GeoDataFrame, town: _Town) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out["geometry"] = out.geometry.translate(town.x0, town.y0)
@@ -692,6 +719,7 @@ def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 
             crs=2154,
         ),
     }
+    layers["zone_d_activite_ou_d_interet"] = _places(town, seed)
     for name, gdf in layers.items():
         _shift(gdf, town).to_file(bdtopo, layer=name, driver="GPKG", engine="pyogrio")
     landsat = folder / "landsat" / PRODUCT_ID

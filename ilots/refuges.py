@@ -37,7 +37,7 @@ WALK_SPEED_M_PER_MIN = 4000.0 / 60.0
 
 @dataclass(frozen=True)
 class RefugeRules:
-    """What counts as a cool refuge, and how one is reached (all adjustable; docs/refuges.md)."""
+    """What counts as a cool refuge, and how one is reached (all adjustable; docs/places.md)."""
 
     min_green_m2: float = 5_000.0  # wooded park or wood of at least 0,5 ha
     min_water_m2: float = 5_000.0

@@ -7,13 +7,17 @@ import streamlit as st
 
 from ilots import fr
 from ilots.errors import IlotsError
+from ilots.export import to_csv_bytes
+from ilots.facilities import KINDS as FACILITY_KINDS
 from ilots.maps import LAYERS, refuge_map
 from ilots.refuges import NEAR_M
+from ilots.risk import CLASS_LABELS
 from ui.common import (
     blocks_with_model,
     choose_found,
     chosen_block,
     clicked_block,
+    facilities,
     find_places,
     french_table,
     go_to_block,
@@ -164,7 +168,7 @@ if report is not None:
                 if summary["blocks_unreachable"]
                 else "."
             )
-            + " Méthode et limites : docs/refuges.md."
+            + " Méthode et limites : docs/places.md."
         )
     if st.toggle("Afficher la carte des distances à pied", key="refuge_map_on"):
         show_map(
@@ -172,6 +176,62 @@ if report is not None:
             key="refuge_map",
             height=460,
         )
+
+st.subheader("Établissements sensibles")
+try:
+    places, exposure = facilities(terr)
+except IlotsError as exc:
+    st.caption(md_escape(exc))
+    places, exposure = None, None
+if exposure is not None and len(exposure):
+    hot = exposure["risk_class"].fillna(0) >= 4
+    counts = exposure.loc[hot, "kind"].map(FACILITY_KINDS).value_counts()
+    st.write(
+        "Dans les îlots à risque élevé ou très élevé : " + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."
+        if len(counts)
+        else "Aucun établissement sensible connu dans les îlots à risque élevé ou très élevé."
+    )
+    shown = pd.DataFrame(
+        {
+            "Établissement": exposure["name"].fillna("sans nom"),
+            "Type": exposure["kind"].map(FACILITY_KINDS),
+            "Îlot": exposure["block_id"],
+            "Temp. de l'îlot": exposure["lst_block_c"],
+            "Temp. à 100 m alentour": exposure["lst_around_c"],
+            "Risque": exposure["risk_class"].map(
+                lambda v: CLASS_LABELS.get(int(v), "—") if pd.notna(v) else "non évalué"
+            ),
+            "Probabilité de risque élevé": exposure["p_high_risk"],
+        }
+    )
+    if "refuge_walk_m" in exposure:
+        shown["Refuge frais à pied"] = exposure["refuge_walk_m"]
+    st.dataframe(
+        french_table(
+            shown,
+            {
+                "Temp. de l'îlot": fr.temp,
+                "Temp. à 100 m alentour": fr.temp,
+                "Probabilité de risque élevé": fr.pct,
+                "Refuge frais à pied": lambda v: f"{fr.num(v, 0)} m",
+            },
+        ),
+        hide_index=True,
+    )
+    st.download_button(
+        "Établissements sensibles (CSV)",
+        to_csv_bytes(places[[places.geometry.name]].join(exposure)),
+        file_name=f"etablissements_sensibles_{slug_for_file(terr.name)}.csv",
+        mime="text/csv",
+        key="facilities_csv",
+    )
+    st.caption(
+        "Écoles, collèges et lycées, EHPAD et hôpitaux de la BD TOPO (zones d'activité ou d'intérêt), du plus chaud "
+        "au plus frais alentour ; température de surface vers 11 h solaire, pas de l'air. D'autres établissements "
+        "(FINESS, BPE, crèches) : python -m ilots facilities DOSSIER --file fichier.csv."
+    )
+elif exposure is not None:
+    st.caption("Aucun établissement sensible connu sur ce territoire (BD TOPO, ou fichier FINESS / BPE à donner).")
 
 with st.expander("Tableau des îlots (alternative à la carte, du plus chaud au plus frais)"):
     cols = {

@@ -420,6 +420,25 @@ def refuges(terr: Territory):
     return _refuges(*_version(terr))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _facilities(path: str, territory_mtime: float, model_mtime: float):
+    from ilots.analysis import facilities_territory
+
+    terr = load(Path(path))
+    _, table = _model(path, territory_mtime, model_mtime)
+    try:
+        report = _refuges(path, territory_mtime, model_mtime)
+    except IlotsError:
+        report = None
+    return facilities_territory(terr, model_table=table, refuges=report)
+
+
+def facilities(terr: Territory):
+    """The territory's sensitive facilities and the heat of their place (hottest surroundings first)."""
+    model(terr)
+    return _facilities(*_version(terr))
+
+
 def blocks_with_model(terr: Territory):
     """Blocks (working CRS) joined with risk, predictions and explanations. Read-only."""
     model(terr)

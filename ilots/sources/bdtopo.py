@@ -29,9 +29,10 @@ LAYERS = (
     "troncon_de_voie_ferree",
     "surface_hydrographique",
     "commune",
+    "zone_d_activite_ou_d_interet",
 )
-# Layers that are read when present but never required (names for search).
-OPTIONAL = ("commune",)
+# Layers that are read when present but never required (names for search; sensitive facilities).
+OPTIONAL = ("commune", "zone_d_activite_ou_d_interet")
 
 _ROAD_ALIASES = {
     "nature": ["nature", "NATURE"],
@@ -44,6 +45,13 @@ _OTHER_ALIASES = {
     "nature": ["nature", "NATURE"],
     "position_par_rapport_au_sol": ["position_par_rapport_au_sol", "POS_SOL"],
     "nom": ["nom", "NOM_P_EAU", "nom_p_eau", "toponyme", "TOPONYME"],
+}
+
+# Places of interest (sensitive facilities): their own name is the toponyme (« nom » may be a joined commune's).
+_PLACE_ALIASES = {
+    "nature": ["nature", "NATURE"],
+    "categorie": ["categorie", "CATEGORIE"],
+    "nom": ["toponyme", "TOPONYME", "nom"],
 }
 
 # Carriageway width (m) by BD TOPO road nature, used where ``largeur_de_chaussee`` is unknown
@@ -175,7 +183,8 @@ def read_bdtopo(
             if name == "troncon_de_route":
                 gdf["width_m"] = road_width_m(gdf)
         else:
-            gdf = _normalise(require_polygons(gdf, f"BD TOPO {name}"), _OTHER_ALIASES)
+            aliases = _PLACE_ALIASES if name == "zone_d_activite_ou_d_interet" else _OTHER_ALIASES
+            gdf = _normalise(require_polygons(gdf, f"BD TOPO {name}"), aliases)
         layers[name] = gdf
     for name in require:
         if name not in layers:

@@ -195,6 +195,17 @@ def test_the_map_gives_the_residents_far_from_a_cool_refuge_and_their_map(app):
     label = "Habitants à plus de 300 m à pied (≈ 5 min) d'un refuge frais"
     value = next(m.value for m in app.metric if m.label == label)
     assert value.endswith("%") and value != "0\u00a0%"
-    assert any("docs/refuges.md" in c.value for c in app.caption)
+    assert any("docs/places.md" in c.value for c in app.caption)
     app.toggle(key="refuge_map_on").set_value(True).run()
     assert not app.exception, [e.message for e in app.exception]
+
+
+def test_the_map_lists_the_sensitive_facilities_hottest_first(app):
+    """Issue 16 §1: the demo's schools, EHPAD and hospital with the heat of their block and surroundings."""
+    app.switch_page("pages/map.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    table = next(d.value for d in app.dataframe if "Établissement" in d.value.columns)
+    assert "Collège George-Sand" in set(table["Établissement"]) and "Hôtel de ville" not in set(table["Établissement"])
+    around = [float(v.split("\u00a0")[0].replace(",", ".")) for v in table["Temp. à 100 m alentour"]]
+    assert around == sorted(around, reverse=True)
+    assert "Établissements sensibles (CSV)" in [b.label for b in app.get("download_button")]

@@ -35,7 +35,7 @@ def test_refuges_command_gives_the_residents_beyond_300_m_and_what_an_added_park
     assert csv.read_bytes().startswith(b"\xef\xbb\xbfblock_id;refuge_walk_m;refuge_walk_min;lon;lat")
     assert main(["refuges", str(demo_territory)]) == 0
     out = capsys.readouterr().out
-    assert "vivent à plus de 300 m à pied (≈ 5 min)" in out and "docs/refuges.md" in out
+    assert "vivent à plus de 300 m à pied (≈ 5 min)" in out and "docs/places.md" in out
 
 
 def test_a_territory_built_without_bd_topo_says_walking_distances_need_it(tmp_path, capsys, real_dir):
@@ -62,3 +62,24 @@ def test_real_olemps_streets_make_one_walkable_network_to_its_woods(real_dir):
     assert 100 < np.median(d[reached]) < 2000  # a peri-urban commune among woods: hundreds of metres
     crow = shapely.distance(homes[reached], shapely.union_all(refuges.geometry.values))
     assert (d[reached] >= crow - 1e-6).all()  # never shorter than as the crow flies
+
+
+def test_facilities_command_lists_the_demo_schools_and_ehpad_with_their_heat(fitted_demo, capsys, tmp_path):
+    csv = tmp_path / "etablissements.csv"
+    assert main(["facilities", str(fitted_demo), "--json", "--csv", str(csv)]) == 0
+    rows = json.loads(capsys.readouterr().out)["facilities"]
+    kinds = {r["kind"] for r in rows}
+    assert {"école maternelle ou élémentaire", "collège ou lycée", "hôpital ou clinique"} <= kinds
+    assert all(r["lst_around_c"] is not None and r["refuge_walk_m"] is not None for r in rows)
+    assert [r["lst_around_c"] for r in rows] == sorted((r["lst_around_c"] for r in rows), reverse=True)
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbfkind;name;block_id;")
+
+
+@pytest.mark.real_data
+def test_real_olemps_places_of_interest_give_its_schools_ehpad_and_hospitals_by_name(real_dir):
+    from ilots.facilities import facilities_from_bdtopo
+
+    bd = read_bdtopo(str(real_dir / "olemps_bdtopo"), 2154)
+    got = facilities_from_bdtopo(bd.get("zone_d_activite_ou_d_interet"))
+    assert "EHPAD les Peyrières" in set(got["name"]) and (got["kind"] == "ecole").sum() == 3
+    assert (got["kind"] == "sante").sum() >= 2

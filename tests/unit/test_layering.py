@@ -47,6 +47,7 @@ FLOORS = {
         "restat",
         "refuges",
         "sources",
+        "facilities",
     },
     "maps": {"fr", "risk", "monitor"},
     "export": set(),
@@ -73,6 +74,7 @@ FLOORS = {
     "restat": {"errors", "build", "fr", "progress", "sources", "store", "zonal"},
     "monitor": {"fr", "footprint", "scenarios", "sources"},
     "refuges": set(),
+    "facilities": {"errors", "sources"},
     "cli": {
         "errors",
         "build",
@@ -90,6 +92,8 @@ FLOORS = {
         "monitor",
         "impact",
         "refuges",
+        "facilities",
+        "risk",
     },
 }
 
