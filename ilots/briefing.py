@@ -142,10 +142,13 @@ def briefing_pdf(
     scenario: dict | None = None,
     scenario_blocks: pd.DataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
+    places_line: str | None = None,
 ) -> bytes:
     """One-page PDF (bytes). ``scenario`` is a scenario summary, ``scenario_blocks`` its per-block table
     (:meth:`ilots.scenarios.ScenarioEngine.apply`); ``streets`` the territory's named streets and communes
-    (:meth:`ilots.store.Territory.streets`), used with the blocks' own names for the place names on the map."""
+    (:meth:`ilots.store.Territory.streets`), used with the blocks' own names for the place names on the map;
+    ``places_line`` a sentence on the sensitive facilities in the hottest blocks
+    (:func:`ilots.facilities.hot_facilities_sentence`)."""
     risk = model_table["risk_class"]
     table_attrs = pd.DataFrame(blocks.drop(columns=blocks.geometry.name))
     high = high_risk_residents(table_attrs, model_table, model_meta["risk"])
@@ -177,7 +180,7 @@ def briefing_pdf(
         f"Fiabilité du modèle — validation spatiale (quartiers entiers mis de côté) : erreur moyenne "
         f"{fr.temp(spatial['rmse_c'])}, {fr.num(spatial['r2'] * 100, 0)} % des écarts entre îlots expliqués.",
         130,
-    )
+    ) + (textwrap.wrap(places_line, 130) if places_line else [])
 
     fig = new_figure(A4)
     _fit_text(fig, 0.06, 0.962, f"Îlots de chaleur — {name}", 0.88, 17, min_size=12, fontweight="bold", va="top")

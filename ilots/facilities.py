@@ -23,7 +23,15 @@ import shapely
 
 from .errors import EmptyFileError, MissingColumnError
 
-__all__ = ["BPE_CODES", "KINDS", "KIND_WORDS", "facilities_from_bdtopo", "facility_exposure", "read_facilities"]
+__all__ = [
+    "BPE_CODES",
+    "KINDS",
+    "KIND_WORDS",
+    "facilities_from_bdtopo",
+    "facility_exposure",
+    "hot_facilities_sentence",
+    "read_facilities",
+]
 
 KINDS = {
     "creche": "crèche ou accueil du jeune enfant",
@@ -180,3 +188,17 @@ def facility_exposure(
     if walk_m is not None:
         out["refuge_walk_m"] = np.where(np.isfinite(walk_m), walk_m, np.nan)
     return out
+
+
+def hot_facilities_sentence(exposure: pd.DataFrame) -> str | None:
+    """« Établissements sensibles dans les îlots à risque élevé ou très élevé : 2 écoles …, 1 EHPAD … (sur 9
+    connus). » — None when no facility is known (never « 0 » for unknown)."""
+    if exposure is None or exposure.empty or "risk_class" not in exposure:
+        return None
+    hot = exposure["risk_class"].fillna(0) >= 4
+    counts = exposure.loc[hot, "kind"].map(KINDS).value_counts()
+    listed = ", ".join(f"{n} {k}" for k, n in counts.items()) if len(counts) else "aucun"
+    return (
+        f"Établissements sensibles dans les îlots à risque élevé ou très élevé : {listed} "
+        f"(sur {len(exposure)} connus : BD TOPO, FINESS ou BPE)."
+    )

@@ -7,9 +7,11 @@ from pathlib import Path
 import streamlit as st
 
 from ilots.briefing import briefing_pdf
+from ilots.errors import IlotsError
 from ilots.export import export_table, to_csv_bytes, to_geopackage
+from ilots.facilities import hot_facilities_sentence
 from ilots.scenarios import list_scenarios
-from ui.common import engine, model, reliable, select_territory, slug_for_file
+from ui.common import engine, facilities, model, reliable, select_territory, slug_for_file
 
 terr = select_territory()
 meta, table = model(terr)
@@ -42,7 +44,21 @@ def _pdf(path: str, scenario_key: str | None, _scenario, model_created: str) -> 
     summary, per_block = (None, None)
     if _scenario is not None:
         per_block, summary = engine(terr).apply(_scenario)
-    return briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, summary, per_block, streets=terr.streets())
+    try:
+        places = hot_facilities_sentence(facilities(terr)[1])
+    except IlotsError:
+        places = None  # no BD TOPO behind the territory: the line is left out
+    return briefing_pdf(
+        terr.name,
+        terr.blocks,
+        meta,
+        table,
+        terr.manifest,
+        summary,
+        per_block,
+        streets=terr.streets(),
+        places_line=places,
+    )
 
 
 with st.spinner("Préparation du document…"):

@@ -83,3 +83,22 @@ def test_real_olemps_places_of_interest_give_its_schools_ehpad_and_hospitals_by_
     got = facilities_from_bdtopo(bd.get("zone_d_activite_ou_d_interet"))
     assert "EHPAD les Peyrières" in set(got["name"]) and (got["kind"] == "ecole").sum() == 3
     assert (got["kind"] == "sante").sum() >= 2
+
+
+def test_the_briefing_says_which_sensitive_facilities_are_in_the_hottest_blocks(fitted_demo):
+    import shutil
+    import subprocess
+
+    from ilots.analysis import facilities_territory
+    from ilots.briefing import briefing_pdf
+    from ilots.facilities import hot_facilities_sentence
+
+    terr = load_territory(fitted_demo)
+    meta, table = terr.model()
+    sentence = hot_facilities_sentence(facilities_territory(terr, model_table=table)[1])
+    assert sentence.startswith("Établissements sensibles dans les îlots à risque élevé ou très élevé : ")
+    assert "connus" in sentence and " 0 " not in sentence
+    pdf = briefing_pdf(terr.name, terr.blocks, meta, table, terr.manifest, streets=terr.streets(), places_line=sentence)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout.decode()
+        assert "Établissements sensibles dans les îlots" in " ".join(text.split())
