@@ -370,7 +370,7 @@ _PLACES = (
 def _places(town: _Town, seed: int) -> gpd.GeoDataFrame:
     """A few facilities on built blocks (their own random stream: the rest of the town is unchanged)."""
     rng = np.random.default_rng(seed + 16)
-    built = town.blocks[~town.blocks["park"] & ~town.blocks["wood"]]
+    built = town.blocks[~town.blocks["park"] & ~town.blocks["wood"] & (town.blocks.area > 4_000)]  # room inside
     chosen = rng.choice(len(built), size=min(len(_PLACES), len(built)), replace=False)
     geoms = [g.buffer(-12) for g in built.geometry.iloc[chosen]]
     rows = _PLACES[: len(geoms)]

@@ -212,7 +212,7 @@ if exposure is not None and len(exposure):
             {
                 "Temp. de l'îlot": fr.temp,
                 "Temp. à 100 m alentour": fr.temp,
-                "Probabilité de risque élevé": fr.pct,
+                "Probabilité de risque élevé": lambda v: "< 1\u00a0%" if v < 0.005 else fr.pct(v),
                 "Refuge frais à pied": lambda v: f"{fr.num(v, 0)} m",
             },
         ),
