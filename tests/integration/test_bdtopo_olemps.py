@@ -30,6 +30,7 @@ def test_layers_counts_z_dropped_and_geometry_only_roads(olemps):
         "troncon_de_voie_ferree": 6,
         "surface_hydrographique": 28,
         "commune": 1,
+        "zone_d_activite_ou_d_interet": 21,  # places of interest: the sensitive facilities come from them
     }
     assert not olemps.get("batiment").geometry.has_z.any()
     roads = olemps.get("troncon_de_route")  # no .dbf: geometry only, default width
