@@ -316,7 +316,12 @@ def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> R
 
     rules = rules or RefugeRules()
     crs = terr.blocks.crs
-    bd = read_bdtopo(bdtopo_source(terr), crs, bbox=tuple(float(v) for v in terr.blocks.total_bounds))
+    bd = read_bdtopo(
+        bdtopo_source(terr),
+        crs,
+        bbox=tuple(float(v) for v in terr.blocks.total_bounds),
+        only=("troncon_de_route", "zone_de_vegetation", "surface_hydrographique"),  # not the buildings
+    )
     roads = bd.get("troncon_de_route")
     if roads is None or roads.empty:
         raise MissingLayerError(f"{terr.name} : la BD TOPO n'a pas de tronçons de route sur le territoire.")
@@ -355,7 +360,8 @@ def facilities_territory(terr: Territory, files=(), model_table: pd.DataFrame | 
     crs = terr.blocks.crs
     parts = []
     try:
-        bd = read_bdtopo(bdtopo_source(terr), crs, bbox=tuple(float(v) for v in terr.blocks.total_bounds))
+        bbox = tuple(float(v) for v in terr.blocks.total_bounds)
+        bd = read_bdtopo(bdtopo_source(terr), crs, bbox=bbox, only=("zone_d_activite_ou_d_interet",))
         parts.append(facilities_from_bdtopo(bd.get("zone_d_activite_ou_d_interet")))
     except IlotsError:
         if not files:

@@ -32,6 +32,7 @@ from .feature_table import FeatureTable, distance_features
 from .progress import Progress, noop
 from .search import streets_from_roads
 from .sources import landsat
+from .sources.bdtopo import LAYERS as BDTOPO_LAYERS
 from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
 from .sources.buildings import impute_heights, normalise_buildings
 from .sources.population import read_population
@@ -386,7 +387,9 @@ def read_vector_layers(
     """The BD TOPO layers over ``study``, the buildings (the user's footprint file overrides BD TOPO's, heights
     imputed where missing) and where those buildings are known (the study area for BD TOPO; a footprint file
     may cover only part of the territory, so its hull + 20 m)."""
-    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study) if inputs.bdtopo else None
+    # Places of interest are for the facilities (ilots.facilities), read on demand: the build does not use them.
+    layers = tuple(n for n in BDTOPO_LAYERS if n != "zone_d_activite_ou_d_interet")
+    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study, only=layers) if inputs.bdtopo else None
     buildings = bd.get("batiment") if bd else None
     known_where = area_geom if buildings is not None else None
     if inputs.buildings:

@@ -186,7 +186,7 @@ class MonitorResult:
                     "control_distance": _round(p.control_distance, 3),
                     "predicted_note": p.predicted_note,
                     "series": [
-                        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                        {k: _plain(v) for k, v in r.items()}
                         for r in p.series.assign(year=p.series["year"].astype(int)).to_dict("records")
                     ]
                     if len(p.series)
@@ -231,10 +231,6 @@ class MonitorResult:
         if self.works is not None and len(self.works) == len(frame):
             return gpd.GeoDataFrame(frame, geometry=list(self.works.geometry), crs=self.works.crs)
         return frame
-
-    def prediction_check(self) -> pd.DataFrame:
-        """See :func:`prediction_check`."""
-        return prediction_check(self.to_dict())
 
 
 def prediction_check(results: dict) -> pd.DataFrame:
@@ -306,10 +302,6 @@ def seen_fraction(geom: shapely.Geometry, sigma_m: float = THERMAL_PSF_SIGMA_M, 
         return 0.0
     blurred = ndimage.gaussian_filter(inside.astype("float64"), sigma_m / cell_m, mode="constant")
     return float(blurred[inside].mean())
-
-
-def _control_matrix(blocks: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    return blocks[cols].to_numpy(dtype="float64")
 
 
 def _choose_controls(target: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -396,11 +388,10 @@ def monitor_projects(
     w_anom = works_lst - level
     cols = [c for c in CONTROL_FEATURES if c in blocks and blocks[c].notna().any()]
     cand_ids = untreated
-    cand_feat = _control_matrix(blocks.loc[cand_ids], cols)
+    cand_feat = blocks.loc[cand_ids, cols].to_numpy(dtype="float64")
     cand_anom = b_anom.loc[cand_ids].to_numpy(dtype="float64")
     results = [
         _one_project(
-            w,
             works.loc[w],
             w_anom.loc[w].to_numpy(dtype="float64"),
             years,
@@ -418,7 +409,7 @@ def monitor_projects(
     return MonitorResult(results, years, int(len(untreated)), notes, works=works)
 
 
-def _one_project(wid, work, anom, years, blocks, cols, cand_ids, cand_feat, cand_anom, k, n_boot, rng):
+def _one_project(work, anom, years, blocks, cols, cand_ids, cand_feat, cand_anom, k, n_boot, rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # means of summers or controls with no clear pixel
         return _estimate(work, anom, years, blocks, cols, cand_ids, cand_feat, cand_anom, k, n_boot, rng)
@@ -497,8 +488,8 @@ def _estimate(work, anom, years, blocks, cols, cand_ids, cand_feat, cand_anom, k
     return result
 
 
-# Kinds of works the scenario engine models, and why the others have no prediction.
-_SCENARIO_KIND = {"trees": "trees", "depave": "depave", "green_roofs": "green_roofs"}
+# Kinds of works the scenario engine models (same names as its interventions), and why the others have none.
+_MODELLED = ("trees", "depave", "green_roofs")
 _NO_PREDICTION = {
     "cool_roofs": "le modèle n'a pas de variable d'albédo : pas de prévision en surface (voir Scénarios)",
     "water": "les scénarios ne modélisent pas l'eau",
@@ -519,9 +510,9 @@ def predict_projects(engine, works: gpd.GeoDataFrame, result: MonitorResult) -> 
     area = engine.area
     for wid, project in zip(works.index, result.projects, strict=True):
         work = works.loc[wid]
-        kind = _SCENARIO_KIND.get(work["kind"])
-        if kind is None:
-            project.predicted_note = _NO_PREDICTION.get(work["kind"], "mesure non modélisée")
+        kind = work["kind"]
+        if kind not in _MODELLED:
+            project.predicted_note = _NO_PREDICTION.get(kind, "mesure non modélisée")
             continue
         hit = np.flatnonzero(np.asarray(engine.geometry.intersects(work.geometry)))
         overlap = np.asarray(engine.geometry.iloc[hit].intersection(work.geometry).area, dtype="float64")

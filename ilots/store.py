@@ -663,8 +663,7 @@ def read_works_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
         raw = gpd.read_file(path, layer="works", engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types
         raise CorruptTerritoryError(f"La liste des réalisations ({path}) est illisible : {exc}") from exc
-    names = {"name": "nom", "kind": "mesure", "completed": "date_fin", "area_m2": "surface_m2", "cost_eur": "cout_eur"}
-    return check_works(raw.drop(columns=["project_id"], errors="ignore").rename(columns=names), "La liste enregistrée")
+    return check_works(raw.drop(columns=["project_id"], errors="ignore"), "La liste enregistrée")
 
 
 def write_monitor_results(territory_dir: str | Path, results: dict) -> None:
