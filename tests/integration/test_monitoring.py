@@ -22,6 +22,17 @@ from tests.conftest import lyon_inputs
 from tests.fakeworld import CODE
 
 
+def _park_in_the_middle(terr, path, name: str, completed: str):
+    """A works file with one 240 m × 240 m planted square in the middle of ``terr``."""
+    c = terr.blocks.geometry.union_all().centroid
+    gpd.GeoDataFrame(
+        {"nom": [name], "mesure": ["arbres"], "date_fin": [completed]},
+        geometry=[shapely.box(c.x - 120, c.y - 120, c.x + 120, c.y + 120)],
+        crs=terr.blocks.crs,
+    ).to_file(path)
+    return path
+
+
 @pytest.fixture
 def demo_copy(fitted_demo, tmp_path):
     out = tmp_path / "demo"
@@ -117,13 +128,7 @@ def test_several_summers_are_fetched_offline_from_the_stac_service(fake_world, t
     common = ["--cache", str(cache), "--quiet"]
     assert main(["fetch", "--commune", CODE, "--year", "2023", "--out", str(out), "--no-worldcover", *common]) == 0
     terr = load_territory(out)
-    c = terr.blocks.geometry.union_all().centroid
-    works = tmp_path / "works.gpkg"
-    gpd.GeoDataFrame(
-        {"nom": ["Parc"], "mesure": ["arbres"], "date_fin": ["2022-03-01"]},
-        geometry=[shapely.box(c.x - 120, c.y - 120, c.x + 120, c.y + 120)],
-        crs=terr.blocks.crs,
-    ).to_file(works, driver="GPKG")
+    works = _park_in_the_middle(terr, tmp_path / "works.gpkg", "Parc", "2022-03-01")
     capsys.readouterr()
     args = ["monitor", str(out), "--works", str(works), "--fetch-years", "2020-2023", "--json", *common]
     assert main(args) == 0
@@ -148,13 +153,7 @@ def test_real_lyon_scenes_make_one_summer_and_one_summer_is_said_not_to_be_enoug
     terr = load_territory(out)
     summers, _ = terr.summers()
     assert summers[2022].shape == terr.lst().shape and np.isfinite(summers[2022].values).mean() > 0.5
-    c = terr.blocks.geometry.union_all().centroid
-    works = tmp_path / "works.geojson"
-    gpd.GeoDataFrame(
-        {"nom": ["Place plantée"], "mesure": ["arbres"], "date_fin": ["2021-04-01"]},
-        geometry=[shapely.box(c.x - 120, c.y - 120, c.x + 120, c.y + 120)],
-        crs=terr.blocks.crs,
-    ).to_file(works, driver="GeoJSON")
+    works = _park_in_the_middle(terr, tmp_path / "works.geojson", "Place plantée", "2021-04-01")
     assert main(["monitor", str(out), "--works", str(works)]) == 2
     assert "1 été de température" in capsys.readouterr().err
     assert not (out / "model.json").exists()  # refused before any fit

@@ -4,6 +4,8 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
+
 from tests.conftest import ROOT
 
 # Block the optional modules as if they were not installed, then run ``code`` (requests stays: momepy's
@@ -26,22 +28,18 @@ def test_the_core_library_and_cli_work_without_the_extras(tmp_path):
     assert (tmp_path / "demo" / "territory.json").is_file()
 
 
-def test_a_verb_needing_a_missing_extra_names_it(tmp_path):
-    out = _without_extras(
-        "from ilots.cli import main\n"
-        f"raise SystemExit(main(['fetch', '--commune', '37261', '--year', '2023', '--out', {str(tmp_path / 't')!r}]))\n"
-    )
+@pytest.mark.parametrize(
+    ("verb", "extra"),
+    [
+        (["fetch", "--commune", "37261", "--year", "2023", "--out", "{tmp}/t"], "fetch"),
+        (["build-many", "--communes", "37261", "--year", "2023", "--out", "{tmp}"], "scale"),
+    ],
+)
+def test_a_verb_needing_a_missing_extra_names_it(tmp_path, verb, extra):
+    args = [a.format(tmp=tmp_path) for a in verb]
+    out = _without_extras(f"from ilots.cli import main\nraise SystemExit(main({args!r}))\n")
     assert out.returncode == 2, out.stderr
-    assert "pip install 'ilots[fetch]'" in out.stderr and "Traceback" not in out.stderr
-
-
-def test_build_many_without_dask_names_the_scale_extra(tmp_path):
-    out = _without_extras(
-        "from ilots.cli import main\n"
-        f"raise SystemExit(main(['build-many', '--communes', '37261', '--year', '2023', '--out', {str(tmp_path)!r}]))\n"
-    )
-    assert out.returncode == 2, out.stderr
-    assert "pip install 'ilots[scale]'" in out.stderr and "Traceback" not in out.stderr
+    assert f"pip install 'ilots[{extra}]'" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_requirements_install_the_checkout_with_every_extra_and_dev_adds_the_test_tools():
