@@ -7,8 +7,9 @@ callers of ``fetch`` — which only acquires the inputs — and ``scale``: tiled
 effect of completed works (``impact`` prints it); ``model`` → ``risk`` → ``explain`` (``analysis`` stores
 them) → ``scenarios``; ``maps``, ``staticmap``, ``briefing`` and ``export`` present them. Long tasks report
 through ``progress``. ``cli`` runs it all headless: ``python -m ilots build | fetch | build-many | restat |
-monitor | refuges | facilities | info | demo | fit | scenario``; ``refuges`` gives walking distances to cool
-places, ``facilities`` the heat around schools, nursing homes and hospitals. The dashboard (``dashboard.py``,
+monitor | refuges | facilities | night | info | demo | fit | scenario``; ``refuges`` gives walking distances to cool
+places, ``facilities`` the heat around schools, nursing homes and hospitals, ``night`` the night-time heat
+(Sentinel-3, LCZ) beside the day. The dashboard (``dashboard.py``,
 ``pages/``, ``ui/``) is outside this package. The README's « Architecture » section gives one line per module.
 """
 

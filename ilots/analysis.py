@@ -387,3 +387,66 @@ def facilities_territory(terr: Territory, files=(), model_table: pd.DataFrame | 
     table = facility_exposure(facilities, blocks, walk_m=walk)
     order = table["lst_around_c"].fillna(-np.inf).sort_values(ascending=False).index
     return facilities.loc[order], table.loc[order]
+
+
+# -- Night-time heat beside the daytime surface --------------------------------------------------------------
+
+
+@dataclass
+class NightReport:
+    """The night layer of a territory (:mod:`ilots.night`) beside its observed daytime surface temperature.
+
+    ``table`` (index: block id): ``day_lst_c`` (observed, Landsat ≈ 11 h) and ``day_anomaly_c``; with SLSTR
+    nights ``night_lst_c``, ``night_n``, ``night_spread_c``, ``night_anomaly_c``; with an LCZ layer ``lcz``,
+    ``lcz_name``, ``lcz_tendency``, ``lcz_share``; and ``day_night`` (see :data:`ilots.night.DAY_NIGHT_LABELS`)."""
+
+    table: pd.DataFrame
+    nights: list
+    skipped: dict
+    lcz_source: dict | None
+    summary: dict
+    spacing_m: float
+    compared_with: str  # "slstr", "lcz" or "none": what the day/night classes compare the day with
+    night_pixels: int = 0  # distinct Sentinel-3 pixels covering the blocks (most in one night)
+
+    def few_pixels_note(self) -> str | None:
+        """A French warning when too few night pixels cover the territory for its thirds to mean much."""
+        from .night import FEW_NIGHT_PIXELS
+
+        if self.compared_with != "slstr" or self.night_pixels >= FEW_NIGHT_PIXELS:
+            return None
+        return (
+            f"{self.night_pixels} pixels de nuit seulement couvrent le territoire (≈ 1 km chacun) : la nuit ne "
+            "distingue que quelques secteurs, et la comparaison avec le jour reste grossière."
+        )
+
+
+def night_territory(terr: Territory) -> NightReport | None:
+    """The night layer of ``terr`` beside its observed day surface temperature, or None when neither a night
+    scene nor an LCZ layer was added. The daytime model is not read: the night never enters it."""
+    from .model import target_columns
+    from .night import block_lcz, block_night, day_night_classes, day_night_summary
+    from .store import night_index, read_lcz, read_night_pixels
+
+    index = night_index(terr.path)
+    pixels = read_night_pixels(terr.path)
+    zones = read_lcz(terr.path)
+    if (pixels is None or pixels.empty) and zones is None:
+        return None
+    blocks = terr.blocks
+    target, _ = target_columns(blocks)
+    day = blocks[target].astype("float64")
+    table = pd.DataFrame({"day_lst_c": day, "day_anomaly_c": day - float(day.median())}, index=blocks.index)
+    spacing, used = float("nan"), 0
+    if pixels is not None and not pixels.empty:
+        night = block_night(pixels, blocks, index["nights"])
+        table = table.join(night.table)
+        spacing, used = night.spacing_m, night.pixels
+    if zones is not None:
+        table = table.join(block_lcz(blocks, zones))
+    compared = "slstr" if "night_lst_c" in table else ("lcz" if "lcz_tendency" in table else "none")
+    table["day_night"] = day_night_classes(
+        table["day_lst_c"], table.get("night_lst_c"), table.get("lcz_tendency") if compared == "lcz" else None
+    )
+    summary = day_night_summary(table["day_night"], blocks.get("residents"))
+    return NightReport(table, index["nights"], index["skipped"], index["lcz"], summary, spacing, compared, used)

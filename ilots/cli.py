@@ -1,4 +1,4 @@
-"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | refuges | facilities | info |
+"""Command line: ``python -m ilots build | fetch | build-many | restat | monitor | refuges | facilities | night | info |
 demo | fit | scenario``.
 
 User mistakes (bad file, no overlap, ...) print one clear French line on stderr and exit with
@@ -281,6 +281,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     fa.add_argument("--json", action="store_true", help="sortie JSON")
     fa.add_argument("--csv", help="tableau à écrire (CSV, séparateur ;)")
+
+    ni = sub.add_parser(
+        "night",
+        help="chaleur de nuit à côté du jour : Sentinel-3 SLSTR de nuit (≈ 1 km) et zones climatiques locales (LCZ)",
+    )
+    ni.add_argument("dir", help="dossier du territoire")
+    ni.add_argument(
+        "--slstr",
+        action="append",
+        default=[],
+        help="granule Sentinel-3 SLSTR SL_2_LST de nuit à ajouter (dossier .SEN3 ; répétable)",
+    )
+    ni.add_argument("--lcz", help="zones climatiques locales (Cerema LCZ, GeoClimate rsu_lcz, ou classe regroupée)")
+    ni.add_argument("--fetch-year", type=int, help="télécharger les nuits claires de cet été (service STAC du fetch)")
+    ni.add_argument("--months", type=_months, default=(6, 8), help="avec --fetch-year : mois (défaut 6-8)")
+    ni.add_argument("--nights", type=_bounded(int, 1, 30, "nombre de nuits"), default=6, help="nuits à garder")
+    ni.add_argument("--stac-url", help=argparse.SUPPRESS)
+    ni.add_argument("--cache", help=argparse.SUPPRESS)
+    ni.add_argument("--json", action="store_true", help="sortie JSON")
+    ni.add_argument("--csv", help="valeurs par îlot à écrire (CSV, séparateur ;)")
+    ni.add_argument("--quiet", action="store_true")
 
     f = sub.add_parser("fit", help="ajuster le modèle de chaleur, l'indice de risque et les explications")
     f.add_argument("dir", help="dossier du territoire")
@@ -851,6 +872,104 @@ def _facilities(args, argv=None) -> None:
         print(f"Écrit : {args.csv}")
 
 
+def _night(args, argv=None) -> None:
+    import datetime as dt
+
+    from .analysis import night_territory
+    from .errors import MissingLayerError, NoSceneError
+    from .export import to_csv_bytes
+    from .night import DAY_NIGHT_LABELS, NIGHT_SOURCE_FR, add_night_inputs
+    from .store import add_nights, load_territory
+
+    terr = load_territory(args.dir)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise WriteError(f"Le dossier de {args.csv} n'existe pas : créez-le ou choisissez un autre fichier.")
+    slstr = list(args.slstr)
+    added, skipped = None, {}
+    if args.fetch_year:
+        import shapely
+
+        from .fetch import fetch_nights
+        from .night import scene_points
+
+        bar = _Progress(not args.quiet and not args.json)
+        try:
+            fetched = fetch_nights(
+                shapely.box(*terr.manifest["bounds_wgs84"]),
+                args.fetch_year,
+                terr.path / "night" / "scenes",
+                tuple(float(v) for v in terr.blocks.total_bounds),
+                terr.blocks.crs.to_string(),
+                months=args.months,
+                n_nights=args.nights,
+                stac_url=args.stac_url,
+                cache_dir=Path(args.cache) if args.cache else None,
+                progress=bar,
+            )
+        finally:
+            bar.close()
+        slstr += fetched.scenes
+        skipped = fetched.skipped
+        if not fetched.scenes:
+            add_nights(terr.path, scene_points([]), [], skipped)
+            reasons = " ; ".join(list(skipped.values())[:3])
+            raise NoSceneError(f"Aucune nuit claire de l'été {args.fetch_year} sur le territoire : {reasons}")
+    if slstr or args.lcz:
+        added = add_night_inputs(terr, slstr=slstr, lcz=args.lcz, skipped=skipped)
+    report = night_territory(terr)
+    if report is None:
+        raise MissingLayerError(
+            f"{terr.name} n'a pas encore de couche de nuit : ajoutez des nuits (--slstr DOSSIER.SEN3 ou "
+            "--fetch-year 2023) ou des zones climatiques locales (--lcz fichier)."
+        )
+    if args.csv:
+        Path(args.csv).write_bytes(to_csv_bytes(terr.blocks[[terr.blocks.geometry.name]].join(report.table)))
+    if args.json:
+        data = {
+            "added": added,
+            "nights": report.nights,
+            "skipped": report.skipped,
+            "lcz": report.lcz_source,
+            "compared_with": report.compared_with,
+            "pixel_spacing_m": None if not np.isfinite(report.spacing_m) else round(report.spacing_m),
+            "day_night": report.summary,
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str, allow_nan=False))
+        return
+    print(f"Territoire : {terr.name}{' (données synthétiques)' if terr.synthetic else ''}")
+    if report.nights:
+        dates = ", ".join(fr.date_fr(dt.date.fromisoformat(n["start"][:10])) for n in report.nights)
+        print(f"Nuits ({len(report.nights)}) : {dates} ; {NIGHT_SOURCE_FR}")
+        t = report.table
+        print(
+            f"Température de surface de nuit des îlots (médiane des nuits) : de {fr.temp(t['night_lst_c'].min())} "
+            f"à {fr.temp(t['night_lst_c'].max())}, médiane {fr.temp(t['night_lst_c'].median())}"
+        )
+    for scene, why in report.skipped.items():
+        print(f"  Nuit écartée ({scene[:31]}…) : {why}")
+    if report.lcz_source:
+        print(
+            f"Zones climatiques locales : {report.lcz_source.get('file')} ({report.lcz_source.get('n_polygons')} zones)"
+        )
+    basis = {"slstr": "la nuit Sentinel-3", "lcz": "la tendance nocturne de la zone LCZ"}.get(report.compared_with)
+    if basis:
+        print(f"Jour (Landsat, ≈ 11 h) et nuit ({basis}), par tiers des îlots :")
+        for key, label in DAY_NIGHT_LABELS.items():
+            row = report.summary[key]
+            if not row["blocks"]:
+                continue
+            people = f", environ {fr.num(round(row['residents'], -2), 0)} habitants" if "residents" in row else ""
+            print(f"  {label} : {row['blocks']} îlots{people}")
+        if report.few_pixels_note():
+            print(f"  Note : {report.few_pixels_note()}")
+    print(
+        "Limites : températures de surface, pas de l'air ; la nuit Sentinel-3 voit à ≈ 1 km (des quartiers, pas "
+        "des rues) ; la couche de nuit n'entre ni dans le modèle de jour ni dans les scénarios ; docs/night.md."
+    )
+    if args.csv:
+        print(f"Écrit : {args.csv}")
+
+
 def _build_many(args, argv) -> None:
     from .build import BuildInputs
     from .scale import build_many, read_communes
@@ -995,6 +1114,7 @@ _VERBS = {
     "monitor": _monitor,
     "refuges": _refuges,
     "facilities": _facilities,
+    "night": _night,
     "demo": _demo,
     "fit": _fit,
     "scenario": _scenario,

@@ -126,6 +126,16 @@ class DemoSources:
     population: Path
 
 
+def town_zone(x, y, L: float):
+    """The demo town's zone at ``x``, ``y`` (m from its lower-left corner; side ``L`` m): 0 centre, 1 inner,
+    2 suburbs, 3 industrial, 4 rural."""
+    r = np.hypot(x - 0.46 * L, y - 0.56 * L) / L
+    zone = np.where(r < 0.11, 0, np.where(r < 0.24, 1, 2))
+    industrial = (x > 0.68 * L) & (y > 0.08 * L) & (y < 0.36 * L)
+    zone = np.where(industrial, 3, zone)
+    return np.where(r > 0.52, 4, zone)
+
+
 class _Town:
     """Geometry of the synthetic town, in Lambert-93 metres relative to ``ORIGIN_L93``."""
 
@@ -141,13 +151,7 @@ class _Town:
     # -- layout --------------------------------------------------------------------------------
     def zone_of(self, x, y):
         """0 centre, 1 inner, 2 suburbs, 3 industrial, 4 rural (arrays of block centroids)."""
-        L = self.L
-        r = np.hypot(x - self.cx, y - self.cy) / L
-        zone = np.where(r < 0.11, 0, np.where(r < 0.24, 1, 2))
-        industrial = (x > 0.68 * L) & (y > 0.08 * L) & (y < 0.36 * L)
-        zone = np.where(industrial, 3, zone)
-        zone = np.where(r > 0.52, 4, zone)
-        return zone
+        return town_zone(x, y, self.L)
 
     def _river(self):
         L = self.L
@@ -760,6 +764,8 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
     def monitoring(folder: Path) -> None:
         progress("Étés de suivi et réalisations de démonstration", 0.97)
         add_monitoring_demo(folder, seed=seed)
+        progress("Couche de nuit de démonstration (Sentinel-3 et LCZ synthétiques)", 0.99)
+        add_night_demo(folder, seed=seed)
 
     command = ["python", "-m", "ilots", "demo", "--out", str(out), "--size-km", str(size_km), "--seed", str(seed)]
     return build_territory(sources, out, progress, command=command, finish=monitoring)
@@ -853,3 +859,103 @@ def add_monitoring_demo(folder: str | Path, seed: int = 2154) -> dict:
     if len(works):
         write_works_file(folder, read_works(works_path, grid.rio.crs))
     return summary
+
+
+# -- Night layer: three Sentinel-3 SLSTR night granules and a GeoClimate LCZ layer ----------------------------
+
+DEMO_NIGHTS = (("20230710T211512", 0.0), ("20230809T213048", 0.35), ("20230822T212236", 0.0))  # (start, clouds)
+SLSTR_TRACK_DEG = -13.0  # the ascending track's heading over France, east of north
+SLSTR_SPACING_M = 1000.0
+
+
+def _smoothed(blocks: gpd.GeoDataFrame, column: str, at: np.ndarray, radius_m: float) -> np.ndarray:
+    """Area-weighted mean of a block column within ``radius_m`` of each point of ``at`` (n × 2)."""
+    from scipy.spatial import cKDTree
+
+    c = blocks.geometry.centroid
+    xy = np.column_stack([c.x, c.y])
+    w = blocks["area_m2"].to_numpy(dtype="float64")
+    v = blocks[column].fillna(0.0).to_numpy(dtype="float64")
+    out = np.full(len(at), np.nan)
+    for k, idx in enumerate(cKDTree(xy).query_ball_point(at, radius_m)):
+        if idx:
+            out[k] = np.average(v[idx], weights=w[idx])
+    return out
+
+
+def _lcz_codes(blocks: gpd.GeoDataFrame, zone: np.ndarray) -> np.ndarray:
+    """A GeoClimate-style LCZ_PRIMARY code per block from its own features (1–10; 101–107 for A–G)."""
+    cov = blocks["building_coverage"].fillna(0).to_numpy()
+    h = blocks["building_height_m"].fillna(0).to_numpy()
+    tree = blocks["tree_frac"].fillna(0).to_numpy()
+    water = blocks["water_frac"].fillna(0).to_numpy()
+    imperv = blocks["impervious_frac"].fillna(0).to_numpy()
+    code = np.where(cov >= 0.35, np.where(h > 15, 2, 3), np.where(h > 12, 5, 6))
+    code = np.where((cov < 0.1) & (imperv < 0.3), np.where(tree > 0.4, 101, 104), np.where(cov < 0.12, 9, code))
+    code = np.where(zone == 3, 8, code)
+    code = np.where(tree > 0.6, 101, code)
+    return np.where(water > 0.5, 107, code)
+
+
+def add_night_demo(folder: str | Path, seed: int = 2154) -> dict:
+    """Write the demo's night layer in the formats a user gives — three Sentinel-3 SLSTR ``SL_2_LST`` night
+    granules (``.SEN3`` folders of NetCDF, swath geometry, 1 km; one night partly clouded) and a GeoClimate
+    ``rsu_lcz`` GeoPackage — into ``folder/sources/nuit``, then add them as ``python -m ilots night`` would.
+
+    The synthetic night keeps the day's heat where the fabric is dense and tall (thermal mass), loses it over
+    low, open paved zones and greenery, and stays mild over the river: the usual day/night disagreements."""
+
+    from .night import add_night_inputs
+    from .sources.slstr import write_slstr_granule
+    from .store import load_territory
+
+    folder = Path(folder)
+    terr = load_territory(folder)
+    blocks = terr.blocks
+    rng = np.random.default_rng(seed + 17)
+    x0, y0, x1, y1 = blocks.total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half = max(x1 - x0, y1 - y0) / 2 + 3 * SLSTR_SPACING_M
+    n = int(np.ceil(2 * half / SLSTR_SPACING_M))
+    u, v = np.meshgrid(np.arange(n) * SLSTR_SPACING_M - half, half - np.arange(n) * SLSTR_SPACING_M)
+    a = np.deg2rad(SLSTR_TRACK_DEG)
+    px, py = cx + u * np.cos(a) + v * np.sin(a), cy - u * np.sin(a) + v * np.cos(a)
+    at = np.column_stack([px.ravel(), py.ravel()])
+    smooth = {c: _smoothed(blocks, c, at, 700.0) for c in ("built_volume_m3_per_m2", "tree_frac", "water_frac")}
+    smooth["grass"] = _smoothed(blocks, "grass_frac", at, 700.0)
+    smooth["near_water"] = _smoothed(blocks.assign(w=np.exp(-blocks["dist_water_m"] / 300.0)), "w", at, 700.0)
+    base = (
+        18.0
+        + 0.55 * np.nan_to_num(smooth["built_volume_m3_per_m2"], nan=0.0)
+        - 2.5 * np.nan_to_num(smooth["tree_frac"], nan=0.3)
+        - 1.5 * np.nan_to_num(smooth["grass"], nan=0.3)
+        + 3.0 * np.nan_to_num(smooth["water_frac"], nan=0.0)
+        + 1.5 * np.nan_to_num(smooth["near_water"], nan=0.0)  # the river stays warmer than land at night
+    ).reshape(px.shape)
+    to_wgs = Transformer.from_crs(blocks.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs.transform(px, py)
+    out = folder / "sources" / "nuit"
+    granules = []
+    for k, (start, clouds) in enumerate(DEMO_NIGHTS):
+        night = base + rng.normal(0.0, 0.8) + rng.normal(0.0, 0.25, size=base.shape)
+        cloudy = None
+        if clouds:
+            field = ndimage.gaussian_filter(rng.normal(size=base.shape), 2.0)
+            cloudy = field > np.quantile(field, 1 - clouds)
+        when = dt.datetime.strptime(start, "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
+        stop = (when + dt.timedelta(minutes=3)).strftime("%Y%m%dT%H%M%S")
+        name = f"S3{'AB'[k % 2]}_SL_2_LST____{start}_{stop}_{start[:8]}T235959_0179_0{k}1_{k}48_2340_PS1_O_NT_004.SEN3"
+        granules.append(write_slstr_granule(out / name, lat, lon, night + 273.15, when, cloudy=cloudy))
+    bounds = terr.manifest["bounds"]  # the town's square, its side ``L`` (see _Town)
+    side = bounds[2] - bounds[0] - 100.0
+    c = blocks.geometry.centroid
+    zone = town_zone(c.x.to_numpy() - bounds[0] - 50.0, c.y.to_numpy() - bounds[1] - 50.0, side)
+    lcz = gpd.GeoDataFrame(
+        {"ID_RSU": np.arange(1, len(blocks) + 1), "LCZ_PRIMARY": _lcz_codes(blocks, zone)},
+        geometry=blocks.geometry.values,
+        crs=blocks.crs,
+    )
+    lcz_path = out / "rsu_lcz_ilotville.gpkg"
+    lcz_path.unlink(missing_ok=True)
+    lcz.to_file(lcz_path, layer="rsu_lcz", driver="GPKG", engine="pyogrio")
+    return add_night_inputs(terr, slstr=[str(g) for g in granules], lcz=str(lcz_path))

@@ -40,6 +40,7 @@ from rasterio.enums import Resampling
 
 from . import fr
 from .monitor import VERDICT_COLOURS
+from .night import DAY_NIGHT_LABELS, LCZ_TENDENCY_FR
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
 
 matplotlib.use("Agg")
@@ -65,6 +66,9 @@ __all__ = [
     "localise_assets",
     "offline_assets",
     "session_copy",
+    "day_night_maps",
+    "day_night_map",
+    "CATEGORIES",
 ]
 
 MAX_POLYGONS = 5000
@@ -300,10 +304,30 @@ _SMALL_SCREEN_CSS = (
 )
 
 
+# Categorical layers: value -> (colour, legend label), in legend order.
+CATEGORIES = {
+    "day_night": {
+        "both": ("#b2182b", DAY_NIGHT_LABELS["both"]),
+        "day_only": ("#f4a582", DAY_NIGHT_LABELS["day_only"]),
+        "night_only": ("#8073ac", DAY_NIGHT_LABELS["night_only"]),
+        "neither": ("#4393c3", DAY_NIGHT_LABELS["neither"]),
+        "middle": ("#f7f7f7", DAY_NIGHT_LABELS["middle"]),
+    },
+    "lcz_tendency": {
+        "forte": ("#b2182b", LCZ_TENDENCY_FR["forte"]),
+        "moyenne": ("#f4a582", LCZ_TENDENCY_FR["moyenne"]),
+        "faible": ("#4393c3", LCZ_TENDENCY_FR["faible"]),
+    },
+}
+
+
 def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):
     if layer.palette == "risk":
         colours = values.fillna(0).astype(int).map(RISK_COLOURS).fillna(NO_DATA_COLOUR)
         return colours, None
+    if layer.palette in CATEGORIES:
+        table = CATEGORIES[layer.palette]
+        return values.map(lambda v: table[v][0] if v in table else NO_DATA_COLOUR), None
     scale = _palette(layer.palette, vmin, vmax, f"{layer.title} ({layer.unit})")
     if layer.percent:
         scale = _palette(layer.palette, vmin * 100, vmax * 100, f"{layer.title} ({layer.unit})")
@@ -318,8 +342,12 @@ def _colours(values: pd.Series, layer: Layer, vmin: float, vmax: float):
 def _tooltip_value(col: str, v) -> str:
     if pd.isna(v):
         return "—"
-    if col in ("lst_mean_c", "lst_after_c", "lst_before_c"):
+    if col in ("lst_mean_c", "lst_after_c", "lst_before_c", "day_lst_c", "night_lst_c"):
         return fr.temp(float(v))
+    if col == "day_night":
+        return html.escape(DAY_NIGHT_LABELS.get(str(v), str(v)))
+    if col == "lcz_tendency":
+        return html.escape(LCZ_TENDENCY_FR.get(str(v), str(v)))
     if col in ("delta_c", "residual_c"):
         return fr.temp(float(v), 2, signed=True)
     if col.endswith("_frac") or col in ("building_coverage", "p_high_risk"):
@@ -467,7 +495,9 @@ def add_block_layer(
         zoom_on_click=False,
     )
     gj.add_to(m)
-    if scale is not None:
+    if layer.palette in CATEGORIES:
+        _category_legend(m, layer.title, CATEGORIES[layer.palette], frame[col].isna().any() or None)
+    elif scale is not None:
         slot = getattr(m, "_ilots_legends", 0)
         factor = 100 if layer.percent else 1
         missing = no_data_label(layer) if frame[col].isna().any() else None
@@ -483,9 +513,23 @@ RISK_NO_DATA = "non évaluable (température ou population inconnue)"
 
 def no_data_label(layer: Layer) -> str:
     """What a grey block means on ``layer``'s map."""
-    if layer.column.startswith("lst"):
+    if "lst" in layer.column:
         return "pas de mesure (nuages, eau ou hors image)"
     return "valeur inconnue"
+
+
+def _category_legend(m: folium.Map, title: str, table: dict, missing: bool | None) -> None:
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;background:{colour};'
+        f'border:1px solid #555;margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
+        for colour, label in table.values()
+    ) + (_no_data_row("inconnu (pas de mesure ou hors couche)") if missing else "")
+    legend = (
+        '<div class="ilots-legend" style="position:absolute;bottom:40px;left:12px;z-index:9999;background:white;'
+        'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif;color:#111;max-width:260px">'
+        f"<b>{html.escape(title)}</b>{rows}</div>"
+    )
+    m.get_root().html.add_child(folium.Element(legend))
 
 
 def _risk_legend(m: folium.Map) -> None:
@@ -781,5 +825,45 @@ def refuge_map(blocks: gpd.GeoDataFrame, walk_m: pd.Series, refuges: gpd.GeoData
                 fill_opacity=0.9,
                 tooltip=html.escape(str(name) if name is not None and not pd.isna(name) else "Bâtiment frais"),
             ).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(m)
+
+
+DAY_TITLE = "Jour : surface vers 11 h solaires (Landsat)"
+NIGHT_TITLE = "Nuit : surface vers 22 h solaires (Sentinel-3, ≈ 1 km)"
+LCZ_TITLE = "Nuit : tendance de la zone climatique locale (LCZ)"
+
+
+def day_night_maps(blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84) -> tuple[folium.Map, folium.Map]:
+    """The observed day surface temperature beside the night layer (``night``: the table of
+    :func:`ilots.analysis.night_territory`): night surface temperature where Sentinel-3 nights were added, else
+    the LCZ tendency. Each map has its own colour scale (day and night temperatures differ by 20 °C or more)."""
+    frame = blocks[[blocks.geometry.name]].join(night)
+    fields = {"block_id": "Îlot", "day_lst_c": "Jour (≈ 11 h)", "night_lst_c": "Nuit (≈ 22 h)", "lcz_name": "LCZ"}
+    fields = {k: v for k, v in fields.items() if k == "block_id" or k in frame}
+    fields["day_night"] = "Jour et nuit"
+    day = base_map(bounds_wgs84)
+    add_block_layer(day, frame, Layer("day_lst_c", DAY_TITLE, "°C", "magma"), tooltip_fields=fields)
+    right = base_map(bounds_wgs84)
+    if "night_lst_c" in frame and frame["night_lst_c"].notna().any():
+        add_block_layer(right, frame, Layer("night_lst_c", NIGHT_TITLE, "°C", "magma"), tooltip_fields=fields)
+    else:
+        add_block_layer(right, frame, Layer("lcz_tendency", LCZ_TITLE, "", "lcz_tendency"), tooltip_fields=fields)
+    for m in (day, right):
+        folium.LayerControl(collapsed=True).add_to(m)
+    return localise_assets(day), localise_assets(right)
+
+
+def day_night_map(blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84) -> folium.Map:
+    """Where day and night agree or not (:func:`ilots.night.day_night_classes`), one colour a class."""
+    frame = blocks[[blocks.geometry.name]].join(night)
+    frame["day_night"] = frame["day_night"].where(frame["day_night"] != "unknown")
+    m = base_map(bounds_wgs84)
+    fields = {"block_id": "Îlot", "day_night": "Jour et nuit", "day_lst_c": "Jour (≈ 11 h)"}
+    if "night_lst_c" in frame:
+        fields["night_lst_c"] = "Nuit (≈ 22 h)"
+    add_block_layer(
+        m, frame, Layer("day_night", "Jour et nuit, par tiers des îlots", "", "day_night"), tooltip_fields=fields
+    )
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)

@@ -74,6 +74,10 @@ MONITORING = "monitoring"  # works done and further summers' LST (python -m ilot
 SUMMERS = "summers.json"
 WORKS = "works.gpkg"
 MONITOR_RESULTS = "results.json"  # the last before/after estimates (read by the model card)
+NIGHT = "night"  # the night layer (python -m ilots night), kept apart from the daytime model
+NIGHT_INDEX = "night.json"
+NIGHT_PIXELS = "pixels.parquet"
+NIGHT_LCZ = "lcz.parquet"
 FORMAT_VERSION = 1
 # What every reader of a manifest relies on; a manifest without one of these is damaged.
 MANIFEST_KEYS = ("name", "crs", "bounds", "bounds_wgs84", "n_blocks", "acquisition_dates", "features", "created")
@@ -287,7 +291,9 @@ def _json_default(obj):
 
 # Everything a territory folder may hold that Îlots itself wrote: a rebuild replaces these and
 # nothing else (``sources`` is the demo's and fetch's copy of what was used).
-OWNED = frozenset({MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, MONITORING, "sources"})
+OWNED = frozenset(
+    {MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, MONITORING, NIGHT, "sources"}
+)
 
 
 def read_manifest(folder: str | Path) -> dict | None:
@@ -382,8 +388,9 @@ def staging(out_dir: str | Path, replace: bool = True, finish=None):
             previous = check_replaceable(out)  # again: the folder may have changed while building
             if previous is not None:
                 _carry_scenarios(out, tmp, previous)
-                if (out / MONITORING).is_dir() and not (tmp / MONITORING).exists():
-                    shutil.copytree(out / MONITORING, tmp / MONITORING)  # works and summers outlive a rebuild
+                for kept in (MONITORING, NIGHT):  # works, summers and nights outlive a rebuild
+                    if (out / kept).is_dir() and not (tmp / kept).exists():
+                        shutil.copytree(out / kept, tmp / kept)
         _fsync_dir(tmp)
         old = None
         if out.exists():
@@ -679,3 +686,75 @@ def read_monitor_results(territory_dir: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("projects"), list) else None
+
+
+# -- Night layer: night surface temperatures and Local Climate Zones ---------------------------------------
+
+
+def night_index(territory_dir: str | Path) -> dict:
+    """``night/night.json``: ``{"nights": [scene summaries], "skipped": {scene: reason}, "lcz": {...} | None}``."""
+    path = Path(territory_dir) / NIGHT / NIGHT_INDEX
+    if not path.exists():
+        return {"format_version": 1, "nights": [], "skipped": {}, "lcz": None}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptTerritoryError(f"L'index de la couche de nuit ({path}) est illisible : {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("nights"), list):
+        raise CorruptTerritoryError(f"L'index de la couche de nuit ({path}) est endommagé.")
+    data.setdefault("skipped", {})
+    data.setdefault("lcz", None)
+    return data
+
+
+def read_night_pixels(territory_dir: str | Path) -> pd.DataFrame | None:
+    """The stored night pixels (scene_id, x, y, lst_c), or None when no night was added."""
+    path = Path(territory_dir) / NIGHT / NIGHT_PIXELS
+    if not path.exists():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types
+        raise CorruptTerritoryError(
+            f"Les pixels de nuit ({path}) sont illisibles : ajoutez les nuits de nouveau."
+        ) from exc
+
+
+def add_nights(territory_dir: str | Path, points: pd.DataFrame, summaries: list[dict], skipped: dict) -> int:
+    """Add night scenes (their clear pixels and summaries) to the stored ones; a scene already stored is
+    replaced, the others are kept. Pixels first, then the index (which marks completion); both atomic.
+    Returns how many scenes the territory now holds."""
+    folder = Path(territory_dir) / NIGHT
+    index = night_index(territory_dir)
+    old = read_night_pixels(territory_dir)
+    new_ids = {s["scene_id"] for s in summaries}
+    if old is not None:
+        points = pd.concat([old[~old["scene_id"].isin(new_ids)], points], ignore_index=True)
+    write_parquet_atomic(folder / NIGHT_PIXELS, points.reset_index(drop=True))
+    nights = [n for n in index["nights"] if n["scene_id"] not in new_ids] + list(summaries)
+    index["nights"] = sorted(nights, key=lambda n: n["start"])
+    index["skipped"] = {k: v for k, v in {**index["skipped"], **skipped}.items() if k not in new_ids}
+    write_json_atomic(folder / NIGHT_INDEX, index)
+    return len(index["nights"])
+
+
+def write_lcz(territory_dir: str | Path, lcz: gpd.GeoDataFrame, source: dict) -> None:
+    """Store the territory's Local Climate Zones (``night/lcz.parquet``, checked by
+    :func:`ilots.night.check_lcz`) and their source in the index; replaces a previous LCZ layer."""
+    folder = Path(territory_dir) / NIGHT
+    write_parquet_atomic(folder / NIGHT_LCZ, lcz)
+    index = night_index(territory_dir)
+    index["lcz"] = source
+    write_json_atomic(folder / NIGHT_INDEX, index)
+
+
+def read_lcz(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
+    path = Path(territory_dir) / NIGHT / NIGHT_LCZ
+    if not path.exists():
+        return None
+    try:
+        return gpd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types
+        raise CorruptTerritoryError(
+            f"Les zones climatiques locales ({path}) sont illisibles : ajoutez-les de nouveau."
+        ) from exc

@@ -10,6 +10,7 @@ from ilots.errors import IlotsError
 from ilots.export import to_csv_bytes
 from ilots.facilities import KINDS as FACILITY_KINDS
 from ilots.maps import LAYERS, refuge_map
+from ilots.night import DAY_NIGHT_LABELS
 from ilots.refuges import NEAR_M
 from ilots.risk import CLASS_LABELS
 from ui.common import (
@@ -17,12 +18,16 @@ from ui.common import (
     choose_found,
     chosen_block,
     clicked_block,
+    dates_text,
     facilities,
     find_places,
     french_table,
     go_to_block,
     map_image,
     md_escape,
+    night,
+    night_dates,
+    night_maps,
     refuges,
     reliable,
     search_example,
@@ -144,6 +149,59 @@ if bid is not None:
         st.switch_page("pages/scenarios.py")
 else:
     st.caption("Cliquez sur un îlot pour afficher sa fiche.")
+
+st.subheader("Jour et nuit")
+report = night(terr)
+if report is None:
+    st.caption(
+        "Pas encore de couche de nuit pour ce territoire : ajoutez des nuits Sentinel-3 et/ou les zones "
+        "climatiques locales du Cerema avec python -m ilots night DOSSIER --fetch-year 2023 (ou --slstr, --lcz)."
+    )
+else:
+    day_map, night_map, agree_map = night_maps(terr)
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Jour** : température de surface vers 11 h solaires, Landsat {md_escape(dates_text(terr))}")
+        show_map(day_map, key="day_map", height=380)
+    with right:
+        if "night_lst_c" in report.table:
+            st.markdown(
+                f"**Nuit** : température de surface vers 22 h solaires, Sentinel-3 ({md_escape(night_dates(report))}), "
+                "pixels de ≈ 1 km"
+            )
+        else:
+            st.markdown("**Nuit** : tendance de la zone climatique locale (LCZ), pas une mesure")
+        show_map(night_map, key="night_map", height=380)
+    st.caption(
+        "Chaque carte a sa propre échelle de couleurs : la surface est bien plus chaude de jour que de nuit. "
+        "Températures de surface, pas de l'air. À ≈ 1 km, la nuit distingue des quartiers, pas des îlots voisins."
+        + (f" {report.few_pixels_note()}" if report.few_pixels_note() else "")
+    )
+    if st.toggle("Où le jour et la nuit ne disent pas la même chose", key="day_night_on"):
+        show_map(agree_map, key="day_night_map", height=420)
+    t = report.table
+    differ = t[t["day_night"].isin(["day_only", "night_only"])]
+    if len(differ):
+        shown = pd.DataFrame(
+            {
+                "Îlot": differ.index,
+                "Jour et nuit": differ["day_night"].map(DAY_NIGHT_LABELS),
+                "Jour (≈ 11 h)": differ["day_lst_c"],
+                **({"Nuit (≈ 22 h)": differ["night_lst_c"]} if "night_lst_c" in differ else {}),
+                **({"Zone LCZ": differ["lcz_name"].fillna(differ["lcz_tendency"])} if "lcz_tendency" in differ else {}),
+            }
+        )
+        st.dataframe(
+            french_table(shown, {"Jour (≈ 11 h)": fr.temp, "Nuit (≈ 22 h)": fr.temp}), hide_index=True, height=240
+        )
+    st.download_button(
+        "Jour et nuit par îlot (CSV)",
+        to_csv_bytes(terr.blocks[[terr.blocks.geometry.name]].join(t)),
+        file_name=f"jour_nuit_{slug_for_file(terr.name)}.csv",
+        mime="text/csv",
+        key="night_csv",
+    )
+    st.caption("Méthode, sources et limites : docs/night.md.")
 
 st.subheader("Refuges frais à pied")
 try:

@@ -10,6 +10,8 @@ from ui.common import (
     high_risk,
     md_escape,
     model,
+    night,
+    night_dates,
     select_territory,
     show_map,
     territory_map,
@@ -69,6 +71,56 @@ if high is not None:
         f"Habitants en risque élevé ou très élevé : {fr.num(high.expected, 0)} attendus, 90 % de chances entre "
         f"{fr.num(high.low, 0)} et {fr.num(high.high, 0)} (erreur de température et réglages de l'indice)."
     )
+report = night(terr)
+if report is not None:
+    st.subheader("Jour et nuit")
+    t = report.table
+    day_col, night_col, agree_col = st.columns(3)
+    day_col.metric(
+        "Jour : surface vers 11 h solaires",
+        fr.temp(t["day_lst_c"].median()),
+        help=f"Médiane des îlots, Landsat {dates_text(terr)} (pixels de 30 m, vus à ≈ 100 m). "
+        "Température des surfaces, pas de l'air.",
+    )
+    if "night_lst_c" in t:
+        night_col.metric(
+            "Nuit : surface vers 22 h solaires",
+            fr.temp(t["night_lst_c"].median()),
+            help=f"Médiane des îlots, Sentinel-3 SLSTR, {night_dates(report)} (pixels de ≈ 1 km : des quartiers, "
+            "pas des rues). Température des surfaces, pas de l'air.",
+        )
+    else:
+        strong = (t["lcz_tendency"] == "forte").sum()
+        night_col.metric(
+            "Nuit : îlots en zone à fort îlot de chaleur nocturne",
+            f"{fr.num(strong, 0)} sur {fr.num(t['lcz_tendency'].notna().sum(), 0)}",
+            help="D'après les zones climatiques locales (LCZ) : tissus compacts ou minéraux, qui gardent la chaleur "
+            "du jour (Stewart & Oke 2012). Une tendance, pas une température mesurée.",
+        )
+    both = report.summary["both"]
+    agree_col.metric(
+        "Îlots chauds de jour et de nuit",
+        fr.num(both["blocks"], 0),
+        help="Dans le tiers le plus chaud des îlots de jour comme de nuit"
+        + (f" ; environ {fr.num(round(both['residents'], -2), 0)} habitants." if "residents" in both else "."),
+    )
+    day_only, night_only = report.summary["day_only"]["blocks"], report.summary["night_only"]["blocks"]
+    q = t["day_lst_c"].quantile([0.05, 0.95])
+    spans = f"90 % des îlots entre {fr.temp(q.iloc[0])} et {fr.temp(q.iloc[1])} de jour"
+    if "night_lst_c" in t:
+        spans += (
+            f", entre {fr.temp(t['night_lst_c'].quantile(0.05))} et {fr.temp(t['night_lst_c'].quantile(0.95))} de "
+            f"nuit (d'une nuit à l'autre, un îlot varie de {fr.temp(t['night_spread_c'].median())} en médiane)"
+        )
+    st.caption(
+        spans + ". "
+        f"Jour et nuit ne disent pas toujours la même chose : {fr.num(day_only, 0)} îlots chauds de jour sont plus "
+        f"frais la nuit (sols nus, parkings, toits légers qui refroidissent vite), {fr.num(night_only, 0)} îlots "
+        "frais de jour restent chauds la nuit (tissu dense, eau). Cartes côte à côte : page « Carte ». La nuit "
+        "n'entre ni dans le modèle de jour ni dans les scénarios."
+        + (f" {report.few_pixels_note()}" if report.few_pixels_note() else "")
+    )
+
 st.subheader("Risque de chaleur par îlot")
 st.caption(f"Indice 0–100 : {meta['risk']['mode']}. Cliquez sur « Carte » pour explorer les autres couches.")
 show_map(territory_map(terr, ["risk"]), key="overview_map", height=520)

@@ -439,6 +439,53 @@ def facilities(terr: Territory):
     return _facilities(*_version(terr))
 
 
+def _night_version(terr: Territory) -> float:
+    from ilots.store import NIGHT, NIGHT_INDEX
+
+    index = terr.path / NIGHT / NIGHT_INDEX
+    return index.stat().st_mtime if index.exists() else 0.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _night(path: str, territory_mtime: float, night_mtime: float):
+    from ilots.analysis import night_territory
+
+    return night_territory(load(Path(path)))
+
+
+def night(terr: Territory):
+    """The night layer beside the observed day (:class:`ilots.analysis.NightReport`), or None when the territory
+    has none; once per version of the territory and of its night folder. The model is not read."""
+    return _night(str(terr.path), (terr.path / MANIFEST).stat().st_mtime, _night_version(terr))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _night_maps(path: str, territory_mtime: float, night_mtime: float):
+    from ilots.maps import day_night_map, day_night_maps
+
+    terr = load(Path(path))
+    report = _night(path, territory_mtime, night_mtime)
+    bounds = terr.manifest["bounds_wgs84"]
+    return (*day_night_maps(terr.blocks, report.table, bounds), day_night_map(terr.blocks, report.table, bounds))
+
+
+def night_maps(terr: Territory):
+    """(day map, night map, agreement map), each a session copy of the cached one."""
+    from ilots.maps import session_copy
+
+    return tuple(
+        session_copy(m)
+        for m in _night_maps(str(terr.path), (terr.path / MANIFEST).stat().st_mtime, _night_version(terr))
+    )
+
+
+def night_dates(report) -> str:
+    """« 3 nuits claires, les 10 juillet, 9 et 22 août 2023 » for a night report's Sentinel-3 nights."""
+    days = [n["start"][:10] for n in report.nights]
+    plural = "s" if len(days) > 1 else ""
+    return f"{len(days)} nuit{plural} claire{plural}, {fr.dates_fr(days)}"
+
+
 def blocks_with_model(terr: Territory):
     """Blocks (working CRS) joined with risk, predictions and explanations. Read-only."""
     model(terr)

@@ -35,6 +35,7 @@ from ..crs import choose_working_crs
 from ..errors import EmptyLayerError, FetchError, require_extra
 from ..progress import Progress, count_fraction, noop, within
 from .http import Downloader, RetryPolicy, default_cache_dir
+from .nights import FetchedNights, fetch_nights
 from .stac import DEFAULT_STAC_URL, SceneChoice, download_scene, fetch_worldcover, select_landsat
 from .summers import FetchedSummers, fetch_summers
 from .wfs import BDTOPO_TYPENAMES, DEFAULT_WFS_URL, commune_boundaries, get_features
@@ -46,6 +47,8 @@ __all__ = [
     "FetchedSummers",
     "acquire",
     "fetch_summers",
+    "fetch_nights",
+    "FetchedNights",
     "request_name",
     "territory_name",
 ]

@@ -209,3 +209,30 @@ def test_the_map_lists_the_sensitive_facilities_hottest_first(app):
     around = [float(v.split("\u00a0")[0].replace(",", ".")) for v in table["Temp. à 100 m alentour"]]
     assert around == sorted(around, reverse=True)
     assert "Établissements sensibles (CSV)" in [b.label for b in app.get("download_button")]
+
+
+def test_the_overview_gives_day_and_night_side_by_side_with_their_disagreement(app):
+    """Issue 16 §3: the overview shows the day and night surface, labelled (time, sensor), and where they differ."""
+    app.switch_page("pages/overview.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    labels = [m.label for m in app.metric]
+    assert "Jour : surface vers 11 h solaires" in labels and "Nuit : surface vers 22 h solaires" in labels
+    day, night = _metric(app, "Jour : surface vers 11 h solaires"), _metric(app, "Nuit : surface vers 22 h solaires")
+    as_c = [float(v.split("\u00a0")[0].replace(",", ".")) for v in (day, night)]
+    assert as_c[0] > as_c[1] + 10  # a summer surface is far hotter at 11 h than at 22 h
+    caption = next(c.value for c in app.caption if "ne disent pas toujours la même chose" in c.value)
+    assert "90 % des îlots entre" in caption and "de nuit" in caption
+    assert "n'entre ni dans le modèle de jour ni dans les scénarios" in caption
+
+
+def test_the_map_shows_day_and_night_maps_and_the_blocks_where_they_disagree(app):
+    app.switch_page("pages/map.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("Sentinel-3" in m.value and "≈ 1 km" in m.value for m in app.markdown)
+    assert any(m.value.startswith("**Jour**") and "Landsat" in m.value for m in app.markdown)
+    table = next(d.value for d in app.dataframe if "Jour et nuit" in d.value.columns)
+    assert set(table["Jour et nuit"]) <= {"chaud de jour, plus frais la nuit", "frais de jour, chaud la nuit"}
+    assert len(table) > 0
+    app.toggle(key="day_night_on").set_value(True).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert "Jour et nuit par îlot (CSV)" in [b.label for b in app.get("download_button")]
