@@ -346,16 +346,17 @@ def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> R
 
 
 def facilities_territory(terr: Territory, files=(), model_table: pd.DataFrame | None = None, refuges=None):
-    """The territory's sensitive facilities (BD TOPO places of interest, plus ``files``: FINESS, BPE or any
-    points or polygons) with the heat of their place (:func:`ilots.facilities.facility_exposure`): their
-    block's surface temperature and, with ``model_table``, risk class and probability of high risk; with
-    ``refuges`` (a :class:`RefugeReport`), the walk to the nearest cool refuge. Returns (facilities
-    GeoDataFrame, exposure table), hottest surroundings first."""
+    """The territory's sensitive facilities (BD TOPO places of interest, those kept with the territory, plus
+    ``files``: FINESS, BPE or any points or polygons) with the heat of their place
+    (:func:`ilots.facilities.facility_exposure`): their block's surface temperature and, with ``model_table``,
+    risk class and probability of high risk; with ``refuges`` (a :class:`RefugeReport`), the walk to the
+    nearest cool refuge. Returns (facilities GeoDataFrame, exposure table), hottest surroundings first."""
     import geopandas as gpd
     import shapely
 
     from .facilities import facilities_from_bdtopo, facility_exposure, read_facilities
     from .sources.bdtopo import read_bdtopo
+    from .store import read_facilities_file
 
     crs = terr.blocks.crs
     parts = []
@@ -364,9 +365,12 @@ def facilities_territory(terr: Territory, files=(), model_table: pd.DataFrame | 
         bd = read_bdtopo(bdtopo_source(terr), crs, bbox=bbox, only=("zone_d_activite_ou_d_interet",))
         parts.append(facilities_from_bdtopo(bd.get("zone_d_activite_ou_d_interet")))
     except IlotsError:
-        if not files:
+        if not files and not (terr.path / "places").is_dir():
             raise
     parts += [read_facilities(f, crs) for f in files]
+    kept = read_facilities_file(terr.path)
+    if kept is not None:
+        parts.append(kept.to_crs(crs))
     parts = [p for p in parts if len(p)]
     if not parts:
         return gpd.GeoDataFrame({"kind": [], "name": [], "source": []}, geometry=[], crs=crs), pd.DataFrame()

@@ -279,8 +279,10 @@ def _parser() -> argparse.ArgumentParser:
     fa.add_argument(
         "--file", action="append", default=[], help="établissements en plus (FINESS, BPE en CSV, ou points/polygones)"
     )
+    fa.add_argument("--save", action="store_true", help="garder les établissements de --file avec le territoire")
     fa.add_argument("--json", action="store_true", help="sortie JSON")
     fa.add_argument("--csv", help="tableau à écrire (CSV, séparateur ;)")
+    fa.add_argument("--gpkg", help="établissements et chaleur de leur lieu à écrire (GeoPackage, pour QGIS)")
 
     ni = sub.add_parser(
         "night",
@@ -827,22 +829,32 @@ def _refuges(args, argv=None) -> None:
 def _facilities(args, argv=None) -> None:
     from .analysis import ensure_model, facilities_territory, refuges_territory
     from .export import to_csv_bytes
-    from .facilities import KINDS
+    from .facilities import KINDS, export_frame, read_facilities
     from .risk import CLASS_LABELS
-    from .store import load_territory
+    from .store import add_facilities, load_territory
 
     terr = load_territory(args.dir)
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        raise WriteError(f"Le dossier de {args.csv} n'existe pas : créez-le ou choisissez un autre fichier.")
+    for target in (args.csv, args.gpkg):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise WriteError(f"Le dossier de {target} n'existe pas : créez-le ou choisissez un autre fichier.")
+    files = list(args.file)
+    if args.save and files:
+        saved = sum(add_facilities(terr.path, read_facilities(f, terr.blocks.crs)) for f in files)
+        files = []  # now read back with the territory's
+        print(f"{saved} établissement(s) gardé(s) avec le territoire.", file=sys.stderr)
     _, table = ensure_model(terr)
     try:
         refuges = refuges_territory(terr)
     except IlotsError:
         refuges = None  # no streets: the walk to a refuge is left out, said below
-    facilities, exposure = facilities_territory(terr, args.file, model_table=table, refuges=refuges)
+    facilities, exposure = facilities_territory(terr, files, model_table=table, refuges=refuges)
+    out = export_frame(facilities, exposure)
     if args.csv:
-        out = facilities[[facilities.geometry.name]].join(exposure)
         Path(args.csv).write_bytes(to_csv_bytes(out))
+    if args.gpkg:
+        from .export import geopackage_bytes
+
+        Path(args.gpkg).write_bytes(geopackage_bytes(out, "etablissements"))
     if args.json:
         rows = exposure.assign(kind=exposure["kind"].map(KINDS)).replace({np.nan: None}).to_dict("records")
         print(json.dumps({"facilities": rows}, ensure_ascii=False, indent=2, default=str, allow_nan=False))
@@ -868,8 +880,9 @@ def _facilities(args, argv=None) -> None:
             f"100 m alentour {fr.temp(r['lst_around_c'])}, risque {risk}{walk}"
         )
     print("Température de surface (Landsat, vers 11 h solaire), pas de l'air ; méthode : docs/places.md.")
-    if args.csv:
-        print(f"Écrit : {args.csv}")
+    for target in (args.csv, args.gpkg):
+        if target:
+            print(f"Écrit : {target}")
 
 
 def _night(args, argv=None) -> None:

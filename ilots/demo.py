@@ -766,6 +766,7 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
         add_monitoring_demo(folder, seed=seed)
         progress("Couche de nuit de démonstration (Sentinel-3 et LCZ synthétiques)", 0.99)
         add_night_demo(folder, seed=seed)
+        add_creches_demo(folder, seed=seed)
 
     command = ["python", "-m", "ilots", "demo", "--out", str(out), "--size-km", str(size_km), "--seed", str(seed)]
     return build_territory(sources, out, progress, command=command, finish=monitoring)
@@ -859,6 +860,38 @@ def add_monitoring_demo(folder: str | Path, seed: int = 2154) -> dict:
     if len(works):
         write_works_file(folder, read_works(works_path, grid.rio.crs))
     return summary
+
+
+# -- Crèches: the commune's own list (points), kept with the territory as `facilities --file … --save` does ------
+
+DEMO_CRECHES = (
+    ("Crèche collective Les Petits Pas", "Crèche collective municipale"),
+    ("Halte-garderie du Canal", "Halte-garderie"),
+    ("Crèche familiale Arc-en-ciel", "Crèche familiale"),
+)
+
+
+def add_creches_demo(folder: str | Path, seed: int = 2154) -> int:
+    """Write the demo commune's list of crèches (``sources/creches_ilotville.gpkg``: points, French columns
+    ``nom`` and ``type``, as communes publish them) and keep it with the territory."""
+    from .facilities import read_facilities
+    from .store import add_facilities, load_territory
+
+    folder = Path(folder)
+    terr = load_territory(folder)
+    blocks = terr.blocks
+    rng = np.random.default_rng(seed + 18)
+    homes = blocks[(blocks["residents"].fillna(0) > 50) & (blocks["building_coverage"].fillna(0) > 0.15)]
+    homes = homes if len(homes) >= len(DEMO_CRECHES) else blocks
+    chosen = rng.choice(len(homes), size=min(len(DEMO_CRECHES), len(homes)), replace=False)
+    path = folder / "sources" / "creches_ilotville.gpkg"
+    path.unlink(missing_ok=True)
+    gpd.GeoDataFrame(
+        {"nom": [c[0] for c in DEMO_CRECHES[: len(chosen)]], "type": [c[1] for c in DEMO_CRECHES[: len(chosen)]]},
+        geometry=homes.geometry.iloc[chosen].representative_point().values,
+        crs=blocks.crs,
+    ).to_file(path, layer="creches", driver="GPKG", engine="pyogrio")
+    return add_facilities(folder, read_facilities(path, blocks.crs))
 
 
 # -- Night layer: three Sentinel-3 SLSTR night granules and a GeoClimate LCZ layer ----------------------------

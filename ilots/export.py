@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-__all__ = ["LAYER_NAME", "export_table", "to_geopackage", "to_csv_bytes"]
+__all__ = ["LAYER_NAME", "export_table", "plain_columns", "to_geopackage", "geopackage_bytes", "to_csv_bytes"]
 
 LAYER_NAME = "ilots"
 _MODEL_COLUMNS = [
@@ -37,8 +37,12 @@ def export_table(blocks: gpd.GeoDataFrame, model_table: pd.DataFrame | None = No
     if model_table is not None:
         cols = [c for c in _MODEL_COLUMNS if c in model_table and c not in out.columns]
         out = out.join(model_table[cols])
-    out = out.reset_index()
-    # GeoPackage and CSV readers choke on Arrow-backed or object columns of mixed types: plain dtypes.
+    return plain_columns(out.reset_index())
+
+
+def plain_columns(out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """GeoPackage and CSV readers choke on Arrow-backed or object columns of mixed types: plain dtypes."""
+    out = out.copy()
     for col in out.columns:
         if col != out.geometry.name and str(out[col].dtype) in ("string", "str", "object"):
             out[col] = out[col].astype(object).where(out[col].notna(), None)
@@ -47,11 +51,19 @@ def export_table(blocks: gpd.GeoDataFrame, model_table: pd.DataFrame | None = No
     return out
 
 
-def to_geopackage(table: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write the export table as a GeoPackage (layer ``ilots``)."""
+def to_geopackage(table: gpd.GeoDataFrame, path: str | Path, layer: str = LAYER_NAME) -> Path:
+    """Write the export table as a GeoPackage (one layer, ``ilots`` by default)."""
     path = Path(path)
-    table.to_file(path, layer=LAYER_NAME, driver="GPKG", engine="pyogrio")
+    table.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
     return path
+
+
+def geopackage_bytes(table: gpd.GeoDataFrame, layer: str = LAYER_NAME) -> bytes:
+    """The GeoPackage of ``table`` as bytes (for a download button): written in a temporary folder."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return to_geopackage(plain_columns(table), Path(tmp) / f"{layer}.gpkg", layer).read_bytes()
 
 
 def to_csv_bytes(table: gpd.GeoDataFrame | pd.DataFrame) -> bytes:

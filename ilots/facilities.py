@@ -27,6 +27,7 @@ __all__ = [
     "BPE_CODES",
     "KINDS",
     "KIND_WORDS",
+    "export_frame",
     "facilities_from_bdtopo",
     "facility_exposure",
     "hot_facilities_sentence",
@@ -202,3 +203,14 @@ def hot_facilities_sentence(exposure: pd.DataFrame) -> str | None:
         f"Établissements sensibles dans les îlots à risque élevé ou très élevé : {listed} "
         f"(sur {len(exposure)} connus : BD TOPO, FINESS ou BPE)."
     )
+
+
+def export_frame(facilities: gpd.GeoDataFrame, exposure: pd.DataFrame) -> gpd.GeoDataFrame:
+    """One point a facility (inside its place; BD TOPO gives polygons, files points) with its heat and its
+    kind in French (``kind_fr``): the table the CSV and GeoPackage exports write, working CRS."""
+    out = gpd.GeoDataFrame(
+        exposure.assign(kind_fr=exposure["kind"].map(KINDS)),
+        geometry=facilities.geometry.reindex(exposure.index).representative_point().values,
+        crs=facilities.crs,
+    )
+    return out.reset_index(drop=True)

@@ -7,7 +7,7 @@ import math
 import re
 import unicodedata
 
-__all__ = ["num", "temp", "pct", "date_fr", "slug", "MONTHS"]
+__all__ = ["num", "temp", "pct", "probability", "date_fr", "slug", "MONTHS"]
 
 MONTHS = (
     "janvier",
@@ -72,6 +72,22 @@ def pct(share: float | None, digits: int = 0) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "—"
     return f"{num(100 * share, digits)}\u00a0%"
+
+
+def probability(p: float | None) -> str:
+    """A probability as a percentage that never claims certainty a sample of draws cannot give: under 0,5 %
+    reads « < 1 % », over 99,5 % « > 99 % ».
+
+    >>> probability(1.0), probability(0.0), probability(0.42)
+    ('>\\xa099\\xa0%', '<\\xa01\\xa0%', '42\\xa0%')
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    if p < 0.005:
+        return "<\u00a01\u00a0%"
+    if p > 0.995:
+        return ">\u00a099\u00a0%"
+    return pct(p)
 
 
 def date_fr(value: str | dt.date | None) -> str:

@@ -67,6 +67,7 @@ __all__ = [
     "offline_assets",
     "session_copy",
     "day_night_maps",
+    "add_facilities_layer",
     "day_night_map",
     "CATEGORIES",
 ]
@@ -560,8 +561,10 @@ def territory_map(
     layers: list[str],
     lst: xr.DataArray | None = None,
     draw: bool = False,
+    facilities: tuple[gpd.GeoDataFrame, pd.DataFrame] | None = None,
 ) -> folium.Map:
-    """A map with the chosen block layers (keys of :data:`LAYERS`), optional LST image and draw tool."""
+    """A map with the chosen block layers (keys of :data:`LAYERS`), optional LST image, draw tool and sensitive
+    facilities (``(facilities, exposure)`` of :func:`ilots.analysis.facilities_territory`)."""
     m = base_map(bounds_wgs84)
     vmin, vmax = display_range(blocks["lst_mean_c"] if "lst_mean_c" in blocks else pd.Series(dtype=float))
     if lst is not None:
@@ -574,7 +577,9 @@ def territory_map(
         add_block_layer(m, blocks, layer, lo, hi, show=(i == 0))
     if draw:
         _draw_tool(m)
-    n_overlays = len(layers) + (lst is not None)
+    if facilities is not None:
+        add_facilities_layer(m, *facilities)
+    n_overlays = len(layers) + (lst is not None) + (facilities is not None)
     folium.LayerControl(collapsed=n_overlays <= 1).add_to(m)
     return localise_assets(m)
 
@@ -867,3 +872,56 @@ def day_night_map(blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84) -
     )
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
+
+
+FACILITY_COLOURS = {
+    "creche": "#e7298a",
+    "ecole": "#1b9e77",
+    "college_lycee": "#66a61e",
+    "personnes_agees": "#7570b3",
+    "sante": "#d95f02",
+}
+
+
+def add_facilities_layer(m: folium.Map, facilities: gpd.GeoDataFrame, exposure: pd.DataFrame) -> None:
+    """Sensitive facilities as points coloured by kind, each with an escaped tooltip (name, kind, surface
+    temperature of its block and around it, risk class), in one layer « Établissements sensibles »."""
+    from .facilities import KINDS
+
+    if facilities is None or not len(facilities):
+        return
+    group = folium.FeatureGroup(name="Établissements sensibles", show=True)
+    pts = facilities.geometry.reindex(exposure.index).representative_point().to_crs(4326)
+    for (_, r), p in zip(exposure.iterrows(), pts.values, strict=True):
+        name = r["name"] if isinstance(r["name"], str) and r["name"] else "sans nom"
+        risk = CLASS_LABELS.get(int(r["risk_class"]), "—") if pd.notna(r.get("risk_class")) else "non évalué"
+        tip = (
+            f"<b>{html.escape(name)}</b><br>{html.escape(KINDS.get(r['kind'], r['kind']))}<br>"
+            f"Îlot : {html.escape(fr.temp(r['lst_block_c']))}, "
+            f"100 m alentour : {html.escape(fr.temp(r['lst_around_c']))}"
+            f"<br>Risque : {html.escape(risk)}"
+        )
+        folium.CircleMarker(
+            [p.y, p.x],
+            radius=7,
+            color="#ffffff",
+            weight=2,
+            fill=True,
+            fill_color=FACILITY_COLOURS.get(r["kind"], "#333333"),
+            fill_opacity=0.95,
+            tooltip=folium.Tooltip(tip),
+        ).add_to(group)
+    group.add_to(m)
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;border-radius:6px;background:{c};'
+        f'margin-right:6px;vertical-align:middle"></span>{html.escape(KINDS[k])}</div>'
+        for k, c in FACILITY_COLOURS.items()
+        if (exposure["kind"] == k).any()
+    )
+    m.get_root().html.add_child(
+        folium.Element(
+            '<div class="ilots-legend" style="position:absolute;top:90px;left:12px;z-index:9999;background:white;'
+            'padding:6px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;color:#111">'
+            f"<b>Établissements sensibles</b>{rows}</div>"
+        )
+    )

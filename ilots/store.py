@@ -74,6 +74,8 @@ MONITORING = "monitoring"  # works done and further summers' LST (python -m ilot
 SUMMERS = "summers.json"
 WORKS = "works.gpkg"
 MONITOR_RESULTS = "results.json"  # the last before/after estimates (read by the model card)
+PLACES = "places"  # sensitive facilities the territory gave (python -m ilots facilities --file … --save)
+FACILITIES = "facilities.gpkg"
 NIGHT = "night"  # the night layer (python -m ilots night), kept apart from the daytime model
 NIGHT_INDEX = "night.json"
 NIGHT_PIXELS = "pixels.parquet"
@@ -292,7 +294,7 @@ def _json_default(obj):
 # Everything a territory folder may hold that Îlots itself wrote: a rebuild replaces these and
 # nothing else (``sources`` is the demo's and fetch's copy of what was used).
 OWNED = frozenset(
-    {MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, MONITORING, NIGHT, "sources"}
+    {MANIFEST, BLOCKS, LST, MODEL, MODEL_TABLE, SCENARIOS, STREETS, COVERAGE, MONITORING, NIGHT, PLACES, "sources"}
 )
 
 
@@ -352,6 +354,23 @@ def _carry_scenarios(old: Path, new: Path, previous: dict) -> None:
             write_json_atomic(path, data)
 
 
+def _carry_extras(old: Path, new: Path) -> None:
+    """Works, summers, nights and facilities outlive a rebuild: copied when the new build made none; when it
+    made its own (the demo), the nights and facilities the old one held besides are added to them."""
+    for kept in (MONITORING, NIGHT, PLACES):
+        if (old / kept).is_dir() and not (new / kept).exists():
+            shutil.copytree(old / kept, new / kept)
+    if (old / PLACES / FACILITIES).exists() and (new / PLACES / FACILITIES).exists():
+        add_facilities(new, read_facilities_file(old))
+    pixels = read_night_pixels(old) if (new / NIGHT / NIGHT_INDEX).exists() else None
+    if pixels is not None:
+        have = {n["scene_id"] for n in night_index(new)["nights"]}
+        extra = [n for n in night_index(old)["nights"] if n["scene_id"] not in have]
+        if extra:
+            ids = {n["scene_id"] for n in extra}
+            add_nights(new, pixels[pixels["scene_id"].isin(ids)], extra, {})
+
+
 @dataclass
 class Replaced:
     """What a build will do to the territory it replaces (empty when there is none).
@@ -388,9 +407,7 @@ def staging(out_dir: str | Path, replace: bool = True, finish=None):
             previous = check_replaceable(out)  # again: the folder may have changed while building
             if previous is not None:
                 _carry_scenarios(out, tmp, previous)
-                for kept in (MONITORING, NIGHT):  # works, summers and nights outlive a rebuild
-                    if (out / kept).is_dir() and not (tmp / kept).exists():
-                        shutil.copytree(out / kept, tmp / kept)
+                _carry_extras(out, tmp)
         _fsync_dir(tmp)
         old = None
         if out.exists():
@@ -758,3 +775,49 @@ def read_lcz(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
         raise CorruptTerritoryError(
             f"Les zones climatiques locales ({path}) sont illisibles : ajoutez-les de nouveau."
         ) from exc
+
+
+# -- Sensitive facilities given by the territory ----------------------------------------------------------
+
+
+def add_facilities(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
+    """Keep classed facilities (:func:`ilots.facilities.read_facilities`: kind, name, source, geometry) with the
+    territory (``places/facilities.gpkg``, atomic); one already kept (same kind, name and place) is not added
+    twice, the others are kept. Returns how many were added."""
+    import warnings
+
+    old = read_facilities_file(territory_dir)
+    new = new.to_crs(old.crs) if old is not None else new
+    if old is not None:
+        seen = {
+            (k, n, g.wkb) for k, n, g in zip(old["kind"], old["name"].astype(str), old.geometry.values, strict=True)
+        }
+        new = new[
+            [
+                (k, n, g.wkb) not in seen
+                for k, n, g in zip(new["kind"], new["name"].astype(str), new.geometry.values, strict=True)
+            ]
+        ]
+    if new.empty:
+        return 0
+    merged = gpd.GeoDataFrame(pd.concat([df for df in (old, new) if df is not None], ignore_index=True), crs=new.crs)
+    merged["name"] = merged["name"].astype(object).where(merged["name"].notna(), None)
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: a GeoPackage's name should end in .gpkg
+            merged.to_file(tmp, layer="facilities", driver="GPKG", engine="pyogrio")
+
+    write_atomic(Path(territory_dir) / PLACES / FACILITIES, write)
+    return int(len(new))
+
+
+def read_facilities_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
+    """The facilities kept with the territory, or None."""
+    path = Path(territory_dir) / PLACES / FACILITIES
+    if not path.exists():
+        return None
+    try:
+        return gpd.read_file(path, layer="facilities", engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise CorruptTerritoryError(f"Les établissements enregistrés ({path}) sont illisibles : {exc}") from exc

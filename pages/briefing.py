@@ -1,14 +1,12 @@
 """Briefing: the one-page PDF for elected officials, and GeoPackage / CSV exports."""
 
 import json
-import tempfile
-from pathlib import Path
 
 import streamlit as st
 
 from ilots.briefing import briefing_pdf
 from ilots.errors import IlotsError
-from ilots.export import export_table, to_csv_bytes, to_geopackage
+from ilots.export import export_table, geopackage_bytes, to_csv_bytes
 from ilots.facilities import hot_facilities_sentence
 from ilots.scenarios import list_scenarios
 from ui.common import engine, facilities, model, reliable, select_territory, slug_for_file
@@ -90,9 +88,7 @@ st.caption(
 @st.cache_data(show_spinner=False, max_entries=8)
 def _exports(path: str, model_created: str) -> tuple[bytes, bytes]:
     ex = export_table(terr.blocks, table)
-    with tempfile.TemporaryDirectory() as tmp:
-        gpkg = to_geopackage(ex, Path(tmp) / "ilots.gpkg").read_bytes()
-    return gpkg, to_csv_bytes(ex)
+    return geopackage_bytes(ex), to_csv_bytes(ex)
 
 
 gpkg, csv = _exports(str(terr.path), meta["created"])

@@ -7,8 +7,9 @@ import streamlit as st
 
 from ilots import fr
 from ilots.errors import IlotsError
-from ilots.export import to_csv_bytes
+from ilots.export import geopackage_bytes, to_csv_bytes
 from ilots.facilities import KINDS as FACILITY_KINDS
+from ilots.facilities import export_frame
 from ilots.maps import LAYERS, refuge_map
 from ilots.night import DAY_NIGHT_LABELS
 from ilots.refuges import NEAR_M
@@ -61,6 +62,7 @@ with left:
         key="map_layers",
     )
     with_lst = st.toggle("Image satellite de température (°C)", value=False, key="map_lst_image")
+    with_places = st.toggle("Établissements sensibles (écoles, crèches, EHPAD, hôpitaux)", value=True, key="map_places")
 
 with right:
     query = st.text_input(
@@ -81,8 +83,8 @@ with right:
 
 bid = chosen_block(terr, blocks.index)
 state = show_map(
-    territory_map(terr, chosen, with_lst=with_lst, highlight=bid),
-    key=f"map_{'-'.join(chosen)}_{with_lst}_{bid}",
+    territory_map(terr, chosen, with_lst=with_lst, highlight=bid, places=with_places),
+    key=f"map_{'-'.join(chosen)}_{with_lst}_{with_places}_{bid}",
     height=600,
     returned=["last_active_drawing"],
 )
@@ -120,7 +122,7 @@ if bid is not None:
         b["risk_label"],
         help=f"Score {fr.num(b['risk_score'], 0)} sur 100"
         + (
-            f" ; probabilité d'être en risque élevé ou très élevé : {fr.pct(p_high)} (erreur de température et "
+            f" ; probabilité d'être en risque élevé ou très élevé : {fr.probability(p_high)} (erreur de température et "
             "réglages de l'indice)."
             if p_high is not None and pd.notna(p_high)
             else "."
@@ -270,23 +272,34 @@ if exposure is not None and len(exposure):
             {
                 "Temp. de l'îlot": fr.temp,
                 "Temp. à 100 m alentour": fr.temp,
-                "Probabilité de risque élevé": lambda v: "< 1\u00a0%" if v < 0.005 else fr.pct(v),
+                "Probabilité de risque élevé": fr.probability,
                 "Refuge frais à pied": lambda v: f"{fr.num(v, 0)} m",
             },
         ),
         hide_index=True,
     )
-    st.download_button(
+    exported = export_frame(places, exposure)
+    c_csv, c_gpkg = st.columns(2)
+    c_csv.download_button(
         "Établissements sensibles (CSV)",
-        to_csv_bytes(places[[places.geometry.name]].join(exposure)),
+        to_csv_bytes(exported),
         file_name=f"etablissements_sensibles_{slug_for_file(terr.name)}.csv",
         mime="text/csv",
         key="facilities_csv",
     )
+    c_gpkg.download_button(
+        "Établissements sensibles (GeoPackage, QGIS)",
+        lambda: geopackage_bytes(exported, "etablissements"),
+        file_name=f"etablissements_sensibles_{slug_for_file(terr.name)}.gpkg",
+        mime="application/geopackage+sqlite3",
+        key="facilities_gpkg",
+        on_click="ignore",
+    )
     st.caption(
-        "Écoles, collèges et lycées, EHPAD et hôpitaux de la BD TOPO (zones d'activité ou d'intérêt), du plus chaud "
-        "au plus frais alentour ; température de surface vers 11 h solaire, pas de l'air. D'autres établissements "
-        "(FINESS, BPE, crèches) : python -m ilots facilities DOSSIER --file fichier.csv."
+        "Écoles, collèges et lycées, EHPAD et hôpitaux de la BD TOPO (zones d'activité ou d'intérêt), et ceux que "
+        "le territoire a donnés (FINESS, BPE, liste des crèches : python -m ilots facilities DOSSIER --file "
+        "fichier.csv --save), du plus chaud au plus frais alentour ; température de surface vers 11 h solaire, pas "
+        "de l'air. Ils figurent aussi sur la carte (couche « Établissements sensibles »)."
     )
 elif exposure is not None:
     st.caption("Aucun établissement sensible connu sur ce territoire (BD TOPO, ou fichier FINESS / BPE à donner).")

@@ -493,27 +493,43 @@ def blocks_with_model(terr: Territory):
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _map(path: str, territory_mtime: float, model_mtime: float, layers: tuple, with_lst: bool, draw: bool):
+def _map(
+    path: str, territory_mtime: float, model_mtime: float, layers: tuple, with_lst: bool, draw: bool, places=False
+):
     from ilots.maps import territory_map
 
     terr = load(Path(path))
     blocks = _table(path, territory_mtime, model_mtime)
+    shown = None
+    if places:
+        with contextlib.suppress(IlotsError):  # no facility known: the page says so under the map
+            shown = _facilities(path, territory_mtime, model_mtime)
     return territory_map(
-        blocks, terr.manifest["bounds_wgs84"], list(layers), lst=terr.lst() if with_lst else None, draw=draw
+        blocks,
+        terr.manifest["bounds_wgs84"],
+        list(layers),
+        lst=terr.lst() if with_lst else None,
+        draw=draw,
+        facilities=shown,
     )
 
 
 def territory_map(
-    terr: Territory, layers: list[str], with_lst: bool = False, draw: bool = False, highlight: str | None = None
+    terr: Territory,
+    layers: list[str],
+    with_lst: bool = False,
+    draw: bool = False,
+    highlight: str | None = None,
+    places: bool = False,
 ):
     """The folium map of the territory, built once per territory version and layer choice; ``highlight``
-    (a block id) is outlined and zoomed on.
+    (a block id) is outlined and zoomed on; ``places`` adds the sensitive facilities.
 
     Each session gets its own copy: rendering a folium map mutates it, and the cached one is shared."""
     from ilots.maps import highlight_block, session_copy
 
     model(terr)
-    m = session_copy(_map(*_version(terr), tuple(layers), with_lst, draw))
+    m = session_copy(_map(*_version(terr), tuple(layers), with_lst, draw, places))
     if highlight is not None and highlight in terr.blocks.index:
         highlight_block(m, terr.blocks.geometry.loc[highlight], terr.blocks.crs, f"Îlot {highlight}")
     return m

@@ -209,6 +209,11 @@ def test_the_map_lists_the_sensitive_facilities_hottest_first(app):
     around = [float(v.split("\u00a0")[0].replace(",", ".")) for v in table["Temp. à 100 m alentour"]]
     assert around == sorted(around, reverse=True)
     assert "Établissements sensibles (CSV)" in [b.label for b in app.get("download_button")]
+    assert "Établissements sensibles (GeoPackage, QGIS)" in [b.label for b in app.get("download_button")]
+    assert "Crèche collective Les Petits Pas" in set(table["Établissement"])  # the commune's own list
+    assert not any(v.endswith("100\u00a0%") for v in table["Probabilité de risque élevé"])
+    app.toggle(key="map_places").set_value(False).run()
+    assert not app.exception, [e.message for e in app.exception]
 
 
 def test_the_overview_gives_day_and_night_side_by_side_with_their_disagreement(app):

@@ -102,3 +102,46 @@ def test_the_briefing_says_which_sensitive_facilities_are_in_the_hottest_blocks(
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout.decode()
         assert "Établissements sensibles dans les îlots" in " ".join(text.split())
+
+
+def test_the_demo_keeps_its_creches_and_the_facilities_export_to_a_geopackage(fitted_copy, tmp_path, capsys):
+    """Issue 16 §1: the commune's crèches (its own list, kept with the territory), a GeoPackage of points."""
+    import shutil
+    import subprocess
+
+    import geopandas as gpd
+
+    gpkg = tmp_path / "etablissements.gpkg"
+    assert main(["facilities", str(fitted_copy), "--gpkg", str(gpkg)]) == 0
+    out = capsys.readouterr().out
+    assert "3 crèche ou accueil du jeune enfant" in out
+    got = gpd.read_file(gpkg, layer="etablissements")
+    assert set(got.geom_type) == {"Point"} and got.crs.to_epsg() == 2154
+    assert {"Crèche collective Les Petits Pas", "Halte-garderie du Canal"} <= set(got["name"])
+    assert {"kind_fr", "lst_around_c", "risk_class", "p_high_risk"} <= set(got.columns)
+    if shutil.which("ogrinfo"):
+        info = subprocess.run(["ogrinfo", "-so", str(gpkg), "etablissements"], capture_output=True, text=True)
+        assert "Geometry: Point" in info.stdout
+
+
+def test_facilities_given_with_save_are_kept_once_and_survive_a_rebuild(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    from ilots.demo import build_demo
+    from ilots.store import read_facilities_file
+
+    out = tmp_path / "demo"
+    build_demo(out, size_km=1.0, seed=3)
+    c = shapely.box(*load_territory(out).blocks.total_bounds).centroid
+    given = tmp_path / "relais.geojson"
+    gpd.GeoDataFrame({"nom": ["RAM des Lilas"], "type": ["Relais petite enfance"]}, geometry=[c], crs=2154).to_file(
+        given
+    )
+    for _ in range(2):
+        assert main(["facilities", str(out), "--file", str(given), "--save"]) == 0
+    assert "RAM des Lilas" in capsys.readouterr().out
+    kept = read_facilities_file(out)
+    assert (kept["name"] == "RAM des Lilas").sum() == 1
+    build_demo(out, size_km=1.0, seed=3)
+    assert (read_facilities_file(out)["name"] == "RAM des Lilas").sum() == 1

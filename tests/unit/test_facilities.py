@@ -88,3 +88,42 @@ def test_each_facility_gets_its_block_and_the_surface_temperature_within_100_m()
     assert row["refuge_walk_m"] == 120.0
     on_the_street = gpd.GeoDataFrame({"kind": ["sante"], "name": [None]}, geometry=[shapely.Point(150, 250)], crs=2154)
     assert facility_exposure(on_the_street, blocks).iloc[0]["block_id"] == "b"  # nearest block
+
+
+def test_a_probability_never_reads_as_certain():
+    """A probability from a few hundred draws is never « 100 % » nor « 0 % »."""
+    from ilots import fr
+
+    assert fr.probability(1.0) == ">\u00a099\u00a0%" and fr.probability(0.999) == ">\u00a099\u00a0%"
+    assert fr.probability(0.0) == "<\u00a01\u00a0%" and fr.probability(0.5) == "50\u00a0%"
+    assert fr.probability(float("nan")) == "—"
+
+
+def test_the_facilities_layer_escapes_names_and_colours_each_kind():
+    import folium
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from ilots.maps import FACILITY_COLOURS, add_facilities_layer
+
+    f = gpd.GeoDataFrame(
+        {"kind": ["creche", "sante"], "name": ["<script>alert(1)</script>", None], "source": "x"},
+        geometry=[shapely.Point(651000, 6861000), shapely.box(652000, 6861000, 652100, 6861100)],
+        crs=2154,
+    )
+    e = pd.DataFrame(
+        {
+            "kind": f["kind"],
+            "name": f["name"],
+            "lst_block_c": [40.0, 41.0],
+            "lst_around_c": [40.5, 41.2],
+            "risk_class": [4, None],
+        }
+    )
+    m = folium.Map()
+    add_facilities_layer(m, f, e)
+    html = m.get_root().render()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert FACILITY_COLOURS["creche"] in html and FACILITY_COLOURS["sante"] in html
+    assert "sans nom" in html and "non évalué" in html

@@ -50,7 +50,7 @@ FLOORS = {
         "facilities",
         "night",
     },
-    "maps": {"fr", "risk", "monitor", "night"},
+    "maps": {"fr", "risk", "monitor", "night", "facilities"},
     "export": set(),
     "staticmap": {"fr", "maps", "risk"},
     "briefing": {"fr", "risk", "staticmap"},
