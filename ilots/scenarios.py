@@ -266,6 +266,16 @@ def drawn_target(drawings: list[dict], crs) -> Target | None:
     return None if local is None else Target("polygon", polygon_wkt=local.wkt)
 
 
+def target_area(blocks, target: Target) -> shapely.Geometry:
+    """The ground a ``polygon`` or ``ids`` target covers (working CRS): the drawn zone, or the chosen blocks
+    united — what a scenario opens as a cool refuge (:func:`ilots.analysis.refuges_territory`, ``added``)."""
+    if target.kind == "polygon":
+        return shapely.from_wkt(target.polygon_wkt)
+    if target.kind == "ids":
+        return shapely.union_all(blocks.geometry.loc[[i for i in target.ids or [] if i in blocks.index]].values)
+    raise ScenarioError("Un refuge se dessine ou se choisit îlot par îlot, pas sur tout un ensemble d'îlots.")
+
+
 def drawn_polygon(drawings: list[dict], crs) -> shapely.Geometry | None:
     """The polygons drawn on a web map (GeoJSON features in WGS84, as Leaflet.draw gives them), united and
     brought to ``crs``; None when nothing drawn is a polygon."""

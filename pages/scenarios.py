@@ -16,6 +16,7 @@ from ilots.scenarios import (
     drawn_target,
     list_scenarios,
     save_scenario,
+    target_area,
 )
 from ui.common import (
     blocks_with_model,
@@ -23,6 +24,7 @@ from ui.common import (
     engine,
     french_table,
     md_escape,
+    refuges_with,
     reliable,
     select_territory,
     show_map,
@@ -243,6 +245,47 @@ def interventions_panel(target: Target | None) -> None:
 
 
 interventions_panel(target)
+
+# -- a cool refuge added (a park created, a schoolyard opened in summer) ---------------------------
+st.subheader("Ouvrir un refuge frais")
+if mode not in ("ids", "drawn") or target is None:
+    st.caption(
+        "Choisissez des îlots sur la carte ou dessinez une zone (ci-dessus) : ils peuvent devenir un refuge frais "
+        "(parc créé, cour d'école ouverte l'été) et la page dit combien d'habitants s'en trouvent à moins de 300 m."
+    )
+else:
+    area = target_area(blocks, target)
+    st.caption(
+        f"Zone choisie : {fr.num(area.area / 10_000, 2)} ha. Un refuge se rejoint à pied depuis les rues qui le "
+        "bordent (à moins de 30 m)."
+    )
+    if st.toggle("En faire un refuge frais ouvert l'été", key="sc_refuge_on"):
+        try:
+            report = refuges_with(terr, area)
+        except IlotsError as exc:
+            st.warning(md_escape(exc))
+        else:
+            before, after = report.summary, report.summary_after
+            r1, r2 = st.columns(2)
+            if before.get("share_residents_far") is not None:
+                r1.metric(
+                    "Habitants à plus de 300 m d'un refuge, aujourd'hui", fr.pct(before["share_residents_far"], 1)
+                )
+                gained = before["residents_far"] - after["residents_far"]
+                r2.metric(
+                    "Avec ce refuge",
+                    fr.pct(after["share_residents_far"], 1),
+                    f"{fr.num(round(gained, -1), 0)} habitants de plus à moins de 300 m",
+                    delta_color="normal" if gained > 0 else "off",
+                )
+            else:
+                r1.metric("Îlots à plus de 300 m d'un refuge, aujourd'hui", fr.num(before["blocks_far"], 0))
+                r2.metric("Avec ce refuge", fr.num(after["blocks_far"], 0))
+            st.caption(
+                "Distances à pied le long des rues BD TOPO (≈ 5 min pour 300 m) ; habitants estimés du carroyage, "
+                "à la dizaine près. Le refuge ajouté ne change pas la température calculée ci-dessus. "
+                "Méthode : docs/places.md."
+            )
 
 # -- save, reload, delete, compare -----------------------------------------------------------------
 st.subheader("Enregistrer et comparer")

@@ -414,6 +414,23 @@ def _refuges(path: str, territory_mtime: float, model_mtime: float):
     return refuges_territory(load(Path(path)))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _refuges_with(path: str, territory_mtime: float, model_mtime: float, area_wkb: bytes):
+    import geopandas as gpd
+    import shapely
+
+    from ilots.analysis import refuges_territory
+
+    terr = load(Path(path))
+    added = gpd.GeoDataFrame(geometry=[shapely.from_wkb(area_wkb)], crs=terr.blocks.crs)
+    return refuges_territory(terr, added=added)
+
+
+def refuges_with(terr: Territory, area):
+    """Walking distances today and with ``area`` (a polygon, working CRS) opened as a cool refuge."""
+    return _refuges_with(*_version(terr), area.wkb)
+
+
 def refuges(terr: Territory):
     """Walking distances to the nearest cool refuge (:class:`ilots.analysis.RefugeReport`), once per territory
     version. Raises the library's French :class:`~ilots.errors.IlotsError` when the territory has no streets."""

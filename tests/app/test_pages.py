@@ -241,3 +241,23 @@ def test_the_map_shows_day_and_night_maps_and_the_blocks_where_they_disagree(app
     app.toggle(key="day_night_on").set_value(True).run()
     assert not app.exception, [e.message for e in app.exception]
     assert "Jour et nuit par îlot (CSV)" in [b.label for b in app.get("download_button")]
+
+
+def test_a_refuge_opened_on_chosen_blocks_updates_the_residents_beyond_300_m(app, data_dir):
+    """Issue 16 §2: on the Scénarios page, chosen blocks opened as a cool refuge lower the share beyond 300 m."""
+    terr = load_territory(data_dir / "demo")
+    b = terr.blocks
+    from ilots.analysis import refuges_territory
+
+    access = refuges_territory(terr).access["refuge_walk_m"]
+    far = [access[b["residents"].fillna(0) > 50].idxmax()]  # the inhabited block farthest from any refuge
+    app.session_state["scenario_ids"] = far
+    app.switch_page("pages/scenarios.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    app.toggle(key="sc_refuge_on").set_value(True).run()
+    assert not app.exception, [e.message for e in app.exception]
+    today = _metric(app, "Habitants à plus de 300 m d'un refuge, aujourd'hui")
+    after = next(m for m in app.metric if m.label == "Avec ce refuge")
+    as_share = lambda v: float(v.split("\u00a0")[0].replace(",", "."))  # noqa: E731
+    assert as_share(after.value) < as_share(today)
+    assert "habitants de plus à moins de 300 m" in after.delta

@@ -259,3 +259,22 @@ def test_a_scenario_cools_by_the_effect_of_the_change_on_the_blocks_own_ground(e
     assert pb.loc[pick[0], "delta_c"] == pytest.approx(want, rel=1e-6)
     assert not pb.loc[pick[0], "extrapolated"]
     assert (pb.drop(index=pick)["delta_c"] == 0).all()
+
+
+def test_the_area_a_refuge_scenario_opens_is_the_drawn_zone_or_the_chosen_blocks():
+    import geopandas as gpd
+    import shapely
+
+    from ilots.errors import ScenarioError
+    from ilots.scenarios import Target, target_area
+
+    blocks = gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(30, 0, 40, 10)],
+        index=["a", "b", "c"],
+        crs=2154,
+    )
+    assert target_area(blocks, Target("ids", ids=["a", "b", "zz"])).area == pytest.approx(200.0)
+    drawn = shapely.box(0, 0, 5, 5)
+    assert target_area(blocks, Target("polygon", polygon_wkt=drawn.wkt)).equals(drawn)
+    with pytest.raises(ScenarioError, match="refuge"):
+        target_area(blocks, Target("all"))
