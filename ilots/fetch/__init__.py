@@ -60,6 +60,7 @@ LAYER_LABELS = {
     "troncon_de_route": "tronçons de route",
     "troncon_de_voie_ferree": "voies ferrées",
     "surface_hydrographique": "surfaces en eau",
+    "zone_d_activite_ou_d_interet": "lieux d'intérêt (écoles, santé, EHPAD)",
 }
 
 

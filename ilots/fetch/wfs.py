@@ -39,6 +39,8 @@ BDTOPO_TYPENAMES = {
     "troncon_de_route": "BDTOPO_V3:troncon_de_route",
     "troncon_de_voie_ferree": "BDTOPO_V3:troncon_de_voie_ferree",
     "surface_hydrographique": "BDTOPO_V3:surface_hydrographique",
+    # Places of interest: schools, health and care homes (the sensitive facilities, ilots.facilities).
+    "zone_d_activite_ou_d_interet": "BDTOPO_V3:zone_d_activite_ou_d_interet",
 }
 MAX_FEATURES = 3_000_000  # per layer; a whole région fits, a typo in a bbox does not
 

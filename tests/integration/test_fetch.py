@@ -318,6 +318,12 @@ def test_fetch_end_to_end_builds_a_territory_that_info_describes(world, tmp_path
     assert terr.manifest["acquisition_dates"] == ["2023-07-13", "2023-08-22"]
     assert fetch["worldcover"]["items"] == ["ESA_WorldCover_10m_2021_v200_FAKE0", "ESA_WorldCover_10m_2021_v200_FAKE1"]
     assert fetch["bdtopo_counts"]["batiment"] > 1000
+    # Issue 16 §1: the places of interest come with the download, and the facilities are read from them.
+    assert fetch["bdtopo_counts"]["zone_d_activite_ou_d_interet"] >= 1
+    from ilots.analysis import facilities_territory
+
+    facilities, _ = facilities_territory(terr)
+    assert len(facilities) >= 1 and set(facilities["source"]) == {"BD TOPO"}
     downloads = fetch["downloads"]
     assert {d["source"] for d in downloads} == {"wfs", "stac", "cog", "mtl"}
     assert all(d["url"].startswith(url) and d["time"] for d in downloads)
