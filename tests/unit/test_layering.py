@@ -30,7 +30,7 @@ FLOORS = {
         "search",
         "progress",
     },
-    "demo": {"errors", "build", "store", "progress", "footprint", "restat", "sources", "zonal", "night"},
+    "demo": {"errors", "build", "store", "progress", "footprint", "restat", "sources", "zonal", "night", "facilities"},
     "model": {"errors", "fr", "features", "footprint", "progress"},
     "risk": set(),
     "explain": {"fr", "model"},
