@@ -972,12 +972,17 @@ def _night(args, argv=None) -> None:
             if not row["blocks"]:
                 continue
             people = f", environ {fr.num(round(row['residents'], -2), 0)} habitants" if "residents" in row else ""
-            print(f"  {label} : {row['blocks']} îlots{people}")
+            print(f"  {label} : {row['blocks']} îlot{'s' if row['blocks'] > 1 else ''}{people}")
         if report.few_pixels_note():
             print(f"  Note : {report.few_pixels_note()}")
+    seen = (
+        "la nuit Sentinel-3 voit à ≈ 1 km (des quartiers, pas des rues)"
+        if report.nights
+        else "la zone LCZ donne une tendance nocturne, pas une température mesurée"
+    )
     print(
-        "Limites : températures de surface, pas de l'air ; la nuit Sentinel-3 voit à ≈ 1 km (des quartiers, pas "
-        "des rues) ; la couche de nuit n'entre ni dans le modèle de jour ni dans les scénarios ; docs/night.md."
+        f"Limites : températures de surface, pas de l'air ; {seen} ; la couche de nuit n'entre ni dans le modèle "
+        "de jour ni dans les scénarios ; docs/night.md."
     )
     if args.csv:
         print(f"Écrit : {args.csv}")

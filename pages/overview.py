@@ -72,6 +72,12 @@ if high is not None:
         f"{fr.num(high.low, 0)} et {fr.num(high.high, 0)} (erreur de température et réglages de l'indice)."
     )
 report = night(terr)
+
+
+def blocks_fr(n: int) -> str:
+    return f"{fr.num(n, 0)} îlot{'s' if n > 1 else ''}"
+
+
 if report is not None:
     st.subheader("Jour et nuit")
     t = report.table
@@ -114,9 +120,9 @@ if report is not None:
         )
     st.caption(
         spans + ". "
-        f"Jour et nuit ne disent pas toujours la même chose : {fr.num(day_only, 0)} îlots chauds de jour sont plus "
-        f"frais la nuit (sols nus, parkings, toits légers qui refroidissent vite), {fr.num(night_only, 0)} îlots "
-        "frais de jour restent chauds la nuit (tissu dense, eau). Cartes côte à côte : page « Carte ». La nuit "
+        "Jour et nuit ne disent pas toujours la même chose : chauds de jour mais plus frais la nuit (sols nus, "
+        f"parkings, toits légers qui refroidissent vite) : {blocks_fr(day_only)} ; frais de jour mais chauds la nuit "
+        f"(tissu dense, eau) : {blocks_fr(night_only)}. Cartes côte à côte : page « Carte ». La nuit "
         "n'entre ni dans le modèle de jour ni dans les scénarios."
         + (f" {report.few_pixels_note()}" if report.few_pixels_note() else "")
     )
