@@ -117,6 +117,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"Erreur : {message} (voir « {self.prog} --help »).\n")
 
 
+def _summer_download_options(parser: argparse.ArgumentParser, flag: str) -> None:
+    """The options of a verb that downloads summer scenes (``flag``): months, and the hidden service and cache."""
+    parser.add_argument("--months", type=_months, default=(6, 8), help=f"avec {flag} : mois des scènes (défaut 6-8)")
+    parser.add_argument("--stac-url", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m ilots", description="Îlots de chaleur : préparer et décrire un territoire.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -248,10 +255,8 @@ def _parser() -> argparse.ArgumentParser:
     mo.add_argument(
         "--fetch-years", type=_years, help="télécharger les étés de ces années (ex. 2016-2024, service STAC du fetch)"
     )
-    mo.add_argument("--months", type=_months, default=(6, 8), help="avec --fetch-years : mois des scènes (défaut 6-8)")
+    _summer_download_options(mo, "--fetch-years")
     mo.add_argument("--max-cloud", type=float, default=20.0, help="avec --fetch-years : nuages tolérés (%%)")
-    mo.add_argument("--stac-url", help=argparse.SUPPRESS)
-    mo.add_argument("--cache", help=argparse.SUPPRESS)
     mo.add_argument("--years", type=_years, help="ne garder que ces étés (ex. 2016-2024)")
     mo.add_argument("--json", action="store_true", help="sortie JSON")
     mo.add_argument("--csv", help="tableau des projets à écrire (CSV, séparateur ;)")
@@ -297,10 +302,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     ni.add_argument("--lcz", help="zones climatiques locales (Cerema LCZ, GeoClimate rsu_lcz, ou classe regroupée)")
     ni.add_argument("--fetch-year", type=int, help="télécharger les nuits claires de cet été (service STAC du fetch)")
-    ni.add_argument("--months", type=_months, default=(6, 8), help="avec --fetch-year : mois (défaut 6-8)")
+    _summer_download_options(ni, "--fetch-year")
     ni.add_argument("--nights", type=_bounded(int, 1, 30, "nombre de nuits"), default=6, help="nuits à garder")
-    ni.add_argument("--stac-url", help=argparse.SUPPRESS)
-    ni.add_argument("--cache", help=argparse.SUPPRESS)
     ni.add_argument("--json", action="store_true", help="sortie JSON")
     ni.add_argument("--csv", help="valeurs par îlot à écrire (CSV, séparateur ;)")
     ni.add_argument("--quiet", action="store_true")
@@ -676,6 +679,19 @@ def _restat(args, argv=None) -> None:
         print(f"Écrit : {args.out}")
 
 
+def _check_outputs(*targets: str | None) -> None:
+    """Refuse, before any work, an output file whose folder does not exist."""
+    for target in targets:
+        if target and not Path(target).resolve().parent.is_dir():
+            raise WriteError(f"Le dossier de {target} n'existe pas : créez-le ou choisissez un autre fichier.")
+
+
+def _said_written(*targets: str | None) -> None:
+    for target in targets:
+        if target:
+            print(f"Écrit : {target}")
+
+
 def _monitor(args, argv=None) -> None:
     from .analysis import ensure_model, monitor_territory
     from .export import to_csv_bytes
@@ -686,9 +702,7 @@ def _monitor(args, argv=None) -> None:
     from .store import load_territory, write_monitor_results, write_summer, write_works_file
 
     terr = load_territory(args.dir)
-    for target in (args.csv, args.pdf):
-        if target and not Path(target).resolve().parent.is_dir():
-            raise WriteError(f"Le dossier de {target} n'existe pas : créez-le ou choisissez un autre fichier.")
+    _check_outputs(args.csv, args.pdf)
     bar = _Progress(not args.quiet and not args.json)
     try:
         sources = parse_summer_sources(args.lst)
@@ -766,9 +780,7 @@ def _monitor(args, argv=None) -> None:
         "Limites : température de surface (Landsat, vers 11 h solaire), pas de l'air ; la bande thermique voit à "
         "~100 m : un projet de moins de 1 ha n'est pas mesurable ; méthode : docs/monitoring.md."
     )
-    for target in (args.csv, args.pdf):
-        if target:
-            print(f"Écrit : {target}")
+    _said_written(args.csv, args.pdf)
 
 
 def _refuges(args, argv=None) -> None:
@@ -779,8 +791,7 @@ def _refuges(args, argv=None) -> None:
     from .store import load_territory
 
     terr = load_territory(args.dir)
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        raise WriteError(f"Le dossier de {args.csv} n'existe pas : créez-le ou choisissez un autre fichier.")
+    _check_outputs(args.csv)
     if not 0 < args.min_park_ha <= 1000:
         raise BuildError("--min-park-ha : une surface entre 0 et 1 000 ha est attendue.")
     points = read_vector(args.points, terr.blocks.crs) if args.points else None
@@ -822,8 +833,7 @@ def _refuges(args, argv=None) -> None:
         "Distances le long des rues BD TOPO (autoroutes exclues), depuis un point de chaque îlot ; "
         "méthode : docs/places.md."
     )
-    if args.csv:
-        print(f"Écrit : {args.csv}")
+    _said_written(args.csv)
 
 
 def _facilities(args, argv=None) -> None:
@@ -834,9 +844,7 @@ def _facilities(args, argv=None) -> None:
     from .store import add_facilities, load_territory
 
     terr = load_territory(args.dir)
-    for target in (args.csv, args.gpkg):
-        if target and not Path(target).resolve().parent.is_dir():
-            raise WriteError(f"Le dossier de {target} n'existe pas : créez-le ou choisissez un autre fichier.")
+    _check_outputs(args.csv, args.gpkg)
     files = list(args.file)
     if args.save and files:
         saved = sum(add_facilities(terr.path, read_facilities(f, terr.blocks.crs)) for f in files)
@@ -880,9 +888,7 @@ def _facilities(args, argv=None) -> None:
             f"100 m alentour {fr.temp(r['lst_around_c'])}, risque {risk}{walk}"
         )
     print("Température de surface (Landsat, vers 11 h solaire), pas de l'air ; méthode : docs/places.md.")
-    for target in (args.csv, args.gpkg):
-        if target:
-            print(f"Écrit : {target}")
+    _said_written(args.csv, args.gpkg)
 
 
 def _night(args, argv=None) -> None:
@@ -895,8 +901,7 @@ def _night(args, argv=None) -> None:
     from .store import add_nights, load_territory
 
     terr = load_territory(args.dir)
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        raise WriteError(f"Le dossier de {args.csv} n'existe pas : créez-le ou choisissez un autre fichier.")
+    _check_outputs(args.csv)
     slstr = list(args.slstr)
     added, skipped = None, {}
     if args.fetch_year:
@@ -984,8 +989,7 @@ def _night(args, argv=None) -> None:
         f"Limites : températures de surface, pas de l'air ; {seen} ; la couche de nuit n'entre ni dans le modèle "
         "de jour ni dans les scénarios ; docs/night.md."
     )
-    if args.csv:
-        print(f"Écrit : {args.csv}")
+    _said_written(args.csv)
 
 
 def _build_many(args, argv) -> None:

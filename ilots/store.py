@@ -9,6 +9,7 @@ territory that was there before stays intact until the new one is ready.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -564,23 +565,54 @@ def read_scenario_file(path: Path) -> dict:
         raise ScenarioFileError(f"Le fichier de scénario {path.name} n'est pas un texte UTF-8.") from exc
 
 
+def _read_kept(path: Path, read, what: str):
+    """``read(path)`` of a file the territory keeps (works, nights, facilities), None when it is absent, a French
+    :class:`CorruptTerritoryError` when it is unreadable."""
+    if not path.exists():
+        return None
+    try:
+        return read(path)
+    except Exception as exc:  # pyarrow and pyogrio raise several unrelated types
+        raise CorruptTerritoryError(f"{what} ({path}) : fichier illisible ({exc}) ; ajoutez-les de nouveau.") from exc
+
+
+def _read_index(path: Path, what: str, empty: dict) -> dict:
+    """A JSON index the territory keeps: ``empty`` (with a format version) when absent; its first key must hold
+    the same kind of value as in ``empty``, missing keys take ``empty``'s; a French error when damaged."""
+    if not path.exists():
+        return {"format_version": 1, **copy.deepcopy(empty)}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptTerritoryError(f"{what} ({path}) est illisible : {exc}") from exc
+    main = next(iter(empty))
+    if not isinstance(data, dict) or not isinstance(data.get(main), type(empty[main])):
+        raise CorruptTerritoryError(f"{what} ({path}) est endommagé.")
+    for key, value in empty.items():
+        data.setdefault(key, copy.deepcopy(value))
+    return data
+
+
+def _write_gpkg_atomic(path: Path, frame: gpd.GeoDataFrame, layer: str) -> Path:
+    import warnings
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: a GeoPackage's name should end in .gpkg
+            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+
+    return write_atomic(path, write)
+
+
 # -- Monitoring: works done and further summers ------------------------------------------------------------
 
 
 def summers_index(territory_dir: str | Path) -> dict:
     """``monitoring/summers.json``: ``{"summers": {year: {dates, sources, valid_share, file}}, "skipped": {year:
     reason}}`` (empty when no summer was added)."""
-    path = Path(territory_dir) / MONITORING / SUMMERS
-    if not path.exists():
-        return {"format_version": 1, "summers": {}, "skipped": {}}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CorruptTerritoryError(f"L'index des étés de suivi ({path}) est illisible : {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("summers"), dict):
-        raise CorruptTerritoryError(f"L'index des étés de suivi ({path}) est endommagé.")
-    data.setdefault("skipped", {})
-    return data
+    return _read_index(
+        Path(territory_dir) / MONITORING / SUMMERS, "L'index des étés de suivi", {"summers": {}, "skipped": {}}
+    )
 
 
 def write_summer(territory_dir: str | Path, year: int, lst: xr.DataArray | None, entry: dict) -> None:
@@ -643,17 +675,9 @@ def read_summers(territory_dir: str | Path, grid: xr.DataArray) -> tuple[dict[in
 
 def write_works_file(territory_dir: str | Path, works: gpd.GeoDataFrame) -> Path:
     """Save the territory's completed projects (``monitoring/works.gpkg``) atomically, replacing the list."""
-    import warnings
-
     frame = works.copy()
     frame["completed"] = [d.isoformat() for d in frame["completed"]]
-
-    def write(tmp: Path) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: a GeoPackage's name should end in .gpkg
-            frame.reset_index().to_file(tmp, layer="works", driver="GPKG", engine="pyogrio")
-
-    return write_atomic(Path(territory_dir) / MONITORING / WORKS, write)
+    return _write_gpkg_atomic(Path(territory_dir) / MONITORING / WORKS, frame.reset_index(), "works")
 
 
 def add_works(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
@@ -680,13 +704,13 @@ def read_works_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
     """The saved projects (see :func:`write_works_file`), checked again, or None when none was saved."""
     from .sources.works import check_works
 
-    path = Path(territory_dir) / MONITORING / WORKS
-    if not path.exists():
+    raw = _read_kept(
+        Path(territory_dir) / MONITORING / WORKS,
+        lambda p: gpd.read_file(p, layer="works", engine="pyogrio"),
+        "La liste des réalisations",
+    )
+    if raw is None:
         return None
-    try:
-        raw = gpd.read_file(path, layer="works", engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several unrelated types
-        raise CorruptTerritoryError(f"La liste des réalisations ({path}) est illisible : {exc}") from exc
     return check_works(raw.drop(columns=["project_id"], errors="ignore"), "La liste enregistrée")
 
 
@@ -710,31 +734,16 @@ def read_monitor_results(territory_dir: str | Path) -> dict | None:
 
 def night_index(territory_dir: str | Path) -> dict:
     """``night/night.json``: ``{"nights": [scene summaries], "skipped": {scene: reason}, "lcz": {...} | None}``."""
-    path = Path(territory_dir) / NIGHT / NIGHT_INDEX
-    if not path.exists():
-        return {"format_version": 1, "nights": [], "skipped": {}, "lcz": None}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CorruptTerritoryError(f"L'index de la couche de nuit ({path}) est illisible : {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("nights"), list):
-        raise CorruptTerritoryError(f"L'index de la couche de nuit ({path}) est endommagé.")
-    data.setdefault("skipped", {})
-    data.setdefault("lcz", None)
-    return data
+    return _read_index(
+        Path(territory_dir) / NIGHT / NIGHT_INDEX,
+        "L'index de la couche de nuit",
+        {"nights": [], "skipped": {}, "lcz": None},
+    )
 
 
 def read_night_pixels(territory_dir: str | Path) -> pd.DataFrame | None:
     """The stored night pixels (scene_id, x, y, lst_c), or None when no night was added."""
-    path = Path(territory_dir) / NIGHT / NIGHT_PIXELS
-    if not path.exists():
-        return None
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several unrelated types
-        raise CorruptTerritoryError(
-            f"Les pixels de nuit ({path}) sont illisibles : ajoutez les nuits de nouveau."
-        ) from exc
+    return _read_kept(Path(territory_dir) / NIGHT / NIGHT_PIXELS, pd.read_parquet, "Les pixels de nuit")
 
 
 def add_nights(territory_dir: str | Path, points: pd.DataFrame, summaries: list[dict], skipped: dict) -> int:
@@ -766,15 +775,8 @@ def write_lcz(territory_dir: str | Path, lcz: gpd.GeoDataFrame, source: dict) ->
 
 
 def read_lcz(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
-    path = Path(territory_dir) / NIGHT / NIGHT_LCZ
-    if not path.exists():
-        return None
-    try:
-        return gpd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several unrelated types
-        raise CorruptTerritoryError(
-            f"Les zones climatiques locales ({path}) sont illisibles : ajoutez-les de nouveau."
-        ) from exc
+    """The stored Local Climate Zones, or None."""
+    return _read_kept(Path(territory_dir) / NIGHT / NIGHT_LCZ, gpd.read_parquet, "Les zones climatiques locales")
 
 
 # -- Sensitive facilities given by the territory ----------------------------------------------------------
@@ -784,7 +786,6 @@ def add_facilities(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
     """Keep classed facilities (:func:`ilots.facilities.read_facilities`: kind, name, source, geometry) with the
     territory (``places/facilities.gpkg``, atomic); one already kept (same kind, name and place) is not added
     twice, the others are kept. Returns how many were added."""
-    import warnings
 
     old = read_facilities_file(territory_dir)
     new = new.to_crs(old.crs) if old is not None else new
@@ -802,22 +803,14 @@ def add_facilities(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
         return 0
     merged = gpd.GeoDataFrame(pd.concat([df for df in (old, new) if df is not None], ignore_index=True), crs=new.crs)
     merged["name"] = merged["name"].astype(object).where(merged["name"].notna(), None)
-
-    def write(tmp: Path) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: a GeoPackage's name should end in .gpkg
-            merged.to_file(tmp, layer="facilities", driver="GPKG", engine="pyogrio")
-
-    write_atomic(Path(territory_dir) / PLACES / FACILITIES, write)
+    _write_gpkg_atomic(Path(territory_dir) / PLACES / FACILITIES, merged, "facilities")
     return int(len(new))
 
 
 def read_facilities_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
     """The facilities kept with the territory, or None."""
-    path = Path(territory_dir) / PLACES / FACILITIES
-    if not path.exists():
-        return None
-    try:
-        return gpd.read_file(path, layer="facilities", engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several unrelated types
-        raise CorruptTerritoryError(f"Les établissements enregistrés ({path}) sont illisibles : {exc}") from exc
+    return _read_kept(
+        Path(territory_dir) / PLACES / FACILITIES,
+        lambda p: gpd.read_file(p, layer="facilities", engine="pyogrio"),
+        "Les établissements enregistrés",
+    )
