@@ -45,6 +45,7 @@ __all__ = [
     "W_PER_CORE",
     "ComputeFootprint",
     "compute_footprint",
+    "with_added_refuges",
 ]
 
 MODEL_FORMAT = 1
@@ -308,8 +309,6 @@ def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> R
     """Walking distance from every block to the nearest cool refuge along the territory's BD TOPO streets, and
     the residents beyond 300 m (about 5 minutes); ``points``: cool public buildings the user gives;
     ``added``: polygons a scenario turns into refuges (a new park, a schoolyard opened in summer)."""
-    import geopandas as gpd
-
     from .errors import MissingLayerError
     from .refuges import RefugeRules, far_from_refuges, refuge_access, refuges_from_bdtopo, walk_graph
     from .sources.bdtopo import read_bdtopo
@@ -331,15 +330,29 @@ def refuges_territory(terr: Territory, points=None, added=None, rules=None) -> R
     access = refuge_access(terr.blocks, graph, refuges, rules)
     report = RefugeReport(refuges, access, far_from_refuges(access, residents), graph=graph)
     if added is not None and len(added):
-        n = len(added)
-        extra = gpd.GeoDataFrame(
-            {"kind": ["ajouté"] * n, "name": [None] * n}, geometry=added.to_crs(crs).geometry.values, crs=crs
-        )
-        both = gpd.GeoDataFrame(pd.concat([refuges, extra], ignore_index=True), geometry="geometry", crs=crs)
-        report.added = extra
-        report.access_after = refuge_access(terr.blocks, graph, both, rules)
-        report.summary_after = far_from_refuges(report.access_after, residents)
+        report = with_added_refuges(report, terr.blocks, added, rules)
     return report
+
+
+def with_added_refuges(report: RefugeReport, blocks, added, rules=None) -> RefugeReport:
+    """``report`` (today's walks) with the walks once ``added`` (polygons: a new park, a schoolyard opened in
+    summer) are refuges too: the street graph and today's refuges are reused, not read again."""
+    import dataclasses
+
+    import geopandas as gpd
+
+    from .refuges import RefugeRules, far_from_refuges, refuge_access
+
+    crs = blocks.crs
+    n = len(added)
+    extra = gpd.GeoDataFrame(
+        {"kind": ["ajouté"] * n, "name": [None] * n}, geometry=added.to_crs(crs).geometry.values, crs=crs
+    )
+    both = gpd.GeoDataFrame(pd.concat([report.refuges, extra], ignore_index=True), geometry="geometry", crs=crs)
+    after = refuge_access(blocks, report.graph, both, rules or RefugeRules())
+    return dataclasses.replace(
+        report, added=extra, access_after=after, summary_after=far_from_refuges(after, blocks.get("residents"))
+    )
 
 
 # -- Sensitive facilities ------------------------------------------------------------------------------------
@@ -359,18 +372,16 @@ def facilities_territory(terr: Territory, files=(), model_table: pd.DataFrame | 
     from .store import read_facilities_file
 
     crs = terr.blocks.crs
-    parts = []
+    kept = read_facilities_file(terr.path)
+    parts = [] if kept is None else [kept.to_crs(crs)]
     try:
         bbox = tuple(float(v) for v in terr.blocks.total_bounds)
         bd = read_bdtopo(bdtopo_source(terr), crs, bbox=bbox, only=("zone_d_activite_ou_d_interet",))
         parts.append(facilities_from_bdtopo(bd.get("zone_d_activite_ou_d_interet")))
     except IlotsError:
-        if not files and not (terr.path / "places").is_dir():
+        if not files and kept is None:
             raise
     parts += [read_facilities(f, crs) for f in files]
-    kept = read_facilities_file(terr.path)
-    if kept is not None:
-        parts.append(kept.to_crs(crs))
     parts = [p for p in parts if len(p)]
     if not parts:
         return gpd.GeoDataFrame({"kind": [], "name": [], "source": []}, geometry=[], crs=crs), pd.DataFrame()

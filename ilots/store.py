@@ -593,6 +593,23 @@ def _read_index(path: Path, what: str, empty: dict) -> dict:
     return data
 
 
+def _merge_kept(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame, keys: tuple[str, ...]):
+    """(``old`` followed by the rows of ``new`` it does not hold yet, how many those are): a row is held when
+    its ``keys`` columns and its geometry (normalised, so a ring's starting vertex does not matter) match."""
+    if old is None:
+        return new.reset_index(drop=True), int(len(new))
+    new = new.to_crs(old.crs)
+
+    def rows(frame: gpd.GeoDataFrame) -> list[tuple]:
+        values = [frame[k].astype(str) for k in keys]
+        return list(zip(*values, [g.wkb for g in shapely.normalize(frame.geometry.values)], strict=True))
+
+    seen = set(rows(old))
+    new = new[[r not in seen for r in rows(new)]]
+    merged = gpd.GeoDataFrame(pd.concat([old, new], ignore_index=True), crs=old.crs)
+    return merged, int(len(new))
+
+
 def _write_gpkg_atomic(path: Path, frame: gpd.GeoDataFrame, layer: str) -> Path:
     import warnings
 
@@ -684,20 +701,12 @@ def add_works(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
     """Append checked projects (:func:`ilots.sources.works.check_works`) to the saved ones, atomically: nothing
     saved is replaced; a project already saved (same name and polygon) is not added twice. Returns how many
     were added."""
-    old = read_works_file(territory_dir)
-    new = new.to_crs(old.crs) if old is not None else new
-    if old is not None:
-        seen = {(n, g.wkb) for n, g in zip(old["name"], shapely.normalize(old.geometry.values), strict=True)}
-        keep = [
-            (n, g.wkb) not in seen for n, g in zip(new["name"], shapely.normalize(new.geometry.values), strict=True)
-        ]
-        new = new[keep]
-    if new.empty:
+    merged, added = _merge_kept(read_works_file(territory_dir), new, ("name",))
+    if not added:
         return 0
-    merged = gpd.GeoDataFrame(pd.concat([df for df in (old, new) if df is not None], ignore_index=True), crs=new.crs)
     merged.index = pd.Index([f"p{i + 1}" for i in range(len(merged))], name="project_id")
     write_works_file(territory_dir, merged)
-    return int(len(new))
+    return added
 
 
 def read_works_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:
@@ -786,25 +795,12 @@ def add_facilities(territory_dir: str | Path, new: gpd.GeoDataFrame) -> int:
     """Keep classed facilities (:func:`ilots.facilities.read_facilities`: kind, name, source, geometry) with the
     territory (``places/facilities.gpkg``, atomic); one already kept (same kind, name and place) is not added
     twice, the others are kept. Returns how many were added."""
-
-    old = read_facilities_file(territory_dir)
-    new = new.to_crs(old.crs) if old is not None else new
-    if old is not None:
-        seen = {
-            (k, n, g.wkb) for k, n, g in zip(old["kind"], old["name"].astype(str), old.geometry.values, strict=True)
-        }
-        new = new[
-            [
-                (k, n, g.wkb) not in seen
-                for k, n, g in zip(new["kind"], new["name"].astype(str), new.geometry.values, strict=True)
-            ]
-        ]
-    if new.empty:
+    merged, added = _merge_kept(read_facilities_file(territory_dir), new, ("kind", "name"))
+    if not added:
         return 0
-    merged = gpd.GeoDataFrame(pd.concat([df for df in (old, new) if df is not None], ignore_index=True), crs=new.crs)
     merged["name"] = merged["name"].astype(object).where(merged["name"].notna(), None)
     _write_gpkg_atomic(Path(territory_dir) / PLACES / FACILITIES, merged, "facilities")
-    return int(len(new))
+    return added
 
 
 def read_facilities_file(territory_dir: str | Path) -> gpd.GeoDataFrame | None:

@@ -419,11 +419,11 @@ def _refuges_with(path: str, territory_mtime: float, model_mtime: float, area_wk
     import geopandas as gpd
     import shapely
 
-    from ilots.analysis import refuges_territory
+    from ilots.analysis import with_added_refuges
 
     terr = load(Path(path))
     added = gpd.GeoDataFrame(geometry=[shapely.from_wkb(area_wkb)], crs=terr.blocks.crs)
-    return refuges_territory(terr, added=added)
+    return with_added_refuges(_refuges(path, territory_mtime, model_mtime), terr.blocks, added)
 
 
 def refuges_with(terr: Territory, area):
