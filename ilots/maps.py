@@ -2,15 +2,20 @@
 
 Pure functions returning ``folium.Map`` objects (no Streamlit), testable on their HTML. Rules:
 
-- never more than :data:`MAX_POLYGONS` polygons in one layer: geometries are simplified and their
-  coordinates rounded for display; beyond the budget, blocks are aggregated to a square grid;
+- the territory map can draw every block from vector tiles written once per territory version
+  (:func:`block_tile_frame`, :mod:`ilots.tiles`) and served as static files, its HTML then holding no
+  geometry; otherwise, and on the other maps, never more than :data:`MAX_POLYGONS` inlined polygons in
+  one layer: geometries are simplified and their coordinates rounded for display; beyond the budget,
+  blocks are aggregated to a square grid;
 - the LST raster is drawn as one PNG image overlay, not as polygons;
 - colour-blind-safe sequential palettes (magma, viridis, cividis, ColorBrewer YlOrRd/Greens), each
   with a legend and its unit;
 - text coming from data (names, ids) is HTML-escaped before it reaches a tooltip or popup;
 - no CDN: Leaflet 1.9 comes from the ``xstatic-leaflet`` PyPI package (Leaflet's files alone) and
-  Leaflet.draw 1.0.4 from ``ilots/assets/leaflet.draw`` (its minified release, MIT, 108 KB); both are
-  inlined as data URLs, so maps work offline and on a collectivité's own server. Legends are plain
+  Leaflet.draw 1.0.4 from ``ilots/assets/leaflet.draw`` (its minified release, MIT, 108 KB) and
+  Leaflet.VectorGrid 1.3.0 from ``ilots/assets/leaflet.vectorgrid`` (its bundled release, 48 KB); all are
+  inlined as data URLs (the dashboard serves them as static files instead, :func:`write_assets`), so maps
+  work offline and on a collectivité's own server. Legends are plain
   HTML with French number formatting (branca's legends would pull d3 from a CDN).
 """
 
@@ -21,6 +26,7 @@ import functools
 import html
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +40,7 @@ import pandas as pd
 import shapely
 import xarray as xr
 from branca.element import MacroElement
-from folium.plugins import Draw
+from folium.plugins import Draw, VectorGridProtobuf
 from folium.template import Template
 from rasterio.enums import Resampling
 
@@ -42,6 +48,7 @@ from . import fr
 from .monitor import VERDICT_COLOURS
 from .night import DAY_NIGHT_LABELS, LCZ_TENDENCY_FR
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
+from .tiles import TILE_LAYER, TileSet
 
 matplotlib.use("Agg")
 from matplotlib import colormaps  # noqa: E402
@@ -60,11 +67,18 @@ __all__ = [
     "add_block_layer",
     "add_lst_overlay",
     "territory_map",
+    "layer_range",
+    "block_tile_frame",
+    "territory_tile_layers",
+    "night_tile_layers",
+    "add_tile_layer",
+    "BlockTileLayer",
     "delta_map",
     "comparison_maps",
     "residual_map",
     "localise_assets",
     "offline_assets",
+    "write_assets",
     "session_copy",
     "day_night_maps",
     "add_facilities_layer",
@@ -110,6 +124,8 @@ def _leaflet_dir() -> Path:
 
 
 LEAFLET_DRAW_DIR = Path(__file__).parent / "assets" / "leaflet.draw"
+LEAFLET_VECTORGRID_DIR = Path(__file__).parent / "assets" / "leaflet.vectorgrid"
+LEAFLET_VECTORGRID_JS = "Leaflet.VectorGrid.bundled.min.js"
 
 
 def _data_url(data: bytes, mime: str) -> str:
@@ -131,15 +147,51 @@ def _css_inline_images(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def offline_assets() -> dict[str, str]:
-    """Data URLs of Leaflet and Leaflet.draw (JS, and CSS with their images inlined)."""
+def _asset_files() -> dict[str, tuple[str, bytes, str]]:
+    """Key (as folium's elements name their dependencies) → (file name with a content hash, bytes, MIME type) of
+    Leaflet, Leaflet.draw and Leaflet.VectorGrid; the CSS have their images inlined."""
+    import hashlib
+
     d, draw = _leaflet_dir(), LEAFLET_DRAW_DIR
-    return {
-        "leaflet": _data_url((d / "leaflet.js").read_bytes(), "text/javascript"),
-        "leaflet_css": _data_url(_css_inline_images(d / "leaflet.css").encode(), "text/css"),
-        "leaflet_draw_js": _data_url((draw / "leaflet.draw.js").read_bytes(), "text/javascript"),
-        "leaflet_draw_css": _data_url(_css_inline_images(draw / "leaflet.draw.css").encode(), "text/css"),
+    raw = {
+        "leaflet": ("leaflet.js", (d / "leaflet.js").read_bytes(), "text/javascript"),
+        "leaflet_css": ("leaflet.css", _css_inline_images(d / "leaflet.css").encode(), "text/css"),
+        "leaflet_draw_js": ("leaflet.draw.js", (draw / "leaflet.draw.js").read_bytes(), "text/javascript"),
+        "leaflet_draw_css": ("leaflet.draw.css", _css_inline_images(draw / "leaflet.draw.css").encode(), "text/css"),
+        "vectorGrid": (
+            "leaflet.vectorgrid.js",
+            (LEAFLET_VECTORGRID_DIR / LEAFLET_VECTORGRID_JS).read_bytes(),
+            "text/javascript",
+        ),
     }
+    out = {}
+    for key, (name, data, mime) in raw.items():
+        stem, ext = name.rsplit(".", 1)
+        out[key] = (f"{stem}.{hashlib.sha256(data).hexdigest()[:10]}.{ext}", data, mime)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def offline_assets() -> dict[str, str]:
+    """Data URLs of Leaflet, Leaflet.draw and Leaflet.VectorGrid (JS, and CSS with their images inlined)."""
+    return {key: _data_url(data, mime) for key, (_, data, mime) in _asset_files().items()}
+
+
+def write_assets(directory: Path, prefix: str) -> dict[str, str]:
+    """Write the maps' JS and CSS as files in ``directory`` (names carry a hash of their content, so a browser may
+    keep them forever) and return key → ``prefix`` + file name, for :func:`localise_assets`. Files already there
+    are left as they are."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    urls = {}
+    for key, (name, data, _) in _asset_files().items():
+        target = directory / name
+        if not target.is_file() or target.stat().st_size != len(data):
+            tmp = directory / f".{name}.{os.getpid()}"
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        urls[key] = prefix + name
+    return urls
 
 
 def _walk(element):
@@ -148,10 +200,10 @@ def _walk(element):
         yield from _walk(child)
 
 
-def localise_assets(m: folium.Map) -> folium.Map:
-    """Point every JS/CSS dependency of ``m`` at the local assets; drop the ones our maps never use
-    (jQuery, Bootstrap, awesome-markers, Font Awesome)."""
-    assets = offline_assets()
+def localise_assets(m: folium.Map, urls: dict[str, str] | None = None) -> folium.Map:
+    """Point every JS/CSS dependency of ``m`` at the local assets (data URLs, or ``urls`` of
+    :func:`write_assets`); drop the ones our maps never use (jQuery, Bootstrap, awesome-markers, Font Awesome)."""
+    assets = urls or offline_assets()
     for el in _walk(m):
         if hasattr(el, "default_js"):
             el.default_js = [(k, assets[k]) for k, _ in el.default_js if k in assets]
@@ -278,15 +330,17 @@ class _French(MacroElement):
     )
 
 
-def base_map(bounds_wgs84, height_px: int | None = None) -> folium.Map:
-    """A light basemap fitted to (west, south, east, north)."""
+def base_map(bounds_wgs84, height_px: int | None = None, prefer_canvas: bool = True) -> folium.Map:
+    """A light basemap fitted to (west, south, east, north). ``prefer_canvas``: points and shapes on one canvas
+    over the whole map (light for thousands of inlined polygons, but it takes every mouse event above the tile
+    pane: a map of vector tiles keeps it off)."""
     west, south, east, north = bounds_wgs84
     m = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
         control_scale=False,
         zoom_start=13,
-        prefer_canvas=True,
+        prefer_canvas=prefer_canvas,
         max_zoom=19,
     )
     _MetricScale().add_to(m)
@@ -444,11 +498,13 @@ def add_block_layer(
     tooltip_fields: dict[str, str] | None = None,
     cell_m: float = 250.0,
     max_polygons: int = MAX_POLYGONS,
+    missing: bool | None = None,
 ) -> folium.GeoJson:
     """Add one block layer coloured by ``layer.column`` with a legend and an escaped tooltip.
 
     ``blocks`` is in the working CRS. Beyond :data:`MAX_POLYGONS` blocks, an aggregated grid is
-    drawn instead (tooltip: mean value and number of blocks); ``max_polygons`` lowers that budget.
+    drawn instead (tooltip: mean value and number of blocks); ``max_polygons`` lowers that budget; ``missing`` says
+    whether the legend names grey blocks (default: whether some have no value).
     """
     col = layer.column
     values = blocks[col] if col in blocks else pd.Series(np.nan, index=blocks.index)
@@ -496,17 +552,23 @@ def add_block_layer(
         zoom_on_click=False,
     )
     gj.add_to(m)
+    _layer_legend(m, layer, lo, hi, bool(frame[col].isna().any()) if missing is None else missing)
+    return gj
+
+
+def _layer_legend(m: folium.Map, layer: Layer, lo: float, hi: float, missing: bool) -> None:
+    """The legend of one block layer coloured on ``lo``–``hi`` (a share's range in [0, 1]); ``missing`` when some
+    blocks are grey."""
     if layer.palette in CATEGORIES:
-        _category_legend(m, layer.title, CATEGORIES[layer.palette], frame[col].isna().any() or None)
-    elif scale is not None:
+        _category_legend(m, layer.title, CATEGORIES[layer.palette], missing or None)
+    elif layer.palette == "risk":
+        _risk_legend(m)
+    else:
         slot = getattr(m, "_ilots_legends", 0)
         factor = 100 if layer.percent else 1
-        missing = no_data_label(layer) if frame[col].isna().any() else None
-        _legend(m, layer.title, layer.unit, lo * factor, hi * factor, layer.palette, slot, missing)
+        shown_missing = no_data_label(layer) if missing else None
+        _legend(m, layer.title, layer.unit, lo * factor, hi * factor, layer.palette, slot, shown_missing)
         m._ilots_legends = slot + 1
-    else:
-        _risk_legend(m)
-    return gj
 
 
 RISK_NO_DATA = "non évaluable (température ou population inconnue)"
@@ -555,6 +617,16 @@ def add_lst_overlay(m: folium.Map, lst: xr.DataArray, vmin: float, vmax: float, 
     ).add_to(m)
 
 
+def layer_range(blocks: gpd.GeoDataFrame, key: str) -> tuple[float, float]:
+    """Colour range of the territory map's layer ``key`` (of :data:`LAYERS`): shares on 0–1, the surface
+    temperature and the other layers on their 2nd–98th percentiles."""
+    layer = LAYERS[key]
+    if layer.percent:
+        return 0.0, 1.0
+    column = blocks[layer.column] if layer.column in blocks else pd.Series(dtype=float)
+    return display_range(column)
+
+
 def territory_map(
     blocks: gpd.GeoDataFrame,
     bounds_wgs84,
@@ -562,19 +634,26 @@ def territory_map(
     lst: xr.DataArray | None = None,
     draw: bool = False,
     facilities: tuple[gpd.GeoDataFrame, pd.DataFrame] | None = None,
+    tiles: tuple[str, TileSet] | None = None,
 ) -> folium.Map:
     """A map with the chosen block layers (keys of :data:`LAYERS`), optional LST image, draw tool and sensitive
-    facilities (``(facilities, exposure)`` of :func:`ilots.analysis.facilities_territory`)."""
-    m = base_map(bounds_wgs84)
-    vmin, vmax = display_range(blocks["lst_mean_c"] if "lst_mean_c" in blocks else pd.Series(dtype=float))
+    facilities (``(facilities, exposure)`` of :func:`ilots.analysis.facilities_territory`).
+
+    ``tiles`` — (URL template ending in ``{z}/{x}/{y}.pbf``, its :class:`~ilots.tiles.TileSet`) of
+    :func:`block_tile_frame` written for these ``blocks`` — draws every block from those vector tiles (no polygon
+    budget, no geometry in the map's HTML); without it the blocks are inlined as GeoJSON (at most
+    :data:`MAX_POLYGONS`)."""
+    m = base_map(bounds_wgs84, prefer_canvas=tiles is None)
     if lst is not None:
+        vmin, vmax = layer_range(blocks, "lst")
         add_lst_overlay(m, lst, vmin, vmax, show=not layers)
     for i, key in enumerate(layers):
         layer = LAYERS[key]
-        lo, hi = (vmin, vmax) if key == "lst" else (None, None)
-        if layer.percent:
-            lo, hi = 0.0, 1.0
-        add_block_layer(m, blocks, layer, lo, hi, show=(i == 0))
+        lo, hi = layer_range(blocks, key)
+        if tiles is not None:
+            add_tile_layer(m, *tiles, key, layer, lo, hi, _has_missing(blocks, layer), TOOLTIP_FIELDS, show=(i == 0))
+        else:
+            add_block_layer(m, blocks, layer, lo, hi, show=(i == 0))
     if draw:
         _draw_tool(m)
     if facilities is not None:
@@ -582,6 +661,143 @@ def territory_map(
     n_overlays = len(layers) + (lst is not None) + (facilities is not None)
     folium.LayerControl(collapsed=n_overlays <= 1).add_to(m)
     return localise_assets(m)
+
+
+def _has_missing(blocks: pd.DataFrame, layer: Layer) -> bool:
+    """Whether some blocks are grey on ``layer``: no value, or a category the layer has no colour for."""
+    if layer.column not in blocks:
+        return True
+    values = blocks[layer.column]
+    if layer.palette in CATEGORIES:
+        return bool((~values.isin(list(CATEGORIES[layer.palette]))).any())
+    return bool(values.isna().any())
+
+
+TileLayers = dict[str, tuple[Layer, float, float]]  # key → (layer, colour range)
+
+
+def territory_tile_layers(blocks: gpd.GeoDataFrame) -> TileLayers:
+    """The territory map's layers (keys of :data:`LAYERS`) the blocks have values for, with their colour ranges."""
+    return {
+        key: (layer, *layer_range(blocks, key))
+        for key, layer in LAYERS.items()
+        if layer.column in blocks and blocks[layer.column].notna().any()
+    }
+
+
+def block_tile_frame(
+    blocks: gpd.GeoDataFrame, layers: TileLayers, tooltip_fields: dict[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """What a map's vector tiles carry for each block (geometry in ``blocks``' CRS): ``block_id`` (raw, sent back
+    on a click), ``c_<key>`` the fill colour of each of ``layers`` as the inlined maps colour it (grey without a
+    value), and ``t_<field>`` the HTML-escaped tooltip text of each of ``tooltip_fields`` (``t_block_id`` only when
+    the id needs escaping). Colours and texts repeat across blocks, and a vector tile stores each distinct value
+    once."""
+    fields = TOOLTIP_FIELDS if tooltip_fields is None else tooltip_fields
+    ids = [str(i) for i in blocks.index]
+    out = {"block_id": ids}
+    for key, (layer, lo, hi) in layers.items():
+        values = blocks[layer.column] if layer.column in blocks else pd.Series(np.nan, index=blocks.index)
+        colours, _ = _colours(values, layer, lo, hi)
+        out[f"c_{key}"] = [_rgb(c) for c in colours]
+    for col in fields:
+        if col == "block_id":
+            shown = [html.escape(i) for i in ids]
+            if shown != ids:
+                out["t_block_id"] = shown
+        elif col in blocks:
+            out[f"t_{col}"] = [_tooltip_value(col, v) for v in blocks[col]]
+    frame = gpd.GeoDataFrame(out, geometry=blocks.geometry.values, crs=blocks.crs)
+    return frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+
+
+class BlockTileLayer(VectorGridProtobuf):
+    """One layer of the territory map drawn from its vector tiles (Leaflet.VectorGrid on a canvas): filled with
+    the tiles' ``c_<key>`` colours, the tooltip built from their ``t_*`` texts, a hovered block outlined, and a
+    click returning the block's id to the page as streamlit-folium's ``last_active_drawing`` (a point feature
+    whose ``properties.block_id`` is the block's)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        if (L.DomEvent.fakeStop === undefined) { L.DomEvent.fakeStop = L.DomEvent.stopPropagation; }
+        var {{ this.get_name() }} = (function (url, key, fields, opts) {
+          function style(p) {
+            return {fill: true, fillColor: p['c_' + key] || opts.noData, fillOpacity: 0.75, color: '#555555',
+                    weight: 0.4, stroke: true};
+          }
+          var layer = L.vectorGrid.protobuf(url, {
+            rendererFactory: L.canvas.tile, interactive: true, maxZoom: 19, bounds: opts.bounds, zIndex: 10,
+            minNativeZoom: opts.minzoom, maxNativeZoom: opts.maxzoom,
+            getFeatureId: function (f) { return f.properties.block_id; },
+            vectorTileLayerStyles: {'{{ this.tile_layer }}': style}
+          });
+          var tip = L.tooltip({direction: 'top', offset: [0, -6], opacity: 0.95});
+          function rows(p) {
+            var out = '<table>';
+            fields.forEach(function (f) {
+              var v = p['t_' + f[0]];
+              if (v === undefined && f[0] === 'block_id') { v = p.block_id; }
+              out += '<tr><th>' + f[1] + '</th><td>' + (v === undefined ? '—' : v) + '</td></tr>';
+            });
+            return out + '</table>';
+          }
+          layer.on('mouseover', function (e) {
+            var p = e.layer.properties || {};
+            var hl = style(p); hl.weight = 2.0; hl.color = '#000000';
+            layer.setFeatureStyle(p.block_id, hl);
+            tip.setLatLng(e.latlng).setContent(rows(p));
+            layer._map.openTooltip(tip);
+          });
+          layer.on('mouseout', function (e) {
+            layer.resetFeatureStyle((e.layer.properties || {}).block_id);
+            layer._map.closeTooltip(tip);
+          });
+          layer.on('click', function (e) {
+            var id = (e.layer.properties || {}).block_id, at = e.latlng;
+            e.layer.toGeoJSON = function () {
+              return {type: 'Feature', properties: {block_id: id},
+                      geometry: {type: 'Point', coordinates: [at.lng, at.lat]}};
+            };
+          });
+          return layer;
+        })({{ this.url|tojson }}, {{ this.key|tojson }}, {{ this.fields|tojson }}, {{ this.opts|tojson }});
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, tiles: TileSet, key: str, fields: dict[str, str], name: str, show: bool = True):
+        super().__init__(url, name=name, show=show)
+        self.url, self.key, self.tile_layer = url, key, TILE_LAYER
+        self.fields = [[html.escape(k), html.escape(v)] for k, v in fields.items()]
+        west, south, east, north = tiles.bounds_wgs84
+        self.opts = {
+            "minzoom": tiles.minzoom,
+            "maxzoom": tiles.maxzoom,
+            "noData": NO_DATA_COLOUR,
+            "bounds": [[south, west], [north, east]],  # no request for a tile outside the territory
+        }
+
+
+def add_tile_layer(
+    m: folium.Map,
+    url: str,
+    tiles: TileSet,
+    key: str,
+    layer: Layer,
+    lo: float,
+    hi: float,
+    missing: bool,
+    tooltip_fields: dict[str, str],
+    show: bool = True,
+) -> BlockTileLayer:
+    """Add the layer ``key`` of ``tiles`` (served at ``url``, a ``…/{z}/{x}/{y}.pbf`` template, written by
+    :func:`block_tile_frame` with ``layer`` coloured on ``lo``–``hi``) and its legend (``missing``: some blocks are
+    grey); the tooltip shows ``tooltip_fields``, which the tiles must carry."""
+    tile_layer = BlockTileLayer(url, tiles, key, tooltip_fields, layer.title, show=show)
+    tile_layer.add_to(m)
+    _layer_legend(m, layer, lo, hi, missing)
+    return tile_layer
 
 
 def session_copy(m: folium.Map) -> folium.Map:
@@ -686,9 +902,10 @@ def comparison_maps(
 HIGHLIGHT_COLOUR = "#00e5ff"  # cyan outline over a black halo: visible on every palette used here
 
 
-def highlight_block(m: folium.Map, geometry, crs, label: str) -> folium.Map:
+def highlight_block(m: folium.Map, geometry, crs, label: str, max_zoom: int = 17) -> folium.Map:
     """Outline one block (``geometry`` in ``crs``) with a halo and zoom the map on it (street level, at most
-    zoom 17). ``label`` is escaped into its tooltip."""
+    ``max_zoom``: that of the vector tiles when the blocks are drawn from them). ``label`` is escaped into its
+    tooltip."""
     g = gpd.GeoSeries([geometry], crs=crs).to_crs(4326)
     data = json.loads(g.to_json())
     for colour, weight in (("#000000", 7), (HIGHLIGHT_COLOUR, 3.5)):
@@ -711,7 +928,7 @@ def highlight_block(m: folium.Map, geometry, crs, label: str) -> folium.Map:
         fill_opacity=1.0,
         tooltip=html.escape(label),
     ).add_to(m)
-    m.fit_bounds([[south, west], [north, east]], max_zoom=17, padding=(40, 40))
+    m.fit_bounds([[south, west], [north, east]], max_zoom=max_zoom, padding=(40, 40))
     return m
 
 
@@ -839,39 +1056,77 @@ NIGHT_TITLE = "Nuit : surface vers 22 h solaires (Sentinel-3, ≈ 1 km)"
 LCZ_TITLE = "Nuit : tendance de la zone climatique locale (LCZ)"
 
 
-def day_night_maps(blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84) -> tuple[folium.Map, folium.Map]:
-    """The observed day surface temperature beside the night layer (``night``: the table of
-    :func:`ilots.analysis.night_territory`): night surface temperature where Sentinel-3 nights were added, else
-    the LCZ tendency. Each map has its own colour scale (day and night temperatures differ by 20 °C or more)."""
-    frame = blocks[[blocks.geometry.name]].join(night)
+def _night_frame(blocks: gpd.GeoDataFrame, night: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Blocks joined with the night table; « unknown » agreement is grey on the map, named in the tooltip."""
+    return blocks[[blocks.geometry.name]].join(night)
+
+
+def _night_fields(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
+    """Tooltip fields of the day and night maps, and of the agreement map."""
     fields = {"block_id": "Îlot", "day_lst_c": "Jour (≈ 11 h)", "night_lst_c": "Nuit (≈ 22 h)", "lcz_name": "LCZ"}
     fields = {k: v for k, v in fields.items() if k == "block_id" or k in frame}
     fields["day_night"] = "Jour et nuit"
-    day = base_map(bounds_wgs84)
-    add_block_layer(day, frame, Layer("day_lst_c", DAY_TITLE, "°C", "magma"), tooltip_fields=fields)
-    right = base_map(bounds_wgs84)
-    if "night_lst_c" in frame and frame["night_lst_c"].notna().any():
-        add_block_layer(right, frame, Layer("night_lst_c", NIGHT_TITLE, "°C", "magma"), tooltip_fields=fields)
-    else:
-        add_block_layer(right, frame, Layer("lcz_tendency", LCZ_TITLE, "", "lcz_tendency"), tooltip_fields=fields)
-    for m in (day, right):
-        folium.LayerControl(collapsed=True).add_to(m)
-    return localise_assets(day), localise_assets(right)
-
-
-def day_night_map(blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84) -> folium.Map:
-    """Where day and night agree or not (:func:`ilots.night.day_night_classes`), one colour a class."""
-    frame = blocks[[blocks.geometry.name]].join(night)
-    frame["day_night"] = frame["day_night"].where(frame["day_night"] != "unknown")
-    m = base_map(bounds_wgs84)
-    fields = {"block_id": "Îlot", "day_night": "Jour et nuit", "day_lst_c": "Jour (≈ 11 h)"}
+    agree = {"block_id": "Îlot", "day_night": "Jour et nuit", "day_lst_c": "Jour (≈ 11 h)"}
     if "night_lst_c" in frame:
-        fields["night_lst_c"] = "Nuit (≈ 22 h)"
-    add_block_layer(
-        m, frame, Layer("day_night", "Jour et nuit, par tiers des îlots", "", "day_night"), tooltip_fields=fields
-    )
+        agree["night_lst_c"] = "Nuit (≈ 22 h)"
+    return fields, agree
+
+
+def night_tile_layers(blocks: gpd.GeoDataFrame, night: pd.DataFrame) -> tuple[gpd.GeoDataFrame, TileLayers, dict]:
+    """(blocks joined with ``night``, the layers of :func:`day_night_maps` and :func:`day_night_map` with their
+    colour ranges, the union of their tooltip fields): what the night maps' vector tiles carry."""
+    frame = _night_frame(blocks, night)
+    layers: TileLayers = {"day": (Layer("day_lst_c", DAY_TITLE, "°C", "magma"), *display_range(frame["day_lst_c"]))}
+    if "night_lst_c" in frame and frame["night_lst_c"].notna().any():
+        night_layer = Layer("night_lst_c", NIGHT_TITLE, "°C", "magma")
+        layers["night"] = (night_layer, *display_range(frame["night_lst_c"]))
+    else:
+        layers["night"] = (Layer("lcz_tendency", LCZ_TITLE, "", "lcz_tendency"), 0.0, 1.0)
+    layers["day_night"] = (Layer("day_night", "Jour et nuit, par tiers des îlots", "", "day_night"), 0.0, 1.0)
+    fields, agree = _night_fields(frame)
+    return frame, layers, {**fields, **agree}
+
+
+def _night_layer_map(
+    frame: gpd.GeoDataFrame,
+    bounds_wgs84,
+    key: str,
+    layers: TileLayers,
+    fields: dict[str, str],
+    tiles: tuple[str, TileSet] | None,
+) -> folium.Map:
+    m = base_map(bounds_wgs84, prefer_canvas=tiles is None)
+    layer, lo, hi = layers[key]
+    if tiles is not None:
+        add_tile_layer(m, *tiles, key, layer, lo, hi, _has_missing(frame, layer), fields)
+    else:
+        add_block_layer(m, frame, layer, lo, hi, tooltip_fields=fields, missing=_has_missing(frame, layer))
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
+
+
+def day_night_maps(
+    blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84, tiles: tuple[str, TileSet] | None = None
+) -> tuple[folium.Map, folium.Map]:
+    """The observed day surface temperature beside the night layer (``night``: the table of
+    :func:`ilots.analysis.night_territory`): night surface temperature where Sentinel-3 nights were added, else
+    the LCZ tendency. Each map has its own colour scale (day and night temperatures differ by 20 °C or more).
+    ``tiles``: the vector tiles of :func:`night_tile_layers` (else the blocks are inlined as GeoJSON)."""
+    frame, layers, _ = night_tile_layers(blocks, night)
+    fields, _ = _night_fields(frame)
+    return (
+        _night_layer_map(frame, bounds_wgs84, "day", layers, fields, tiles),
+        _night_layer_map(frame, bounds_wgs84, "night", layers, fields, tiles),
+    )
+
+
+def day_night_map(
+    blocks: gpd.GeoDataFrame, night: pd.DataFrame, bounds_wgs84, tiles: tuple[str, TileSet] | None = None
+) -> folium.Map:
+    """Where day and night agree or not (:func:`ilots.night.day_night_classes`), one colour a class."""
+    frame, layers, _ = night_tile_layers(blocks, night)
+    _, agree = _night_fields(frame)
+    return _night_layer_map(frame, bounds_wgs84, "day_night", layers, agree, tiles)
 
 
 FACILITY_COLOURS = {

@@ -483,7 +483,11 @@ def _night_maps(path: str, territory_mtime: float, night_mtime: float):
     terr = load(Path(path))
     report = _night(path, territory_mtime, night_mtime)
     bounds = terr.manifest["bounds_wgs84"]
-    return (*day_night_maps(terr.blocks, report.table, bounds), day_night_map(terr.blocks, report.table, bounds))
+    tiles = _night_tiles(path, territory_mtime, night_mtime)
+    return (
+        *day_night_maps(terr.blocks, report.table, bounds, tiles=tiles),
+        day_night_map(terr.blocks, report.table, bounds, tiles=tiles),
+    )
 
 
 def night_maps(terr: Territory):
@@ -509,6 +513,76 @@ def blocks_with_model(terr: Territory):
     return _table(*_version(terr))
 
 
+# Streamlit serves ``static/`` beside dashboard.py at ``app/static/`` (server.enableStaticServing); a map runs in
+# streamlit-folium's frame at ``component/<name>/index.html``, hence the two levels up.
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_URL = "../../app/static/"
+
+
+@st.cache_resource(show_spinner=False)
+def served_assets() -> dict[str, str]:
+    """Leaflet and its plugins as static files, written once per server (a browser then keeps them)."""
+    from ilots.maps import write_assets
+
+    return write_assets(STATIC_DIR / "vendor", STATIC_URL + "vendor/")
+
+
+def _served_tiles(path: str, kind: str, version: tuple, frame):
+    """(URL template, TileSet) of the vector tiles ``kind`` of the territory at ``path`` for ``version``, written
+    once in ``static/tiles/`` from ``frame()`` (kept across restarts; older versions of the same tiles, and tiles of
+    territories that no longer exist, are removed)."""
+    import hashlib
+    import shutil
+
+    from ilots.tiles import TileError, read_tileset, write_tiles
+
+    root = STATIC_DIR / "tiles"
+    owner = hashlib.sha256(f"{path}|{kind}".encode()).hexdigest()[:10]
+    name = f"{owner}-{hashlib.sha256(repr((*version, TILES_FORMAT)).encode()).hexdigest()[:10]}"
+    try:
+        tiles = read_tileset(root / name)
+    except TileError:
+        tiles = write_tiles(frame(), root / name, meta={"path": path})
+    for other in root.iterdir():
+        if other.name.startswith(".") or other.name == name or not other.is_dir():
+            continue
+        try:
+            gone = other.name.startswith(owner + "-") or not Path(read_tileset(other).meta.get("path", "")).exists()
+        except TileError:
+            gone = False  # being written by another process, or not ours
+        if gone:
+            shutil.rmtree(other, ignore_errors=True)
+    return f"{STATIC_URL}tiles/{name}/{{z}}/{{x}}/{{y}}.pbf", tiles
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _tiles(path: str, territory_mtime: float, model_mtime: float):
+    """The territory map's vector tiles (:func:`ilots.maps.block_tile_frame` of every layer)."""
+    from ilots.maps import block_tile_frame, territory_tile_layers
+
+    def frame():
+        blocks = _table(path, territory_mtime, model_mtime)
+        return block_tile_frame(blocks, territory_tile_layers(blocks))
+
+    return _served_tiles(path, "map", (territory_mtime, model_mtime), frame)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _night_tiles(path: str, territory_mtime: float, night_mtime: float):
+    """The day and night maps' vector tiles."""
+    from ilots.maps import block_tile_frame, night_tile_layers
+
+    def frame():
+        night = _night(path, territory_mtime, night_mtime).table
+        blocks, layers, fields = night_tile_layers(load(Path(path)).blocks, night)
+        return block_tile_frame(blocks, layers, fields)
+
+    return _served_tiles(path, "night", (territory_mtime, night_mtime), frame)
+
+
+TILES_FORMAT = 1  # bump when block_tile_frame changes what the tiles carry
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _map(
     path: str, territory_mtime: float, model_mtime: float, layers: tuple, with_lst: bool, draw: bool, places=False
@@ -517,6 +591,7 @@ def _map(
 
     terr = load(Path(path))
     blocks = _table(path, territory_mtime, model_mtime)
+    tiles = _tiles(path, territory_mtime, model_mtime)
     shown = None
     if places:
         with contextlib.suppress(IlotsError):  # no facility known: the page says so under the map
@@ -528,6 +603,7 @@ def _map(
         lst=terr.lst() if with_lst else None,
         draw=draw,
         facilities=shown,
+        tiles=tiles,
     )
 
 
@@ -544,11 +620,12 @@ def territory_map(
 
     Each session gets its own copy: rendering a folium map mutates it, and the cached one is shared."""
     from ilots.maps import highlight_block, session_copy
+    from ilots.tiles import MAX_ZOOM
 
     model(terr)
     m = session_copy(_map(*_version(terr), tuple(layers), with_lst, draw, places))
     if highlight is not None and highlight in terr.blocks.index:
-        highlight_block(m, terr.blocks.geometry.loc[highlight], terr.blocks.crs, f"Îlot {highlight}")
+        highlight_block(m, terr.blocks.geometry.loc[highlight], terr.blocks.crs, f"Îlot {highlight}", MAX_ZOOM)
     return m
 
 
@@ -581,6 +658,10 @@ def show_map(fmap, key: str, height: int = 560, returned: list[str] | None = Non
     """Render a folium map; only the listed interactions are sent back to Python."""
     from streamlit_folium import st_folium
 
+    from ilots.maps import localise_assets
+
+    # Leaflet and its plugins by URL (static files the browser caches), not inlined in every rerun's message
+    localise_assets(fmap, served_assets())
     # render=False: st_folium renders the map itself; its extra render of the whole figure is redundant.
     return st_folium(
         fmap, key=key, height=height, use_container_width=True, returned_objects=returned or [], render=False

@@ -99,14 +99,30 @@ def _metric(page, label):
 def test_map_and_legend_appear(server, browser):
     # The server is fresh and this first visit goes straight to a page URL: the sidebar must still be
     # dashboard.py's navigation, not Streamlit's legacy listing of the pages/ folder.
-    page = _open(browser, server + "/map")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    received, tiles = [], []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.append(f)))
+    page.on("requestfinished", lambda r: ".pbf" in r.url and tiles.append(r))
+    page.goto(server + "/map")
+    page.wait_for_selector("h1", timeout=90_000)
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "Comprendre" in sidebar and "Café IA" in sidebar and "common" not in sidebar
     frame = page.frame_locator('iframe[title*="st_folium"]').first
     frame.locator(".leaflet-container").wait_for(timeout=60_000)
     frame.locator(".ilots-legend", has_text="Température de surface").first.wait_for(timeout=30_000)
-    frame.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)  # blocks drawn on a canvas
+    frame.locator(".leaflet-tile-pane canvas").first.wait_for(timeout=30_000)  # blocks drawn from vector tiles
+    page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "map.png"))
+    # the blocks came as vector tiles (static files), none of them as GeoJSON over the websocket
+    assert tiles and all(r.response().status == 200 for r in tiles)
+    sent = b"".join(f if isinstance(f, bytes) else f.encode() for f in received)
+    assert b'"coordinates"' not in sent and b"FeatureCollection" not in sent
+    # a click on a block opens its card (the tiles give the block's id back to the page)
+    box = page.locator('iframe[title*="st_folium"]').first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2 + 2, box["y"] + box["height"] / 2 + 2)
+    page.locator("h3", has_text="Îlot ").first.wait_for(timeout=30_000)
+    assert "ilot=" in page.url
     page.close()
 
 

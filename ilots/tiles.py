@@ -1,0 +1,154 @@
+"""Vector tiles of a territory's blocks: Mapbox Vector Tiles written once by GDAL's MVT driver (through pyogrio),
+then served as static files, so a map page sends its geometry once per territory version instead of at every
+Streamlit rerun (bench/RESULTS.md, "Maps that send little").
+
+Tiles are in Web Mercator (EPSG:3857, the tiling scheme of every web map), one ``z/x/y.pbf`` file each,
+uncompressed (a browser reads them with ``fetch`` without a gzip header). GDAL quantises each tile's geometry on
+its 4,096-unit grid (0.1 m at zoom 16), so lower zooms carry lighter shapes without a separate simplification.
+Writing goes to a temporary folder renamed into place: a reader never sees half a tile set, and two server
+processes writing the same version at once keep one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+
+from .errors import IlotsError
+
+__all__ = ["TILE_LAYER", "MAX_ZOOM", "TileSet", "zoom_range", "write_tiles", "read_tileset"]
+
+TILE_LAYER = "blocks"
+# 0.1 m per tile unit at 45° N and 1.7 m a screen pixel: a 1 ha block is 60 px wide (beyond, tiles are enlarged)
+MAX_ZOOM = 16
+# GDAL drops or simplifies features of a tile above MAX_SIZE bytes (default 500,000): never silently here.
+_MAX_TILE_BYTES = 20_000_000
+_INFO = "ilots_tiles.json"
+
+
+class TileError(IlotsError):
+    """Vector tiles could not be written or read."""
+
+
+@dataclass(frozen=True)
+class TileSet:
+    """Tiles on disk: ``directory/{z}/{x}/{y}.pbf`` for ``minzoom``–``maxzoom``, layer :data:`TILE_LAYER`."""
+
+    directory: Path
+    minzoom: int
+    maxzoom: int
+    n_features: int
+    n_tiles: int
+    n_bytes: int
+    bounds_wgs84: tuple[float, float, float, float]  # west, south, east, north (degrees)
+    meta: dict  # what the writer asked to keep with the tiles (e.g. the territory they show)
+
+
+def zoom_range(bounds_wgs84, viewport_px: int = 1024, below: int = 3) -> tuple[int, int]:
+    """(min zoom, max zoom) of a territory's tiles: from ``below`` zooms under the one where the territory
+    fills ``viewport_px`` pixels (a phone shows it one or two zooms lower than a desktop) up to :data:`MAX_ZOOM`.
+
+    Web Mercator: the world is 256 × 2^z pixels wide at zoom z."""
+    west, south, east, north = (float(v) for v in bounds_wgs84)
+    span_x = max(east - west, 1e-9) / 360.0
+
+    def merc(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / (2 * math.pi)
+
+    span_y = max(merc(north) - merc(south), 1e-9)
+    fit = math.floor(math.log2(viewport_px / (256 * max(span_x, span_y))))
+    lo = max(0, min(fit - below, MAX_ZOOM))
+    return lo, MAX_ZOOM
+
+
+def write_tiles(
+    frame: gpd.GeoDataFrame,
+    directory: Path,
+    minzoom: int | None = None,
+    maxzoom: int = MAX_ZOOM,
+    meta: dict | None = None,
+) -> TileSet:
+    """Write ``frame`` (any CRS; its attributes become the features' properties, None/NaN left out) as vector
+    tiles in ``directory`` (replaced if it exists). Zooms default to :func:`zoom_range` of the frame's extent;
+    ``meta`` (JSON) is kept beside the tiles and given back by :func:`read_tileset`."""
+    import pyogrio
+
+    if frame.crs is None:
+        raise TileError("the frame to tile has no CRS")
+    if not len(frame):
+        raise TileError("no feature to tile")
+    wgs = frame.to_crs(4326)
+    bounds = tuple(float(v) for v in wgs.total_bounds)
+    if minzoom is None:
+        minzoom = zoom_range(bounds)[0]
+    minzoom = min(minzoom, maxzoom)
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".tiles-", dir=directory.parent))
+    out = work / "tiles"
+    try:
+        pyogrio.write_dataframe(
+            frame.to_crs(3857),
+            out,
+            driver="MVT",
+            layer=TILE_LAYER,
+            dataset_options={
+                "MINZOOM": minzoom,
+                "MAXZOOM": maxzoom,
+                "COMPRESS": "NO",
+                "MAX_SIZE": _MAX_TILE_BYTES,
+                "MAX_FEATURES": max(200_000, len(frame)),
+                "FORMAT": "DIRECTORY",
+            },
+        )
+        n_tiles = n_bytes = 0
+        for root, _, files in os.walk(out):
+            for name in files:
+                if name.endswith(".pbf"):
+                    n_tiles += 1
+                    n_bytes += os.path.getsize(os.path.join(root, name))
+        if n_tiles == 0:
+            raise TileError("GDAL wrote no tile")
+        info = {"minzoom": minzoom, "maxzoom": maxzoom, "n_features": len(frame), "bounds_wgs84": bounds}
+        info.update(n_tiles=n_tiles, n_bytes=n_bytes, meta=meta or {})
+        (out / _INFO).write_text(json.dumps(info), encoding="utf-8")
+        if directory.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+        try:
+            os.replace(out, directory)
+        except OSError:
+            if not (directory / _INFO).exists():  # another process won the race with the same tiles: keep theirs
+                raise
+    except TileError:
+        raise
+    except Exception as exc:  # GDAL's own errors: keep the cause, say what failed
+        raise TileError(f"vector tiles could not be written in {directory}: {exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return read_tileset(directory)
+
+
+def read_tileset(directory: Path) -> TileSet:
+    """The :class:`TileSet` written in ``directory`` by :func:`write_tiles`."""
+    try:
+        info = json.loads((Path(directory) / _INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TileError(f"no complete tile set in {directory}") from exc
+    return TileSet(
+        Path(directory),
+        int(info["minzoom"]),
+        int(info["maxzoom"]),
+        int(info["n_features"]),
+        int(info["n_tiles"]),
+        int(info["n_bytes"]),
+        tuple(info["bounds_wgs84"]),
+        dict(info.get("meta") or {}),
+    )

@@ -1,0 +1,178 @@
+"""Vector tiles of the blocks (issue 14 §4): every block in the tiles at every zoom, colours and tooltips as the
+inlined maps draw them, no geometry in the map's HTML, atomic writes and precise errors."""
+
+import glob
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from ilots.maps import (
+    LAYERS,
+    TOOLTIP_FIELDS,
+    add_block_layer,
+    base_map,
+    block_tile_frame,
+    day_night_map,
+    day_night_maps,
+    layer_range,
+    localise_assets,
+    night_tile_layers,
+    territory_map,
+    territory_tile_layers,
+    write_assets,
+)
+from ilots.tiles import MAX_ZOOM, TileError, read_tileset, write_tiles, zoom_range
+from tests.unit.test_maps_export import BOUNDS, blocks
+
+
+def grid_blocks(n=12, hostile=True):
+    """``n`` × ``n`` blocks of 90 m every 100 m in Lambert-93 (Lyon), one with an HTML id, some without values."""
+    geoms, ids = [], []
+    for i in range(n):
+        for j in range(n):
+            x, y = 842000 + i * 100, 6519000 + j * 100
+            geoms.append(shapely.box(x, y, x + 90, y + 90))
+            ids.append(f"I{i:02d}{j:02d}")
+    if hostile:
+        ids[5] = "<img src=x onerror=alert(1)>"
+    k = n * n
+    df = pd.DataFrame(
+        {
+            "lst_mean_c": np.linspace(36, 46, k),
+            "risk_class": np.arange(k) % 6,
+            "tree_frac": np.linspace(0, 0.6, k),
+            "impervious_frac": np.linspace(0.95, 0.1, k),
+            "building_height_m": np.linspace(3, 30, k),
+        },
+        index=pd.Index(ids, name="block_id"),
+    )
+    if k > 7:
+        df.loc[df.index[7], "lst_mean_c"] = np.nan  # a cloud: grey, « — » in the tooltip
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=2154)
+
+
+def read_zoom(directory, z) -> gpd.GeoDataFrame:
+    """Every feature of the tiles of zoom ``z`` (a block cut by tile edges appears in each tile it touches)."""
+    frames = [pyogrio.read_dataframe(path) for path in sorted(glob.glob(f"{directory}/{z}/*/*.pbf"))]
+    assert frames, f"no tile at zoom {z}"
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_every_block_is_in_the_tiles_at_every_zoom_with_its_colour_and_escaped_tooltip(tmp_path):
+    b = grid_blocks()
+    frame = block_tile_frame(b, territory_tile_layers(b))
+    tiles = write_tiles(frame, tmp_path / "t")
+    assert (tiles.minzoom, tiles.maxzoom) == (zoom_range(tiles.bounds_wgs84)[0], MAX_ZOOM)
+    assert tiles.n_features == len(b) and tiles.n_tiles > 0 and tiles.n_bytes > 0
+    for z in range(tiles.minzoom, tiles.maxzoom + 1):
+        got = read_zoom(tmp_path / "t", z)
+        assert set(got["block_id"]) == set(map(str, b.index)), z  # GDAL dropped nothing, at no zoom
+    top = read_zoom(tmp_path / "t", MAX_ZOOM).drop_duplicates("block_id").set_index("block_id")
+    # colours are those of the inlined GeoJSON map of the same layer and range
+    m = base_map(BOUNDS)
+    lo, hi = layer_range(b, "lst")
+    gj = add_block_layer(m, b, LAYERS["lst"], lo, hi)
+    inlined = {f["properties"]["block_id"]: f["properties"]["_colour"] for f in gj.data["features"]}
+    assert {i: top.loc[i, "c_lst"] for i in inlined} == inlined
+    assert top.loc["I0007", "c_lst"] == "#bdbdbd" and top.loc["I0007", "t_lst_mean_c"] == "—"
+    hostile = "<img src=x onerror=alert(1)>"
+    assert top.loc[hostile, "t_block_id"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert "t_block_id" not in frame or frame["t_block_id"].isna().sum() == 0
+    assert top.loc["I0003", "t_risk_class"] == "moyen"
+
+
+def test_rewriting_replaces_the_tiles_and_leaves_no_temporary_folder(tmp_path):
+    b = grid_blocks(4, hostile=False)
+    first = write_tiles(block_tile_frame(b, territory_tile_layers(b)), tmp_path / "t", meta={"path": "x"})
+    b2 = b.iloc[:3]
+    second = write_tiles(block_tile_frame(b2, territory_tile_layers(b2)), tmp_path / "t")
+    assert first.n_features == 16 and second.n_features == 3 and read_tileset(tmp_path / "t").n_features == 3
+    assert read_tileset(tmp_path / "t").meta == {} and first.meta == {"path": "x"}
+    assert set(read_zoom(tmp_path / "t", MAX_ZOOM)["block_id"]) == set(b2.index)
+    assert [p.name for p in tmp_path.iterdir()] == ["t"]
+
+
+def test_bad_frames_raise_a_tile_error_and_write_nothing(tmp_path):
+    b = grid_blocks(2, hostile=False)
+    with pytest.raises(TileError, match="no feature"):
+        write_tiles(b.iloc[:0], tmp_path / "t")
+    with pytest.raises(TileError, match="no CRS"):
+        write_tiles(gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(0, 0, 1, 1)]), tmp_path / "t")
+    with pytest.raises(TileError, match="no complete tile set"):
+        read_tileset(tmp_path / "t")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_zoom_range_starts_below_the_zoom_that_fits_the_territory():
+    # 5 km square at 45.75° N: 1,024 px hold it from zoom 14 down; a phone shows it two or three zooms lower
+    assert zoom_range((4.80, 45.73, 4.864, 45.775)) == (11, MAX_ZOOM)
+    assert zoom_range((4.2, 45.4, 5.4, 46.2))[0] == 7  # a 90 km wide area
+    assert zoom_range((4.85, 45.76, 4.8501, 45.7601))[0] == MAX_ZOOM  # one block: never above the top zoom
+
+
+def test_a_tiled_territory_map_carries_no_geometry_and_every_legend(tmp_path):
+    b = grid_blocks()
+    tiles = write_tiles(block_tile_frame(b, territory_tile_layers(b)), tmp_path / "t")
+    url = "../../app/static/tiles/t/{z}/{x}/{y}.pbf"
+    m = territory_map(b, BOUNDS, ["lst", "risk", "trees"], tiles=(url, tiles))
+    html = m.get_root().render()
+    assert "FeatureCollection" not in html and '"coordinates"' not in html  # no block drawn inline
+    assert html.count("L.vectorGrid.protobuf(") == 3 and json.dumps(url) in html
+    assert "I0003" not in html  # ids come with the tiles, not the page
+    assert "Température de surface (°C)" in html and "très élevé" in html and "Part d&#x27;arbres" in html
+    assert "pas de mesure" in html  # the cloud's grey is in the legend
+    assert 'prefer_canvas": true' not in html.replace("'", '"').lower()  # markers must not hide the tiles' events
+    urls = write_assets(tmp_path / "vendor", "v/")
+    served = localise_assets(territory_map(b, BOUNDS, ["lst", "risk", "trees"], tiles=(url, tiles)), urls)
+    inlined = localise_assets(territory_map(b, BOUNDS, ["lst", "risk", "trees"]), urls)
+    assert len(served.get_root().render()) < len(inlined.get_root().render()) / 3  # 144 blocks: already a third
+
+
+def test_served_assets_replace_the_inlined_ones(tmp_path):
+    urls = write_assets(tmp_path / "vendor", "../../app/static/vendor/")
+    assert set(urls) == {"leaflet", "leaflet_css", "leaflet_draw_js", "leaflet_draw_css", "vectorGrid"}
+    for url in urls.values():
+        name = url.rsplit("/", 1)[1]
+        assert re.fullmatch(r"[a-z.]+\.[0-9a-f]{10}\.(js|css)", name) and (tmp_path / "vendor" / name).stat().st_size
+    b = blocks(hostile=False)
+    m = localise_assets(territory_map(b, BOUNDS, ["lst"], draw=True), urls)
+    html = m.get_root().render()
+    assert "data:text/javascript;base64" not in html and urls["leaflet"] in html
+    assert write_assets(tmp_path / "vendor", "x/") == {k: "x/" + v.rsplit("/", 1)[1] for k, v in urls.items()}
+
+
+def test_night_maps_from_tiles_carry_no_geometry(tmp_path):
+    b = grid_blocks(5, hostile=False)
+    night = pd.DataFrame(
+        {
+            "day_lst_c": b["lst_mean_c"],
+            "night_lst_c": np.linspace(15, 21, len(b)),
+            "day_night": (["both", "day_only", "night_only", "neither", "unknown"] * 5)[: len(b)],
+        },
+        index=b.index,
+    )
+    frame, layers, fields = night_tile_layers(b, night)
+    assert set(layers) == {"day", "night", "day_night"} and "t_night_lst_c" in block_tile_frame(frame, layers, fields)
+    tiles = ("t/{z}/{x}/{y}.pbf", write_tiles(block_tile_frame(frame, layers, fields), tmp_path / "n"))
+    maps = (*day_night_maps(b, night, BOUNDS, tiles=tiles), day_night_map(b, night, BOUNDS, tiles=tiles))
+    for m in maps:
+        html = m.get_root().render()
+        assert "FeatureCollection" not in html and "L.vectorGrid.protobuf(" in html
+    assert "inconnu" in maps[2].get_root().render()  # « unknown » blocks are grey and named in the legend
+    top = read_zoom(tmp_path / "n", MAX_ZOOM).drop_duplicates("block_id").set_index("block_id")
+    assert top.loc[b.index[4], "t_day_night"] == "nuit ou jour inconnu" and top.loc[b.index[4], "c_day_night"] == (
+        "#bdbdbd"
+    )
+
+
+def test_tooltip_fields_default_to_the_map_ones():
+    b = grid_blocks(2, hostile=False)
+    cols = set(block_tile_frame(b, territory_tile_layers(b)).columns)
+    assert {f"t_{c}" for c in TOOLTIP_FIELDS if c != "block_id"} <= cols
+    assert {f"c_{k}" for k in ("lst", "risk", "trees", "sealing", "height")} <= cols and "c_p_high" not in cols
