@@ -387,7 +387,8 @@ def _places(town: _Town, seed: int) -> gpd.GeoDataFrame:
 
 def _shift(gdf: gpd.GeoDataFrame, town: _Town) -> gpd.GeoDataFrame:
     out = gdf.copy()
-    out["geometry"] = out.geometry.translate(town.x0, town.y0)
+    # one vectorised pass (GeoSeries.translate loops over the geometries in Python): same coordinates
+    out["geometry"] = shapely.transform(out.geometry.values, lambda xy: xy + (town.x0, town.y0))
     return out
 
 
@@ -415,13 +416,13 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
     tree_share = {0: 0.10, 1: 0.20, 2: 0.32, 3: 0.06, 4: 0.18, 5: 0.70, 6: 0.92}
     grass_share = {0: 0.03, 1: 0.10, 2: 0.55, 3: 0.10, 4: 0.0, 5: 0.28, 6: 0.08}
     base = {0: 50, 1: 50, 2: 30, 3: 50, 4: 40, 5: 30, 6: 10}
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf) without importing scipy.stats
 
     for z in range(7):
         m = zone == z
         lc[m] = base[z]
-        t_thr = norm.ppf(1 - tree_share[z])
-        g_thr = norm.ppf(1 - tree_share[z] - grass_share[z]) if tree_share[z] + grass_share[z] < 1 else -9
+        t_thr = ndtri(1 - tree_share[z])
+        g_thr = ndtri(1 - tree_share[z] - grass_share[z]) if tree_share[z] + grass_share[z] < 1 else -9
         lc[m & (q > g_thr)] = 30
         lc[m & (q > t_thr)] = 10
         if z == 3:
