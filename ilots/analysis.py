@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -167,6 +168,27 @@ def ensure_model(terr: Territory, progress: Progress | None = None) -> tuple[dic
         if meta.get("sklearn") == sklearn.__version__ and meta.get("format_version") == MODEL_FORMAT:
             return meta, table
     return fit_territory(terr, progress=progress)
+
+
+def fit_worker(path: str, queue) -> None:
+    """Fit (or read) the model of the territory at ``path`` in a worker process, putting on ``queue`` a
+    ``("stage", message, fraction)`` tuple per stage and then ``("done", "", 1.0)`` or ``("error", French sentence,
+    None)``: plain tuples, so that nothing unpicklable crosses the process boundary."""
+    from .errors import describe_os_error
+    from .store import load_territory
+
+    def stage(message: str, fraction: float | None) -> None:
+        queue.put(("stage", message, fraction))
+
+    try:
+        ensure_model(load_territory(Path(path)), progress=stage)
+        queue.put(("done", "", 1.0))
+    except IlotsError as exc:
+        queue.put(("error", str(exc), None))
+    except OSError as exc:
+        queue.put(("error", describe_os_error(exc), None))
+    except Exception as exc:  # noqa: BLE001 — the page says it in one sentence
+        queue.put(("error", f"erreur inattendue ({type(exc).__name__} : {exc})", None))
 
 
 W_PER_CORE = 15.0  # mean power of one loaded CPU core, laptop or server [our estimate]

@@ -29,6 +29,7 @@ from ui.common import (
     night,
     night_dates,
     night_maps,
+    observed_while_fitting,
     refuges,
     reliable,
     search_example,
@@ -39,9 +40,11 @@ from ui.common import (
 )
 
 terr = select_territory()
+st.title("Carte des îlots")
+if observed_while_fitting(terr):  # first view of a territory: its observed map while the model is fitted
+    st.stop()
 blocks = blocks_with_model(terr)
 trusted = reliable(terr)
-st.title("Carte des îlots")
 
 LABELS = {
     "lst": "Température de surface",

@@ -12,14 +12,13 @@ from ui.common import (
     model,
     night,
     night_dates,
+    observed_while_fitting,
     select_territory,
     show_map,
     territory_map,
 )
 
 terr = select_territory()
-meta, _ = model(terr)
-blocks = blocks_with_model(terr)
 m = terr.manifest
 
 st.title(md_escape(terr.name))
@@ -27,6 +26,10 @@ st.caption(
     f"Température de surface (LST) mesurée par satellite Landsat vers 11 h solaire {dates_text(terr)} : "
     "c'est la température des toits, des sols et de la végétation, pas celle de l'air."
 )
+if observed_while_fitting(terr):  # first view of a territory: its observed map while the model is fitted
+    st.stop()
+meta, _ = model(terr)
+blocks = blocks_with_model(terr)
 
 lst = blocks["lst_used_c"]
 high = high_risk(terr)

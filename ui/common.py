@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -294,19 +295,83 @@ def _model(path: str, territory_mtime: float, model_mtime: float, _progress=None
     return ensure_model(load(Path(path)), progress=_progress)
 
 
-def model(terr: Territory):
-    """(meta, per-block table) of the territory's model, fitting it once if needed. A territory whose
-    model cannot be fitted or read shows one French sentence and stops the page (others still work)."""
+class _FitJob:
+    """A territory's model fitted in a worker process (``ilots.analysis.ensure_model``), so that the fit neither
+    holds the server's interpreter lock nor slows the pages drawn meanwhile; a thread relays its stages. Only plain
+    attributes cross threads; the page polls them."""
+
+    def __init__(self) -> None:
+        self.message, self.fraction = "Démarrage", 0.0
+        self.done = threading.Event()
+        self.error: IlotsError | None = None
+
+    def run(self, path: str) -> None:
+        import multiprocessing as mp
+        import queue as queues
+
+        from ilots.analysis import fit_worker
+
+        ctx = mp.get_context("spawn")  # a clean interpreter: forking a threaded server is unsafe
+        messages = ctx.Queue()
+        worker = ctx.Process(target=fit_worker, args=(path, messages), name="ilots-fit", daemon=True)
+        try:
+            worker.start()
+            while True:
+                try:
+                    kind, message, fraction = messages.get(timeout=1.0)
+                except queues.Empty:
+                    if not worker.is_alive():
+                        self.error = IlotsError("le calcul du modèle s'est arrêté sans résultat (mémoire ?)")
+                        break
+                    continue
+                if kind == "stage":
+                    self.message = message
+                    if fraction is not None:
+                        self.fraction = min(max(float(fraction), 0.0), 1.0)
+                    continue
+                if kind == "error":
+                    self.error = IlotsError(message)
+                break
+            worker.join(timeout=30)
+        except OSError as exc:
+            self.error = IlotsError(f"le calcul du modèle n'a pas pu démarrer ({exc.strerror or exc})")
+        finally:
+            self.done.set()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _fit_job(path: str, territory_mtime: float) -> _FitJob:
+    """The one background fit of this territory version in this server process, started on first demand."""
+    job = _FitJob()
+    threading.Thread(target=job.run, args=(path,), name="ilots-fit", daemon=True).start()
+    return job
+
+
+def _fit_prefix(terr: Territory) -> str:
+    step = "étape 2 sur 2 — " if terr.manifest.get("synthetic") else ""
+    return f"Ajustement du modèle de chaleur, {step}"
+
+
+def model(terr: Territory, wait: bool = True):
+    """(meta, per-block table) of the territory's model, fitting it once if needed (in the background: every
+    session of the server shares the one fit). ``wait=False`` returns None at once while the fit runs (the page
+    then shows what is observed, :func:`observed_while_fitting`). A territory whose model cannot be fitted or read
+    shows one French sentence and stops the page (others still work)."""
     try:
         if not (terr.path / MODEL).exists():
-            step = "étape 2 sur 2 — " if terr.manifest.get("synthetic") else ""
-            bar, progress = progress_bar(
-                "Ajustement du modèle de chaleur (une seule fois pour ce territoire)…",
-                f"Ajustement du modèle de chaleur, {step}",
-            )
-            result = _model(*_version(terr), _progress=progress)
-            bar.empty()
-            return result
+            job = _fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
+            if not job.done.is_set():
+                if not wait:
+                    return None
+                bar, progress = progress_bar(
+                    "Ajustement du modèle de chaleur (une seule fois pour ce territoire)…", _fit_prefix(terr)
+                )
+                while not job.done.wait(0.25):
+                    progress(job.message, job.fraction)
+                bar.empty()
+            if job.error is not None:
+                _fit_job.clear()  # a later visit tries again
+                raise job.error
         return _model(*_version(terr))
     except IlotsError as exc:
         st.error(f"Le modèle de ce territoire ne peut pas être utilisé : {md_escape(exc)}")
@@ -315,6 +380,35 @@ def model(terr: Territory):
 
         st.error(md_escape(describe_os_error(exc)))
     st.stop()
+
+
+def observed_while_fitting(terr: Territory) -> bool:
+    """While the territory's model is fitted in the background: say so with its progress (refreshed every second;
+    the page reruns in full when the fit ends) and draw the observed map (surface temperature, trees, sealing,
+    height: no risk yet). False, and nothing drawn, once the model is there."""
+    if model(terr, wait=False) is not None:
+        return False
+    job = _fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
+    prefix = _fit_prefix(terr)
+
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        if job.done.is_set():
+            st.rerun()
+        line = f"{job.message[:1].lower()}{job.message[1:]}"
+        st.progress(job.fraction, text=f"{prefix}{line}…")
+
+    st.info(
+        "Le modèle de chaleur s'ajuste sur ce territoire (une seule fois, quelques secondes). La carte montre déjà "
+        "les températures de surface observées ; le risque, les explications et les scénarios s'afficheront ici "
+        "dès qu'il sera prêt."
+    )
+    progress()
+    from ilots.maps import LAYERS
+
+    layers = [k for k in ("lst",) if LAYERS[k].column in terr.blocks]
+    show_map(territory_map(terr, layers, observed=True), key="observed_map", height=560)
+    return True
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -561,7 +655,7 @@ def _tiles(path: str, territory_mtime: float, model_mtime: float):
     from ilots.maps import block_tile_frame, territory_tile_layers
 
     def frame():
-        blocks = _table(path, territory_mtime, model_mtime)
+        blocks = _table(path, territory_mtime, model_mtime) if model_mtime else load(Path(path)).blocks
         return block_tile_frame(blocks, territory_tile_layers(blocks))
 
     return _served_tiles(path, "map", (territory_mtime, model_mtime), frame)
@@ -590,7 +684,7 @@ def _map(
     from ilots.maps import territory_map
 
     terr = load(Path(path))
-    blocks = _table(path, territory_mtime, model_mtime)
+    blocks = _table(path, territory_mtime, model_mtime) if model_mtime else terr.blocks  # 0: observed only
     tiles = _tiles(path, territory_mtime, model_mtime)
     shown = None
     if places:
@@ -614,16 +708,22 @@ def territory_map(
     draw: bool = False,
     highlight: str | None = None,
     places: bool = False,
+    observed: bool = False,
 ):
     """The folium map of the territory, built once per territory version and layer choice; ``highlight``
-    (a block id) is outlined and zoomed on; ``places`` adds the sensitive facilities.
+    (a block id) is outlined and zoomed on; ``places`` adds the sensitive facilities; ``observed`` draws the
+    territory's own layers without waiting for (or reading) its model.
 
     Each session gets its own copy: rendering a folium map mutates it, and the cached one is shared."""
     from ilots.maps import highlight_block, session_copy
     from ilots.tiles import MAX_ZOOM
 
-    model(terr)
-    m = session_copy(_map(*_version(terr), tuple(layers), with_lst, draw, places))
+    if observed:
+        version = (str(terr.path), (terr.path / MANIFEST).stat().st_mtime, 0.0)
+        m = session_copy(_map(*version, tuple(layers), with_lst, draw))
+    else:
+        model(terr)
+        m = session_copy(_map(*_version(terr), tuple(layers), with_lst, draw, places))
     if highlight is not None and highlight in terr.blocks.index:
         highlight_block(m, terr.blocks.geometry.loc[highlight], terr.blocks.crs, f"Îlot {highlight}", MAX_ZOOM)
     return m

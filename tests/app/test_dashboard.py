@@ -15,7 +15,14 @@ def data_dir(demo_territory, tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_overview_shows_the_territory_and_its_figures(data_dir):
+@pytest.fixture
+def fitted_dir(fitted_demo, tmp_path, monkeypatch):
+    shutil.copytree(fitted_demo, tmp_path / "demo")
+    monkeypatch.setenv("ILOTS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_overview_shows_the_territory_and_its_figures(fitted_dir):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value.startswith("Îlotville")
@@ -50,3 +57,29 @@ def test_unwritable_data_folder_is_a_clear_message(tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     assert not at.exception
     assert any("ILOTS_DATA_DIR" in e.value and "lecture seule" in e.value for e in at.error)
+
+
+def test_first_view_shows_the_observed_map_while_the_model_is_fitted_in_a_worker(data_dir):
+    """Issue 14 §5: the home page does not wait for the fit; it draws the observed map with the fit's progress,
+    then the model's figures once the worker has written the model."""
+    import time
+
+    from ilots.store import MODEL
+
+    assert not (data_dir / "demo" / MODEL).exists()
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Îlotville")
+    assert any("s'ajuste" in i.value and "observées" in i.value for i in at.info)
+    assert len(at.get("component_instance")) == 1  # the observed map
+    assert any(p.proto.text.startswith("Ajustement du modèle de chaleur") for p in at.get("progress"))
+    assert "Précision du modèle" not in [m.label for m in at.metric]  # no model figure before the model
+    deadline = time.time() + 180
+    while not (data_dir / "demo" / MODEL).exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert (data_dir / "demo" / MODEL).exists(), "the background fit wrote no model"
+    time.sleep(1.0)  # the worker reports « done » after writing
+    at.run()
+    assert not at.exception
+    assert "Précision du modèle" in [m.label for m in at.metric]
+    assert not any("s'ajuste" in i.value for i in at.info)
