@@ -170,25 +170,30 @@ def ensure_model(terr: Territory, progress: Progress | None = None) -> tuple[dic
     return fit_territory(terr, progress=progress)
 
 
-def fit_worker(path: str, queue) -> None:
-    """Fit (or read) the model of the territory at ``path`` in a worker process, putting on ``queue`` a
-    ``("stage", message, fraction)`` tuple per stage and then ``("done", "", 1.0)`` or ``("error", French sentence,
-    None)``: plain tuples, so that nothing unpicklable crosses the process boundary."""
+def fit_worker(path: str, emit=None) -> None:
+    """Fit (or read) the model of the territory at ``path``, for a worker process: ``emit(kind, message, fraction)``
+    is told ``("stage", message, fraction)`` at each stage, then ``("done", "", 1.0)`` or ``("error", French
+    sentence, None)``. By default each is one JSON line on stdout (``python -c`` from the dashboard, see
+    ``ui/common.py``), so that nothing but plain values crosses the process boundary."""
+    import sys
+
     from .errors import describe_os_error
     from .store import load_territory
 
-    def stage(message: str, fraction: float | None) -> None:
-        queue.put(("stage", message, fraction))
+    def to_stdout(kind: str, message: str, fraction: float | None) -> None:
+        sys.stdout.write(json.dumps([kind, message, fraction]) + "\n")
+        sys.stdout.flush()
 
+    emit = emit or to_stdout
     try:
-        ensure_model(load_territory(Path(path)), progress=stage)
-        queue.put(("done", "", 1.0))
+        ensure_model(load_territory(Path(path)), progress=lambda message, fraction: emit("stage", message, fraction))
+        emit("done", "", 1.0)
     except IlotsError as exc:
-        queue.put(("error", str(exc), None))
+        emit("error", str(exc), None)
     except OSError as exc:
-        queue.put(("error", describe_os_error(exc), None))
+        emit("error", describe_os_error(exc), None)
     except Exception as exc:  # noqa: BLE001 — the page says it in one sentence
-        queue.put(("error", f"erreur inattendue ({type(exc).__name__} : {exc})", None))
+        emit("error", f"erreur inattendue ({type(exc).__name__} : {exc})", None)
 
 
 W_PER_CORE = 15.0  # mean power of one loaded CPU core, laptop or server [our estimate]

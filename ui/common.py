@@ -296,9 +296,9 @@ def _model(path: str, territory_mtime: float, model_mtime: float, _progress=None
 
 
 class _FitJob:
-    """A territory's model fitted in a worker process (``ilots.analysis.ensure_model``), so that the fit neither
-    holds the server's interpreter lock nor slows the pages drawn meanwhile; a thread relays its stages. Only plain
-    attributes cross threads; the page polls them."""
+    """A territory's model fitted in a worker process (``ilots.analysis.fit_worker`` in a fresh interpreter), so
+    that the fit neither holds the server's interpreter lock nor slows the pages drawn meanwhile; a thread relays
+    its stages (JSON lines). Only plain attributes cross threads; the page polls them."""
 
     def __init__(self) -> None:
         self.message, self.fraction = "Démarrage", 0.0
@@ -306,33 +306,33 @@ class _FitJob:
         self.error: IlotsError | None = None
 
     def run(self, path: str) -> None:
-        import multiprocessing as mp
-        import queue as queues
+        import json
+        import subprocess
+        import sys
 
-        from ilots.analysis import fit_worker
-
-        ctx = mp.get_context("spawn")  # a clean interpreter: forking a threaded server is unsafe
-        messages = ctx.Queue()
-        worker = ctx.Process(target=fit_worker, args=(path, messages), name="ilots-fit", daemon=True)
+        # not multiprocessing: its spawn would re-import the running Streamlit script (dashboard.py) in the worker
+        code = "import sys; from ilots.analysis import fit_worker; fit_worker(sys.argv[1])"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(APP_ROOT), os.environ.get("PYTHONPATH")]))}
+        ended = False
         try:
-            worker.start()
-            while True:
-                try:
-                    kind, message, fraction = messages.get(timeout=1.0)
-                except queues.Empty:
-                    if not worker.is_alive():
-                        self.error = IlotsError("le calcul du modèle s'est arrêté sans résultat (mémoire ?)")
-                        break
-                    continue
-                if kind == "stage":
-                    self.message = message
-                    if fraction is not None:
-                        self.fraction = min(max(float(fraction), 0.0), 1.0)
-                    continue
-                if kind == "error":
-                    self.error = IlotsError(message)
-                break
-            worker.join(timeout=30)
+            with subprocess.Popen(
+                [sys.executable, "-c", code, path], stdout=subprocess.PIPE, text=True, env=env, cwd=APP_ROOT
+            ) as worker:
+                for line in worker.stdout:
+                    try:
+                        kind, message, fraction = json.loads(line)
+                    except ValueError:
+                        continue  # a library's own print: not ours
+                    if kind == "stage":
+                        self.message = message
+                        if fraction is not None:
+                            self.fraction = min(max(float(fraction), 0.0), 1.0)
+                    elif kind == "error":
+                        self.error, ended = IlotsError(message), True
+                    elif kind == "done":
+                        ended = True
+            if not ended:
+                self.error = IlotsError("le calcul du modèle s'est arrêté sans résultat (mémoire insuffisante ?)")
         except OSError as exc:
             self.error = IlotsError(f"le calcul du modèle n'a pas pu démarrer ({exc.strerror or exc})")
         finally:
