@@ -477,6 +477,11 @@ class FrozenGeoJson(folium.GeoJson):
         super(folium.GeoJson, self).render(**kwargs)  # the Layer's render: the template only
 
 
+def _values(blocks: pd.DataFrame, column: str) -> pd.Series:
+    """``blocks[column]``, or all missing when the blocks have no such column."""
+    return blocks[column] if column in blocks else pd.Series(np.nan, index=blocks.index)
+
+
 def display_range(values: pd.Series, vmin: float | None = None, vmax: float | None = None) -> tuple[float, float]:
     """The colour range of a layer: ``vmin``/``vmax`` where given, else the 2nd and 98th percentiles of the finite
     values (0 to 1 without any), never empty (a constant layer gets a tiny span)."""
@@ -498,16 +503,14 @@ def add_block_layer(
     tooltip_fields: dict[str, str] | None = None,
     cell_m: float = 250.0,
     max_polygons: int = MAX_POLYGONS,
-    missing: bool | None = None,
 ) -> folium.GeoJson:
     """Add one block layer coloured by ``layer.column`` with a legend and an escaped tooltip.
 
     ``blocks`` is in the working CRS. Beyond :data:`MAX_POLYGONS` blocks, an aggregated grid is
-    drawn instead (tooltip: mean value and number of blocks); ``max_polygons`` lowers that budget; ``missing`` says
-    whether the legend names grey blocks (default: whether some have no value).
+    drawn instead (tooltip: mean value and number of blocks); ``max_polygons`` lowers that budget.
     """
     col = layer.column
-    values = blocks[col] if col in blocks else pd.Series(np.nan, index=blocks.index)
+    values = _values(blocks, col)
     lo, hi = display_range(values, vmin, vmax)
     fields = dict(tooltip_fields or TOOLTIP_FIELDS)
     if len(blocks) > min(max_polygons, MAX_POLYGONS):
@@ -552,7 +555,7 @@ def add_block_layer(
         zoom_on_click=False,
     )
     gj.add_to(m)
-    _layer_legend(m, layer, lo, hi, bool(frame[col].isna().any()) if missing is None else missing)
+    _layer_legend(m, layer, lo, hi, _has_missing(frame, layer))
     return gj
 
 
@@ -623,8 +626,7 @@ def layer_range(blocks: gpd.GeoDataFrame, key: str) -> tuple[float, float]:
     layer = LAYERS[key]
     if layer.percent:
         return 0.0, 1.0
-    column = blocks[layer.column] if layer.column in blocks else pd.Series(dtype=float)
-    return display_range(column)
+    return display_range(_values(blocks, layer.column))
 
 
 def territory_map(
@@ -665,9 +667,7 @@ def territory_map(
 
 def _has_missing(blocks: pd.DataFrame, layer: Layer) -> bool:
     """Whether some blocks are grey on ``layer``: no value, or a category the layer has no colour for."""
-    if layer.column not in blocks:
-        return True
-    values = blocks[layer.column]
+    values = _values(blocks, layer.column)
     if layer.palette in CATEGORIES:
         return bool((~values.isin(list(CATEGORIES[layer.palette]))).any())
     return bool(values.isna().any())
@@ -697,8 +697,7 @@ def block_tile_frame(
     ids = [str(i) for i in blocks.index]
     out = {"block_id": ids}
     for key, (layer, lo, hi) in layers.items():
-        values = blocks[layer.column] if layer.column in blocks else pd.Series(np.nan, index=blocks.index)
-        colours, _ = _colours(values, layer, lo, hi)
+        colours, _ = _colours(_values(blocks, layer.column), layer, lo, hi)
         out[f"c_{key}"] = [_rgb(c) for c in colours]
     for col in fields:
         if col == "block_id":
@@ -1056,11 +1055,6 @@ NIGHT_TITLE = "Nuit : surface vers 22 h solaires (Sentinel-3, ≈ 1 km)"
 LCZ_TITLE = "Nuit : tendance de la zone climatique locale (LCZ)"
 
 
-def _night_frame(blocks: gpd.GeoDataFrame, night: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Blocks joined with the night table; « unknown » agreement is grey on the map, named in the tooltip."""
-    return blocks[[blocks.geometry.name]].join(night)
-
-
 def _night_fields(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
     """Tooltip fields of the day and night maps, and of the agreement map."""
     fields = {"block_id": "Îlot", "day_lst_c": "Jour (≈ 11 h)", "night_lst_c": "Nuit (≈ 22 h)", "lcz_name": "LCZ"}
@@ -1075,7 +1069,7 @@ def _night_fields(frame: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
 def night_tile_layers(blocks: gpd.GeoDataFrame, night: pd.DataFrame) -> tuple[gpd.GeoDataFrame, TileLayers, dict]:
     """(blocks joined with ``night``, the layers of :func:`day_night_maps` and :func:`day_night_map` with their
     colour ranges, the union of their tooltip fields): what the night maps' vector tiles carry."""
-    frame = _night_frame(blocks, night)
+    frame = blocks[[blocks.geometry.name]].join(night)  # « unknown » agreement: grey, named in the tooltip
     layers: TileLayers = {"day": (Layer("day_lst_c", DAY_TITLE, "°C", "magma"), *display_range(frame["day_lst_c"]))}
     if "night_lst_c" in frame and frame["night_lst_c"].notna().any():
         night_layer = Layer("night_lst_c", NIGHT_TITLE, "°C", "magma")
@@ -1100,7 +1094,7 @@ def _night_layer_map(
     if tiles is not None:
         add_tile_layer(m, *tiles, key, layer, lo, hi, _has_missing(frame, layer), fields)
     else:
-        add_block_layer(m, frame, layer, lo, hi, tooltip_fields=fields, missing=_has_missing(frame, layer))
+        add_block_layer(m, frame, layer, lo, hi, tooltip_fields=fields)
     folium.LayerControl(collapsed=True).add_to(m)
     return localise_assets(m)
 

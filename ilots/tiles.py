@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+from pyproj import Transformer
 
 from .errors import IlotsError
 
@@ -85,8 +86,11 @@ def write_tiles(
         raise TileError("the frame to tile has no CRS")
     if not len(frame):
         raise TileError("no feature to tile")
-    wgs = frame.to_crs(4326)
-    bounds = tuple(float(v) for v in wgs.total_bounds)
+    mercator = frame.to_crs(3857)
+    # Web Mercator maps x to longitude and y to latitude alone: its bounding box gives the exact one in degrees
+    west, south, east, north = mercator.total_bounds
+    lons, lats = Transformer.from_crs(3857, 4326, always_xy=True).transform([west, east], [south, north])
+    bounds = (float(lons[0]), float(lats[0]), float(lons[1]), float(lats[1]))
     if minzoom is None:
         minzoom = zoom_range(bounds)[0]
     minzoom = min(minzoom, maxzoom)
@@ -96,7 +100,7 @@ def write_tiles(
     out = work / "tiles"
     try:
         pyogrio.write_dataframe(
-            frame.to_crs(3857),
+            mercator,
             out,
             driver="MVT",
             layer=TILE_LAYER,

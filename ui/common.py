@@ -311,13 +311,12 @@ class _FitJob:
         import sys
 
         # not multiprocessing: its spawn would re-import the running Streamlit script (dashboard.py) in the worker
+        # (``python -c`` in the app's folder: ilots imports from there, installed or not)
         code = "import sys; from ilots.analysis import fit_worker; fit_worker(sys.argv[1])"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(APP_ROOT), os.environ.get("PYTHONPATH")]))}
         ended = False
         try:
-            with subprocess.Popen(
-                [sys.executable, "-c", code, path], stdout=subprocess.PIPE, text=True, env=env, cwd=APP_ROOT
-            ) as worker:
+            command = [sys.executable, "-c", code, path]
+            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=APP_ROOT) as worker:
                 for line in worker.stdout:
                     try:
                         kind, message, fraction = json.loads(line)
@@ -384,8 +383,8 @@ def model(terr: Territory, wait: bool = True):
 
 def observed_while_fitting(terr: Territory) -> bool:
     """While the territory's model is fitted in the background: say so with its progress (refreshed every second;
-    the page reruns in full when the fit ends) and draw the observed map (surface temperature, trees, sealing,
-    height: no risk yet). False, and nothing drawn, once the model is there."""
+    the page reruns in full when the fit ends) and draw the observed surface temperature map (no risk yet). False,
+    and nothing drawn, once the model is there."""
     if model(terr, wait=False) is not None:
         return False
     job = _fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
@@ -406,7 +405,7 @@ def observed_while_fitting(terr: Territory) -> bool:
     progress()
     from ilots.maps import LAYERS
 
-    layers = [k for k in ("lst",) if LAYERS[k].column in terr.blocks]
+    layers = ["lst"] if LAYERS["lst"].column in terr.blocks else []
     show_map(territory_map(terr, layers, observed=True), key="observed_map", height=560)
     return True
 
@@ -609,8 +608,9 @@ def blocks_with_model(terr: Territory):
 
 # Streamlit serves ``static/`` beside dashboard.py at ``app/static/`` (server.enableStaticServing); a map runs in
 # streamlit-folium's frame at ``component/<name>/index.html``, hence the two levels up.
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = APP_ROOT / "static"
 STATIC_URL = "../../app/static/"
+TILES_FORMAT = 1  # bump when block_tile_frame changes what the tiles carry
 
 
 @st.cache_resource(show_spinner=False)
@@ -649,13 +649,19 @@ def _served_tiles(path: str, kind: str, version: tuple, frame):
     return f"{STATIC_URL}tiles/{name}/{{z}}/{{x}}/{{y}}.pbf", tiles
 
 
+def _shown_blocks(path: str, territory_mtime: float, model_mtime: float):
+    """The blocks the territory map draws: with the model's columns, or (``model_mtime`` 0: the model is still being
+    fitted) the observed ones alone."""
+    return _table(path, territory_mtime, model_mtime) if model_mtime else load(Path(path)).blocks
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _tiles(path: str, territory_mtime: float, model_mtime: float):
     """The territory map's vector tiles (:func:`ilots.maps.block_tile_frame` of every layer)."""
     from ilots.maps import block_tile_frame, territory_tile_layers
 
     def frame():
-        blocks = _table(path, territory_mtime, model_mtime) if model_mtime else load(Path(path)).blocks
+        blocks = _shown_blocks(path, territory_mtime, model_mtime)
         return block_tile_frame(blocks, territory_tile_layers(blocks))
 
     return _served_tiles(path, "map", (territory_mtime, model_mtime), frame)
@@ -674,9 +680,6 @@ def _night_tiles(path: str, territory_mtime: float, night_mtime: float):
     return _served_tiles(path, "night", (territory_mtime, night_mtime), frame)
 
 
-TILES_FORMAT = 1  # bump when block_tile_frame changes what the tiles carry
-
-
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _map(
     path: str, territory_mtime: float, model_mtime: float, layers: tuple, with_lst: bool, draw: bool, places=False
@@ -684,7 +687,7 @@ def _map(
     from ilots.maps import territory_map
 
     terr = load(Path(path))
-    blocks = _table(path, territory_mtime, model_mtime) if model_mtime else terr.blocks  # 0: observed only
+    blocks = _shown_blocks(path, territory_mtime, model_mtime)
     tiles = _tiles(path, territory_mtime, model_mtime)
     shown = None
     if places:
