@@ -1,6 +1,6 @@
 """Vector tiles of a métropole-sized territory (issue 14 §4): writing time and what a first view fetches.
 
-    python bench/tiles.py [--blocks 50000]
+    python bench/tiles.py [--blocks 50000] [--browser]
 
 Synthetic blocks: a square grid of irregular quadrilaterals (about 1 ha each, 100 m pitch) in Lambert-93 around
 Lyon, with the territory map's values (surface temperature, risk class, shares, height). Timed with threads
@@ -8,14 +8,25 @@ bounded to 1: building the tiles' attributes (:func:`ilots.maps.block_tile_frame
 every layer), then GDAL's MVT writing. Reported: tiles and bytes per zoom, and the bytes of the tiles a
 1,400 × 1,000 px view of the whole territory needs at the zoom that fits it (what the first map view fetches,
 before gzip).
+
+``--browser`` then serves the territory map (:func:`ilots.maps.territory_map` on those tiles, as the Carte page
+draws it) and its tiles from 127.0.0.1 to headless Chromium (Playwright, a 1,400 × 1,000 px window) and measures
+what a visitor gets: the tiles' bytes and the time until the first view is drawn, then panning: 40 animated pans of
+300 px at the whole-territory zoom and at the first zoom that draws every block, with the browser's frame intervals
+(requestAnimationFrame) over the pans and the time until the tiles of each new view are drawn.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import http.server
 import math
 import os
+import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,8 +36,17 @@ import pandas as pd
 import shapely
 from threadpoolctl import threadpool_limits
 
-from ilots.maps import block_tile_frame, territory_tile_layers
-from ilots.tiles import write_tiles
+from ilots.maps import (
+    block_tile_frame,
+    grid_overview,
+    localise_assets,
+    territory_map,
+    territory_tile_layers,
+    write_assets,
+)
+from ilots.tiles import TileSet, write_tiles
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def synthetic_blocks(n: int, seed: int = 2154) -> gpd.GeoDataFrame:
@@ -71,23 +91,134 @@ def view_tiles(bounds_wgs84, z: int, width: int = 1400, height: int = 1000) -> s
     return {(x, y) for x in xs for y in ys}
 
 
+@contextlib.contextmanager
+def _serve(folder: Path):
+    """Serve ``folder`` over HTTP on a free loopback port (quietly); yield the base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Run in the page: the map, its tile layer, and a promise for « every tile of the view drawn ».
+_FIND = """() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  let grid = null; map.eachLayer(l => { if (l instanceof L.VectorGrid) { grid = l; } });
+  window.__bench = {map, grid};
+  window.__idle = () => new Promise(ok => {
+    const done = () => Object.values(grid._tiles).every(t => t.loaded) && !grid._loading;
+    if (done()) { ok(); } else { grid.once('load', () => ok()); }
+  });
+  return map.getZoom();
+}"""
+
+_PAN = """async ([zoom, steps, px]) => {
+  const {map} = window.__bench;
+  const c = map.getCenter();
+  map.setView(c, zoom, {animate: false});
+  await window.__idle();
+  const frames = []; let last = performance.now(), on = true;
+  const tick = t => { frames.push(t - last); last = t; if (on) { requestAnimationFrame(tick); } };
+  requestAnimationFrame(tick);
+  const waits = []; const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const dir = [[px, 0], [0, px], [-px, 0], [0, -px]][Math.floor(i / (steps / 4)) % 4];
+    const moved = new Promise(ok => map.once('moveend', ok));
+    map.panBy(dir, {animate: true, duration: 0.25});
+    await moved;
+    const t = performance.now(); await window.__idle(); waits.push(performance.now() - t);
+  }
+  on = false;
+  return {frames: frames.slice(1), waits, total: performance.now() - t0};
+}"""
+
+
+def _quantile(values: list[float], q: float) -> float:
+    return float(np.quantile(np.asarray(values), q)) if values else float("nan")
+
+
+def browser_run(blocks: gpd.GeoDataFrame, tiles: TileSet, tiles_dir: Path) -> None:
+    """The map in Chromium: first-view bytes and time, then panning smoothness (see the module's docstring)."""
+    from playwright.sync_api import sync_playwright
+
+    if CHROMIUM is None:
+        raise SystemExit("--browser needs Chromium (apt-get install chromium)")
+    site = Path(tempfile.mkdtemp(prefix="ilots-tiles-site-"))
+    shutil.move(str(tiles_dir), site / "t")
+    assets = write_assets(site / "vendor", "vendor/")
+    m = territory_map(blocks, tiles.bounds_wgs84, ["lst", "risk"], tiles=("t/{z}/{x}/{y}.pbf", tiles))
+    m.get_root().height = "1000px"
+    localise_assets(m, assets)  # as the dashboard serves them: static files, not data URLs
+    m.save(str(site / "map.html"))
+    with _serve(site) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        got: dict[str, int] = {}
+
+        def finished(request) -> None:
+            with contextlib.suppress(Exception):
+                got[request.url] = request.sizes()["responseBodySize"]
+
+        page.on("requestfinished", finished)
+        t = time.perf_counter()
+        page.goto(f"{base}/map.html")
+        page.wait_for_function("() => window.L && Object.values(window).some(v => v instanceof L.Map)")
+        zoom = page.evaluate(_FIND)
+        page.evaluate("() => window.__idle()")
+        first_s = time.perf_counter() - t
+        tile_bytes = sum(v for u, v in got.items() if u.endswith(".pbf"))
+        n_tiles = sum(1 for u in got if u.endswith(".pbf"))
+        page_bytes = sum(got.values())
+        print(
+            f"browser, first view (zoom {zoom}, 1,400 × 1,000 px): drawn in {first_s:.2f} s; "
+            f"{n_tiles} tiles, {tile_bytes / 1e3:,.0f} kB of tiles ({page_bytes / 1e3:,.0f} kB with the page and "
+            "Leaflet, fetched once)"
+        )
+        for z in sorted({zoom, tiles.first_block_zoom}):
+            r = page.evaluate(_PAN, [z, 40, 300])
+            frames, waits = r["frames"], r["waits"]
+            slow = sum(1 for f in frames if f > 50) / max(len(frames), 1)
+            print(
+                f"  panning at zoom {z} ({'blocks' if z >= tiles.first_block_zoom else 'overview'}), 40 × 300 px: "
+                f"frame interval median {_quantile(frames, 0.5):.0f} ms, p95 {_quantile(frames, 0.95):.0f} ms, "
+                f"max {max(frames):.0f} ms, {slow:.0%} of frames over 50 ms; new view drawn after the pan: "
+                f"median {_quantile(waits, 0.5):.0f} ms, p95 {_quantile(waits, 0.95):.0f} ms; "
+                f"{r['total'] / 1e3:.1f} s in all"
+            )
+        browser.close()
+    shutil.rmtree(site, ignore_errors=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--blocks", type=int, default=50_000)
+    p.add_argument("--browser", action="store_true", help="also measure the first view and panning in Chromium")
     args = p.parse_args()
     blocks = synthetic_blocks(args.blocks)
     out = Path(tempfile.mkdtemp(prefix="ilots-tiles-")) / "t"
     with threadpool_limits(1):
         t = time.process_time()
-        frame = block_tile_frame(blocks, territory_tile_layers(blocks))
+        layers = territory_tile_layers(blocks)
+        frame = block_tile_frame(blocks, layers)
+        overview = grid_overview(blocks, layers)
         t_frame = time.process_time() - t
         t = time.process_time()
-        tiles = write_tiles(frame, out)
+        tiles = write_tiles(frame, out, overview=overview)
         t_write = time.process_time() - t
     print(
         f"{len(blocks):,} blocks, {blocks.area.sum() / 1e6:,.0f} km²: attributes {t_frame:.2f} s CPU, "
         f"MVT writing {t_write:.2f} s CPU; {tiles.n_tiles:,} tiles, {tiles.n_bytes / 1e6:.1f} MB, "
-        f"zooms {tiles.minzoom}–{tiles.maxzoom}"
+        f"zooms {tiles.minzoom}–{tiles.maxzoom}, every block from zoom {tiles.first_block_zoom} "
+        f"(below: {len(overview.frame):,} cells of {overview.cell_m:.0f} m)"
     )
     for z in range(tiles.minzoom, tiles.maxzoom + 1):
         files = [os.path.join(r, f) for r, _, fs in os.walk(out / str(z)) for f in fs]
@@ -106,6 +237,8 @@ def main() -> None:
             )
             print(f"first view of the whole territory: zoom {z}, {len(need)} tiles requested, {size / 1e3:,.0f} kB")
             break
+    if args.browser:
+        browser_run(blocks, tiles, out)
 
 
 if __name__ == "__main__":

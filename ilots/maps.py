@@ -48,7 +48,7 @@ from . import fr
 from .monitor import VERDICT_COLOURS
 from .night import DAY_NIGHT_LABELS, LCZ_TENDENCY_FR
 from .risk import CLASS_LABELS, NO_DATA_COLOUR, RISK_COLOURS
-from .tiles import TILE_LAYER, TileSet
+from .tiles import TILE_LAYER, Overview, TileSet
 
 matplotlib.use("Agg")
 from matplotlib import colormaps  # noqa: E402
@@ -69,6 +69,9 @@ __all__ = [
     "territory_map",
     "layer_range",
     "block_tile_frame",
+    "grid_tile_frame",
+    "grid_overview",
+    "overview_cell_m",
     "territory_tile_layers",
     "night_tile_layers",
     "add_tile_layer",
@@ -347,8 +350,17 @@ def base_map(bounds_wgs84, height_px: int | None = None, prefer_canvas: bool = T
     _French().add_to(m)
     folium.TileLayer(TILES, attr=TILES_ATTRIBUTION, name="Fond de carte IGN", max_zoom=19, max_native_zoom=18).add_to(m)
     m.get_root().header.add_child(folium.Element(_SMALL_SCREEN_CSS))
-    m.fit_bounds([[south, west], [north, east]])
+    _fit_at_once(m, [[south, west], [north, east]])
     return m
+
+
+def _fit_at_once(m: folium.Map, bounds: list, **options) -> None:
+    """``m`` fitted to ``bounds`` without the zoom animation folium's ``fit_bounds`` runs from its start zoom: a
+    tile layer added while it runs fetches the tiles of the start zoom too (35 useless tiles, 3.6 MB on a
+    50,000-block territory, bench/tiles.py)."""
+    fit = folium.map.FitBounds(bounds, **options)
+    fit.options["animate"] = False
+    fit.add_to(m)
 
 
 # On a phone the map is about 300 px wide: legends shrink so that they leave the blocks visible.
@@ -710,6 +722,99 @@ def block_tile_frame(
     return frame[frame.geometry.notna() & ~frame.geometry.is_empty]
 
 
+def _is_category(blocks: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` is read as classes (risk classes, day–night, LCZ…) rather than amounts."""
+    return column.startswith("risk_class") or not pd.api.types.is_numeric_dtype(blocks[column])
+
+
+def _grid_values(cells: np.ndarray, values: pd.Series, area: np.ndarray, category: bool) -> pd.Series:
+    """Per grid cell (``cells``: one code a block): the area-weighted mean of ``values``, or for a ``category`` the
+    class covering the largest area; unknown where no block of the cell has a value."""
+    known = values.notna().to_numpy()
+    df = pd.DataFrame({"cell": cells[known], "v": values.to_numpy()[known], "a": area[known]})
+    if category:
+        by_class = df.groupby(["cell", "v"], sort=False)["a"].sum()
+        return by_class.groupby(level="cell").idxmax().map(lambda pair: pair[1])
+    df["va"] = df["v"].astype("float64") * df["a"]
+    sums = df.groupby("cell", sort=False)[["va", "a"]].sum()
+    return sums["va"] / sums["a"]
+
+
+OVERVIEW_MAX_CELLS = 2500  # a whole-territory view: about 100 kB of tiles (bench/tiles.py)
+OVERVIEW_MIN_CELL_M = 250.0  # the inlined maps' grid (:func:`aggregate_to_grid`)
+_OVERVIEW_STEPS = 32  # colour steps of an overview's amounts: few distinct values, so light tiles
+
+
+def overview_cell_m(blocks: gpd.GeoDataFrame) -> float:
+    """Side (metres, a multiple of 50) of an overview's cells: :data:`OVERVIEW_MIN_CELL_M`, or more so that the
+    blocks' area is covered by about :data:`OVERVIEW_MAX_CELLS` cells (a 400 km² territory: 400 m)."""
+    side = float(np.sqrt(blocks.geometry.area.sum() / OVERVIEW_MAX_CELLS))
+    return max(OVERVIEW_MIN_CELL_M, float(np.ceil(side / 50.0) * 50.0))
+
+
+def grid_overview(
+    blocks: gpd.GeoDataFrame,
+    layers: TileLayers,
+    tooltip_fields: dict[str, str] | None = None,
+    min_blocks: int = MAX_POLYGONS,
+) -> Overview | None:
+    """The :class:`~ilots.tiles.Overview` of a map's vector tiles: :func:`grid_tile_frame` on cells of
+    :func:`overview_cell_m`; None up to ``min_blocks`` blocks (the inlined maps' budget), whose tiles stay light
+    enough to show every block at every zoom."""
+    if len(blocks) <= min_blocks:
+        return None
+    cell_m = overview_cell_m(blocks)
+    return Overview(grid_tile_frame(blocks, layers, tooltip_fields, cell_m), cell_m)
+
+
+def grid_tile_frame(
+    blocks: gpd.GeoDataFrame, layers: TileLayers, tooltip_fields: dict[str, str] | None = None, cell_m: float = 250.0
+) -> gpd.GeoDataFrame:
+    """The overview a map's vector tiles carry at zooms where blocks would be a few pixels wide: square cells of
+    ``cell_m`` metres (``blocks``' CRS, projected), each block counted in the cell of its representative point.
+    Same properties as :func:`block_tile_frame` for the same ``layers`` and ``tooltip_fields``, read on the cell:
+    an amount is the blocks' area-weighted mean, coloured on 32 steps of its range, a class (risk, day–night, LCZ)
+    the one covering the largest area (« majoritaire »); no block id, but ``t_cell``, the tooltip's heading."""
+    fields = TOOLTIP_FIELDS if tooltip_fields is None else tooltip_fields
+    pts = blocks.geometry.representative_point()
+    gx = np.floor(pts.x.to_numpy() / cell_m).astype("int64")
+    gy = np.floor(pts.y.to_numpy() / cell_m).astype("int64")
+    cells, uniques = pd.factorize(pd.MultiIndex.from_arrays([gx, gy]))
+    area = blocks.geometry.area.to_numpy()
+    index = pd.RangeIndex(len(uniques))
+    n_blocks = np.bincount(cells, minlength=len(uniques))
+    ux = np.asarray(uniques.get_level_values(0), dtype="float64")
+    uy = np.asarray(uniques.get_level_values(1), dtype="float64")
+    side = fr.num(cell_m, 0)
+    out: dict[str, list | np.ndarray] = {
+        "t_cell": [
+            f"{fr.num(int(n), 0)} îlot{'s' if n > 1 else ''} dans ce carré de {side} m : zoomez pour voir chacun"
+            for n in n_blocks
+        ],
+    }
+    for key, (layer, lo, hi) in layers.items():
+        col = layer.column
+        category = col in blocks and _is_category(blocks, col)
+        values = _grid_values(cells, _values(blocks, col), area, category).reindex(index)
+        if not category:
+            step = (hi - lo) / (_OVERVIEW_STEPS - 1)
+            values = lo + step * ((values.astype("float64").clip(lo, hi) - lo) / step).round()
+        colours, _ = _colours(values, layer, lo, hi)
+        out[f"c_{key}"] = [_rgb(c) for c in colours]
+    for col in fields:
+        if col == "block_id" or col not in blocks:
+            continue
+        category = _is_category(blocks, col)
+        values = _grid_values(cells, blocks[col], area, category).reindex(index)
+        suffix = " (majoritaire)" if category else ""
+        out[f"t_{col}"] = [_tooltip_value(col, v) + (suffix if pd.notna(v) else "") for v in values]
+    geoms = shapely.box(ux * cell_m, uy * cell_m, (ux + 1) * cell_m, (uy + 1) * cell_m)
+    return gpd.GeoDataFrame(out, geometry=geoms, crs=blocks.crs)
+
+
+OVERVIEW_NOTE = "Vue d'ensemble : moyennes des îlots par carré de {cell} m. Zoomez pour voir chaque îlot."
+
+
 class BlockTileLayer(VectorGridProtobuf):
     """One layer of the territory map drawn from its vector tiles (Leaflet.VectorGrid on a canvas): filled with
     the tiles' ``c_<key>`` colours, the tooltip built from their ``t_*`` texts, a hovered block outlined, and a
@@ -734,7 +839,9 @@ class BlockTileLayer(VectorGridProtobuf):
           var tip = L.tooltip({direction: 'top', offset: [0, -6], opacity: 0.95});
           function rows(p) {
             var out = '<table>';
+            if (p.t_cell !== undefined) { out += '<tr><td colspan="2"><i>' + p.t_cell + '</i></td></tr>'; }
             fields.forEach(function (f) {
+              if (p.t_cell !== undefined && f[0] === 'block_id') { return; }
               var v = p['t_' + f[0]];
               if (v === undefined && f[0] === 'block_id') { v = p.block_id; }
               out += '<tr><th>' + f[1] + '</th><td>' + (v === undefined ? '—' : v) + '</td></tr>';
@@ -744,21 +851,47 @@ class BlockTileLayer(VectorGridProtobuf):
           layer.on('mouseover', function (e) {
             var p = e.layer.properties || {};
             var hl = style(p); hl.weight = 2.0; hl.color = '#000000';
-            layer.setFeatureStyle(p.block_id, hl);
+            if (p.block_id !== undefined) { layer.setFeatureStyle(p.block_id, hl); }
             tip.setLatLng(e.latlng).setContent(rows(p));
             layer._map.openTooltip(tip);
           });
           layer.on('mouseout', function (e) {
-            layer.resetFeatureStyle((e.layer.properties || {}).block_id);
+            var p = e.layer.properties || {};
+            if (p.block_id !== undefined) { layer.resetFeatureStyle(p.block_id); }
             layer._map.closeTooltip(tip);
           });
           layer.on('click', function (e) {
-            var id = (e.layer.properties || {}).block_id, at = e.latlng;
+            var p = e.layer.properties || {}, at = e.latlng, props = {};
+            if (p.block_id !== undefined) { props.block_id = p.block_id; }
             e.layer.toGeoJSON = function () {
-              return {type: 'Feature', properties: {block_id: id},
-                      geometry: {type: 'Point', coordinates: [at.lng, at.lat]}};
+              return {type: 'Feature', properties: props, geometry: {type: 'Point', coordinates: [at.lng, at.lat]}};
             };
+            // an overview cell: zoom in to the blocks it averages
+            if (p.t_cell !== undefined) { layer._map.setView(at, Math.max(opts.detailZoom, layer._map.getZoom() + 1)); }
           });
+          if (opts.detailZoom > opts.minzoom) {
+            // below the blocks' zoom the tiles hold 250 m cells: say so while they are shown
+            var note = L.control({position: 'topright'});
+            note.onAdd = function () {
+              var div = L.DomUtil.create('div', 'ilots-overview-note');
+              div.style.cssText = 'background:white;padding:4px 8px;border:1px solid #999;border-radius:4px;' +
+                'font:12px sans-serif;color:#111;max-width:240px';
+              div.textContent = opts.overviewNote;
+              return div;
+            };
+            var shown = false;
+            var sync = function () {
+              var map = layer._map; if (!map) { return; }
+              var want = map.hasLayer(layer) && map.getZoom() < opts.detailZoom;
+              if (want && !shown) { note.addTo(map); shown = true; }
+              if (!want && shown) { note.remove(); shown = false; }
+            };
+            layer.on('add', function () { layer._map.on('zoomend', sync); sync(); });
+            layer.on('remove', function () {
+              layer._map.off('zoomend', sync);
+              if (shown) { note.remove(); shown = false; }
+            });
+          }
           return layer;
         })({{ this.url|tojson }}, {{ this.key|tojson }}, {{ this.fields|tojson }}, {{ this.opts|tojson }});
         {%- endmacro %}
@@ -775,6 +908,8 @@ class BlockTileLayer(VectorGridProtobuf):
             "maxzoom": tiles.maxzoom,
             "noData": NO_DATA_COLOUR,
             "bounds": [[south, west], [north, east]],  # no request for a tile outside the territory
+            "detailZoom": tiles.first_block_zoom,
+            "overviewNote": OVERVIEW_NOTE.format(cell=fr.num(tiles.overview_cell_m or OVERVIEW_MIN_CELL_M, 0)),
         }
 
 
@@ -927,7 +1062,7 @@ def highlight_block(m: folium.Map, geometry, crs, label: str, max_zoom: int = 17
         fill_opacity=1.0,
         tooltip=html.escape(label),
     ).add_to(m)
-    m.fit_bounds([[south, west], [north, east]], max_zoom=max_zoom, padding=(40, 40))
+    _fit_at_once(m, [[south, west], [north, east]], max_zoom=max_zoom, padding=(40, 40))
     return m
 
 
@@ -991,7 +1126,7 @@ def works_map(
             tooltip=folium.GeoJsonTooltip(["nom", "verdict"], aliases=["Projet", "Verdict"], labels=True),
         ).add_to(m)
         west, south, east, north = shown.total_bounds
-        m.fit_bounds([[south, west], [north, east]], max_zoom=16, padding=(30, 30))
+        _fit_at_once(m, [[south, west], [north, east]], max_zoom=16, padding=(30, 30))
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;background:{c};border:1px solid #333;'
         f'margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'

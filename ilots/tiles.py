@@ -7,6 +7,11 @@ uncompressed (a browser reads them with ``fetch`` without a gzip header). GDAL q
 its 4,096-unit grid (0.1 m at zoom 16), so lower zooms carry lighter shapes without a separate simplification.
 Writing goes to a temporary folder renamed into place: a reader never sees half a tile set, and two server
 processes writing the same version at once keep one of them.
+
+Zooms where blocks would be drawn a few pixels wide (a métropole seen whole) are written from an :class:`Overview`
+instead, blocks aggregated on a grid of 250 m or more (:func:`ilots.maps.grid_overview`): a view of a
+50,000-block territory then fetches a few hundred kilobytes instead of every block (bench/RESULTS.md). From
+:func:`detail_zoom` up, every block is in the tiles.
 """
 
 from __future__ import annotations
@@ -20,11 +25,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 from pyproj import Transformer
 
 from .errors import IlotsError
 
-__all__ = ["TILE_LAYER", "MAX_ZOOM", "TileSet", "zoom_range", "write_tiles", "read_tileset"]
+__all__ = [
+    "TILE_LAYER",
+    "MAX_ZOOM",
+    "DETAIL_MIN_PX",
+    "TileSet",
+    "Overview",
+    "zoom_range",
+    "detail_zoom",
+    "write_tiles",
+    "read_tileset",
+]
 
 TILE_LAYER = "blocks"
 # 0.1 m per tile unit at 45° N and 1.7 m a screen pixel: a 1 ha block is 60 px wide (beyond, tiles are enlarged)
@@ -32,6 +48,10 @@ MAX_ZOOM = 16
 # GDAL drops or simplifies features of a tile above MAX_SIZE bytes (default 500,000): never silently here.
 _MAX_TILE_BYTES = 20_000_000
 _INFO = "ilots_tiles.json"
+# Blocks are drawn as themselves from the zoom where the median one is this wide on screen (about 44 px², a
+# 1 ha block at zoom 13 around 45° N); below, the overview is drawn when there is one.
+DETAIL_MIN_PX = 6.0
+_EARTH_CIRCUMFERENCE_M = 2 * math.pi * 6_378_137.0  # Web Mercator's equator, in its own metres
 
 
 class TileError(IlotsError):
@@ -50,6 +70,13 @@ class TileSet:
     n_bytes: int
     bounds_wgs84: tuple[float, float, float, float]  # west, south, east, north (degrees)
     meta: dict  # what the writer asked to keep with the tiles (e.g. the territory they show)
+    detail_zoom: int | None = None  # every block from this zoom up; below it, the overview (None: blocks throughout)
+    overview_cell_m: float | None = None  # the overview's cell side (metres) when there is one
+
+    @property
+    def first_block_zoom(self) -> int:
+        """The lowest zoom whose tiles hold the blocks themselves."""
+        return self.minzoom if self.detail_zoom is None else self.detail_zoom
 
 
 def zoom_range(bounds_wgs84, viewport_px: int = 1024, below: int = 3) -> tuple[int, int]:
@@ -70,21 +97,75 @@ def zoom_range(bounds_wgs84, viewport_px: int = 1024, below: int = 3) -> tuple[i
     return lo, MAX_ZOOM
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What the zooms below :func:`detail_zoom` show instead of the blocks: ``frame``'s square cells of ``cell_m``
+    metres (any CRS), with the same properties as the blocks' frame."""
+
+    frame: gpd.GeoDataFrame
+    cell_m: float
+
+
+def detail_zoom(mercator: gpd.GeoSeries | gpd.GeoDataFrame, min_px: float = DETAIL_MIN_PX) -> int:
+    """The lowest zoom at which the median polygon of ``mercator`` (EPSG:3857) is at least ``min_px`` pixels wide
+    (the side of a square of its area). Both the polygon and the pixel are measured in Web Mercator metres, so the
+    latitude's stretch cancels out: a pixel at zoom z is 40,075 km / (256 × 2^z) of them."""
+    areas = np.asarray(mercator.area, dtype="float64")
+    areas = areas[np.isfinite(areas) & (areas > 0)]
+    if not len(areas):
+        return MAX_ZOOM
+    side = math.sqrt(float(np.median(areas)))
+    return max(0, min(MAX_ZOOM, math.ceil(math.log2(_EARTH_CIRCUMFERENCE_M * min_px / (256.0 * side)))))
+
+
+def _write_mvt(mercator: gpd.GeoDataFrame, out: Path, minzoom: int, maxzoom: int, extent: int = 4096) -> None:
+    import pyogrio
+
+    pyogrio.write_dataframe(
+        mercator,
+        out,
+        driver="MVT",
+        layer=TILE_LAYER,
+        dataset_options={
+            "MINZOOM": minzoom,
+            "MAXZOOM": maxzoom,
+            "COMPRESS": "NO",
+            "MAX_SIZE": _MAX_TILE_BYTES,
+            "MAX_FEATURES": max(200_000, len(mercator)),
+            "FORMAT": "DIRECTORY",
+            "EXTENT": extent,
+        },
+    )
+
+
+def _merge_metadata(detail: Path, overview: Path, minzoom: int) -> None:
+    """GDAL's ``metadata.json`` of the blocks' tiles, extended to the overview's zooms and fields (GDAL reads a tile's
+    fields from it)."""
+    meta = json.loads(detail.read_text(encoding="utf-8"))
+    layers = json.loads(meta["json"])
+    fields = json.loads(json.loads(overview.read_text(encoding="utf-8"))["json"])["vector_layers"][0]["fields"]
+    for layer in layers["vector_layers"]:
+        layer["minzoom"] = minzoom
+        layer["fields"] = {**fields, **layer["fields"]}
+    meta["minzoom"], meta["json"] = minzoom, json.dumps(layers)
+    detail.write_text(json.dumps(meta), encoding="utf-8")
+
+
 def write_tiles(
     frame: gpd.GeoDataFrame,
     directory: Path,
     minzoom: int | None = None,
     maxzoom: int = MAX_ZOOM,
     meta: dict | None = None,
+    overview: Overview | None = None,
 ) -> TileSet:
     """Write ``frame`` (any CRS; its attributes become the features' properties, None/NaN left out) as vector
     tiles in ``directory`` (replaced if it exists). Zooms default to :func:`zoom_range` of the frame's extent;
-    ``meta`` (JSON) is kept beside the tiles and given back by :func:`read_tileset`."""
-    import pyogrio
-
-    if frame.crs is None:
+    ``meta`` (JSON) is kept beside the tiles and given back by :func:`read_tileset`. ``overview`` (any CRS), when
+    given, fills the zooms below :func:`detail_zoom` of ``frame`` instead of ``frame`` itself."""
+    if frame.crs is None or (overview is not None and overview.frame.crs is None):
         raise TileError("the frame to tile has no CRS")
-    if not len(frame):
+    if not len(frame) or (overview is not None and not len(overview.frame)):
         raise TileError("no feature to tile")
     mercator = frame.to_crs(3857)
     # Web Mercator maps x to longitude and y to latitude alone: its bounding box gives the exact one in degrees
@@ -94,25 +175,20 @@ def write_tiles(
     if minzoom is None:
         minzoom = zoom_range(bounds)[0]
     minzoom = min(minzoom, maxzoom)
+    first_block = min(max(detail_zoom(mercator), minzoom), maxzoom) if overview is not None else minzoom
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".tiles-", dir=directory.parent))
     out = work / "tiles"
     try:
-        pyogrio.write_dataframe(
-            mercator,
-            out,
-            driver="MVT",
-            layer=TILE_LAYER,
-            dataset_options={
-                "MINZOOM": minzoom,
-                "MAXZOOM": maxzoom,
-                "COMPRESS": "NO",
-                "MAX_SIZE": _MAX_TILE_BYTES,
-                "MAX_FEATURES": max(200_000, len(frame)),
-                "FORMAT": "DIRECTORY",
-            },
-        )
+        _write_mvt(mercator, out, first_block, maxzoom)
+        if first_block > minzoom:  # the overview's zooms, moved beside the blocks' ones
+            # cells are squares several pixels wide: 2 units a pixel (extent 512) instead of 16 keep their tiles light
+            _write_mvt(overview.frame.to_crs(3857), work / "overview", minzoom, first_block - 1, extent=512)
+            for z in range(minzoom, first_block):
+                if (work / "overview" / str(z)).exists():
+                    os.replace(work / "overview" / str(z), out / str(z))
+            _merge_metadata(out / "metadata.json", work / "overview" / "metadata.json", minzoom)
         n_tiles = n_bytes = 0
         for root, _, files in os.walk(out):
             for name in files:
@@ -122,6 +198,8 @@ def write_tiles(
         if n_tiles == 0:
             raise TileError("GDAL wrote no tile")
         info = {"minzoom": minzoom, "maxzoom": maxzoom, "n_features": len(frame), "bounds_wgs84": bounds}
+        info["detail_zoom"] = first_block if first_block > minzoom else None
+        info["overview_cell_m"] = overview.cell_m if first_block > minzoom else None
         info.update(n_tiles=n_tiles, n_bytes=n_bytes, meta=meta or {})
         (out / _INFO).write_text(json.dumps(info), encoding="utf-8")
         if directory.exists():
@@ -155,4 +233,6 @@ def read_tileset(directory: Path) -> TileSet:
         int(info["n_bytes"]),
         tuple(info["bounds_wgs84"]),
         dict(info.get("meta") or {}),
+        None if info.get("detail_zoom") is None else int(info["detail_zoom"]),
+        None if info.get("overview_cell_m") is None else float(info["overview_cell_m"]),
     )

@@ -610,7 +610,7 @@ def blocks_with_model(terr: Territory):
 # streamlit-folium's frame at ``component/<name>/index.html``, hence the two levels up.
 STATIC_DIR = APP_ROOT / "static"
 STATIC_URL = "../../app/static/"
-TILES_FORMAT = 1  # bump when block_tile_frame changes what the tiles carry
+TILES_FORMAT = 2  # bump when block_tile_frame or grid_overview changes what the tiles carry
 
 
 @st.cache_resource(show_spinner=False)
@@ -623,8 +623,8 @@ def served_assets() -> dict[str, str]:
 
 def _served_tiles(path: str, kind: str, version: tuple, frame):
     """(URL template, TileSet) of the vector tiles ``kind`` of the territory at ``path`` for ``version``, written
-    once in ``static/tiles/`` from ``frame()`` (kept across restarts; older versions of the same tiles, and tiles of
-    territories that no longer exist, are removed)."""
+    once in ``static/tiles/`` from ``frame()`` (the blocks' frame and its overview; kept across restarts; older
+    versions of the same tiles, and tiles of territories that no longer exist, are removed)."""
     import hashlib
     import shutil
 
@@ -636,7 +636,8 @@ def _served_tiles(path: str, kind: str, version: tuple, frame):
     try:
         tiles = read_tileset(root / name)
     except TileError:
-        tiles = write_tiles(frame(), root / name, meta={"path": path})
+        detail, overview = frame()
+        tiles = write_tiles(detail, root / name, meta={"path": path}, overview=overview)
     for other in root.iterdir():
         if other.name.startswith(".") or other.name == name or not other.is_dir():
             continue
@@ -657,12 +658,13 @@ def _shown_blocks(path: str, territory_mtime: float, model_mtime: float):
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _tiles(path: str, territory_mtime: float, model_mtime: float):
-    """The territory map's vector tiles (:func:`ilots.maps.block_tile_frame` of every layer)."""
-    from ilots.maps import block_tile_frame, territory_tile_layers
+    """The territory map's vector tiles (:func:`ilots.maps.block_tile_frame` of every layer, and its 250 m overview)."""
+    from ilots.maps import block_tile_frame, grid_overview, territory_tile_layers
 
     def frame():
         blocks = _shown_blocks(path, territory_mtime, model_mtime)
-        return block_tile_frame(blocks, territory_tile_layers(blocks))
+        layers = territory_tile_layers(blocks)
+        return block_tile_frame(blocks, layers), grid_overview(blocks, layers)
 
     return _served_tiles(path, "map", (territory_mtime, model_mtime), frame)
 
@@ -670,12 +672,12 @@ def _tiles(path: str, territory_mtime: float, model_mtime: float):
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _night_tiles(path: str, territory_mtime: float, night_mtime: float):
     """The day and night maps' vector tiles."""
-    from ilots.maps import block_tile_frame, night_tile_layers
+    from ilots.maps import block_tile_frame, grid_overview, night_tile_layers
 
     def frame():
         night = _night(path, territory_mtime, night_mtime).table
         blocks, layers, fields = night_tile_layers(load(Path(path)).blocks, night)
-        return block_tile_frame(blocks, layers, fields)
+        return block_tile_frame(blocks, layers, fields), grid_overview(blocks, layers, fields)
 
     return _served_tiles(path, "night", (territory_mtime, night_mtime), frame)
 

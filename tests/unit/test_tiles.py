@@ -14,20 +14,24 @@ import shapely
 
 from ilots.maps import (
     LAYERS,
+    OVERVIEW_MIN_CELL_M,
     TOOLTIP_FIELDS,
     add_block_layer,
     base_map,
     block_tile_frame,
     day_night_map,
     day_night_maps,
+    grid_overview,
+    grid_tile_frame,
     layer_range,
     localise_assets,
     night_tile_layers,
+    overview_cell_m,
     territory_map,
     territory_tile_layers,
     write_assets,
 )
-from ilots.tiles import MAX_ZOOM, TileError, read_tileset, write_tiles, zoom_range
+from ilots.tiles import MAX_ZOOM, Overview, TileError, detail_zoom, read_tileset, write_tiles, zoom_range
 from tests.unit.test_maps_export import BOUNDS, blocks
 
 
@@ -176,3 +180,95 @@ def test_tooltip_fields_default_to_the_map_ones():
     cols = set(block_tile_frame(b, territory_tile_layers(b)).columns)
     assert {f"t_{c}" for c in TOOLTIP_FIELDS if c != "block_id"} <= cols
     assert {f"c_{k}" for k in ("lst", "risk", "trees", "sealing", "height")} <= cols and "c_p_high" not in cols
+
+
+def test_detail_zoom_is_where_the_median_block_is_six_pixels_wide():
+    # a 100 m square at 45.7° N is 100 / cos(45.7°) ≈ 143 Web Mercator metres wide; a pixel at zoom z is
+    # 40,075,017 / (256 × 2^z) of them: 6 px need 2^z ≥ 6 × 40,075,017 / (256 × 143) ≈ 6,570 → zoom 13 (12.7)
+    square = gpd.GeoSeries([shapely.box(842000, 6519000, 842100, 6519100)] * 3, crs=2154).to_crs(3857)
+    assert detail_zoom(square) == 13
+    assert detail_zoom(square.scale(4, 4)) == 11  # four times wider: two zooms lower
+    assert detail_zoom(square.scale(1e-4, 1e-4)) == MAX_ZOOM  # tiny: never above the top zoom
+    assert detail_zoom(square.iloc[:0]) == MAX_ZOOM
+
+
+def test_grid_cells_carry_area_weighted_means_and_the_largest_class():
+    # two cells of 250 m: the first holds a 1 ha block at 40 °C and a 3 ha one at 44 °C (mean 43 °C), risk classes
+    # 5 (1 ha) and 2 (3 ha); the second one block whose temperature is unknown (a cloud)
+    geoms = [
+        shapely.box(842000, 6519000, 842100, 6519100),
+        shapely.box(842100, 6519000, 842250, 6519200),
+        shapely.box(842260, 6519000, 842360, 6519100),
+    ]
+    b = gpd.GeoDataFrame(
+        {"lst_mean_c": [40.0, 44.0, np.nan], "risk_class": [5, 2, 3], "tree_frac": [0.1, 0.3, 0.2]},
+        geometry=geoms,
+        crs=2154,
+        index=pd.Index(["a", "b", "<b>c</b>"], name="block_id"),
+    )
+    layers = {"lst": (LAYERS["lst"], 40.0, 44.0), "risk": (LAYERS["risk"], 0.0, 1.0)}
+    g = grid_tile_frame(b, layers, cell_m=250.0)
+    assert len(g) == 2 and set(g.geometry.area.round()) == {62_500.0}
+    first, second = g.iloc[0], g.iloc[1]
+    assert first["t_lst_mean_c"] == "43,0\xa0°C" and first["t_risk_class"] == "faible (majoritaire)"
+    assert first["t_tree_frac"] == "25\xa0%" and first["t_cell"].startswith("2 îlots dans ce carré de 250 m")
+    assert second["t_lst_mean_c"] == "—" and second["c_lst"] == "#bdbdbd"  # unknown, grey: never 0
+    assert second["t_cell"].startswith("1 îlot dans")
+    assert "block_id" not in g and "t_block_id" not in g  # a cell is no block: a click zooms in
+    # 43 °C is coloured as the nearest of 32 steps of 40–44 °C: 40 + 23 × 4/31 ≈ 42.97 °C
+    stepped = gpd.GeoDataFrame({"lst_mean_c": [40 + 23 * 4 / 31]}, geometry=[geoms[0]], crs=2154)
+    assert first["c_lst"] == block_tile_frame(stepped, layers).iloc[0]["c_lst"]
+    assert first["c_risk"] == block_tile_frame(b.iloc[[1]], layers).iloc[0]["c_risk"]
+
+
+def test_overview_cells_grow_with_the_territory():
+    assert overview_cell_m(grid_blocks(4, hostile=False)) == OVERVIEW_MIN_CELL_M
+    big = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 20_000, 20_000)], crs=2154)  # 400 km²: 2,500 cells of 400 m
+    assert overview_cell_m(big) == 400.0
+
+
+def test_a_large_territory_is_drawn_whole_from_light_overview_tiles_and_every_block_from_the_detail_zoom(tmp_path):
+    # 1,600 blocks of 0.81 ha over 4 km (Lyon): the tiles start at zoom 11, blocks are 6 px wide from zoom 13
+    b = grid_blocks(40)
+    layers = territory_tile_layers(b)
+    frame = block_tile_frame(b, layers)
+    assert grid_overview(b, layers) is None  # up to 5,000 blocks, the tiles carry every block at every zoom
+    overview = grid_overview(b, layers, min_blocks=1000)
+    tiles = write_tiles(frame, tmp_path / "t", overview=overview)
+    assert (tiles.minzoom, tiles.detail_zoom, tiles.overview_cell_m) == (11, 13, 250.0)
+    for z in (11, 12):
+        got = read_zoom(tmp_path / "t", z)
+        assert got["t_cell"].notna().all() and ("block_id" not in got or got["block_id"].isna().all())  # cells only
+        assert set(got["c_lst"]) <= set(overview.frame["c_lst"])
+    for z in range(13, MAX_ZOOM + 1):
+        assert set(read_zoom(tmp_path / "t", z)["block_id"]) == set(map(str, b.index)), z
+    # the whole territory (zoom 11 or 12) weighs a fraction of the same zoom drawn block by block
+    plain = write_tiles(frame, tmp_path / "plain")
+    assert plain.detail_zoom is None and plain.first_block_zoom == plain.minzoom
+    for z in (11, 12):
+        light = sum(p.stat().st_size for p in (tmp_path / "t" / str(z)).rglob("*.pbf"))
+        full = sum(p.stat().st_size for p in (tmp_path / "plain" / str(z)).rglob("*.pbf"))
+        assert light < full / 3, (z, light, full)
+    html = territory_map(b, BOUNDS, ["lst"], tiles=("t/{z}/{x}/{y}.pbf", tiles)).get_root().render()
+    assert '"detailZoom": 13' in html and "par carr\\u00e9 de 250 m" in html  # the note over the overview
+    # a territory that fits in a few zooms keeps its blocks at every zoom: the overview is not used
+    small = grid_blocks(4, hostile=False)
+    overview = grid_overview(small, territory_tile_layers(small), min_blocks=0)
+    kept = write_tiles(block_tile_frame(small, territory_tile_layers(small)), tmp_path / "s", overview=overview)
+    assert kept.detail_zoom is None and kept.overview_cell_m is None
+
+
+def test_an_overview_without_crs_or_cells_is_refused(tmp_path):
+    b = grid_blocks(2, hostile=False)
+    frame = block_tile_frame(b, territory_tile_layers(b))
+    with pytest.raises(TileError, match="no feature"):
+        write_tiles(frame, tmp_path / "t", overview=Overview(frame.iloc[:0], 250.0))
+    with pytest.raises(TileError, match="no CRS"):
+        write_tiles(frame, tmp_path / "t", overview=Overview(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]), 250))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_map_is_fitted_to_the_territory_without_a_zoom_animation():
+    # an animated fit from the start zoom made a tile layer fetch the start zoom's tiles as well (bench/tiles.py)
+    html = base_map(BOUNDS).get_root().render()
+    assert re.search(r"fitBounds\(\s*\[\[[^]]+\], \[[^]]+\]\],\s*\{[^}]*\"animate\": false", html)
