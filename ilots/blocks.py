@@ -1,10 +1,13 @@
 """City blocks ("îlots"): built from the road network, or taken from a user's polygons.
 
-Blocks from roads are the enclosures of the road, railway and water network inside the study
-area (momepy.enclosures). Slivers (under 500 m², or strips whose mean width 2 × area / perimeter
-is under 10 m, such as the space between a road and a parallel railway) and blocks that are
-mostly water are dropped. Ids are stable for the same inputs: ``I00001``, ``I00002``, …
-numbered north to south, then west to east, by representative point.
+Blocks from roads are the enclosures of the road, railway and water network inside the study area: the faces
+of the noded road network and study-area boundary, each then split by the railways and water edges that cross
+it, kept when their representative point lies in the study area (the method of momepy's ``enclosures``,
+Fleischmann et al. 2021, done here with shapely alone: the same polygons, tested against momepy, without the
+1.2 s of imports momepy brings through libpysal). Slivers (under 500 m², or strips whose mean width
+2 × area / perimeter is under 10 m, such as the space between a road and a parallel railway) and blocks that
+are mostly water are dropped. Ids are stable for the same inputs: ``I00001``, ``I00002``, … numbered north to
+south, then west to east, by representative point.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .sources.vectors import covered_share, require_polygons
 __all__ = [
     "MIN_BLOCK_AREA_M2",
     "blocks_from_network",
+    "enclosures",
     "blocks_from_polygons",
     "stable_ids",
     "barrier_roads",
@@ -52,6 +56,29 @@ def stable_ids(geoms: gpd.GeoSeries) -> list[str]:
     return list(ids)
 
 
+def enclosures(barriers: np.ndarray, area: shapely.Geometry, splitters: np.ndarray | None = None) -> np.ndarray:
+    """The polygons enclosed by the ``barriers`` lines and the boundary of ``area`` (any polygon), each split by the
+    ``splitters`` lines that cross it (railways, water edges), keeping those whose representative point lies in
+    ``area``. Same CRS for all; returns shapely polygons."""
+    network = shapely.union_all(np.concatenate([np.asarray(barriers, dtype=object), [shapely.boundary(area)]]))
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(network)))
+    if splitters is not None and len(splitters):
+        splitters = np.asarray(splitters, dtype=object)
+        crossing, face = shapely.STRtree(faces).query(splitters, predicate="intersects")
+        split = np.unique(face)
+        parts = []
+        for i in split:
+            # a hair wider than the face, so that a splitter running along its edge still reaches it
+            around = shapely.buffer(faces[i], 0.01)
+            pieces = shapely.intersection(around, splitters[crossing[face == i]])
+            lines = shapely.union_all(np.append(pieces, shapely.boundary(faces[i])))
+            cut = shapely.get_parts(shapely.polygonize([lines]))
+            parts.append(cut[shapely.covered_by(cut, around)])
+        faces = np.concatenate([np.delete(faces, split), *parts])
+    inside = shapely.contains(area, shapely.point_on_surface(faces))
+    return faces[inside]
+
+
 def blocks_from_network(
     roads: gpd.GeoDataFrame,
     study_area: shapely.Geometry,
@@ -80,11 +107,10 @@ def blocks_from_network(
                     crs=crs,
                 )
             )
-    limit = gpd.GeoSeries([study_area], crs=crs)
-    import momepy  # 1.2 s of imports (libpysal, scipy.stats): only builds that cut blocks from roads pay it
-
-    enclosures = momepy.enclosures(barriers, limit=limit, additional_barriers=extra or None, clip=True)
-    geoms = enclosures.geometry
+    geoms = enclosures(
+        barriers.geometry.to_numpy(), study_area, np.concatenate([e.geometry.to_numpy() for e in extra] or [[]])
+    )
+    geoms = gpd.GeoSeries(geoms, crs=crs)
     geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"]) & ~geoms.is_empty]
     area = geoms.area
     perimeter = geoms.length

@@ -84,7 +84,6 @@ _PACKAGES = (
     "rasterio",
     "rioxarray",
     "exactextract",
-    "momepy",
     "scikit-learn",
     "xarray",
     "pyproj",

@@ -61,6 +61,22 @@ def test_blocks_from_real_roads(olemps):
     assert blocks.index.is_unique
 
 
+def test_real_enclosures_are_momepys(olemps):
+    """Issue 14 §1: the shapely enclosures give momepy's polygons on real BD TOPO roads, railways and rivers."""
+    momepy = pytest.importorskip("momepy")
+    import geopandas as gpd
+    import numpy as np
+
+    from ilots.blocks import barrier_roads, enclosures
+
+    roads = barrier_roads(olemps.get("troncon_de_route"))
+    area = shapely.box(*roads.total_bounds).buffer(-150)
+    extra = [olemps.get("troncon_de_voie_ferree").geometry, olemps.get("surface_hydrographique").geometry.boundary]
+    old = momepy.enclosures(roads, limit=gpd.GeoSeries([area], crs=roads.crs), additional_barriers=extra, clip=True)
+    new = enclosures(roads.geometry.to_numpy(), area, np.concatenate([e.to_numpy() for e in extra]))
+    assert len(new) == len(old) > 200 and shapely.equals_exact(new, old.geometry.to_numpy(), 0).all()
+
+
 def test_empty_layers_are_reported_missing(real_dir, tmp_path):
     folder = tmp_path / "bd"
     folder.mkdir()

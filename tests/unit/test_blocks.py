@@ -1,10 +1,11 @@
 """Blocks from a road network and from user polygons."""
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
-from ilots.blocks import barrier_roads, blocks_from_network, blocks_from_polygons
+from ilots.blocks import barrier_roads, blocks_from_network, blocks_from_polygons, enclosures
 from ilots.errors import BuildError, EmptyFileError, GeometryTypeError, MissingColumnError
 
 
@@ -92,3 +93,39 @@ def test_invalid_self_intersecting_polygon_is_repaired():
     blocks = blocks_from_polygons(gpd.GeoDataFrame({"id": ["x"]}, geometry=[bowtie], crs=2154), "id")
     assert blocks.geometry.is_valid.all()
     assert blocks.area.iloc[0] == pytest.approx(50.0)
+
+
+def test_enclosures_are_the_faces_of_the_network_split_by_railways_and_kept_inside_the_area():
+    # a 3 × 3 street grid of 100 m in a study area covering only its two western columns and a half: a railway
+    # crosses the middle column from north to south at x = 150 and a dead-end road stops inside a block
+    roads = list(grid_roads().geometry) + [shapely.LineString([(20, 20), (60, 60)])]
+    railway = np.array([shapely.LineString([(150, -50), (150, 350)])], dtype=object)
+    area = shapely.box(0, 0, 250, 300)
+    faces = enclosures(np.array(roads, dtype=object), area, railway)
+    areas = sorted(np.round(shapely.area(faces)).tolist())
+    # west column: 3 whole blocks (the dead end does not close a face); middle column: 6 halves of 5,000 m²;
+    # east column: the study area's edge at x = 250 cuts 3 faces of 5,000 m² whose points lie inside, and the
+    # strips beyond it (outside the area) are dropped
+    assert areas == [5_000.0] * 9 + [10_000.0] * 3
+    assert all(shapely.contains(shapely.buffer(area, 1e-6), faces))
+    without = enclosures(np.array(roads, dtype=object), area)
+    assert sorted(np.round(shapely.area(without)).tolist()) == [5_000.0] * 3 + [10_000.0] * 6
+
+
+def test_enclosures_give_momepys_polygons():
+    """Same faces, vertex for vertex, as momepy.enclosures (which the builder used before; issue 14 §1)."""
+    momepy = pytest.importorskip("momepy")  # the dev extra installs it for this comparison
+    rng = np.random.default_rng(7)
+    roads = [shapely.LineString(rng.uniform(0, 1000, (2, 2))) for _ in range(60)] + list(grid_roads(10).geometry)
+    rails = [shapely.LineString([(0, 333), (1000, 420)]), shapely.LineString([(700, 0), (640, 1000)])]
+    water = shapely.box(100, 100, 260, 180).boundary
+    area = shapely.Point(500, 500).buffer(480)
+    crs = 2154
+    old = momepy.enclosures(
+        gpd.GeoDataFrame(geometry=roads, crs=crs),
+        limit=gpd.GeoSeries([area], crs=crs),
+        additional_barriers=[gpd.GeoSeries(rails, crs=crs), gpd.GeoSeries([water], crs=crs)],
+        clip=True,
+    ).geometry.to_numpy()
+    new = enclosures(np.array(roads, dtype=object), area, np.array([*rails, water], dtype=object))
+    assert len(new) == len(old) > 100 and shapely.equals_exact(new, old, 0).all()
