@@ -49,6 +49,7 @@ from scipy import ndimage
 
 from .build import BuildInputs, build_territory
 from .errors import BuildError
+from .footprint import burn_shapes
 from .progress import Progress, noop
 
 __all__ = ["DEMO_NAME", "DemoSources", "generate_demo_sources", "build_demo", "CLASS_LST_C"]
@@ -402,7 +403,7 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
     zone_codes = np.where(blocks["wood"], 6, np.where(blocks["park"], 5, blocks["zone"]))
     zone = (
         rasterio.features.rasterize(
-            zip(blocks.geometry, zone_codes + 1, strict=True),
+            burn_shapes(blocks.geometry.values, zone_codes + 1),
             out_shape=shape,
             transform=transform,
             fill=0,
@@ -433,8 +434,7 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
         roads.geometry.values, roads["largeur_de_chaussee"].to_numpy() / 2 + 2.0, cap_style="flat"
     )
     lc[
-        rasterio.features.rasterize(((g, 1) for g in road_polys), out_shape=shape, transform=transform, dtype="uint8")
-        == 1
+        rasterio.features.rasterize(burn_shapes(road_polys), out_shape=shape, transform=transform, dtype="uint8") == 1
     ] = 50
     rural = (
         np.hypot(*np.meshgrid(np.arange(n) * 10 + 5 - town.cx, (n - np.arange(n)) * 10 - 5 - town.cy)) / town.L > 0.52
@@ -442,13 +442,13 @@ def _landcover_10m(town: _Town, buildings: gpd.GeoDataFrame, veg: gpd.GeoDataFra
     lc[rural & (zone == -1)] = 40
     lc[
         rasterio.features.rasterize(
-            ((g, 1) for g in buildings.geometry), out_shape=shape, transform=transform, dtype="uint8"
+            burn_shapes(buildings.geometry.values), out_shape=shape, transform=transform, dtype="uint8"
         )
         == 1
     ] = 50
     lc[rasterio.features.rasterize([(town.river, 1)], out_shape=shape, transform=transform, dtype="uint8") == 1] = 80
     dark = rasterio.features.rasterize(
-        ((g, 1) for g in buildings.loc[buildings["dark_roof"]].geometry),
+        burn_shapes(buildings.loc[buildings["dark_roof"]].geometry.values),
         out_shape=shape,
         transform=transform,
         dtype="uint8",
