@@ -4,7 +4,7 @@ Streamlit rerun (bench/RESULTS.md, "Maps that send little").
 
 Tiles are in Web Mercator (EPSG:3857, the tiling scheme of every web map), one ``z/x/y.pbf`` file each,
 uncompressed (a browser reads them with ``fetch`` without a gzip header). GDAL quantises each tile's geometry on
-its 4,096-unit grid (0.1 m at zoom 16), so lower zooms carry lighter shapes without a separate simplification.
+its 4,096-unit grid (0.2 m at zoom 15), so lower zooms carry lighter shapes without a separate simplification.
 Writing goes to a temporary folder renamed into place: a reader never sees half a tile set, and two server
 processes writing the same version at once keep one of them.
 
@@ -43,8 +43,10 @@ __all__ = [
 ]
 
 TILE_LAYER = "blocks"
-# 0.1 m per tile unit at 45° N and 1.7 m a screen pixel: a 1 ha block is 60 px wide (beyond, tiles are enlarged)
-MAX_ZOOM = 16
+# 0.2 m per tile unit at 45° N and 3.4 m a screen pixel: a 1 ha block is 30 px wide; beyond, Leaflet enlarges these
+# tiles, whose 0.2 m units stay under a screen pixel up to zoom 19. Zoom 16 would cost as many tiles as all others
+# together (writing 1.5× longer, bench/tiles.py) for no visible difference.
+MAX_ZOOM = 15
 # GDAL drops or simplifies features of a tile above MAX_SIZE bytes (default 500,000): never silently here.
 _MAX_TILE_BYTES = 20_000_000
 _INFO = "ilots_tiles.json"
