@@ -1,10 +1,15 @@
 """Benchmark of the territory build on synthetic towns of about 25, 100, 400 and 1,000 km².
 
-    python bench/build.py [--sizes 5 10 20 31.6] [--tiled 5] [--keep DIR]
+    python bench/build.py [--sizes 5 10 20 31.6] [--tiled 5] [--keep DIR] [--floor]
 
 Each size (side in km) is generated first (not timed), then built in a fresh subprocess that
 reports its own wall time, CPU time and peak resident memory, so sizes do not share caches.
 Prints one line per size; record the figures in bench/RESULTS.md with the machine.
+
+``--floor`` also runs ``bench/floor.py`` (the same inputs read and the same geometry and zonal work in one
+straight script) on each town, in its own fresh subprocess, and prints the build's CPU time over the floor's:
+whole processes (interpreter, imports and work, user + system CPU) and the work alone (after the imports).
+BLAS/OpenMP pools are bounded to one thread in both.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
         population=[str(src / "filosofi_200m_ilotville.csv")],
     )
     t0, c0 = time.perf_counter(), time.process_time()
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(1)
     if tile_km:
         from ilots.scale import build_tiled
 
@@ -45,6 +53,7 @@ def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
     else:
         build_territory(inputs, out)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    limits.restore_original_limits()
     terr = load_territory(out)
     return {
         "wall_s": round(wall, 2),
@@ -63,6 +72,7 @@ def main() -> None:
     p.add_argument(
         "--tiled", type=float, default=0.0, help="build tile by tile, tiles of this side in km (ilots.scale)"
     )
+    p.add_argument("--floor", action="store_true", help="also run bench/floor.py and print the ratio")
     p.add_argument("--one", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -82,19 +92,41 @@ def main() -> None:
         if not (src / "bdtopo_ilotville.gpkg").exists():
             generate_demo_sources(src, size_km=side, seed=2154)
         gen = time.perf_counter() - t0
-        res = subprocess.run(
-            [sys.executable, __file__, "--one", str(src), str(work / f"terr_{side:g}km"), "--tiled", str(args.tiled)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        r = json.loads(res.stdout.strip().splitlines()[-1])
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(src),
+            str(work / f"terr_{side:g}km"),
+            "--tiled",
+            str(args.tiled),
+        ]
+        r, build_cpu = _child(command)
         print(
             f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
             f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} "
             "s)",
             flush=True,
         )
+        if args.floor:
+            f, floor_cpu = _child([sys.executable, str(ROOT / "bench" / "floor.py"), str(src), str(work / "floor")])
+            same = "same blocks" if f["n_blocks"] == r["n_blocks"] else f"floor: {f['n_blocks']} blocks"
+            print(
+                f"{'':>8} floor: {floor_cpu:.2f} s CPU whole process, {f['cpu_s'] - f['imports_cpu_s']:.2f} s of work; "
+                f"build: {build_cpu:.2f} s, {r['cpu_s']:.2f} s of work → build / floor {build_cpu / floor_cpu:.2f}× "
+                f"(work alone {r['cpu_s'] / (f['cpu_s'] - f['imports_cpu_s']):.2f}×; {same})",
+                flush=True,
+            )
+            print(f"{'':>8} floor stages (CPU s): " + ", ".join(f"{k} {v}" for k, v in f.items() if "cpu" not in k))
+
+
+def _child(command: list[str]) -> tuple[dict, float]:
+    """Run ``command`` (printing a JSON line last); its result and its whole CPU time (user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = subprocess.run(command, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(res.stdout.strip().splitlines()[-1]), cpu
 
 
 if __name__ == "__main__":
