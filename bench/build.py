@@ -32,12 +32,11 @@ sys.path.insert(0, str(ROOT))
 def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
     """Build one generated town and return its measurements (runs inside the subprocess)."""
     from ilots.build import BuildInputs, build_territory
-    from ilots.demo import PRODUCT_ID
     from ilots.store import load_territory
 
     inputs = BuildInputs(
         name="bench",
-        lst=[str(src / "landsat" / PRODUCT_ID)],
+        lst=[str(next((src / "landsat").iterdir()))],  # the scene folder (not ilots.demo's name: no extra import)
         landcover=str(src / "worldcover_ilotville_10m.tif"),
         bdtopo=str(src / "bdtopo_ilotville.gpkg"),
         population=[str(src / "filosofi_200m_ilotville.csv")],
@@ -73,6 +72,7 @@ def main() -> None:
         "--tiled", type=float, default=0.0, help="build tile by tile, tiles of this side in km (ilots.scale)"
     )
     p.add_argument("--floor", action="store_true", help="also run bench/floor.py and print the ratio")
+    p.add_argument("--both", action="store_true", help="with --tiled: the untiled build too, and the ratio")
     p.add_argument("--one", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -92,22 +92,16 @@ def main() -> None:
         if not (src / "bdtopo_ilotville.gpkg").exists():
             generate_demo_sources(src, size_km=side, seed=2154)
         gen = time.perf_counter() - t0
-        command = [
-            sys.executable,
-            __file__,
-            "--one",
-            str(src),
-            str(work / f"terr_{side:g}km"),
-            "--tiled",
-            str(args.tiled),
-        ]
-        r, build_cpu = _child(command)
-        print(
-            f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
-            f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} "
-            "s)",
-            flush=True,
-        )
+        modes = [0.0, args.tiled] if args.both and args.tiled else [args.tiled]
+        untiled: dict = {}
+        for tile_km in modes:
+            out = work / f"terr_{side:g}km"
+            r, build_cpu = _child([sys.executable, __file__, "--one", str(src), str(out), "--tiled", str(tile_km)])
+            _row(side, r, gen, tile_km)
+            if untiled and tile_km:
+                ratio_cpu, ratio_wall = r["cpu_s"] / untiled["cpu_s"], r["wall_s"] / untiled["wall_s"]
+                print(f"{'':>8} tiled / untiled: {ratio_cpu:.2f}× CPU, {ratio_wall:.2f}× wall", flush=True)
+            untiled = r if not tile_km else untiled
         if args.floor:
             f, floor_cpu = _child([sys.executable, str(ROOT / "bench" / "floor.py"), str(src), str(work / "floor")])
             same = "same blocks" if f["n_blocks"] == r["n_blocks"] else f"floor: {f['n_blocks']} blocks"
@@ -118,6 +112,16 @@ def main() -> None:
                 flush=True,
             )
             print(f"{'':>8} floor stages (CPU s): " + ", ".join(f"{k} {v}" for k, v in f.items() if "cpu" not in k))
+
+
+def _row(side: float, r: dict, gen: float, tile_km: float) -> None:
+    how = f", tiles of {tile_km:g} km" if tile_km else ""
+    print(
+        f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
+        f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} s"
+        f"{how})",
+        flush=True,
+    )
 
 
 def _child(command: list[str]) -> tuple[dict, float]:

@@ -67,7 +67,7 @@ def main(src: Path, out: Path) -> dict:
     gpkg = src / "bdtopo_ilotville.gpkg"
 
     def layer(name):
-        return pyogrio.read_dataframe(gpkg, layer=name, bbox=bounds).to_crs(crs)
+        return pyogrio.read_dataframe(gpkg, layer=name, bbox=bounds, use_arrow=True).to_crs(crs)
 
     buildings, roads = layer("batiment"), layer("troncon_de_route")
     rail, water, veg = layer("troncon_de_voie_ferree"), layer("surface_hydrographique"), layer("zone_de_vegetation")

@@ -119,10 +119,16 @@ class BuildInputs:
 class TilePass:
     """How a tiled build (:mod:`ilots.scale`) runs one tile: its study area restricted to ``study_bounds``
     (working CRS, metres), distances and coverage weights left to the whole-territory pass, and the source
-    files hashed only once for the whole territory (``hash_sources`` for the first tile)."""
+    files hashed only once for the whole territory (``hash_sources`` for the first tile). ``blocks``, when given,
+    are the tile's own blocks, already cut (``blocks_source``: ``roads`` or ``file``): only their features are
+    computed, from the layers read over ``study_bounds``."""
 
     study_bounds: tuple[float, float, float, float]
     hash_sources: bool = False
+    blocks: gpd.GeoDataFrame | None = field(default=None, compare=False)
+    blocks_source: str = "roads"
+    # the whole territory's working CRS and study bounds (:func:`study_extent` without a tile), found once
+    territory: tuple[WorkingCRS, tuple] | None = None
 
 
 @dataclass
@@ -366,9 +372,12 @@ def study_extent(inputs: BuildInputs, tile: TilePass | None = None) -> tuple[Wor
     territory), the study bounds (the first LST's footprint restricted to the vector data, and to the tile), and
     the study polygon (those bounds cut by ``--area`` when given). Raises :class:`NoOverlapError` when the area
     misses the temperature raster."""
-    probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
-    wcrs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
-    study = intersect_bounds(lst_bounds(inputs.lst[0], wcrs.crs), vector_extent(inputs, wcrs.crs))
+    if tile is not None and tile.territory is not None:
+        wcrs, study = tile.territory
+    else:
+        probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
+        wcrs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
+        study = intersect_bounds(lst_bounds(inputs.lst[0], wcrs.crs), vector_extent(inputs, wcrs.crs))
     if tile is not None:
         study = intersect_bounds(study, tile.study_bounds)
     area_geom = shapely.box(*study)
@@ -543,7 +552,10 @@ def compute_territory(
     progress("Lecture des couches vectorielles", 0.25)
     bd, buildings, buildings_known = read_vector_layers(inputs, crs, study, area_geom)
     progress("Découpage des îlots", 0.35)
-    blocks, blocks_source = territory_blocks(inputs, bd, crs, study, area_geom)
+    if tile is not None and tile.blocks is not None:
+        blocks, blocks_source = tile.blocks, tile.blocks_source
+    else:
+        blocks, blocks_source = territory_blocks(inputs, bd, crs, study, area_geom)
     warnings_fr = [note for layer in lst_layers for note in layer.source.get("notes", [])]
     warnings_fr += _duplicate_block_warnings(blocks)
 

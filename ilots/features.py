@@ -21,7 +21,7 @@ from .errors import MissingColumnError
 from .footprint import matched_name
 from .sources.population import PopulationSource
 from .sources.vectors import covered_share as vector_covered_share
-from .zonal import class_fractions, valid_fraction, zonal_stats
+from .zonal import class_fractions, zonal_stats
 
 __all__ = [
     "Feature",
@@ -169,13 +169,13 @@ def lst_features(
 ) -> pd.DataFrame:
     """LST mean, median and 90th percentile (°C), valid-pixel share, mean valid-date count, and with several
     dates the mean spread between levelled dates (°C) and a flag for blocks seen by fewer dates than most."""
-    stats = zonal_stats(lst, blocks, ["mean", "median", "quantile(q=0.9)"])
+    stats = zonal_stats(lst, blocks, ["mean", "median", "quantile(q=0.9)"], valid_share="lst_valid_frac")
     out = pd.DataFrame(
         {
             "lst_mean_c": stats["mean"],
             "lst_median_c": stats["median"],
             "lst_p90_c": stats["quantile_90"],
-            "lst_valid_frac": valid_fraction(lst, blocks),
+            "lst_valid_frac": stats["lst_valid_frac"],
         },
         index=blocks.index,
     )
@@ -220,20 +220,14 @@ def water_pixels(
 def land_lst_features(blocks: gpd.GeoDataFrame, lst: xr.DataArray, water: np.ndarray) -> pd.DataFrame:
     """Block LST over land pixels only (°C) and the share of the block covered by valid land pixels: the
     hazard is about where people are, and a river's cool water would otherwise lower a riverside block."""
-    land = lst.where(~water)
-    return pd.DataFrame(
-        {
-            "lst_land_c": zonal_stats(land, blocks, ["mean"])["mean"],
-            "lst_land_valid_frac": valid_fraction(land, blocks),
-        },
-        index=blocks.index,
-    )
+    stats = zonal_stats(lst.where(~water), blocks, ["mean"], valid_share="lst_land_valid_frac")
+    return stats.rename(columns={"mean": "lst_land_c"})[["lst_land_c", "lst_land_valid_frac"]]
 
 
 def ndvi_features(blocks: gpd.GeoDataFrame, ndvi: xr.DataArray) -> pd.DataFrame:
     """Mean NDVI, NaN where valid NDVI covers less than half of the block."""
-    mean = zonal_stats(ndvi, blocks, ["mean"])["mean"]
-    cover = valid_fraction(ndvi, blocks)
+    stats = zonal_stats(ndvi, blocks, ["mean"], valid_share="cover")
+    mean, cover = stats["mean"], stats["cover"]
     return pd.DataFrame({"ndvi_mean": mean.where(cover >= MIN_COVERAGE)}, index=blocks.index)
 
 

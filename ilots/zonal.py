@@ -65,18 +65,27 @@ def _run(da: xr.DataArray, blocks: gpd.GeoDataFrame, ops: list[str], nodata=None
     return df
 
 
-def zonal_stats(da: xr.DataArray, blocks: gpd.GeoDataFrame, stats: list[str]) -> pd.DataFrame:
-    """Coverage-weighted stats (exactextract op names: "mean", "median", "quantile(q=0.9)", ...)."""
-    df = _run(da, blocks, stats)
-    return df.astype("float64")
+def zonal_stats(
+    da: xr.DataArray, blocks: gpd.GeoDataFrame, stats: list[str], valid_share: str | None = None
+) -> pd.DataFrame:
+    """Coverage-weighted stats (exactextract op names: "mean", "median", "quantile(q=0.9)", ...); with
+    ``valid_share``, also that column: :func:`valid_fraction`, computed in the same pass over the raster."""
+    df = _run(da, blocks, [*stats, "count"] if valid_share else stats).astype("float64")
+    if valid_share:
+        df[valid_share] = _count_share(df.pop("count"), da, blocks)
+    return df
+
+
+def _count_share(count: pd.Series, da: xr.DataArray, blocks: gpd.GeoDataFrame) -> pd.Series:
+    """exactextract's ``count`` (valid pixels, each weighted by the share of it inside the block) as a share of
+    the block's area."""
+    res_x, res_y = (abs(r) for r in da.rio.resolution())
+    return (count.astype("float64") * res_x * res_y / np.maximum(blocks.area, 1e-9)).clip(0.0, 1.0)
 
 
 def valid_fraction(da: xr.DataArray, blocks: gpd.GeoDataFrame, nodata=None) -> pd.Series:
     """Share of each block's area covered by valid pixels (0–1); outside the raster counts as missing."""
-    df = _run(da, blocks, ["count"], nodata=nodata)
-    res_x, res_y = (abs(r) for r in da.rio.resolution())
-    frac = df["count"].astype("float64") * res_x * res_y / np.maximum(blocks.area, 1e-9)
-    return frac.clip(0.0, 1.0)
+    return _count_share(_run(da, blocks, ["count"], nodata=nodata)["count"], da, blocks)
 
 
 def class_fractions(

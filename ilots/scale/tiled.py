@@ -1,8 +1,10 @@
 """One large territory tile by tile, in bounded memory.
 
-:func:`build_tiled` builds one territory in square tiles with a halo, keeping each block in the
-one tile that holds its representative point, so memory is bounded by the tile size and blocks
-crossing tile edges are computed once, whole.
+:func:`build_tiled` builds one territory in square tiles. Each tile first decides which blocks are its own
+(those whose representative point it holds), cut from the road network read over a halo around it: cheap, the
+roads alone. Then it computes the features of those blocks only, once, from every layer read over them and the
+thermal sensor's reach around them. Memory is bounded by the tile size, blocks crossing tile edges are computed
+once, whole, and no block's features are computed by two tiles.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..build import BuildInputs, BuiltTerritory, TilePass, compute_territory, write_territory
 from ..errors import BuildError, NoOverlapError
@@ -30,22 +33,64 @@ def _tiles(bounds: tuple[float, float, float, float], tile_m: float) -> list[tup
     return [(x, y, min(x + tile_m, x1), min(y + tile_m, y1)) for y in ys for x in xs]
 
 
-def _cut_by_halo(
-    blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01, reach: float = FOOTPRINT_REACH_M
-) -> bool:
-    """Whether a block comes within ``reach`` of an edge of ``halo`` that is not an edge of ``study``: it may
-    be cut there, or its footprint-matched shares would miss surfaces beyond the halo (the thermal band's
-    blur reaches :data:`FOOTPRINT_REACH_M` around a block)."""
+def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01) -> bool:
+    """Whether a block reaches an edge of ``halo`` that is not an edge of ``study``: it may be cut there."""
     if blocks.empty:
         return False
     b = blocks.geometry.bounds
-    r = reach + eps
+    r = eps
     return bool(
         ((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + r)).any()
         or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + r)).any()
         or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - r)).any()
         or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - r)).any()
     )
+
+
+def _count_buildings(buildings: gpd.GeoDataFrame | None, tile: tuple, height_sources: dict[str, int]) -> int:
+    """How many of ``buildings`` have their representative point in ``tile`` (each building is counted in one
+    tile), their height sources added to ``height_sources``."""
+    if buildings is None or buildings.empty:
+        return 0
+    bp = buildings.geometry.representative_point()
+    mine = buildings[(bp.x >= tile[0]) & (bp.x < tile[2]) & (bp.y >= tile[1]) & (bp.y < tile[3])]
+    for kind, n in mine["height_source"].value_counts().items():
+        height_sources[kind] = height_sources.get(kind, 0) + int(n)
+    return len(mine)
+
+
+def _own_blocks(
+    inputs: BuildInputs, territory: tuple, tile: tuple, halo_m: float
+) -> tuple[gpd.GeoDataFrame | None, str, int]:
+    """(the blocks whose representative point lies in ``tile``, how they were made, how many times the halo was
+    widened): cut from the roads, railways and water read over a halo of ``halo_m`` around the tile (or taken from
+    the user's block file), the halo doubled until none of them reaches its edge. None when the tile has no
+    block (no road there). ``territory``: the working CRS and study bounds of the whole territory."""
+    from ..build import study_extent, territory_blocks
+    from ..sources.bdtopo import read_bdtopo
+
+    crs, study = territory[0].crs, territory[1]
+    h, widened = halo_m, 0
+    while True:
+        halo = (
+            max(tile[0] - h, study[0]),
+            max(tile[1] - h, study[1]),
+            min(tile[2] + h, study[2]),
+            min(tile[3] + h, study[3]),
+        )
+        try:
+            _, bounds, area_geom = study_extent(inputs, TilePass(halo, territory=territory))
+            network = ("troncon_de_route", "troncon_de_voie_ferree", "surface_hydrographique")
+            bd = read_bdtopo(inputs.bdtopo, crs, bbox=bounds, only=network) if inputs.bdtopo else None
+            blocks, source = territory_blocks(inputs, bd, crs, bounds, area_geom)
+        except (NoOverlapError, BuildError):
+            return None, "roads", widened  # nothing to build in this tile (no road, no block)
+        pts = blocks.geometry.representative_point()
+        own = blocks[(pts.x >= tile[0]) & (pts.x < tile[2]) & (pts.y >= tile[1]) & (pts.y < tile[3])]
+        if not _cut_by_halo(own, halo, study) or halo == tuple(study):
+            return own, source, widened
+        h *= 2
+        widened += 1
 
 
 def build_tiled(
@@ -59,21 +104,16 @@ def build_tiled(
 ) -> Path:
     """Build ``inputs`` tile by tile (bounded memory) into one territory at ``out``.
 
-    Each tile is built with a halo of ``halo_m`` around it; a block is kept by the tile holding
-    its representative point, so a block crossing a tile edge is computed once, whole: when a
-    kept block reaches the halo's edge (a block larger than the halo), the tile is built again
-    with a halo twice as wide. Rasters and population grids are read once for the whole area (one pixel
-    grid for every tile), and distances to water and green spaces are computed at the end over
+    A block belongs to the tile holding its representative point, so a block crossing a tile edge is computed
+    once, whole: blocks are first cut from the network read over a halo of ``halo_m`` around the tile, doubled
+    while one of the tile's blocks reaches the halo's edge (a block larger than the halo); then only the tile's
+    own blocks get their features, from the layers read over them and the thermal band's reach
+    (:data:`~ilots.footprint.REACH_M`) around them. Rasters and population grids are read once for the whole
+    area (one pixel grid for every tile), and distances to water and green spaces are computed at the end over
     the whole area, so the result does not depend on the tiling.
     """
     from ..blocks import stable_ids
-    from ..build import (  # the untiled rules
-        intersect_bounds,
-        lst_bounds,
-        read_shared_sources,
-        vector_extent,
-    )
-    from ..crs import choose_working_crs
+    from ..build import read_shared_sources, read_vector_layers, study_extent  # the untiled rules
     from ..feature_table import distance_features
     from ..sources.bdtopo import read_bdtopo
     from ..zonal import coverage_weights
@@ -83,48 +123,37 @@ def build_tiled(
         raise BuildError(
             f"Tuiles de {tile_m / 1000:g} km : il faut des tuiles d'au moins 0,5 km et une marge positive."
         )
-    probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
-    crs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2).crs
-    study = intersect_bounds(lst_bounds(inputs.lst[0], crs), vector_extent(inputs, crs))
+    wcrs, study, _ = study_extent(inputs)  # the untiled rule, found once for every tile
+    crs, territory = wcrs.crs, (wcrs, study)
     tiles = _tiles(study, tile_m)
     progress("Lecture des rasters (une fois pour tout le territoire)", 0.0)
     rasters = read_shared_sources(inputs, crs, study)  # small next to the vectors: 1,000 km² at 30 m is 1.1 M pixels
     parts, streets, manifests = [], [], []
     n_buildings, height_sources, widened = 0, {}, 0
     t0 = time.perf_counter()
+    n_computed = 0
     for k, tile in enumerate(tiles):
         progress(f"Tuile {k + 1}/{len(tiles)}", 0.9 * k / len(tiles))
-        h = halo_m
-        while True:  # widen the halo until no block of this tile is cut by it
-            halo = (
-                max(tile[0] - h, study[0]),
-                max(tile[1] - h, study[1]),
-                min(tile[2] + h, study[2]),
-                min(tile[3] + h, study[3]),
-            )
-            try:
-                built: BuiltTerritory = compute_territory(
-                    inputs, rasters=rasters.clip(halo), tile=TilePass(halo, hash_sources=not manifests)
-                )
-            except (NoOverlapError, BuildError):
-                built = None  # nothing to build in this tile (no road, no valid pixel)
-                break
-            b = built.blocks
-            pts = b.geometry.representative_point()
-            own = (pts.x >= tile[0]) & (pts.x < tile[2]) & (pts.y >= tile[1]) & (pts.y < tile[3])
-            if not _cut_by_halo(b[own], halo, study) or halo == tuple(study):
-                break
-            h *= 2
-            widened += 1
-        if built is None:
+        own, source, more = _own_blocks(inputs, territory, tile, halo_m)
+        widened += more
+        if own is None or own.empty:  # its buildings still count (they stand in the blocks of other tiles)
+            _, buildings, _ = read_vector_layers(inputs, crs, tile, shapely.box(*tile))
+            n_buildings += _count_buildings(buildings, tile, height_sources)
             continue
-        parts.append(b[own])
-        if built.buildings is not None and not built.buildings.empty:  # each building counted in one tile
-            bp = built.buildings.geometry.representative_point()
-            mine = built.buildings[(bp.x >= tile[0]) & (bp.x < tile[2]) & (bp.y >= tile[1]) & (bp.y < tile[3])]
-            n_buildings += len(mine)
-            for k_, v in mine["height_source"].value_counts().items():
-                height_sources[k_] = height_sources.get(k_, 0) + int(v)
+        # every layer read over the tile and its blocks, plus the thermal band's reach around them
+        x0, y0, x1, y1 = own.total_bounds
+        reach = FOOTPRINT_REACH_M
+        extent = (
+            max(min(tile[0], x0) - reach, study[0]),
+            max(min(tile[1], y0) - reach, study[1]),
+            min(max(tile[2], x1) + reach, study[2]),
+            min(max(tile[3], y1) + reach, study[3]),
+        )
+        pass_ = TilePass(extent, not manifests, blocks=own, blocks_source=source, territory=territory)
+        built: BuiltTerritory = compute_territory(inputs, rasters=rasters.clip(extent), tile=pass_)
+        n_computed += len(built.blocks)
+        parts.append(built.blocks)
+        n_buildings += _count_buildings(built.buildings, tile, height_sources)
         if built.streets is not None:
             streets.append(built.streets)
         manifests.append(built.manifest)
@@ -172,6 +201,7 @@ def build_tiled(
                 "tiles": len(tiles),
                 "tiles_built": len(parts),
                 "halo_widened": widened,
+                "blocks_computed": n_computed,  # each block's features computed once: equal to n_blocks
             },
         }
     )

@@ -50,6 +50,7 @@ def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, 
     assert "dist_green_m" in num and "lst_mean_c" in num and "residents" in num
     assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), equal_nan=True, atol=1e-9)
     assert tiled.manifest["tiling"]["tiles"] == 9 and tiled.coverage() is not None
+    assert tiled.manifest["tiling"]["blocks_computed"] == len(b)  # issue 14 §3: no block's features computed twice
     for col in ("dist_water_m", "dist_green_m", "lst_mean_c"):
         assert tiled.manifest["features"][col] == untiled.manifest["features"][col], col
     if halo_m < 100:  # blocks larger than the halo: their tiles were built again with a wider one

@@ -54,6 +54,18 @@ def test_nan_pixels_are_ignored_and_valid_fraction_counts_them():
     assert frac.tolist() == pytest.approx([8 / 9, 0.0])
 
 
+def test_the_valid_share_comes_with_the_stats_in_one_pass_and_equals_valid_fraction():
+    """Issue 14 §2: one exactextract pass instead of two for the LST, NDVI and land-only LST; same figures."""
+    grid = GRID.copy()
+    grid[0, 0] = np.nan
+    blocks = _blocks(shapely.box(0, 0, 3, 3), shapely.box(0, 2, 1, 3), shapely.box(2, 0, 4, 1.5))
+    both = zonal_stats(make_raster(grid), blocks, ["mean", "median"], valid_share="valid")
+    assert list(both.columns) == ["mean", "median", "valid"]
+    assert both["valid"].equals(valid_fraction(make_raster(grid), blocks).rename("valid"))
+    assert both[["mean", "median"]].equals(zonal_stats(make_raster(grid), blocks, ["mean", "median"]))
+    assert both["valid"].tolist() == pytest.approx([8 / 9, 0.0, 0.5])  # the last block is half outside the raster
+
+
 def test_block_partly_outside_raster_has_partial_valid_fraction():
     blocks = _blocks(shapely.box(2, 0, 4, 1))  # half over pixel 9, half outside
     frac = valid_fraction(make_raster(GRID), blocks)
