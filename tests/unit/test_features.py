@@ -83,6 +83,20 @@ def test_distance_to_nearest_target_from_block_edge():
     assert distance_to(blocks_2(), gpd.GeoSeries([], crs=2154)).isna().all()
 
 
+def test_small_groups_are_dropped_before_tracing_with_the_same_polygons_kept():
+    """Issue 14 §1: pixel groups under the minimum area are not traced; what is kept is what tracing all gave."""
+    rng = np.random.default_rng(3)
+    classes = np.where(rng.random((60, 60)) < 0.45, 10, 50).astype("uint8")
+    classes[10:30, 10:30] = 10  # one large wood, and diagonal neighbours that join groups (8-connectivity)
+    lc = make_raster(classes, res=10)
+    every = polygons_from_classes(lc, [10])
+    for m in (0.0, 300.0, 1_000.0, 4_000.0):
+        kept = polygons_from_classes(lc, [10], min_area_m2=m)
+        expected = every[every.area >= m].reset_index(drop=True)
+        assert len(kept) == len(expected) and kept.geom_equals_exact(expected, 0).all(), m
+    assert len(polygons_from_classes(lc, [10], min_area_m2=4_000.0)) >= 1
+
+
 def test_polygons_from_classes_and_green_space_size():
     lc = make_raster(np.array([[10, 10, 50], [10, 10, 50], [80, 50, 50]], dtype="uint8"), res=100)
     trees = polygons_from_classes(lc, [10], min_area_m2=10_000)
