@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
-    """Build one generated town and return its measurements (runs inside the subprocess)."""
+def one(src: Path, out: Path, tile_km: float = 0.0, workers: int = 1) -> dict:
+    """Build one generated town and return its measurements (runs inside the subprocess). CPU time counts the
+    tile workers too; peak memory is the largest of this process and each worker."""
     from ilots.build import BuildInputs, build_territory
     from ilots.store import load_territory
 
@@ -41,23 +42,26 @@ def one(src: Path, out: Path, tile_km: float = 0.0) -> dict:
         bdtopo=str(src / "bdtopo_ilotville.gpkg"),
         population=[str(src / "filosofi_200m_ilotville.csv")],
     )
-    t0, c0 = time.perf_counter(), time.process_time()
     from threadpoolctl import threadpool_limits
+
+    t0, c0 = time.perf_counter(), time.process_time()
 
     limits = threadpool_limits(1)
     if tile_km:
         from ilots.scale import build_tiled
 
-        build_tiled(inputs, out, tile_m=tile_km * 1000.0)
+        build_tiled(inputs, out, tile_m=tile_km * 1000.0, workers=workers)
     else:
         build_territory(inputs, out)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    workers_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0 + workers_cpu.ru_utime + workers_cpu.ru_stime
     limits.restore_original_limits()
     terr = load_territory(out)
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "peak_rss_mb": round(max(_peak_rss_mb(), workers_cpu.ru_maxrss / 1024), 0),
         "n_blocks": len(terr.blocks),
         "n_buildings": terr.manifest["buildings"]["n"],
         "area_km2": terr.manifest["area_km2"],
@@ -73,10 +77,11 @@ def main() -> None:
     )
     p.add_argument("--floor", action="store_true", help="also run bench/floor.py and print the ratio")
     p.add_argument("--both", action="store_true", help="with --tiled: the untiled build too, and the ratio")
+    p.add_argument("--workers", type=int, default=1, help="with --tiled: also build with this many tile workers")
     p.add_argument("--one", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
-        print(json.dumps(one(Path(args.one[0]), Path(args.one[1]), args.tiled)))
+        print(json.dumps(one(Path(args.one[0]), Path(args.one[1]), args.tiled, args.workers)))
         return
     from ilots.demo import generate_demo_sources
 
@@ -92,12 +97,14 @@ def main() -> None:
         if not (src / "bdtopo_ilotville.gpkg").exists():
             generate_demo_sources(src, size_km=side, seed=2154)
         gen = time.perf_counter() - t0
-        modes = [0.0, args.tiled] if args.both and args.tiled else [args.tiled]
+        modes = [(0.0, 1)] if args.both and args.tiled else []
+        modes += [(args.tiled, 1)] + ([(args.tiled, args.workers)] if args.tiled and args.workers > 1 else [])
         untiled: dict = {}
-        for tile_km in modes:
+        for tile_km, n in modes:
             out = work / f"terr_{side:g}km"
-            r, build_cpu = _child([sys.executable, __file__, "--one", str(src), str(out), "--tiled", str(tile_km)])
-            _row(side, r, gen, tile_km)
+            command = [sys.executable, __file__, "--one", str(src), str(out), "--tiled", str(tile_km)]
+            r, build_cpu = _child([*command, "--workers", str(n)])
+            _row(side, r, gen, tile_km, n)
             if untiled and tile_km:
                 ratio_cpu, ratio_wall = r["cpu_s"] / untiled["cpu_s"], r["wall_s"] / untiled["wall_s"]
                 print(f"{'':>8} tiled / untiled: {ratio_cpu:.2f}× CPU, {ratio_wall:.2f}× wall", flush=True)
@@ -114,8 +121,21 @@ def main() -> None:
             print(f"{'':>8} floor stages (CPU s): " + ", ".join(f"{k} {v}" for k, v in f.items() if "cpu" not in k))
 
 
-def _row(side: float, r: dict, gen: float, tile_km: float) -> None:
-    how = f", tiles of {tile_km:g} km" if tile_km else ""
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (MB). Linux's VmHWM belongs to the process's own address space;
+    ru_maxrss is kept across exec, so a child started after the parent generated a 1,000 km² town would report
+    the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _row(side: float, r: dict, gen: float, tile_km: float, workers: int = 1) -> None:
+    how = (f", tiles of {tile_km:g} km" + (f", {workers} workers" if workers > 1 else "")) if tile_km else ""
     print(
         f"{side:>8g} {r['area_km2']:>7.1f} {r['n_buildings']:>10} {r['n_blocks']:>7} {r['wall_s']:>7.1f} "
         f"{r['cpu_s']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['wall_s'] / r['area_km2']:>6.2f}   (generation {gen:.0f} s"

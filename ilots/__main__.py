@@ -1,3 +1,4 @@
 from .cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned worker (tiled builds) imports the main module again
+    raise SystemExit(main())

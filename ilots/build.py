@@ -119,7 +119,7 @@ class BuildInputs:
 class TilePass:
     """How a tiled build (:mod:`ilots.scale`) runs one tile: its study area restricted to ``study_bounds``
     (working CRS, metres), distances and coverage weights left to the whole-territory pass, and the source
-    files hashed only once for the whole territory (``hash_sources`` for the first tile). ``blocks``, when given,
+    files hashed only when ``hash_sources`` (a tiled build hashes them once, itself). ``blocks``, when given,
     are the tile's own blocks, already cut (``blocks_source``: ``roads`` or ``file``): only their features are
     computed, from the layers read over ``study_bounds``."""
 

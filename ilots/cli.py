@@ -173,6 +173,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_bounded(float, 0.01, 100.0, "côté des tuiles"),
         help="construire par tuiles de ce côté en km (mémoire bornée, pour une métropole ou un département)",
     )
+    b.add_argument(
+        "--workers",
+        type=_bounded(int, 1, 64, "nombre de processus"),
+        default=1,
+        help="avec --tile-km : construire autant de tuiles à la fois, chacune dans son processus (un par cœur ; "
+        "mémoire : une tuile par processus)",
+    )
     b.add_argument("--quiet", action="store_true", help="sans barre de progression")
 
     g = sub.add_parser(
@@ -1103,7 +1110,12 @@ def _build(args, argv) -> None:
             from .scale import build_tiled
 
             return build_tiled(
-                inputs, args.out, tile_m=args.tile_km * 1000.0, progress=progress, command=_command(argv)
+                inputs,
+                args.out,
+                tile_m=args.tile_km * 1000.0,
+                progress=progress,
+                command=_command(argv),
+                workers=args.workers,
             )
         return build_territory(inputs, args.out, progress, command=_command(argv))
 

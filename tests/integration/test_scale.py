@@ -39,9 +39,9 @@ def untiled(inputs, tmp_path_factory):
     return load_territory(out)
 
 
-@pytest.mark.parametrize("halo_m", [2500.0, 300.0, 20.0])
-def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, halo_m):
-    out = build_tiled(inputs, tmp_path / "t", tile_m=700.0, halo_m=halo_m)
+@pytest.mark.parametrize(("halo_m", "workers"), [(2500.0, 1), (300.0, 1), (20.0, 1), (300.0, 2)])
+def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, halo_m, workers):
+    out = build_tiled(inputs, tmp_path / "t", tile_m=700.0, halo_m=halo_m, workers=workers)
     tiled = load_territory(out)
     a, b = untiled.blocks, tiled.blocks
     assert b.index.is_unique and list(a.index) == list(b.index)  # every block once, same ids
@@ -51,6 +51,8 @@ def test_tiled_build_is_identical_to_the_untiled_one(inputs, untiled, tmp_path, 
     assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), equal_nan=True, atol=1e-9)
     assert tiled.manifest["tiling"]["tiles"] == 9 and tiled.coverage() is not None
     assert tiled.manifest["tiling"]["blocks_computed"] == len(b)  # issue 14 §3: no block's features computed twice
+    assert tiled.manifest["buildings"] == untiled.manifest["buildings"]  # each building counted once
+    assert tiled.manifest["sources"] == untiled.manifest["sources"]  # every source file hashed
     for col in ("dist_water_m", "dist_green_m", "lst_mean_c"):
         assert tiled.manifest["features"][col] == untiled.manifest["features"][col], col
     if halo_m < 100:  # blocks larger than the halo: their tiles were built again with a wider one
@@ -131,11 +133,23 @@ def test_read_communes_accepts_codes(tmp_path):
     assert read_communes(str(tmp_path / "codes.txt")) == ["37261", "37122"]
 
 
+def test_tiles_are_equal_and_leave_no_sliver():
+    from ilots.scale.tiled import _tiles
+
+    tiles = _tiles((0.0, 0.0, 10_400.0, 4_000.0), 5_000.0)
+    assert tiles == [(0.0, 0.0, 5_200.0, 4_000.0), (5_200.0, 0.0, 10_400.0, 4_000.0)]  # not 5 + 5 + 0.4 km
+    assert len(_tiles((0.0, 0.0, 31_600.0, 31_600.0), 5_000.0)) == 36  # 6 × 6 of 5.27 km, not 7 × 7 with slivers
+    assert _tiles((0.0, 0.0, 300.0, 300.0), 5_000.0) == [(0.0, 0.0, 300.0, 300.0)]
+
+
 def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
     args = ["build", "--quiet", "--name", "Îlotville", "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)]
-    assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1"]) == 0
+    assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1", "--workers", "2"]) == 0
     terr = load_territory(tmp_path / "t")
     assert terr.manifest["tiling"]["tile_m"] == 1000.0 and len(terr.blocks) > 200
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--out", str(tmp_path / "w"), "--tile-km", "1", "--workers", "0"])
+    assert refused.value.code == 2 and "nombre de processus" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "u"), "--tile-km", "0.01"]) == 2
     assert "au moins 0,5 km" in capsys.readouterr().err
 
