@@ -1,6 +1,6 @@
 """Vector tiles of a métropole-sized territory (issue 14 §4): writing time and what a first view fetches.
 
-    python bench/tiles.py [--blocks 50000] [--browser]
+    python bench/tiles.py [--blocks 50000] [--browser] [--compare]
 
 Synthetic blocks: a square grid of irregular quadrilaterals (about 1 ha each, 100 m pitch) in Lambert-93 around
 Lyon, with the territory map's values (surface temperature, risk class, shares, height). Timed with threads
@@ -198,27 +198,24 @@ def browser_run(blocks: gpd.GeoDataFrame, tiles: TileSet, tiles_dir: Path) -> No
     shutil.rmtree(site, ignore_errors=True)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--blocks", type=int, default=50_000)
-    p.add_argument("--browser", action="store_true", help="also measure the first view and panning in Chromium")
-    args = p.parse_args()
-    blocks = synthetic_blocks(args.blocks)
+def tile_set(blocks: gpd.GeoDataFrame, with_overview: bool, browser: bool) -> None:
+    """Write the blocks' tiles (with or without the overview), print their sizes and the first view's, and with
+    ``browser`` measure them in Chromium."""
     out = Path(tempfile.mkdtemp(prefix="ilots-tiles-")) / "t"
     with threadpool_limits(1):
         t = time.process_time()
         layers = territory_tile_layers(blocks)
         frame = block_tile_frame(blocks, layers)
-        overview = grid_overview(blocks, layers)
+        overview = grid_overview(blocks, layers) if with_overview else None
         t_frame = time.process_time() - t
         t = time.process_time()
         tiles = write_tiles(frame, out, overview=overview)
         t_write = time.process_time() - t
+    below = f"below: {len(overview.frame):,} cells of {overview.cell_m:.0f} m" if overview else "no overview"
     print(
         f"{len(blocks):,} blocks, {blocks.area.sum() / 1e6:,.0f} km²: attributes {t_frame:.2f} s CPU, "
         f"MVT writing {t_write:.2f} s CPU; {tiles.n_tiles:,} tiles, {tiles.n_bytes / 1e6:.1f} MB, "
-        f"zooms {tiles.minzoom}–{tiles.maxzoom}, every block from zoom {tiles.first_block_zoom} "
-        f"(below: {len(overview.frame):,} cells of {overview.cell_m:.0f} m)"
+        f"zooms {tiles.minzoom}–{tiles.maxzoom}, every block from zoom {tiles.first_block_zoom} ({below})"
     )
     for z in range(tiles.minzoom, tiles.maxzoom + 1):
         files = [os.path.join(r, f) for r, _, fs in os.walk(out / str(z)) for f in fs]
@@ -237,8 +234,22 @@ def main() -> None:
             )
             print(f"first view of the whole territory: zoom {z}, {len(need)} tiles requested, {size / 1e3:,.0f} kB")
             break
-    if args.browser:
+    if browser:
         browser_run(blocks, tiles, out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--blocks", type=int, default=50_000)
+    p.add_argument("--browser", action="store_true", help="also measure the first view and panning in Chromium")
+    p.add_argument("--compare", action="store_true", help="first the same tiles without the overview (before)")
+    args = p.parse_args()
+    blocks = synthetic_blocks(args.blocks)
+    if args.compare:
+        print("-- without the overview (every block at every zoom):")
+        tile_set(blocks, False, args.browser)
+        print("-- with the overview:")
+    tile_set(blocks, True, args.browser)
 
 
 if __name__ == "__main__":
