@@ -170,7 +170,7 @@ def browser_run(blocks: gpd.GeoDataFrame, tiles: TileSet, tiles_dir: Path) -> No
 
         page.on("requestfinished", finished)
         t = time.perf_counter()
-        page.goto(f"{base}/map.html")
+        page.goto(f"{base}/map.html", wait_until="domcontentloaded")  # not the IGN basemap (offline here)
         page.wait_for_function("() => window.L && Object.values(window).some(v => v instanceof L.Map)")
         zoom = page.evaluate(_FIND)
         page.evaluate("() => window.__idle()")
