@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from . import fr
 from .errors import BuildError, FitError, IlotsError, WriteError, describe_os_error
@@ -844,6 +843,8 @@ def _refuges(args, argv=None) -> None:
 
 
 def _facilities(args, argv=None) -> None:
+    import pandas as pd  # here only: --help and the other verbs' argument errors answer without pandas (0.25 s)
+
     from .analysis import ensure_model, facilities_territory, refuges_territory
     from .export import to_csv_bytes
     from .facilities import KINDS, export_frame, read_facilities

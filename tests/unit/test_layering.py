@@ -197,3 +197,13 @@ def test_no_build_imports_momepy():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"], out.stdout
+
+
+def test_the_command_line_answers_help_without_pandas():
+    """Issue 14 §1: ``python -m ilots --help`` (and argument errors) load neither pandas nor the builder."""
+    import subprocess
+    import sys
+
+    code = "import sys, ilots.cli; print('pandas' in sys.modules, 'geopandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout
