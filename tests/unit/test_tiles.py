@@ -175,6 +175,26 @@ def test_night_maps_from_tiles_carry_no_geometry(tmp_path):
     )
 
 
+def test_the_night_maps_overview_reads_classes_by_the_largest_area(tmp_path):
+    b = grid_blocks(4, hostile=False)
+    night = pd.DataFrame(
+        {
+            "day_lst_c": b["lst_mean_c"],
+            "night_lst_c": np.linspace(15, 21, len(b)),
+            "day_night": ["both"] * 10 + ["neither"] * (len(b) - 10),
+        },
+        index=b.index,
+    )
+    frame, layers, fields = night_tile_layers(b, night)
+    cells = grid_overview(frame, layers, fields, min_blocks=0).frame
+    assert len(cells) == 4  # 16 blocks over 400 × 400 m: 2 × 2 cells of 250 m
+    assert set(cells["t_day_night"]) <= {
+        "chaud de jour et de nuit (majoritaire)",
+        "frais de jour et de nuit (majoritaire)",
+    }
+    assert cells["t_night_lst_c"].str.endswith("°C").all() and cells["c_day_night"].notna().all()
+
+
 def test_tooltip_fields_default_to_the_map_ones():
     b = grid_blocks(2, hostile=False)
     cols = set(block_tile_frame(b, territory_tile_layers(b)).columns)
