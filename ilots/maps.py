@@ -838,8 +838,11 @@ class BlockTileLayer(VectorGridProtobuf):
           });
           var tip = L.tooltip({direction: 'top', offset: [0, -6], opacity: 0.95});
           function rows(p) {
-            var out = '<table>';
-            if (p.t_cell !== undefined) { out += '<tr><td colspan="2"><i>' + p.t_cell + '</i></td></tr>'; }
+            var out = '';
+            if (p.t_cell !== undefined) {  // an overview cell: its heading above the table, wrapped
+              out += '<div style="white-space:normal;max-width:18em;margin-bottom:4px"><i>' + p.t_cell + '</i></div>';
+            }
+            out += '<table>';
             fields.forEach(function (f) {
               if (p.t_cell !== undefined && f[0] === 'block_id') { return; }
               var v = p['t_' + f[0]];
