@@ -312,6 +312,8 @@ class SharedSources:
     landcover: xr.DataArray | None
     populations: list | None = None  # the population tables (small too), one per input
     dates: DateComposite | None = None  # how several dates were levelled (None for one date)
+    # the most dates seen at any pixel of the whole area: a tile's « fewer dates than most » compares with it
+    dates_seen: int | None = None
 
     def clip(self, bounds: tuple[float, float, float, float], margin: float = 200.0) -> SharedSources:
         """The same rasters cut to ``bounds`` (+ margin), on the same pixel grid (views, no resampling)."""
@@ -341,6 +343,7 @@ class SharedSources:
             cut(self.landcover),
             self.populations,
             dates,
+            self.dates_seen,
         )
 
 
@@ -351,7 +354,8 @@ def read_shared_sources(inputs: BuildInputs, crs, study: tuple, progress: Progre
     ndvi = read_continuous_raster(inputs.ndvi, crs, study, valid_range=(-1.0, 1.0)) if inputs.ndvi else None
     landcover = read_class_raster(inputs.landcover, crs, study) if inputs.landcover else None
     populations = [read_population(path, crs, bbox=study) for path in inputs.population]
-    return SharedSources(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates)
+    seen = int(np.nanmax(n_dates.values)) if n_dates.size else None
+    return SharedSources(lst_layers, lst, n_dates, landsat_ndvi, ndvi, landcover, populations, dates, seen)
 
 
 def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
@@ -493,7 +497,7 @@ def block_features(
     progress("Statistiques zonales de température", 0.45)
     lst, n_dates = rasters.lst, rasters.n_dates
     spread = rasters.dates.spread if rasters.dates is not None else None
-    ft.temperature(lst, n_dates if len(rasters.lst_layers) > 1 else None, spread)
+    ft.temperature(lst, n_dates if len(rasters.lst_layers) > 1 else None, spread, rasters.dates_seen)
     ndvi, ndvi_src = (rasters.ndvi, "ndvi") if inputs.ndvi else (rasters.landsat_ndvi, "landsat_sr")
     ft.vegetation_index(ndvi, ndvi_src if ndvi is not None else None)
     progress("Occupation du sol", 0.55)

@@ -29,12 +29,18 @@ from .sources.vectors import read_vector, require_polygons
 
 __all__ = [
     "FeatureTable",
+    "buildings_note",
     "distance_features",
     "water_geometries",
 ]
 
 BUILDING_COLUMNS = ["building_coverage", "building_height_m", "built_volume_m3_per_m2", "height_imputed_frac"]
 POPULATION_COLUMNS = ["residents", "elderly_share", "low_income_share"]
+
+
+def buildings_note(known: int, total: int) -> str | None:
+    """The note of the building columns when footprints are known on only ``known`` of ``total`` blocks."""
+    return None if known >= total else f"bâti connu sur {known} îlot{'s' if known > 1 else ''} sur {total}"
 
 
 @dataclass
@@ -71,12 +77,19 @@ class FeatureTable:
 
     # -- themes, in the order of a build ------------------------------------------------------------------
 
-    def temperature(self, lst: xr.DataArray, n_dates: xr.DataArray | None, spread: xr.DataArray | None) -> None:
-        """Block area, surface-temperature statistics and the number of dates behind them. Raises
-        :class:`NoOverlapError` when no block covers a valid pixel."""
+    def temperature(
+        self,
+        lst: xr.DataArray,
+        n_dates: xr.DataArray | None,
+        spread: xr.DataArray | None,
+        dates_seen: int | None = None,
+    ) -> None:
+        """Block area, surface-temperature statistics and the number of dates behind them (``dates_seen``: the
+        most dates any pixel of the whole area has, when ``lst`` is a tile of it). Raises :class:`NoOverlapError`
+        when no block covers a valid pixel."""
         self.table["area_m2"] = features.block_area(self.blocks)
         self.mark(["area_m2"], "geometry")
-        lst_feats = features.lst_features(self.blocks, lst, n_dates, spread)
+        lst_feats = features.lst_features(self.blocks, lst, n_dates, spread, dates_seen)
         if not lst_feats["lst_mean_c"].notna().any():
             raise NoOverlapError("Aucun îlot ne recouvre un pixel de température valide (nuages ou emprise disjointe).")
         self.join(lst_feats, "lst")
@@ -132,7 +145,7 @@ class FeatureTable:
             covered = features.covered_share(blocks, known_where) >= features.MIN_COVERAGE
             self.table = self.table.join(features.building_features(blocks, buildings).where(covered, np.nan))
             self.shapes["building_coverage"] = buildings.geometry.values
-            note = None if covered.all() else f"bâti connu sur {int(covered.sum())} îlots sur {len(blocks)}"
+            note = buildings_note(int(covered.sum()), len(blocks))
             self.mark(BUILDING_COLUMNS, source, note)
         else:
             self.unknown(BUILDING_COLUMNS)

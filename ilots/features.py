@@ -165,10 +165,15 @@ def block_area(blocks: gpd.GeoDataFrame) -> pd.Series:
 
 
 def lst_features(
-    blocks: gpd.GeoDataFrame, lst: xr.DataArray, n_dates: xr.DataArray | None = None, spread: xr.DataArray | None = None
+    blocks: gpd.GeoDataFrame,
+    lst: xr.DataArray,
+    n_dates: xr.DataArray | None = None,
+    spread: xr.DataArray | None = None,
+    dates_seen: int | None = None,
 ) -> pd.DataFrame:
     """LST mean, median and 90th percentile (°C), valid-pixel share, mean valid-date count, and with several
-    dates the mean spread between levelled dates (°C) and a flag for blocks seen by fewer dates than most."""
+    dates the mean spread between levelled dates (°C) and a flag for blocks seen by fewer dates than most
+    (``dates_seen``, the most any pixel has; by default read off ``n_dates``)."""
     stats = zonal_stats(lst, blocks, ["mean", "median", "quantile(q=0.9)"], valid_share="lst_valid_frac")
     out = pd.DataFrame(
         {
@@ -182,7 +187,7 @@ def lst_features(
     if n_dates is not None:
         counts = n_dates.astype("float32").where(n_dates > 0)
         out["lst_n_dates"] = zonal_stats(counts, blocks, ["mean"])["mean"]
-        every = float(np.nanmax(n_dates.values))  # the dates composited (all seen somewhere)
+        every = float(dates_seen if dates_seen is not None else np.nanmax(n_dates.values))  # the dates composited
         out["lst_fewer_dates"] = (out["lst_n_dates"] < every - 0.5).astype("float64").where(out["lst_n_dates"].notna())
     if spread is not None:
         out["lst_date_spread_c"] = zonal_stats(spread, blocks, ["mean"])["mean"]
@@ -386,12 +391,14 @@ def _match_key(
         if key not in table.columns:
             raise MissingColumnError(f"Colonne de jointure « {key} » absente du tableau de {what}.")
         return key
+    # the column holding most of the blocks' ids (not: whose rows are mostly blocks' ids, which fails when the
+    # table covers more than the blocks: a city's table for one tile or one arrondissement)
     best, best_share = None, 0.0
-    idset = set(map(str, ids))
+    wanted = pd.Index(map(str, ids))
     for col in table.columns:
         if col in skip:
             continue
-        share = table[col].astype(str).isin(idset).mean()
+        share = wanted.isin(set(table[col].astype(str))).mean() if len(wanted) else 0.0
         if share > best_share:
             best, best_share = col, share
     if best is None or best_share < 0.5:

@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from ..build import BuildInputs, BuiltTerritory, TilePass, compute_territory, write_territory
-from ..errors import BuildError, NoOverlapError
+from ..errors import BuildError, EmptyFileError, NoOverlapError
 from ..footprint import REACH_M as FOOTPRINT_REACH_M
 from ..progress import Progress, noop
 from ..store import staging
@@ -75,7 +75,7 @@ def _build_tile(inputs: BuildInputs, rasters, territory: tuple, tile: tuple, hal
     own, source, widened = _own_blocks(inputs, territory, tile, halo_m)
     if own is None or own.empty:
         _, buildings, _ = read_vector_layers(inputs, crs, tile, shapely.box(*tile))
-        n = _count_buildings(buildings, tile, height_sources)
+        n = _count_buildings(buildings, tile, study, height_sources)
         return _TileDone(None, None, None, n, height_sources, widened)
     x0, y0, x1, y1 = own.total_bounds
     reach = FOOTPRINT_REACH_M
@@ -88,7 +88,7 @@ def _build_tile(inputs: BuildInputs, rasters, territory: tuple, tile: tuple, hal
     # sources are hashed once, by the parent: not by each tile
     pass_ = TilePass(extent, False, blocks=own, blocks_source=source, territory=territory)
     built: BuiltTerritory = compute_territory(inputs, rasters=rasters.clip(extent), tile=pass_)
-    n = _count_buildings(built.buildings, tile, height_sources)
+    n = _count_buildings(built.buildings, tile, study, height_sources)
     return _TileDone(built.blocks, built.streets, built.manifest, n, height_sources, widened)
 
 
@@ -113,13 +113,38 @@ def _one_thread() -> None:
     threadpool_limits(1)
 
 
-def _count_buildings(buildings: gpd.GeoDataFrame | None, tile: tuple, height_sources: dict[str, int]) -> int:
-    """How many of ``buildings`` have their representative point in ``tile`` (each building is counted in one
-    tile), their height sources added to ``height_sources``."""
+def _merged_features(per_tile: list[dict]) -> dict:
+    """The manifest's ``features`` of a tiled build: a column is available where any tile had a source for it (the
+    buildings of one arrondissement, an NDVI raster over part of the area), with that tile's source and note."""
+    merged = {col: dict(entry) for col, entry in per_tile[0].items()}
+    for features in per_tile[1:]:
+        for col, entry in features.items():
+            if col not in merged or (entry.get("available") and not merged[col].get("available")):
+                merged[col] = dict(entry)
+    return merged
+
+
+def _holds(tile: tuple, study: tuple, points: gpd.GeoSeries) -> np.ndarray:
+    """Which ``points`` belong to ``tile``: inside it, or beyond the study area's edge where the tile lies on it
+    (a block or building read across the study's edge has its representative point outside every tile)."""
+    eps = 1e-6
+    x0 = -np.inf if tile[0] <= study[0] + eps else tile[0]
+    y0 = -np.inf if tile[1] <= study[1] + eps else tile[1]
+    x1 = np.inf if tile[2] >= study[2] - eps else tile[2]
+    y1 = np.inf if tile[3] >= study[3] - eps else tile[3]
+    x, y = points.x.to_numpy(), points.y.to_numpy()
+    return (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+
+
+def _count_buildings(
+    buildings: gpd.GeoDataFrame | None, tile: tuple, study: tuple, height_sources: dict[str, int]
+) -> int:
+    """How many of ``buildings`` have their representative point in ``tile`` (:func:`_holds`: each building is
+    counted in one tile), their height sources added to ``height_sources``."""
     if buildings is None or buildings.empty:
         return 0
     bp = buildings.geometry.representative_point()
-    mine = buildings[(bp.x >= tile[0]) & (bp.x < tile[2]) & (bp.y >= tile[1]) & (bp.y < tile[3])]
+    mine = buildings[_holds(tile, study, bp)]
     for kind, n in mine["height_source"].value_counts().items():
         height_sources[kind] = height_sources.get(kind, 0) + int(n)
     return len(mine)
@@ -149,10 +174,10 @@ def _own_blocks(
             network = ("troncon_de_route", "troncon_de_voie_ferree", "surface_hydrographique")
             bd = read_bdtopo(inputs.bdtopo, crs, bbox=bounds, only=network) if inputs.bdtopo else None
             blocks, source = territory_blocks(inputs, bd, crs, bounds, area_geom)
-        except (NoOverlapError, BuildError):
-            return None, "roads", widened  # nothing to build in this tile (no road, no block)
+        except (NoOverlapError, BuildError, EmptyFileError):
+            return None, "roads", widened  # nothing to build in this tile (no road, none of the user's blocks)
         pts = blocks.geometry.representative_point()
-        own = blocks[(pts.x >= tile[0]) & (pts.x < tile[2]) & (pts.y >= tile[1]) & (pts.y < tile[3])]
+        own = blocks[_holds(tile, study, pts)]
         if not _cut_by_halo(own, halo, study) or halo == tuple(study):
             return own, source, widened
         h *= 2
@@ -182,7 +207,7 @@ def build_tiled(
     """
     from ..blocks import stable_ids
     from ..build import read_shared_sources, source_entries, study_extent  # the untiled rules
-    from ..feature_table import distance_features
+    from ..feature_table import BUILDING_COLUMNS, buildings_note, distance_features
     from ..sources.bdtopo import read_bdtopo
     from ..zonal import coverage_weights
 
@@ -236,7 +261,13 @@ def build_tiled(
     lst, n_dates = rasters.lst, rasters.n_dates
     manifest = dict(manifests[0])
     manifest["sources"] = source_entries(inputs)  # hashed once, here
-    manifest["features"] = {k: dict(v) for k, v in manifest["features"].items()}
+    manifest["features"] = _merged_features([m["features"] for m in manifests])
+    if manifest["features"].get("building_coverage", {}).get("available"):  # footprints known where, over all tiles
+        note = buildings_note(int(blocks["building_coverage"].notna().sum()), len(blocks))
+        for col in BUILDING_COLUMNS:
+            manifest["features"][col].pop("note", None)
+            if note:
+                manifest["features"][col]["note"] = note
     for col, src in dist_sources.items():
         manifest["features"][col].update(available=src is not None, source=src)
     bounds = tuple(float(v) for v in blocks.total_bounds)

@@ -101,3 +101,27 @@ def test_sparse_reaggregation_agrees_with_exactextract(lyon):
     assert np.abs(again[both] - stored[both]).max() < 0.05
     warmer = sparse_mean(weights, lyon.lst() + 1.5)  # a modified raster: no new zonal pass
     assert np.allclose(warmer[both], again[both] + 1.5, atol=1e-4)
+
+
+def test_a_tiled_build_of_the_real_iris_equals_the_untiled_one(real_dir, lyon, tmp_path):
+    """Tiles over the user's own blocks (IRIS), a population table keyed by IRIS code and footprints known in one
+    arrondissement only: every block once, the same features, the same column notes. Before, a tile with no IRIS
+    in its halo, a tile whose IRIS were a small part of the table, and a first tile without buildings made the
+    build fail or mark the buildings unknown everywhere."""
+    from dataclasses import replace
+
+    from ilots.scale import build_tiled
+
+    inputs = replace(
+        lyon_inputs(real_dir), lst=[*lyon_inputs(real_dir).lst, str(real_dir / "lyon" / "Lyon_LST_2022-06-21.tif")]
+    )
+    untiled = load_territory(build_territory(inputs, tmp_path / "u"))
+    tiled = load_territory(build_tiled(inputs, tmp_path / "t", tile_m=2000.0, workers=2))
+    a, b = untiled.blocks, tiled.blocks
+    assert list(a.index) == list(b.index) and len(b) == 185
+    num = list(a.select_dtypes("number").columns)
+    assert np.allclose(a[num].to_numpy(float), b[num].to_numpy(float), equal_nan=True, atol=1e-6)
+    assert tiled.manifest["features"] == untiled.manifest["features"]
+    assert "bâti connu sur" in tiled.manifest["features"]["building_coverage"]["note"]
+    assert tiled.manifest["buildings"] == untiled.manifest["buildings"]
+    assert tiled.manifest["tiling"]["blocks_computed"] == 185

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from ilots.errors import MissingColumnError
 from ilots.features import (
     FEATURES,
     building_features,
@@ -151,6 +152,18 @@ def test_population_table_joins_on_the_matching_column():
     assert out["residents"].tolist() == [10.0, 0.0]
     assert out.loc["A", "elderly_share"] == 0.5
     assert np.isnan(out.loc["B", "elderly_share"])  # no residents, no share
+
+
+def test_a_table_covering_more_than_the_blocks_still_joins_and_a_foreign_one_is_refused():
+    """A city's table for the blocks of one tile (a tiled build) or one arrondissement: its key holds every block's
+    id though most of its rows are other blocks (the tiled Lyon build failed on this)."""
+    others = [f"Z{i}" for i in range(20)]
+    table = pd.DataFrame({"code": ["A", "B", *others], "residents": [10.0, 4.0] + [1.0] * 20})
+    out, note = population_features(blocks_2(), PopulationSource("table", table))
+    assert note["key"] == "code" and out["residents"].tolist() == [10.0, 4.0]
+    foreign = pd.DataFrame({"code": others, "residents": [1.0] * 20})  # none of the blocks' ids
+    with pytest.raises(MissingColumnError, match="aucune colonne ne correspond"):
+        population_features(blocks_2(), PopulationSource("table", foreign))
 
 
 def test_filosofi_ids_give_200m_squares():
