@@ -156,7 +156,9 @@ def test_every_page_is_french_and_passes_the_accessibility_audit(server, browser
         page.wait_for_timeout(1500)
         assert page.evaluate("document.documentElement.lang") == "fr", name
         for frame in page.frames[1:]:
-            if "st_folium" in (frame.url or "") or frame.locator(".leaflet-container").count():
+            if "st_folium" in (frame.url or ""):  # the map drawn in its frame, not only the frame loaded (a race)
+                frame.wait_for_selector(".leaflet-container", timeout=60_000)
+            if frame.locator(".leaflet-container").count():
                 assert frame.evaluate("document.documentElement.lang") == "fr", name
         body = page.inner_text("body")
         for english in ("Browse files", "Drag and drop file here", "Choose an option"):
