@@ -157,7 +157,7 @@ def test_every_page_is_french_and_passes_the_accessibility_audit(server, browser
         assert page.evaluate("document.documentElement.lang") == "fr", name
         for frame in page.frames[1:]:
             if "st_folium" in (frame.url or ""):  # the map drawn in its frame, not only the frame loaded (a race)
-                frame.wait_for_selector(".leaflet-container", timeout=60_000)
+                frame.wait_for_selector(".leaflet-container", state="attached", timeout=60_000)
             if frame.locator(".leaflet-container").count():
                 assert frame.evaluate("document.documentElement.lang") == "fr", name
         body = page.inner_text("body")
