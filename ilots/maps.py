@@ -776,6 +776,7 @@ def grid_tile_frame(
     an amount is the blocks' area-weighted mean, coloured on 32 steps of its range, a class (risk, day–night, LCZ)
     the one covering the largest area (« majoritaire »); no block id, but ``t_cell``, the tooltip's heading."""
     fields = TOOLTIP_FIELDS if tooltip_fields is None else tooltip_fields
+    blocks = blocks[blocks.geometry.notna() & ~blocks.geometry.is_empty]  # as block_tile_frame: no point, no cell
     pts = blocks.geometry.representative_point()
     gx = np.floor(pts.x.to_numpy() / cell_m).astype("int64")
     gy = np.floor(pts.y.to_numpy() / cell_m).astype("int64")
