@@ -719,7 +719,13 @@ def block_tile_frame(
         elif col in blocks:
             out[f"t_{col}"] = [_tooltip_value(col, v) for v in blocks[col]]
     frame = gpd.GeoDataFrame(out, geometry=blocks.geometry.values, crs=blocks.crs)
-    return frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    return frame[_drawable(frame.geometry)]
+
+
+def _drawable(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Which geometries can be drawn: neither missing nor empty."""
+    values = np.asarray(geoms.values)
+    return ~(shapely.is_missing(values) | shapely.is_empty(values))
 
 
 def _is_category(blocks: pd.DataFrame, column: str) -> bool:
@@ -776,7 +782,7 @@ def grid_tile_frame(
     an amount is the blocks' area-weighted mean, coloured on 32 steps of its range, a class (risk, day–night, LCZ)
     the one covering the largest area (« majoritaire »); no block id, but ``t_cell``, the tooltip's heading."""
     fields = TOOLTIP_FIELDS if tooltip_fields is None else tooltip_fields
-    blocks = blocks[blocks.geometry.notna() & ~blocks.geometry.is_empty]  # as block_tile_frame: no point, no cell
+    blocks = blocks[_drawable(blocks.geometry)]  # as block_tile_frame: no point, no cell
     pts = blocks.geometry.representative_point()
     gx = np.floor(pts.x.to_numpy() / cell_m).astype("int64")
     gy = np.floor(pts.y.to_numpy() / cell_m).astype("int64")
