@@ -78,8 +78,13 @@ def test_first_view_shows_the_observed_map_while_the_model_is_fitted_in_a_worker
     while not (data_dir / "demo" / MODEL).exists() and time.time() < deadline:
         time.sleep(0.5)
     assert (data_dir / "demo" / MODEL).exists(), "the background fit wrote no model"
-    time.sleep(1.0)  # the worker reports « done » after writing
-    at.run()
-    assert not at.exception
+    # the worker reports « done » just after writing; the page, refreshed every second, shows the model then
+    deadline = time.time() + 60
+    while True:
+        at.run()
+        assert not at.exception
+        if "Précision du modèle" in [m.label for m in at.metric] or time.time() > deadline:
+            break
+        time.sleep(0.5)
     assert "Précision du modèle" in [m.label for m in at.metric]
     assert not any("s'ajuste" in i.value for i in at.info)
