@@ -118,13 +118,11 @@ class BuildInputs:
 @dataclass(frozen=True)
 class TilePass:
     """How a tiled build (:mod:`ilots.scale`) runs one tile: its study area restricted to ``study_bounds``
-    (working CRS, metres), distances and coverage weights left to the whole-territory pass, and the source
-    files hashed only when ``hash_sources`` (a tiled build hashes them once, itself). ``blocks``, when given,
-    are the tile's own blocks, already cut (``blocks_source``: ``roads`` or ``file``): only their features are
-    computed, from the layers read over ``study_bounds``."""
+    (working CRS, metres), distances, coverage weights and the source files' hashes left to the whole-territory
+    pass. ``blocks``, when given, are the tile's own blocks, already cut (``blocks_source``: ``roads`` or
+    ``file``): only their features are computed, from the layers read over ``study_bounds``."""
 
     study_bounds: tuple[float, float, float, float]
-    hash_sources: bool = False
     blocks: gpd.GeoDataFrame | None = field(default=None, compare=False)
     blocks_source: str = "roads"
     # the whole territory's working CRS and study bounds (:func:`study_extent` without a tile), found once
@@ -599,7 +597,7 @@ def compute_territory(
         "software": _versions(),
     }
     progress("Empreintes des fichiers sources", 0.92)
-    sources = source_entries(inputs, hashed=tile is None or tile.hash_sources)
+    sources = source_entries(inputs, hashed=tile is None)
     manifest["sources"] = sources
     manifest["build"] = {
         "wall_seconds": round(time.perf_counter() - t_wall, 2),
