@@ -276,17 +276,30 @@ def display_frame(blocks: gpd.GeoDataFrame, columns: list[str], tolerance_m: flo
 
 
 def aggregate_to_grid(blocks: gpd.GeoDataFrame, column: str, cell_m: float) -> gpd.GeoDataFrame:
-    """Area-weighted mean of ``column`` on square cells of ``cell_m`` (working CRS, metres)."""
+    """Area-weighted mean of ``column`` on square cells of ``cell_m`` (working CRS, metres): one row a cell holding
+    at least one block with a value, with ``n_blocks`` of them."""
+    known = blocks[np.isfinite(blocks[column].to_numpy(dtype="float64"))]
+    cells, ux, uy = _grid_cells(known, cell_m)
+    mean = _grid_values(cells, known[column].astype("float64"), known.area.to_numpy(), category=False)
+    return gpd.GeoDataFrame(
+        {column: mean.sort_index().to_numpy(), "n_blocks": np.bincount(cells, minlength=len(ux))},
+        geometry=_cell_boxes(ux, uy, cell_m),
+        crs=blocks.crs,
+    )
+
+
+def _grid_cells(blocks: gpd.GeoDataFrame, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each block's cell number, each cell's x and y index): a block counts in the square cell of ``cell_m``
+    metres holding its representative point; cells are numbered by x, then y."""
     pts = blocks.geometry.representative_point()
-    gx = np.floor(pts.x.to_numpy() / cell_m)
-    gy = np.floor(pts.y.to_numpy() / cell_m)
-    df = pd.DataFrame({"gx": gx, "gy": gy, "v": blocks[column].to_numpy(dtype="float64"), "a": blocks.area.to_numpy()})
-    df = df[np.isfinite(df["v"])]
-    df["va"] = df["v"] * df["a"]
-    g = df.groupby(["gx", "gy"], as_index=False).agg(va=("va", "sum"), a=("a", "sum"), n=("v", "size"))
-    g[column] = g["va"] / g["a"]
-    geoms = shapely.box(g["gx"] * cell_m, g["gy"] * cell_m, (g["gx"] + 1) * cell_m, (g["gy"] + 1) * cell_m)
-    return gpd.GeoDataFrame({column: g[column], "n_blocks": g["n"]}, geometry=geoms, crs=blocks.crs)
+    gx = np.floor(pts.x.to_numpy() / cell_m).astype("int64")
+    gy = np.floor(pts.y.to_numpy() / cell_m).astype("int64")
+    cells, uniques = pd.MultiIndex.from_arrays([gx, gy]).factorize(sort=True)
+    return cells, uniques.get_level_values(0).to_numpy("float64"), uniques.get_level_values(1).to_numpy("float64")
+
+
+def _cell_boxes(ux: np.ndarray, uy: np.ndarray, cell_m: float) -> np.ndarray:
+    return shapely.box(ux * cell_m, uy * cell_m, (ux + 1) * cell_m, (uy + 1) * cell_m)
 
 
 def lst_overlay_png(lst: xr.DataArray, vmin: float, vmax: float, palette: str = "magma") -> tuple[str, list]:
@@ -783,15 +796,10 @@ def grid_tile_frame(
     the one covering the largest area (« majoritaire »); no block id, but ``t_cell``, the tooltip's heading."""
     fields = TOOLTIP_FIELDS if tooltip_fields is None else tooltip_fields
     blocks = blocks[_drawable(blocks.geometry)]  # as block_tile_frame: no point, no cell
-    pts = blocks.geometry.representative_point()
-    gx = np.floor(pts.x.to_numpy() / cell_m).astype("int64")
-    gy = np.floor(pts.y.to_numpy() / cell_m).astype("int64")
-    cells, uniques = pd.factorize(pd.MultiIndex.from_arrays([gx, gy]))
+    cells, ux, uy = _grid_cells(blocks, cell_m)
     area = blocks.geometry.area.to_numpy()
-    index = pd.RangeIndex(len(uniques))
-    n_blocks = np.bincount(cells, minlength=len(uniques))
-    ux = np.asarray(uniques.get_level_values(0), dtype="float64")
-    uy = np.asarray(uniques.get_level_values(1), dtype="float64")
+    index = pd.RangeIndex(len(ux))
+    n_blocks = np.bincount(cells, minlength=len(ux))
     side = fr.num(cell_m, 0)
     out: dict[str, list | np.ndarray] = {
         "t_cell": [
@@ -815,8 +823,7 @@ def grid_tile_frame(
         values = _grid_values(cells, blocks[col], area, category).reindex(index)
         suffix = " (majoritaire)" if category else ""
         out[f"t_{col}"] = [_tooltip_value(col, v) + (suffix if pd.notna(v) else "") for v in values]
-    geoms = shapely.box(ux * cell_m, uy * cell_m, (ux + 1) * cell_m, (uy + 1) * cell_m)
-    return gpd.GeoDataFrame(out, geometry=geoms, crs=blocks.crs)
+    return gpd.GeoDataFrame(out, geometry=_cell_boxes(ux, uy, cell_m), crs=blocks.crs)
 
 
 OVERVIEW_NOTE = "Vue d'ensemble : moyennes des îlots par carré de {cell} m. Zoomez pour voir chaque îlot."
@@ -880,7 +887,7 @@ class BlockTileLayer(VectorGridProtobuf):
             if (p.t_cell !== undefined) { layer._map.setView(at, Math.max(opts.detailZoom, layer._map.getZoom() + 1)); }
           });
           if (opts.detailZoom > opts.minzoom) {
-            // below the blocks' zoom the tiles hold 250 m cells: say so while they are shown
+            // below the blocks' zoom the tiles hold the overview's cells: say so while they are shown
             var note = L.control({position: 'topright'});
             note.onAdd = function () {
               var div = L.DomUtil.create('div', 'ilots-overview-note');
