@@ -96,20 +96,12 @@ def blocks_from_network(
         )
     crs = roads.crs
     barriers = barrier_roads(roads)
-    extra = []
-    for layer in (railways, water):
-        if layer is not None and not layer.empty:
-            extra.append(
-                gpd.GeoDataFrame(
-                    geometry=layer.geometry.boundary
-                    if layer.geom_type.str.contains("Polygon").any()
-                    else layer.geometry,
-                    crs=crs,
-                )
-            )
-    geoms = enclosures(
-        barriers.geometry.to_numpy(), study_area, np.concatenate([e.geometry.to_numpy() for e in extra] or [[]])
-    )
+    splitters = [  # railway lines and the edges of water surfaces
+        (layer.geometry.boundary if layer.geom_type.str.contains("Polygon").any() else layer.geometry).to_numpy()
+        for layer in (railways, water)
+        if layer is not None and not layer.empty
+    ]
+    geoms = enclosures(barriers.geometry.to_numpy(), study_area, np.concatenate(splitters) if splitters else None)
     geoms = gpd.GeoSeries(geoms, crs=crs)
     geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"]) & ~geoms.is_empty]
     area = geoms.area
