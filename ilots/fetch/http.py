@@ -24,7 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ..errors import ServiceUnavailableError
-from ..store import process_alive, write_atomic
+from ..folders import process_alive
+from ..store import write_atomic
 
 __all__ = ["Downloader", "RetryPolicy", "default_cache_dir", "cache_key", "write_atomic", "strip_query"]
 
