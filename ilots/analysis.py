@@ -172,28 +172,12 @@ def ensure_model(terr: Territory, progress: Progress | None = None) -> tuple[dic
 
 def fit_worker(path: str, emit=None) -> None:
     """Fit (or read) the model of the territory at ``path``, for a worker process: ``emit(kind, message, fraction)``
-    is told ``("stage", message, fraction)`` at each stage, then ``("done", "", 1.0)`` or ``("error", French
-    sentence, None)``. By default each is one JSON line on stdout (``python -c`` from the dashboard, see
-    ``ui/common.py``), so that nothing but plain values crosses the process boundary."""
-    import sys
-
-    from .errors import describe_os_error
+    is told each stage, then done or a French error (:func:`ilots.worker.run_reporting`; by default JSON lines on
+    stdout, read by ``ui/jobs.py``)."""
     from .store import load_territory
+    from .worker import run_reporting
 
-    def to_stdout(kind: str, message: str, fraction: float | None) -> None:
-        sys.stdout.write(json.dumps([kind, message, fraction]) + "\n")
-        sys.stdout.flush()
-
-    emit = emit or to_stdout
-    try:
-        ensure_model(load_territory(Path(path)), progress=lambda message, fraction: emit("stage", message, fraction))
-        emit("done", "", 1.0)
-    except IlotsError as exc:
-        emit("error", str(exc), None)
-    except OSError as exc:
-        emit("error", describe_os_error(exc), None)
-    except Exception as exc:  # noqa: BLE001 — the page says it in one sentence
-        emit("error", f"erreur inattendue ({type(exc).__name__} : {exc})", None)
+    run_reporting(lambda progress: ensure_model(load_territory(Path(path)), progress=progress), emit)
 
 
 W_PER_CORE = 15.0  # mean power of one loaded CPU core, laptop or server [our estimate]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +51,9 @@ from scipy import ndimage
 from .build import BuildInputs, build_territory
 from .errors import BuildError
 from .footprint import burn_shapes
-from .progress import Progress, noop
+from .progress import Progress, noop, within
 
-__all__ = ["DEMO_NAME", "DemoSources", "generate_demo_sources", "build_demo", "CLASS_LST_C"]
+__all__ = ["DEMO_NAME", "DemoSources", "generate_demo_sources", "build_demo", "demo_worker", "CLASS_LST_C"]
 
 DEMO_NAME = "Îlotville"
 ORIGIN_L93 = (516_000.0, 6_692_000.0)  # lower-left corner, Loire valley; the town itself is fictional
@@ -276,11 +277,23 @@ def _ring_pieces(block, setback, depth, piece, rng):
     xs = np.arange(xmin - ox, xmax, piece)
     ys = np.arange(ymin - oy, ymax, piece)
     gx, gy = np.meshgrid(xs, ys)
-    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + piece, gy.ravel() + piece)
-    boxes = boxes[shapely.intersects(boxes, ring)]
-    parts = shapely.get_parts(shapely.intersection(boxes, ring))
+    x0, y0 = gx.ravel(), gy.ravel()
+    boxes = shapely.box(x0, y0, x0 + piece, y0 + piece)
+    shapely.prepare(ring)
+    hit = shapely.intersects(ring, boxes)
+    return _clipped(boxes[hit], ring, 40.0)
+
+
+def _clipped(boxes: np.ndarray, area, min_area: float) -> list:
+    """The polygons of ``boxes`` ∩ ``area`` (prepared) larger than ``min_area`` m². A box inside ``area`` is kept
+    as GEOS's intersection would give it (clockwise from its lower-left corner), without the overlay: the same
+    coordinates, bit for bit, five times faster for the demo's detached houses."""
+    inside = shapely.contains_properly(area, boxes)
+    parts = shapely.box(*shapely.bounds(boxes).T, ccw=False)
+    parts[~inside] = shapely.intersection(boxes[~inside], area)
+    parts = shapely.get_parts(parts)
     parts = parts[shapely.get_type_id(parts) == 3]
-    return list(parts[shapely.area(parts) > 40])
+    return list(parts[shapely.area(parts) > min_area])
 
 
 def _scatter_boxes(block, setback, spacing, size, rng):
@@ -295,15 +308,12 @@ def _scatter_boxes(block, setback, spacing, size, rng):
     gx, gy = np.meshgrid(xs, ys)
     px = gx.ravel() + rng.uniform(-spacing * 0.12, spacing * 0.12, gx.size)
     py = gy.ravel() + rng.uniform(-spacing * 0.12, spacing * 0.12, gy.size)
+    shapely.prepare(interior)
     inside = shapely.contains_xy(interior, px, py)
     px, py = px[inside], py[inside]
     w = rng.uniform(size[0], size[1], len(px)) / 2
     h = rng.uniform(size[0], size[1], len(px)) / 2 * rng.uniform(0.7, 1.0, len(px))
-    boxes = shapely.box(px - w, py - h, px + w, py + h)
-    parts = shapely.intersection(boxes, interior)
-    parts = shapely.get_parts(parts)
-    parts = parts[shapely.get_type_id(parts) == 3]
-    return list(parts[shapely.area(parts) > 25])
+    return _clipped(shapely.box(px - w, py - h, px + w, py + h), interior, 25.0)
 
 
 def _buildings(town: _Town) -> gpd.GeoDataFrame:
@@ -743,8 +753,18 @@ def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 
     return DemoSources(folder, landsat, bdtopo, landcover, population)
 
 
-def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress: Progress | None = None) -> Path:
-    """Generate the demo sources inside ``out/sources`` and build the territory ``out`` atomically.
+def build_demo(
+    out: str | Path,
+    size_km: float = 5.0,
+    seed: int = 2154,
+    progress: Progress | None = None,
+    published: Callable[[Path], None] | None = None,
+) -> Path:
+    """Generate the demo sources inside ``out/sources``, build the territory ``out`` atomically, then add the
+    demo's further layers to it (summers and completed works to monitor, the night layer, the crèches) as
+    ``python -m ilots monitor``, ``night`` and ``facilities --save`` add them to a territory in use, each written
+    atomically. ``published(out)`` is called in between: the territory can be shown from then on (the dashboard
+    draws its first map while the layers are added).
 
     ``size_km`` is the side of the synthetic town, from 1 to 50 km."""
     progress = progress or noop
@@ -762,15 +782,38 @@ def build_demo(out: str | Path, size_km: float = 5.0, seed: int = 2154, progress
             synthetic=True,
         )
 
-    def monitoring(folder: Path) -> None:
-        progress("Étés de suivi et réalisations de démonstration", 0.97)
-        add_monitoring_demo(folder, seed=seed)
-        progress("Couche de nuit de démonstration (Sentinel-3 et LCZ synthétiques)", 0.99)
-        add_night_demo(folder, seed=seed)
-        add_creches_demo(folder, seed=seed)
-
     command = ["python", "-m", "ilots", "demo", "--out", str(out), "--size-km", str(size_km), "--seed", str(seed)]
-    return build_territory(sources, out, progress, command=command, finish=monitoring)
+    path = build_territory(sources, out, within(progress, 0.0, 0.9), command=command)
+    if published is not None:
+        published(path)
+    progress("Étés de suivi et réalisations de démonstration", 0.9)
+    add_monitoring_demo(path, seed=seed)
+    progress("Couche de nuit de démonstration (Sentinel-3 et LCZ synthétiques)", 0.97)
+    add_night_demo(path, seed=seed)
+    add_creches_demo(path, seed=seed)
+    progress("Territoire de démonstration prêt", 1.0)
+    return path
+
+
+def demo_worker(out: str, size_km: float = 5.0, emit=None) -> None:
+    """:func:`build_demo` for a worker process (the dashboard prepares the demo in one when its server starts):
+    each stage, ``("ready", "", None)`` once the territory is published, then done or a French error, told to
+    ``emit`` (by default JSON lines on stdout, :func:`ilots.worker.run_reporting`)."""
+    from .worker import run_reporting, to_stdout
+
+    emit = emit or to_stdout
+
+    def ready(path: Path) -> None:
+        emit("ready", "", None)
+        import os
+
+        if hasattr(os, "nice"):
+            os.nice(10)
+
+    def task(progress: Progress) -> None:
+        build_demo(out, size_km=size_km, progress=progress, published=ready)
+
+    run_reporting(task, emit)
 
 
 # -- Monitoring: several summers and three completed projects with known effects ------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -15,19 +14,16 @@ import streamlit as st
 from ilots import fr
 from ilots.errors import IlotsError
 from ilots.store import MANIFEST, MODEL, Territory, list_territories, load_territory
+from ui import jobs
+from ui.jobs import DEMO_FOLDER, data_dir, progress_bar  # noqa: F401 — progress_bar: the pages' one bar
 from ui.navigation import through_navigation
+from ui.text import md_escape
 
 APP_ROOT = Path(__file__).resolve().parents[1]
 
 through_navigation()  # a first visit straight to a page URL reruns through dashboard.py
 
-DEMO_FOLDER = "demo"
 SYNTHETIC_BANNER = "Données synthétiques : « Îlotville » est une ville fictive générée pour la démonstration."
-
-
-def data_dir() -> Path:
-    """Folder of prepared territories (``ILOTS_DATA_DIR``, default ``data/`` beside the app)."""
-    return Path(os.environ.get("ILOTS_DATA_DIR", APP_ROOT / "data"))
 
 
 def _setting(env: str, secret: str) -> str | None:
@@ -69,47 +65,6 @@ def _load(path: str, mtime: float) -> Territory:
 def load(path: Path) -> Territory:
     """Load a territory once per version on disk (keyed on the manifest's modification time)."""
     return _load(str(path), (path / MANIFEST).stat().st_mtime)
-
-
-def progress_bar(text: str, prefix: str = ""):
-    """An ``st.progress`` bar and the library's ``progress(message, fraction)`` callback that moves it
-    (:mod:`ilots.progress`): each line is « prefix » then the stage in lower case, « … » while it is not
-    finished; an unknown fraction (None) leaves the bar where it was."""
-    bar = st.progress(0.0, text=text)
-    shown = [0.0]
-
-    def report(message: str, fraction: float | None) -> None:
-        if fraction is not None:
-            shown[0] = min(max(float(fraction), 0.0), 1.0)
-        line = f"{message[:1].lower()}{message[1:]}" if prefix else message
-        bar.progress(shown[0], text=f"{prefix}{line}{'…' if shown[0] < 1 else ''}")
-
-    return bar, report
-
-
-def ensure_demo() -> None:
-    """Build the demo territory, with a progress bar, when no territory is prepared yet."""
-    root = data_dir()
-    if list_territories(root):
-        return
-    from ilots.demo import build_demo  # the builder and its readers load only when a demo is to be built
-
-    size = float(os.environ.get("ILOTS_DEMO_SIZE_KM", "5"))
-    bar, progress = progress_bar(
-        "Première ouverture : préparation du territoire de démonstration…", "Première ouverture, étape 1 sur 2 — "
-    )
-    try:
-        build_demo(root / DEMO_FOLDER, size_km=size, progress=progress)
-    except IlotsError as exc:
-        st.error(f"Le territoire de démonstration n'a pas pu être préparé : {exc}")
-        st.stop()
-    except OSError:
-        st.error(
-            f"Le territoire de démonstration n'a pas pu être écrit dans {root} (disque plein, en lecture "
-            "seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR."
-        )
-        st.stop()
-    bar.empty()
 
 
 def territory_label(path: Path) -> str:
@@ -159,8 +114,10 @@ def _chosen_name(paths: list[Path]) -> str:
 def select_territory() -> Territory:
     """Sidebar selector over every territory under the data folder. The choice stays for the whole session,
     on every page, and is written in the URL (``?territoire=<dossier>``)."""
-    ensure_demo()
     paths = list_territories(data_dir())
+    if not paths:  # a page run without the navigation's wait (ui/navigation.run)
+        jobs.ensure_demo()
+        paths = list_territories(data_dir())
     labels = {p.name: territory_label(p) for p in paths}
     current = _chosen_name(paths)
     names = list(labels)
@@ -295,57 +252,6 @@ def _model(path: str, territory_mtime: float, model_mtime: float, _progress=None
     return ensure_model(load(Path(path)), progress=_progress)
 
 
-class _FitJob:
-    """A territory's model fitted in a worker process (``ilots.analysis.fit_worker`` in a fresh interpreter), so
-    that the fit neither holds the server's interpreter lock nor slows the pages drawn meanwhile; a thread relays
-    its stages (JSON lines). Only plain attributes cross threads; the page polls them."""
-
-    def __init__(self) -> None:
-        self.message, self.fraction = "Démarrage", 0.0
-        self.done = threading.Event()
-        self.error: IlotsError | None = None
-
-    def run(self, path: str) -> None:
-        import json
-        import subprocess
-        import sys
-
-        # not multiprocessing: its spawn would re-import the running Streamlit script (dashboard.py) in the worker
-        # (``python -c`` in the app's folder: ilots imports from there, installed or not)
-        code = "import sys; from ilots.analysis import fit_worker; fit_worker(sys.argv[1])"
-        ended = False
-        try:
-            command = [sys.executable, "-c", code, path]
-            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=APP_ROOT) as worker:
-                for line in worker.stdout:
-                    try:
-                        kind, message, fraction = json.loads(line)
-                    except ValueError:
-                        continue  # a library's own print: not ours
-                    if kind == "stage":
-                        self.message = message
-                        if fraction is not None:
-                            self.fraction = min(max(float(fraction), 0.0), 1.0)
-                    elif kind == "error":
-                        self.error, ended = IlotsError(message), True
-                    elif kind == "done":
-                        ended = True
-            if not ended:
-                self.error = IlotsError("le calcul du modèle s'est arrêté sans résultat (mémoire insuffisante ?)")
-        except OSError as exc:
-            self.error = IlotsError(f"le calcul du modèle n'a pas pu démarrer ({exc.strerror or exc})")
-        finally:
-            self.done.set()
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _fit_job(path: str, territory_mtime: float) -> _FitJob:
-    """The one background fit of this territory version in this server process, started on first demand."""
-    job = _FitJob()
-    threading.Thread(target=job.run, args=(path,), name="ilots-fit", daemon=True).start()
-    return job
-
-
 def _fit_prefix(terr: Territory) -> str:
     step = "étape 2 sur 2 — " if terr.manifest.get("synthetic") else ""
     return f"Ajustement du modèle de chaleur, {step}"
@@ -358,7 +264,7 @@ def model(terr: Territory, wait: bool = True):
     shows one French sentence and stops the page (others still work)."""
     try:
         if not (terr.path / MODEL).exists():
-            job = _fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
+            job = jobs.fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
             if not job.done.is_set():
                 if not wait:
                     return None
@@ -369,7 +275,7 @@ def model(terr: Territory, wait: bool = True):
                     progress(job.message, job.fraction)
                 bar.empty()
             if job.error is not None:
-                _fit_job.clear()  # a later visit tries again
+                jobs.fit_job.clear()  # a later visit tries again
                 raise job.error
         return _model(*_version(terr))
     except IlotsError as exc:
@@ -387,7 +293,7 @@ def observed_while_fitting(terr: Territory) -> bool:
     and nothing drawn, once the model is there."""
     if model(terr, wait=False) is not None:
         return False
-    job = _fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
+    job = jobs.fit_job(str(terr.path), (terr.path / MANIFEST).stat().st_mtime)
     prefix = _fit_prefix(terr)
 
     @st.fragment(run_every=1.0)
@@ -793,14 +699,6 @@ def french_table(frame, formats: dict | None = None):
     for col in frame.columns:
         f = formats.get(col, default)
         out[col] = [("—" if v is None or (isinstance(v, float) and pd.isna(v)) else f(v)) for v in frame[col]]
-    return out
-
-
-def md_escape(text: str) -> str:
-    """Text from data, safe inside Markdown (no links, images, emphasis or HTML)."""
-    out = str(text)
-    for ch in "\\`*_{}[]()#+-.!|<>~$:":
-        out = out.replace(ch, "\\" + ch)
     return out
 
 

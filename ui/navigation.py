@@ -13,6 +13,7 @@ APP_ROOT = Path(__file__).resolve().parents[1]
 PAGES_DIR = APP_ROOT / "pages"
 _NAVIGATED = "_ilots_navigation"  # session-state marker set by dashboard.py before it runs a page
 
+NEW_TERRITORY = "Nouveau territoire"  # the one page that needs no territory
 # (section, file in pages/, title, icon); the first page is the home page.
 PAGES = (
     ("Comprendre", "overview.py", "Vue d'ensemble", ":material/dashboard:"),
@@ -23,7 +24,7 @@ PAGES = (
     ("Agir", "cafe.py", "Café IA", ":material/groups:"),
     ("Agir", "monitoring.py", "Suivi des réalisations", ":material/monitoring:"),
     ("Données", "transparency.py", "Données et transparence", ":material/verified:"),
-    ("Données", "new_territory.py", "Nouveau territoire", ":material/upload_file:"),
+    ("Données", "new_territory.py", NEW_TERRITORY, ":material/upload_file:"),
 )
 
 # French for the whole page (Streamlit's template says lang="en"; its few fixed English labels are translated
@@ -59,9 +60,15 @@ def pages() -> dict[str, list]:
 
 
 def run() -> None:
-    """Run the page the URL asks for, through the dashboard's navigation (called by dashboard.py only)."""
+    """Run the page the URL asks for, through the dashboard's navigation (called by dashboard.py only). At first
+    start, pages that show a territory first wait for the demo (ui/jobs.py), before their own modules load."""
+    from ui.jobs import ensure_demo
+
     st.session_state[_NAVIGATED] = True
-    st.navigation(pages()).run()
+    page = st.navigation(pages())
+    if page.title != NEW_TERRITORY:
+        ensure_demo(first_view=page.title == PAGES[0][2])
+    page.run()
 
 
 def through_navigation() -> None:

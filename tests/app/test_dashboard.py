@@ -44,16 +44,10 @@ def test_demo_is_built_on_first_start(tmp_path, monkeypatch):
 
 
 def test_unwritable_data_folder_is_a_clear_message(tmp_path, monkeypatch):
-    """A read-only disk (staged: the session runs as root) gives a French message, not a crash."""
-    import errno
-
-    from ilots import demo
-
-    def read_only(*args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system")
-
-    monkeypatch.setattr(demo, "build_demo", read_only)  # ui.common imports it when a demo is to be built
-    monkeypatch.setenv("ILOTS_DATA_DIR", str(tmp_path / "data"))
+    """A data folder that cannot be created or written (staged: its parent is a file, since the session runs as
+    root) gives a French message before any worker starts, not a crash."""
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("ILOTS_DATA_DIR", str(tmp_path / "file" / "data"))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     assert not at.exception
     assert any("ILOTS_DATA_DIR" in e.value and "lecture seule" in e.value for e in at.error)

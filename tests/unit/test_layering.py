@@ -9,6 +9,8 @@ FLOORS = {
     "errors": set(),
     "fr": set(),
     "progress": set(),
+    "folders": set(),
+    "worker": {"errors", "progress"},
     "crs": {"errors"},
     "sources": {"errors", "fr", "crs", "sources"},
     "wkb_source": set(),
@@ -17,7 +19,7 @@ FLOORS = {
     "features": {"errors", "sources", "zonal", "footprint"},
     "footprint": {"zonal"},
     "feature_table": {"errors", "features", "footprint", "sources"},
-    "store": {"errors", "zonal", "fr", "sources"},
+    "store": {"errors", "zonal", "fr", "sources", "folders"},
     "build": {
         "errors",
         "crs",
@@ -31,7 +33,19 @@ FLOORS = {
         "search",
         "progress",
     },
-    "demo": {"errors", "build", "store", "progress", "footprint", "restat", "sources", "zonal", "night", "facilities"},
+    "demo": {
+        "errors",
+        "build",
+        "store",
+        "progress",
+        "footprint",
+        "restat",
+        "sources",
+        "zonal",
+        "night",
+        "facilities",
+        "worker",
+    },
     "model": {"errors", "fr", "features", "footprint", "progress"},
     "risk": set(),
     "explain": {"fr", "model"},
@@ -50,6 +64,7 @@ FLOORS = {
         "sources",
         "facilities",
         "night",
+        "worker",
     },
     "tiles": {"errors"},
     "maps": {"fr", "risk", "monitor", "night", "facilities", "tiles"},
@@ -59,7 +74,7 @@ FLOORS = {
     "impact": {"fr", "monitor", "staticmap"},
     "search": {"errors"},
     "uploads": {"errors", "sources", "build", "fr"},
-    "fetch": {"errors", "crs", "fr", "sources", "build", "store", "progress"},
+    "fetch": {"errors", "crs", "fr", "sources", "build", "store", "progress", "folders"},
     "scale": {
         "errors",
         "crs",
@@ -161,7 +176,8 @@ def test_viewing_a_page_does_not_load_the_builder():
         "('ilots', 'momepy', 'libpysal', 'rioxarray', 'exactextract', 'sklearn', 'dask'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert set(out.stdout.strip().split(",")) <= {"ilots", "ilots.errors", "ilots.fr", "ilots.store"}, out.stdout
+    light = {"ilots", "ilots.errors", "ilots.fr", "ilots.store", "ilots.folders"}
+    assert set(out.stdout.strip().split(",")) <= light, out.stdout
 
 
 def test_pages_import_only_the_library_and_the_shared_ui_package():
