@@ -141,6 +141,17 @@ def demo_in_progress(out: str) -> WorkerJob | None:
     return job if job is not None and not job.done.is_set() else None
 
 
+def demo_preparation(root: Path) -> WorkerJob | None:
+    """The demo preparation to wait for under ``root``: the one running in this server, else one started now when
+    ``root`` holds no territory; None when territories are there and none is being prepared. Raises
+    :class:`IlotsError` (a bad ``ILOTS_DEMO_SIZE_KM``) or :class:`OSError` (``root`` cannot be written)."""
+    out = str(root / DEMO_FOLDER)
+    job = demo_in_progress(out)
+    if job is None and not list_territories(root):
+        job = demo_job(out, demo_size_km())
+    return job
+
+
 def progress_bar(text: str, prefix: str = ""):
     """An ``st.progress`` bar and the library's ``progress(message, fraction)`` callback that moves it
     (:mod:`ilots.progress`): each line is « prefix » then the stage in lower case, « … » while it is not
@@ -164,21 +175,19 @@ def ensure_demo(first_view: bool = False) -> None:
     monitoring, night and crèches layers, added just after. Meanwhile the maps' modules load here."""
     root = data_dir()
     out = root / DEMO_FOLDER
-    job = demo_in_progress(str(out))
+    try:
+        job = demo_preparation(root)
+    except IlotsError as exc:
+        st.error(f"Le territoire de démonstration n'a pas pu être préparé : {md_escape(exc)}")
+        st.stop()
+    except OSError:
+        st.error(
+            f"Le territoire de démonstration n'a pas pu être écrit dans {md_escape(root)} (disque plein, en "
+            "lecture seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR."
+        )
+        st.stop()
     if job is None:
-        if list_territories(root):
-            return
-        try:
-            job = demo_job(str(out), demo_size_km())
-        except IlotsError as exc:
-            st.error(f"Le territoire de démonstration n'a pas pu être préparé : {md_escape(exc)}")
-            st.stop()
-        except OSError:
-            st.error(
-                f"Le territoire de démonstration n'a pas pu être écrit dans {md_escape(root)} (disque plein, en "
-                "lecture seule ou droits insuffisants) : vérifiez le dossier ou définissez ILOTS_DATA_DIR."
-            )
-            st.stop()
+        return
     awaited = job.ready if first_view else job.done
     if not awaited.is_set():
         bar, progress = progress_bar(

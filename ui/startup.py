@@ -14,20 +14,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ilots.errors import IlotsError
-from ilots.folders import MANIFEST, is_territory, list_territories
-from ui.jobs import DEMO_FOLDER, WorkerJob, data_dir, demo_job, demo_size_km, fit_job
+from ilots.folders import MANIFEST, is_territory
+from ui.jobs import DEMO_FOLDER, WorkerJob, data_dir, demo_preparation, fit_job
 
 
 def prepare_demo(root: Path, started: list[WorkerJob]) -> None:
     """With no territory under ``root``: prepare the demo (and wait for it), then start its model's fit. Each job
     started is appended to ``started`` (stopped with the server)."""
-    if list_territories(root):
+    try:
+        job = demo_preparation(root)
+    except (IlotsError, OSError):
+        return  # the first visit says why (ui/jobs.ensure_demo)
+    if job is None:
         return
     out = root / DEMO_FOLDER
-    try:
-        job = demo_job(str(out), demo_size_km())
-    except (IlotsError, OSError):
-        return  # the first visit says why (ui/common.ensure_demo)
     started.append(job)
     job.done.wait()
     if job.error is None and is_territory(out):

@@ -53,7 +53,7 @@ def test_the_server_start_imports_nothing_heavy():
     """What the server imports to start (dashboard.py as a module, its lifespan, the jobs) loads no geodata stack:
     listing territories must not cost a second before the worker starts."""
     code = (
-        "import sys, runpy; sys.path.insert(0, '.'); import dashboard, ui.startup, ui.jobs; "
+        "import sys; sys.path.insert(0, '.'); import dashboard, ui.startup, ui.jobs; "
         "print([m for m in ('geopandas', 'pandas', 'rasterio', 'shapely', 'ilots.store') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
