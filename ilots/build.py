@@ -406,7 +406,9 @@ def read_vector_layers(
         raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study), "Bâtiments")
         buildings = impute_heights(normalise_buildings(raw)) if not raw.empty else None
         if buildings is not None:
-            known_where = shapely.convex_hull(shapely.union_all(buildings.geometry.values)).buffer(20.0)
+            # the hull of the footprints as a collection: the same polygon as the hull of their union, without
+            # the union (0.2 s for Lyon's 2,576 buildings, most of that build's vector reading)
+            known_where = shapely.convex_hull(shapely.geometrycollections(buildings.geometry.values)).buffer(20.0)
     return bd, buildings, known_where
 
 

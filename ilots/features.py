@@ -334,9 +334,16 @@ def distance_to(blocks: gpd.GeoDataFrame, targets: gpd.GeoDataFrame | gpd.GeoSer
     if geoms is None or len(geoms) == 0:
         return pd.Series(np.nan, index=blocks.index)
     tree = shapely.STRtree(geoms.values)
-    (src, _), dist = tree.query_nearest(blocks.geometry.values, return_distance=True, all_matches=False)
+    shapes = blocks.geometry.values
     out = np.full(len(blocks), np.nan)
-    out[src] = dist
+    # blocks touching a target are at 0 m: an intersection test settles them at a fraction of the cost of a
+    # nearest-distance search against large traced polygons (Lyon: 102 of 185 IRIS touch a green space)
+    hit, _ = tree.query(shapes, predicate="intersects")
+    out[hit] = 0.0
+    rest = np.flatnonzero(np.isnan(out) & ~shapely.is_missing(shapes) & ~shapely.is_empty(shapes))
+    if len(rest):
+        (src, _), dist = tree.query_nearest(shapes[rest], return_distance=True, all_matches=False)
+        out[rest[src]] = dist
     return pd.Series(out, index=blocks.index)
 
 

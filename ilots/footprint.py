@@ -198,12 +198,14 @@ def matched_shares(
     shares: dict[str, xr.DataArray],
     sigma_m: float = THERMAL_PSF_SIGMA_M,
     clip: tuple[float, float] | None = (0.0, 1.0),
+    weights: dict | None = None,
 ) -> pd.DataFrame:
     """Footprint-matched columns (``<name>_fp``) for each raster in ``shares``: the coverage-weighted block
     mean of the share blurred like the thermal band. NaN where the block's own value ``exact[name]`` is NaN
-    (the source does not cover it). Rasters on the same grid share one set of coverage weights."""
+    (the source does not cover it). Rasters on the same grid share one set of coverage weights, kept in
+    ``weights`` (a dict, by grid) when the caller passes one for further calls with the same blocks."""
     out = pd.DataFrame(index=blocks.index)
-    weights: dict[tuple, object] = {}
+    weights = {} if weights is None else weights
     norms: dict = {}
     for name, share in shares.items():
         key = (share.shape, tuple(share.rio.transform())[:6])
@@ -257,7 +259,8 @@ def block_footprint_features(
         if "impervious_frac" in present and {"building_coverage", "road_frac"} <= set(used):
             both = np.clip(rasters["building_coverage"].values + rasters["road_frac"].values, 0.0, 1.0)
             rasters["impervious_frac"] = grid.copy(data=both)
-    out = matched_shares(blocks, exact, rasters, sigma_m)
+    weights: dict = {}  # NDVI is often on the land cover's grid (Sentinel-2 and WorldCover): one set of weights
+    out = matched_shares(blocks, exact, rasters, sigma_m, weights=weights)
     if ndvi is not None and "ndvi_mean" in present:
-        out = out.join(matched_shares(blocks, exact, {"ndvi_mean": ndvi}, sigma_m, clip=(-1.0, 1.0)))
+        out = out.join(matched_shares(blocks, exact, {"ndvi_mean": ndvi}, sigma_m, clip=(-1.0, 1.0), weights=weights))
     return out

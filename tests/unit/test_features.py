@@ -84,6 +84,26 @@ def test_distance_to_nearest_target_from_block_edge():
     assert distance_to(blocks_2(), gpd.GeoSeries([], crs=2154)).isna().all()
 
 
+def test_distance_settles_touching_blocks_at_zero_and_searches_the_rest_as_before():
+    """Issue 14 §1: blocks touching a target get 0 m from an intersection test; every distance is the brute-force
+    minimum over the targets, and missing or empty blocks stay unknown (NaN), never 0."""
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(0, 2_000, 60), rng.uniform(0, 2_000, 60)
+    blocks = gpd.GeoDataFrame(
+        geometry=list(shapely.box(x, y, x + rng.uniform(20, 200, 60), y + rng.uniform(20, 200, 60))) + [None],
+        crs=2154,
+    )
+    blocks.loc[len(blocks)] = [shapely.Polygon()]
+    cx, cy = rng.uniform(0, 2_000, 25), rng.uniform(0, 2_000, 25)
+    targets = gpd.GeoSeries(shapely.buffer(shapely.points(cx, cy), rng.uniform(10, 150, 25)), crs=2154)
+    d = distance_to(blocks, targets)
+    expected = [
+        np.nan if g is None or g.is_empty else min(shapely.distance(g, t) for t in targets) for g in blocks.geometry
+    ]
+    np.testing.assert_allclose(d.to_numpy(), expected, rtol=0, atol=1e-9)
+    assert (d == 0).sum() >= 5 and d.iloc[-2:].isna().all()
+
+
 def test_small_groups_are_dropped_before_tracing_with_the_same_polygons_kept():
     """Issue 14 §1: pixel groups under the minimum area are not traced; what is kept is what tracing all gave."""
     rng = np.random.default_rng(3)

@@ -95,6 +95,25 @@ def test_build_helper_matches_land_cover_and_vectors_and_keeps_missing_unknown()
     assert out["grass_frac_fp"].to_numpy() == pytest.approx(0.0)
 
 
+def test_ndvi_on_the_land_cover_grid_shares_its_coverage_weights(monkeypatch):
+    """Issue 14 §1: NDVI on the land cover's grid (Sentinel-2 beside WorldCover, as Lyon's) reuses the land
+    cover's coverage weights instead of computing them again (0.1 s of exactextract for Lyon), same values."""
+    import ilots.footprint as fp
+
+    blocks = _grid_blocks(100.0, 300.0)
+    classes = np.full((60, 60), 50, dtype="uint8")
+    classes[25:35, 25:35] = 10
+    landcover = make_raster(classes, res=RES, x0=599_850.0, y0=6_500_450.0)
+    ndvi = make_raster(np.linspace(-0.2, 0.9, 3600).reshape(60, 60), res=RES, x0=599_850.0, y0=6_500_450.0)
+    exact = pd.DataFrame({"tree_frac": 0.1, "ndvi_mean": 0.3}, index=blocks.index)
+    calls = []
+    monkeypatch.setattr(fp, "coverage_weights", lambda grid, b: calls.append(grid.shape) or coverage_weights(grid, b))
+    out = block_footprint_features(blocks, exact, landcover, {"tree_frac": [10]}, ndvi, {})
+    assert calls == [(60, 60)]
+    alone = matched_shares(blocks, exact, {"ndvi_mean": ndvi}, clip=(-1.0, 1.0))
+    pd.testing.assert_series_equal(out["ndvi_mean_fp"], alone["ndvi_mean_fp"], check_exact=True)
+
+
 def _synthetic_town(side_m: float, seed: int = 0) -> gpd.GeoDataFrame:
     """Square blocks over 4 km with a 10 m tree field of patches ~50–150 m; the surface temperature is
     linear in tree cover (truth TREE_EFFECT_C), seen through the sensor's Gaussian blur, plus smooth noise."""
