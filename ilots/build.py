@@ -39,6 +39,7 @@ from .sources.population import read_population
 from .sources.rasters import (
     DateComposite,
     LstLayer,
+    clip_box,
     composite_dates,
     raster_bounds,
     read_class_raster,
@@ -321,7 +322,7 @@ class SharedSources:
             if da is None:
                 return None
             try:
-                return da.rio.clip_box(*box)
+                return clip_box(da, box)
             except Exception:  # no pixel there: keep the whole raster, the zonal code copes
                 return da
 

@@ -119,16 +119,33 @@ def _merged_features(per_tile: list[dict]) -> dict:
     return merged
 
 
-def _holds(tile: tuple, study: tuple, points: gpd.GeoSeries) -> np.ndarray:
-    """Which ``points`` belong to ``tile``: inside it, or beyond the study area's edge where the tile lies on it
-    (a block or building read across the study's edge has its representative point outside every tile)."""
+def _tile_box(tile: tuple, study: tuple) -> tuple[float, float, float, float]:
+    """``tile`` opened out to infinity on each side where it lies on the study area's edge: a block or building
+    read across the study's edge has its representative point outside every tile, and belongs to the edge tile."""
     eps = 1e-6
-    x0 = -np.inf if tile[0] <= study[0] + eps else tile[0]
-    y0 = -np.inf if tile[1] <= study[1] + eps else tile[1]
-    x1 = np.inf if tile[2] >= study[2] - eps else tile[2]
-    y1 = np.inf if tile[3] >= study[3] - eps else tile[3]
-    x, y = points.x.to_numpy(), points.y.to_numpy()
-    return (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+    return (
+        -np.inf if tile[0] <= study[0] + eps else tile[0],
+        -np.inf if tile[1] <= study[1] + eps else tile[1],
+        np.inf if tile[2] >= study[2] - eps else tile[2],
+        np.inf if tile[3] >= study[3] - eps else tile[3],
+    )
+
+
+def _holds(tile: tuple, study: tuple, geoms: gpd.GeoSeries) -> np.ndarray:
+    """Which ``geoms`` belong to ``tile``: those whose representative point is in its box (:func:`_tile_box`,
+    left and bottom edges included). The point lies in the geometry's bounding box, so a box wholly inside or
+    wholly outside settles it; the point is computed only for the geometries across an edge (a few percent:
+    1.2 million buildings at 1,000 km², where it cost 2 s)."""
+    x0, y0, x1, y1 = _tile_box(tile, study)
+    b = shapely.bounds(np.asarray(geoms.values))
+    inside = (b[:, 0] >= x0) & (b[:, 2] < x1) & (b[:, 1] >= y0) & (b[:, 3] < y1)
+    outside = (b[:, 2] < x0) | (b[:, 0] >= x1) | (b[:, 3] < y0) | (b[:, 1] >= y1)
+    held = inside.copy()
+    across = np.flatnonzero(~inside & ~outside & ~np.isnan(b[:, 0]))  # an empty geometry (NaN box) is held nowhere
+    if len(across):
+        xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(geoms.values)[across]))
+        held[across] = (xy[:, 0] >= x0) & (xy[:, 0] < x1) & (xy[:, 1] >= y0) & (xy[:, 1] < y1)
+    return held
 
 
 def _count_buildings(buildings: gpd.GeoDataFrame | None, tile: tuple, study: tuple) -> dict[str, int]:
@@ -136,7 +153,7 @@ def _count_buildings(buildings: gpd.GeoDataFrame | None, tile: tuple, study: tup
     tile), counted by height source."""
     if buildings is None or buildings.empty:
         return {}
-    mine = buildings[_holds(tile, study, buildings.geometry.representative_point())]
+    mine = buildings[_holds(tile, study, buildings.geometry)]
     return {kind: int(n) for kind, n in mine["height_source"].value_counts().items()}
 
 
@@ -166,8 +183,7 @@ def _own_blocks(
             blocks, source = territory_blocks(inputs, bd, crs, bounds, area_geom)
         except (NoOverlapError, BuildError, EmptyFileError):
             return None, "roads", widened  # nothing to build in this tile (no road, none of the user's blocks)
-        pts = blocks.geometry.representative_point()
-        own = blocks[_holds(tile, study, pts)]
+        own = blocks[_holds(tile, study, blocks.geometry)]
         if not _cut_by_halo(own, halo, study) or halo == tuple(study):
             return own, source, widened
         h *= 2

@@ -7,6 +7,7 @@ native resolution. Missing values are NaN in float rasters and 0 in class raster
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -236,6 +237,27 @@ def to_working_grid(
         except Exception as exc:  # rioxarray raises its own NoDataInBounds / OneDimensionalRaster
             raise NoOverlapError("Le raster ne recouvre pas la zone d'étude.") from exc
     return out
+
+
+def clip_box(da: xr.DataArray, box: tuple[float, float, float, float]) -> xr.DataArray:
+    """``da`` cut to ``box`` (minx, miny, maxx, maxy, in its CRS) on the same pixel grid: the pixels, coordinates
+    and transform of rioxarray's ``clip_box``, as a view rather than a copy, with the transform worked out twice
+    instead of about ten times (each costs milliseconds through xarray's indexing: a tiled build cuts its rasters
+    for every tile). Edge cases (a cut of one pixel or none, a rotated grid) go to rioxarray, which handles them."""
+    t = da.rio.transform(recalc=True)
+    if da.ndim != 2 or da.rio.x_dim != "x" or da.rio.y_dim != "y" or t.b or t.d or t.e > 0:
+        return da.rio.clip_box(*box)
+    window = rasterio.windows.from_bounds(*box, transform=t)
+    (r0, r1), (c0, c1) = window.toranges()
+    rows = slice(max(math.floor(r0), 0), max(math.ceil(r1), 0))
+    cols = slice(max(math.floor(c0), 0), max(math.ceil(c1), 0))
+    height, width = len(range(*rows.indices(da.shape[0]))), len(range(*cols.indices(da.shape[1])))
+    if height <= 1 or width <= 1:
+        return da.rio.clip_box(*box)
+    sub = da.isel(y=rows, x=cols).copy(deep=False)  # new coordinate variables and attributes; the pixels shared
+    sub.rio.write_transform(sub.rio.transform(recalc=True), inplace=True)
+    sub.encoding = dict(da.encoding)
+    return sub
 
 
 def date_from_name(name: str) -> dt.date | None:

@@ -142,6 +142,40 @@ def test_tiles_are_equal_and_leave_no_sliver():
     assert _tiles((0.0, 0.0, 300.0, 300.0), 5_000.0) == [(0.0, 0.0, 300.0, 300.0)]
 
 
+def test_a_tile_holds_what_its_representative_point_says_computing_it_only_across_its_edges():
+    """Issue 14 §3: which tile holds a building or block is decided from its bounding box where the box is wholly
+    inside or outside the tile, and from its representative point only across an edge: the same rule as the point
+    everywhere, every geometry in exactly one tile, an empty one in none."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from ilots.scale.tiled import _holds, _tile_box, _tiles
+
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-50, 1_050, 3_000), rng.uniform(-50, 1_050, 3_000)
+    w, h = rng.uniform(2, 60, 3_000), rng.uniform(2, 60, 3_000)
+    shapes = list(shapely.box(x, y, x + w, y + h))
+    shapes[:200] = [
+        shapely.Polygon([(a, b), (a + 40, b), (a + 40, b + 5), (a + 5, b + 5), (a + 5, b + 40), (a, b + 40)])
+        for a, b in zip(x[:200], y[:200], strict=True)
+    ]  # L-shapes: the point is not the box's centre
+    shapes[200:203] = [shapely.box(250.0, 100.0, 260.0, 110.0), shapely.box(245.0, 0.0, 250.0, 5.0), shapely.Polygon()]
+    geoms = gpd.GeoSeries(shapes, crs=2154)
+    study = (0.0, 0.0, 1_000.0, 1_000.0)
+    pts = [g.representative_point() for g in geoms]
+    px = np.array([np.nan if p.is_empty else p.x for p in pts])  # NaN for the empty polygon
+    py = np.array([np.nan if p.is_empty else p.y for p in pts])
+    held = np.zeros(len(geoms), dtype=int)
+    for tile in _tiles(study, 250.0):
+        x0, y0, x1, y1 = _tile_box(tile, study)
+        by_point = (px >= x0) & (px < x1) & (py >= y0) & (py < y1)
+        mine = _holds(tile, study, geoms)
+        assert (mine == by_point).all(), tile
+        held += mine
+    assert (np.delete(held, 202) == 1).all() and held[202] == 0  # once each; the empty polygon nowhere
+
+
 def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
     args = ["build", "--quiet", "--name", "Îlotville", "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)]
     assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1", "--workers", "2"]) == 0

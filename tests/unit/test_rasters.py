@@ -126,3 +126,40 @@ def test_a_warmer_date_covering_half_the_area_makes_no_false_hot_spot():
 )
 def test_date_from_name(name, expected):
     assert date_from_name(name) == expected
+
+
+def test_clip_box_cuts_the_pixels_rioxarray_cuts_as_a_view():
+    """Issue 14 §3: a tile's rasters are cut with the pixels, coordinates, transform and attributes of rioxarray's
+    clip_box, without copying; a class raster whose fill value is NaN (the dates count), which rioxarray refuses
+    to cut, is cut like the others instead of passed whole to every tile."""
+    import xarray as xr
+
+    from ilots.sources.rasters import clip_box
+
+    rng = np.random.default_rng(11)
+    da = make_raster(rng.random((300, 400)).astype("float32"), res=8.021032266848, x0=837_715.05, y0=6_524_881.22)
+    # coordinates described as the build's reprojected rasters have them (clip_box describes them again)
+    da = da.rio.write_nodata(np.nan, encoded=False).rio.write_coordinate_system()
+    x0, y0, x1, y1 = da.rio.bounds()
+    before = (da.spatial_ref.attrs["GeoTransform"], da.rio.transform())
+    for _ in range(60):
+        bx, by = rng.uniform(x0 - 500, x1), rng.uniform(y0 - 500, y1)
+        box = (bx, by, bx + rng.uniform(20, 2_000), by + rng.uniform(20, 2_000))
+        try:
+            expected = da.rio.clip_box(*box)
+        except Exception as exc:  # no pixel in the box: the same refusal
+            with pytest.raises(type(exc)):
+                clip_box(da, box)
+            continue
+        got = clip_box(da, box)
+        xr.testing.assert_identical(got, expected)
+        assert got.rio.transform() == expected.rio.transform() and got.encoding == expected.encoding
+        assert np.shares_memory(got.values, da.values)
+        assert (da.spatial_ref.attrs["GeoTransform"], da.rio.transform()) == before  # the whole raster untouched
+    counts = make_raster(rng.integers(0, 5, (300, 400)).astype("uint8"), res=30.0, x0=800_000.0, y0=6_500_000.0)
+    counts.attrs["_FillValue"] = np.float32("nan")  # as the composite's count of dates carries the LST's
+    box = (801_000.0, 6_493_000.0, 803_000.0, 6_496_000.0)
+    with pytest.raises(ValueError):
+        counts.rio.clip_box(*box)
+    cut = clip_box(counts, box)
+    assert cut.shape == (101, 67) and (cut.values == counts.values[133:234, 33:100]).all()
