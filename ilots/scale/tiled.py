@@ -37,16 +37,17 @@ def _tiles(bounds: tuple[float, float, float, float], tile_m: float) -> list[tup
     return [(xs[i], ys[j], xs[i + 1], ys[j + 1]) for j in range(ny) for i in range(nx)]
 
 
-def _cut_by_halo(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01) -> bool:
-    """Whether a block reaches an edge of ``halo`` that is not an edge of ``study``: it may be cut there."""
+def _sides_cut(blocks: gpd.GeoDataFrame, halo: tuple, study: tuple, eps: float = 0.01) -> tuple[bool, bool, bool, bool]:
+    """Which edges of ``halo`` (left, bottom, right, top) some of ``blocks`` reach, where that edge is not an edge of
+    ``study``: the blocks may be cut there."""
     if blocks.empty:
-        return False
-    b = blocks.geometry.bounds
-    return bool(
-        ((halo[0] > study[0] + eps) & (b["minx"] <= halo[0] + eps)).any()
-        or ((halo[1] > study[1] + eps) & (b["miny"] <= halo[1] + eps)).any()
-        or ((halo[2] < study[2] - eps) & (b["maxx"] >= halo[2] - eps)).any()
-        or ((halo[3] < study[3] - eps) & (b["maxy"] >= halo[3] - eps)).any()
+        return (False, False, False, False)
+    b = shapely.bounds(np.asarray(blocks.geometry.values))
+    return (
+        bool(halo[0] > study[0] + eps and (b[:, 0] <= halo[0] + eps).any()),
+        bool(halo[1] > study[1] + eps and (b[:, 1] <= halo[1] + eps).any()),
+        bool(halo[2] < study[2] - eps and (b[:, 2] >= halo[2] - eps).any()),
+        bool(halo[3] < study[3] - eps and (b[:, 3] >= halo[3] - eps).any()),
     )
 
 
@@ -162,19 +163,19 @@ def _own_blocks(
 ) -> tuple[gpd.GeoDataFrame | None, str, int]:
     """(the blocks whose representative point lies in ``tile``, how they were made, how many times the halo was
     widened): cut from the roads, railways and water read over a halo of ``halo_m`` around the tile (or taken from
-    the user's block file), the halo doubled until none of them reaches its edge. None when the tile has no
-    block (no road there). ``territory``: the working CRS and study bounds of the whole territory."""
+    the user's block file), the halo doubled on each side one of them reaches, until none does. None when the tile
+    has no block (no road there). ``territory``: the working CRS and study bounds of the whole territory."""
     from ..build import study_extent, territory_blocks
     from ..sources.bdtopo import read_bdtopo
 
     crs, study = territory[0].crs, territory[1]
-    h, widened = halo_m, 0
+    margins, widened = [halo_m] * 4, 0  # left, bottom, right, top
     while True:
         halo = (
-            max(tile[0] - h, study[0]),
-            max(tile[1] - h, study[1]),
-            min(tile[2] + h, study[2]),
-            min(tile[3] + h, study[3]),
+            max(tile[0] - margins[0], study[0]),
+            max(tile[1] - margins[1], study[1]),
+            min(tile[2] + margins[2], study[2]),
+            min(tile[3] + margins[3], study[3]),
         )
         try:
             _, bounds, area_geom = study_extent(inputs, TilePass(halo, territory=territory))
@@ -184,9 +185,12 @@ def _own_blocks(
         except (NoOverlapError, BuildError, EmptyFileError):
             return None, "roads", widened  # nothing to build in this tile (no road, none of the user's blocks)
         own = blocks[_holds(tile, study, blocks.geometry)]
-        if not _cut_by_halo(own, halo, study) or halo == tuple(study):
+        cut = _sides_cut(own, halo, study)
+        if not any(cut) or halo == tuple(study):
             return own, source, widened
-        h *= 2
+        # widened only towards the edges a block reaches (one large wood or field rarely spans the tile): at
+        # 1,000 km², 24 of 36 tiles widened, each on all four sides before, re-reading up to 3 times the area
+        margins = [m * 2 if c else m for m, c in zip(margins, cut, strict=True)]
         widened += 1
 
 

@@ -176,6 +176,35 @@ def test_a_tile_holds_what_its_representative_point_says_computing_it_only_acros
     assert (np.delete(held, 202) == 1).all() and held[202] == 0  # once each; the empty polygon nowhere
 
 
+def test_a_halo_is_widened_only_towards_the_blocks_it_cuts(inputs, monkeypatch):
+    """Issue 14 §3: a tile whose blocks reach some edges of its halo reads the network again wider on those sides
+    only (before: on all four, up to three times the area at 1,000 km²), and keeps the same blocks."""
+    import ilots.sources.bdtopo as bdtopo
+    from ilots.build import study_extent
+    from ilots.scale.tiled import _own_blocks, _tiles
+
+    wcrs, study, _ = study_extent(inputs)
+    reads = []
+    real = bdtopo.read_bdtopo
+    monkeypatch.setattr(
+        bdtopo, "read_bdtopo", lambda *a, bbox=None, **k: reads.append(bbox) or real(*a, bbox=bbox, **k)
+    )
+    grew_on_some_sides_only = 0
+    for tile in _tiles(study, 700.0):
+        reads.clear()
+        narrow, _, widened = _own_blocks(inputs, (wcrs, study), tile, 20.0)
+        wide, _, _ = _own_blocks(inputs, (wcrs, study), tile, 5_000.0)
+        same = [sorted(shapely.to_wkt(shapely.normalize(b.geometry.values), 3)) for b in (narrow, wide)]
+        assert same[0] == same[1]  # the same blocks (ids are given later, over the whole territory)
+        passes = reads[: widened + 1]
+        for before, after in zip(passes, passes[1:], strict=False):
+            grew = [abs(a - b) > 1e-6 for a, b in zip(before, after, strict=True)]
+            free = [abs(a - e) > 1e-6 for a, e in zip(after, study, strict=True)]  # not stopped by the study's edge
+            assert any(grew)
+            grew_on_some_sides_only += not all(g for g, f in zip(grew, free, strict=True) if f)
+    assert grew_on_some_sides_only > 0
+
+
 def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
     args = ["build", "--quiet", "--name", "Îlotville", "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)]
     assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1", "--workers", "2"]) == 0
