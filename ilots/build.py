@@ -128,6 +128,8 @@ class TilePass:
     blocks_source: str = "roads"
     # the whole territory's working CRS and study bounds (:func:`study_extent` without a tile), found once
     territory: tuple[WorkingCRS, tuple] | None = None
+    # the vector layers' metadata, read once for every tile (``infos`` of :func:`~ilots.sources.vectors.read_vector`)
+    infos: dict | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -385,26 +387,42 @@ def study_extent(inputs: BuildInputs, tile: TilePass | None = None) -> tuple[Wor
         study = intersect_bounds(study, tile.study_bounds)
     area_geom = shapely.box(*study)
     if inputs.area:
-        area = require_polygons(read_vector(inputs.area, wcrs.crs, allow_empty=False), "Zone d'étude")
+        infos = tile.infos if tile is not None else None
+        area = require_polygons(read_vector(inputs.area, wcrs.crs, allow_empty=False, infos=infos), "Zone d'étude")
         area_geom = shapely.intersection(shapely.union_all(area.geometry.values), area_geom)
         if area_geom.is_empty:
             raise NoOverlapError("La zone d'étude (--area) ne recouvre pas le raster de température.")
     return wcrs, study, area_geom
 
 
+def vector_infos(inputs: BuildInputs) -> dict:
+    """The metadata of every vector layer a build reads (the BD TOPO's list of layers too), as ``infos`` of
+    :func:`~ilots.sources.vectors.read_vector` takes them: found once for all the tiles of a tiled build."""
+    infos: dict = {}
+    if inputs.bdtopo:
+        available = list_bdtopo_layers(inputs.bdtopo)
+        infos[("bdtopo layers", str(inputs.bdtopo))] = available
+        for file, layer in available.values():
+            infos[(str(Path(file)), layer)] = layer_info(file, layer)
+    for path in (inputs.buildings, inputs.blocks, inputs.area):
+        if path:
+            infos[(str(Path(path)), None)] = layer_info(path)
+    return infos
+
+
 def read_vector_layers(
-    inputs: BuildInputs, crs, study: tuple, area_geom: shapely.Geometry
+    inputs: BuildInputs, crs, study: tuple, area_geom: shapely.Geometry, infos: dict | None = None
 ) -> tuple[BdTopo | None, gpd.GeoDataFrame | None, shapely.Geometry | None]:
     """The BD TOPO layers over ``study``, the buildings (the user's footprint file overrides BD TOPO's, heights
     imputed where missing) and where those buildings are known (the study area for BD TOPO; a footprint file
-    may cover only part of the territory, so its hull + 20 m)."""
+    may cover only part of the territory, so its hull + 20 m). ``infos``: the layers' metadata kept across reads."""
     # Places of interest are for the facilities (ilots.facilities), read on demand: the build does not use them.
     layers = tuple(n for n in BDTOPO_LAYERS if n != "zone_d_activite_ou_d_interet")
-    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study, only=layers) if inputs.bdtopo else None
+    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study, only=layers, infos=infos) if inputs.bdtopo else None
     buildings = bd.get("batiment") if bd else None
     known_where = area_geom if buildings is not None else None
     if inputs.buildings:
-        raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study), "Bâtiments")
+        raw = require_polygons(read_vector(inputs.buildings, crs, bbox=study, infos=infos), "Bâtiments")
         buildings = impute_heights(normalise_buildings(raw)) if not raw.empty else None
         if buildings is not None:
             # the hull of the footprints as a collection: the same polygon as the hull of their union, without
@@ -414,12 +432,17 @@ def read_vector_layers(
 
 
 def territory_blocks(
-    inputs: BuildInputs, bd: BdTopo | None, crs, study: tuple, area_geom: shapely.Geometry
+    inputs: BuildInputs,
+    bd: BdTopo | None,
+    crs,
+    study: tuple,
+    area_geom: shapely.Geometry,
+    infos: dict | None = None,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """The blocks and how they were made: the user's polygons (``file``, kept where they lie in ``--area``) or
     the enclosures of the BD TOPO road, rail and water network (``roads``)."""
     if inputs.blocks:
-        raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False)
+        raw_blocks = read_vector(inputs.blocks, crs, bbox=study, allow_empty=False, infos=infos)
         blocks = blocks_from_polygons(raw_blocks, inputs.blocks_id)
         if inputs.area:
             blocks = blocks[features.covered_share(blocks, area_geom) >= features.MIN_COVERAGE]
@@ -555,12 +578,13 @@ def compute_territory(
 
     # 4–5. Vector layers, then blocks.
     progress("Lecture des couches vectorielles", 0.25)
-    bd, buildings, buildings_known = read_vector_layers(inputs, crs, study, area_geom)
+    infos = tile.infos if tile is not None else None
+    bd, buildings, buildings_known = read_vector_layers(inputs, crs, study, area_geom, infos)
     progress("Découpage des îlots", 0.35)
     if tile is not None and tile.blocks is not None:
         blocks, blocks_source = tile.blocks, tile.blocks_source
     else:
-        blocks, blocks_source = territory_blocks(inputs, bd, crs, study, area_geom)
+        blocks, blocks_source = territory_blocks(inputs, bd, crs, study, area_geom, infos)
     warnings_fr = [note for layer in lst_layers for note in layer.source.get("notes", [])]
     warnings_fr += _duplicate_block_warnings(blocks)
 

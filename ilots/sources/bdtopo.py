@@ -149,14 +149,21 @@ def read_bdtopo(
     bbox: tuple[float, float, float, float] | None = None,
     require: tuple[str, ...] = (),
     only: tuple[str, ...] | None = None,
+    infos: dict | None = None,
 ) -> BdTopo:
     """Read the BD TOPO layers within ``bbox`` (in ``dst_crs``), normalised to the v3 gpkg names.
 
     Buildings get ``height_m`` and ``height_source`` (see :mod:`ilots.sources.buildings`); roads
     get ``width_m``. Raises :class:`MissingLayerError` if a layer listed in ``require`` is absent.
-    ``only`` restricts the reading to these layers (e.g. the small ones, over a large area).
+    ``only`` restricts the reading to these layers (e.g. the small ones, over a large area). ``infos`` keeps the
+    list of layers and their metadata for further reads of the same BD TOPO (:func:`ilots.sources.vectors.read_vector`).
     """
-    available = list_bdtopo_layers(path)
+    key = ("bdtopo layers", str(path))
+    available = None if infos is None else infos.get(key)
+    if available is None:
+        available = list_bdtopo_layers(path)
+        if infos is not None:
+            infos[key] = available
     layers: dict[str, gpd.GeoDataFrame] = {}
     missing: list[str] = []
     files: set[str] = set()
@@ -166,7 +173,7 @@ def read_bdtopo(
                 missing.append(name)
             continue
         file, lyr = available[name]
-        gdf = read_vector(file, dst_crs, layer=lyr, bbox=bbox)
+        gdf = read_vector(file, dst_crs, layer=lyr, bbox=bbox, infos=infos)
         if file.suffix.lower() == ".shp":
             files.update(str(p) for p in file.parent.glob(file.stem + ".*"))
         else:

@@ -98,14 +98,23 @@ def read_vector(
     bbox_crs: CRS | int | str | None = None,
     columns: list[str] | None = None,
     allow_empty: bool = True,
+    infos: dict | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer, only within ``bbox`` if given, as 2D valid geometries in ``dst_crs``.
 
     ``bbox`` is expressed in ``bbox_crs`` (default ``dst_crs``) and transformed to the layer's own
-    CRS before reading, so that only the study area of a large file is read.
+    CRS before reading, so that only the study area of a large file is read. ``infos`` (a dict), when given,
+    keeps each layer's metadata (:func:`layer_info`) for the next reads of the same layer: a tiled build reads
+    every layer again for each tile, and opening a GeoPackage for its metadata costs milliseconds each time.
     """
     path = Path(path)
-    info = layer_info(path, layer)
+    info = None if infos is None else infos.get((str(path), layer))
+    if info is None:
+        info = layer_info(path, layer)
+        if infos is not None:
+            infos[(str(path), layer)] = info
+    else:
+        _check_file(path)
     if info.get("crs") is None and info.get("features", 0) != 0:
         raise MissingCRSError(f"La couche {path.name} n'a pas de système de coordonnées (fichier .prj absent ?).")
     kwargs: dict = {}

@@ -205,6 +205,27 @@ def test_a_halo_is_widened_only_towards_the_blocks_it_cuts(inputs, monkeypatch):
     assert grew_on_some_sides_only > 0
 
 
+def test_a_tiled_build_reads_each_layers_metadata_once(inputs, untiled, tmp_path, monkeypatch):
+    """Issue 14 §3: the layers' metadata (and the BD TOPO's list of layers) are read once for all the tiles, not
+    for each tile and layer (9 tiles here; 36 × 9 openings of the GeoPackage at 1,000 km²); the same blocks."""
+    import pyogrio
+
+    import ilots.sources.bdtopo as bdtopo
+
+    calls = {"info": 0, "list": 0}
+    real_info, real_list = pyogrio.read_info, bdtopo.list_bdtopo_layers
+    monkeypatch.setattr(
+        pyogrio, "read_info", lambda *a, **k: calls.__setitem__("info", calls["info"] + 1) or real_info(*a, **k)
+    )
+    monkeypatch.setattr(
+        bdtopo, "list_bdtopo_layers", lambda *a: calls.__setitem__("list", calls["list"] + 1) or real_list(*a)
+    )
+    tiled = load_territory(build_tiled(inputs, tmp_path / "t", tile_m=700.0, halo_m=300.0))
+    layers = len(real_list(inputs.bdtopo))
+    assert calls["list"] <= 1 and calls["info"] <= 2 * layers, calls  # the territory's extent, then the tiles'
+    assert list(tiled.blocks.index) == list(untiled.blocks.index)
+
+
 def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
     args = ["build", "--quiet", "--name", "Îlotville", "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)]
     assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1", "--workers", "2"]) == 0
