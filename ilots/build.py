@@ -395,6 +395,10 @@ def study_extent(inputs: BuildInputs, tile: TilePass | None = None) -> tuple[Wor
     return wcrs, study, area_geom
 
 
+# Places of interest are for the facilities (ilots.facilities), read on demand: the build does not use them.
+BUILD_LAYERS = tuple(n for n in BDTOPO_LAYERS if n != "zone_d_activite_ou_d_interet")
+
+
 def vector_infos(inputs: BuildInputs) -> dict:
     """The metadata of every vector layer a build reads (the BD TOPO's list of layers too), as ``infos`` of
     :func:`~ilots.sources.vectors.read_vector` takes them: found once for all the tiles of a tiled build."""
@@ -402,8 +406,9 @@ def vector_infos(inputs: BuildInputs) -> dict:
     if inputs.bdtopo:
         available = list_bdtopo_layers(inputs.bdtopo)
         infos[("bdtopo layers", str(inputs.bdtopo))] = available
-        for file, layer in available.values():
-            infos[(str(Path(file)), layer)] = layer_info(file, layer)
+        for name, (file, layer) in available.items():
+            if name in BUILD_LAYERS:  # not the places of interest, which the build does not read
+                infos[(str(Path(file)), layer)] = layer_info(file, layer)
     for path in (inputs.buildings, inputs.blocks, inputs.area):
         if path:
             infos[(str(Path(path)), None)] = layer_info(path)
@@ -416,9 +421,7 @@ def read_vector_layers(
     """The BD TOPO layers over ``study``, the buildings (the user's footprint file overrides BD TOPO's, heights
     imputed where missing) and where those buildings are known (the study area for BD TOPO; a footprint file
     may cover only part of the territory, so its hull + 20 m). ``infos``: the layers' metadata kept across reads."""
-    # Places of interest are for the facilities (ilots.facilities), read on demand: the build does not use them.
-    layers = tuple(n for n in BDTOPO_LAYERS if n != "zone_d_activite_ou_d_interet")
-    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study, only=layers, infos=infos) if inputs.bdtopo else None
+    bd = read_bdtopo(inputs.bdtopo, crs, bbox=study, only=BUILD_LAYERS, infos=infos) if inputs.bdtopo else None
     buildings = bd.get("batiment") if bd else None
     known_where = area_geom if buildings is not None else None
     if inputs.buildings:
