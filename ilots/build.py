@@ -33,7 +33,7 @@ from .progress import Progress, noop
 from .search import streets_from_roads
 from .sources import landsat
 from .sources.bdtopo import LAYERS as BDTOPO_LAYERS
-from .sources.bdtopo import BdTopo, list_bdtopo_layers, read_bdtopo
+from .sources.bdtopo import BdTopo, known_bdtopo_layers, list_bdtopo_layers, read_bdtopo
 from .sources.buildings import impute_heights, normalise_buildings
 from .sources.population import read_population
 from .sources.rasters import (
@@ -46,7 +46,7 @@ from .sources.rasters import (
     read_continuous_raster,
     read_lst_geotiff,
 )
-from .sources.vectors import layer_info, read_vector, require_polygons
+from .sources.vectors import known_layer_info, layer_info, read_vector, require_polygons
 from .store import (
     COVERAGE,
     FORMAT_VERSION,
@@ -404,14 +404,12 @@ def vector_infos(inputs: BuildInputs) -> dict:
     :func:`~ilots.sources.vectors.read_vector` takes them: found once for all the tiles of a tiled build."""
     infos: dict = {}
     if inputs.bdtopo:
-        available = list_bdtopo_layers(inputs.bdtopo)
-        infos[("bdtopo layers", str(inputs.bdtopo))] = available
-        for name, (file, layer) in available.items():
+        for name, (file, layer) in known_bdtopo_layers(inputs.bdtopo, infos).items():
             if name in BUILD_LAYERS:  # not the places of interest, which the build does not read
-                infos[(str(Path(file)), layer)] = layer_info(file, layer)
+                known_layer_info(file, layer, infos)
     for path in (inputs.buildings, inputs.blocks, inputs.area):
         if path:
-            infos[(str(Path(path)), None)] = layer_info(path)
+            known_layer_info(path, None, infos)
     return infos
 
 

@@ -20,7 +20,7 @@ from ..errors import MissingLayerError, UnreadableFileError
 from .buildings import impute_heights, normalise_buildings
 from .vectors import read_vector, require_lines, require_polygons
 
-__all__ = ["LAYERS", "BdTopo", "list_bdtopo_layers", "read_bdtopo", "road_width_m"]
+__all__ = ["LAYERS", "BdTopo", "list_bdtopo_layers", "known_bdtopo_layers", "read_bdtopo", "road_width_m"]
 
 LAYERS = (
     "batiment",
@@ -119,6 +119,18 @@ def list_bdtopo_layers(path: str | Path) -> dict[str, tuple[Path, str | None]]:
     )
 
 
+def known_bdtopo_layers(path: str | Path, infos: dict | None) -> dict[str, tuple[Path, str | None]]:
+    """:func:`list_bdtopo_layers`, kept in ``infos`` (a dict, when given) with the layers' metadata
+    (:func:`ilots.sources.vectors.known_layer_info`) for the next reads of the same BD TOPO."""
+    key = ("bdtopo layers", str(path))
+    available = None if infos is None else infos.get(key)
+    if available is None:
+        available = list_bdtopo_layers(path)
+        if infos is not None:
+            infos[key] = available
+    return available
+
+
 def _normalise(gdf: gpd.GeoDataFrame, aliases: dict[str, list[str]]) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
     lower = {c.lower(): c for c in gdf.columns}
@@ -158,12 +170,7 @@ def read_bdtopo(
     ``only`` restricts the reading to these layers (e.g. the small ones, over a large area). ``infos`` keeps the
     list of layers and their metadata for further reads of the same BD TOPO (:func:`ilots.sources.vectors.read_vector`).
     """
-    key = ("bdtopo layers", str(path))
-    available = None if infos is None else infos.get(key)
-    if available is None:
-        available = list_bdtopo_layers(path)
-        if infos is not None:
-            infos[key] = available
+    available = known_bdtopo_layers(path, infos)
     layers: dict[str, gpd.GeoDataFrame] = {}
     missing: list[str] = []
     files: set[str] = set()

@@ -21,7 +21,15 @@ from rasterio.warp import transform_bounds
 
 from ..errors import EmptyFileError, GeometryTypeError, MissingCRSError, UnreadableFileError
 
-__all__ = ["read_vector", "layer_info", "shapefile_encoding", "require_polygons", "require_lines", "covered_share"]
+__all__ = [
+    "read_vector",
+    "layer_info",
+    "known_layer_info",
+    "shapefile_encoding",
+    "require_polygons",
+    "require_lines",
+    "covered_share",
+]
 
 
 def covered_share(geoms: gpd.GeoSeries, coverage: shapely.Geometry) -> np.ndarray:
@@ -90,6 +98,20 @@ def layer_info(path: str | Path, layer: str | None = None) -> dict:
         ) from exc
 
 
+def known_layer_info(path: str | Path, layer: str | None, infos: dict | None) -> dict:
+    """:func:`layer_info`, kept in ``infos`` (a dict, when given) for the next reads of the same layer: a tiled
+    build reads every layer again for each tile, and opening a GeoPackage for its metadata costs milliseconds."""
+    path = Path(path)
+    info = None if infos is None else infos.get((str(path), layer))
+    if info is None:
+        info = layer_info(path, layer)
+        if infos is not None:
+            infos[(str(path), layer)] = info
+    else:
+        _check_file(path)
+    return info
+
+
 def read_vector(
     path: str | Path,
     dst_crs: CRS | int | str,
@@ -103,18 +125,11 @@ def read_vector(
     """Read a vector layer, only within ``bbox`` if given, as 2D valid geometries in ``dst_crs``.
 
     ``bbox`` is expressed in ``bbox_crs`` (default ``dst_crs``) and transformed to the layer's own
-    CRS before reading, so that only the study area of a large file is read. ``infos`` (a dict), when given,
-    keeps each layer's metadata (:func:`layer_info`) for the next reads of the same layer: a tiled build reads
-    every layer again for each tile, and opening a GeoPackage for its metadata costs milliseconds each time.
+    CRS before reading, so that only the study area of a large file is read. ``infos``: the layers' metadata
+    kept across reads (:func:`known_layer_info`).
     """
     path = Path(path)
-    info = None if infos is None else infos.get((str(path), layer))
-    if info is None:
-        info = layer_info(path, layer)
-        if infos is not None:
-            infos[(str(path), layer)] = info
-    else:
-        _check_file(path)
+    info = known_layer_info(path, layer, infos)
     if info.get("crs") is None and info.get("features", 0) != 0:
         raise MissingCRSError(f"La couche {path.name} n'a pas de système de coordonnées (fichier .prj absent ?).")
     kwargs: dict = {}
