@@ -16,10 +16,8 @@ from ilots.errors import IlotsError
 from ilots.store import MANIFEST, MODEL, Territory, list_territories, load_territory
 from ui import jobs
 from ui.jobs import DEMO_FOLDER, data_dir, progress_bar  # noqa: F401 — progress_bar: the pages' one bar
-from ui.navigation import through_navigation
+from ui.navigation import APP_ROOT, through_navigation
 from ui.text import md_escape
-
-APP_ROOT = Path(__file__).resolve().parents[1]
 
 through_navigation()  # a first visit straight to a page URL reruns through dashboard.py
 

@@ -22,9 +22,9 @@ import streamlit as st
 
 from ilots.errors import IlotsError
 from ilots.folders import is_territory, list_territories
+from ui.navigation import APP_ROOT
 from ui.text import md_escape
 
-APP_ROOT = Path(__file__).resolve().parents[1]
 DEMO_FOLDER = "demo"
 
 
