@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,13 @@ from rasterio.transform import from_origin
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a test's own Streamlit server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def make_raster(data, res: float = 1.0, x0: float = 0.0, y0: float | None = None, crs=2154) -> xr.DataArray:

@@ -3,7 +3,6 @@ territory is published (« ready ») before it adds the demo's further layers; p
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,18 +10,12 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import ROOT, free_port
 
 
 def test_the_server_prepares_the_demo_and_fits_it_before_any_visit(tmp_path):
     """No browser connects: the old server did nothing until a first visit ran the page script."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ILOTS_DATA_DIR": str(tmp_path), "ILOTS_DEMO_SIZE_KM": "1.5"}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]

@@ -8,7 +8,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,16 @@ import pytest
 from ilots.analysis import fit_territory
 from ilots.store import load_territory
 from tests.browser.conftest import ARTIFACTS, CHROMIUM  # noqa: E402
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port  # noqa: E402
 
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serving(data, **env_extra):
     """A Streamlit server of the dashboard on ``data`` (territories folder), on a free local port."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ILOTS_DATA_DIR": str(data), **env_extra}
     proc = subprocess.Popen(
         [
