@@ -17,6 +17,7 @@ import numpy as np
 
 from . import fr
 from .errors import BuildError, FitError, IlotsError, WriteError, describe_os_error
+from .lean import without_dask_arrays
 
 __all__ = ["main", "territory_summary"]
 
@@ -468,6 +469,7 @@ def _print_scenario(s: dict) -> None:
 
 
 def _fit(args, argv=None) -> None:
+    without_dask_arrays()
     from .analysis import fit_territory, model_summary
     from .store import load_territory
 
@@ -1085,6 +1087,7 @@ def _build_and_report(out_dir: str, quiet: bool, run) -> None:
 
 
 def _build(args, argv) -> None:
+    without_dask_arrays()  # before the builder's imports: 0.2 s of CPU at every build
     from .build import BuildInputs, build_territory
 
     inputs = BuildInputs(
@@ -1124,6 +1127,7 @@ def _build(args, argv) -> None:
 
 
 def _demo(args, argv) -> None:
+    without_dask_arrays()
     from .demo import build_demo
 
     _build_and_report(

@@ -10,6 +10,7 @@ FLOORS = {
     "fr": set(),
     "progress": set(),
     "folders": set(),
+    "lean": set(),
     "worker": {"errors", "progress"},
     "crs": {"errors"},
     "sources": {"errors", "fr", "crs", "sources"},
@@ -96,6 +97,7 @@ FLOORS = {
     "night": {"errors", "sources", "store"},
     "cli": {
         "errors",
+        "lean",
         "build",
         "demo",
         "store",
@@ -223,3 +225,45 @@ def test_the_command_line_answers_help_without_pandas():
     code = "import sys, ilots.cli; print('pandas' in sys.modules, 'geopandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"], out.stdout
+
+
+def _run(code: str, *args: str) -> list[str]:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_a_build_and_the_demo_do_not_import_dask_arrays(tmp_path):
+    """Issue 14 §1: xarray and rioxarray import ``dask.array`` whenever dask is installed (0.2 s of CPU at every
+    build and worker start), though Îlots never makes a dask array; the verbs that compute settle xarray on numpy
+    first. A build of a tiny territory and the demo both end without dask.array loaded."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from rasterio.transform import from_origin
+
+    from tests.conftest import write_tif
+
+    lst = np.linspace(25, 45, 40 * 40, dtype="float32").reshape(40, 40)
+    write_tif(tmp_path / "lst.tif", lst, from_origin(700_000, 6_600_000, 30, 30), units="degC")
+    boxes = [shapely.box(700_100 + 300 * i, 6_599_100, 700_380 + 300 * i, 6_599_700) for i in range(3)]
+    gpd.GeoDataFrame({"code": ["a", "b", "c"]}, geometry=boxes, crs=2154).to_file(tmp_path / "blocks.gpkg")
+    code = "import sys, ilots.cli; rc = ilots.cli.main(sys.argv[1:]); print(rc, 'dask.array' in sys.modules)"
+    build = ["build", "--out", str(tmp_path / "t"), "--name", "T", "--lst", str(tmp_path / "lst.tif")]
+    build += ["--blocks", str(tmp_path / "blocks.gpkg"), "--blocks-id", "code", "--quiet"]
+    assert _run(code, *build)[-2:] == ["0", "False"]
+    demo = ["demo", "--out", str(tmp_path / "demo"), "--size-km", "1", "--quiet"]
+    assert _run(code, *demo)[-2:] == ["0", "False"]
+
+
+def test_dask_stays_importable_after_xarray_settled_on_numpy():
+    """dask is hidden only while xarray and rioxarray settle; ``build-many`` can still import dask.distributed, and
+    nothing is hidden once xarray is imported (a notebook keeps xarray's dask support)."""
+    code = (
+        "import sys; from ilots.lean import without_dask_arrays; first = without_dask_arrays(); "
+        "import numpy as np, xarray as xr, dask.array as da; "
+        "print(first, without_dask_arrays(), int(da.ones(3).sum().compute()), 'dask' in sys.modules)"
+    )
+    assert _run(code) == ["True", "False", "3", "True"]
