@@ -16,6 +16,7 @@ from ilots.features import (
     large_green_spaces,
     polygon_share,
     polygons_from_classes,
+    polygons_from_rings,
     population_features,
     road_surface_share,
 )
@@ -116,6 +117,22 @@ def test_small_groups_are_dropped_before_tracing_with_the_same_polygons_kept():
         expected = every[every.area >= m].reset_index(drop=True)
         assert len(kept) == len(expected) and kept.geom_equals_exact(expected, 0).all(), m
     assert len(polygons_from_classes(lc, [10], min_area_m2=4_000.0)) >= 1
+
+
+def test_polygons_from_rings_are_those_made_one_by_one():
+    """Issue 14 §1: traced land-cover polygons (shells and their one-pixel holes) are made from flat coordinates in
+    one call; each is the polygon ``shapely.Polygon(shell, holes)`` gave, vertex for vertex."""
+    import rasterio.features
+
+    rng = np.random.default_rng(5)
+    mask = rng.random((80, 80)) < 0.6
+    lc = make_raster(mask.astype("uint8"), res=10)
+    shapes = list(rasterio.features.shapes(mask.astype("uint8"), mask=mask, transform=lc.rio.transform()))
+    one_by_one = [shapely.Polygon(g["coordinates"][0], g["coordinates"][1:]) for g, _ in shapes]
+    assert sum(len(g["coordinates"]) > 1 for g, _ in shapes) >= 1  # polygons with holes are among them
+    made = polygons_from_rings(g["coordinates"] for g, _ in shapes)
+    assert [g.wkb for g in made] == [g.wkb for g in one_by_one]
+    assert len(polygons_from_rings([])) == 0
 
 
 def test_polygons_from_classes_and_green_space_size():
