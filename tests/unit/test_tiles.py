@@ -102,6 +102,23 @@ def test_rewriting_replaces_the_tiles_and_leaves_no_temporary_folder(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["t"]
 
 
+def test_gdal_gathers_the_tiles_in_memory_and_frees_it(tmp_path, monkeypatch):
+    """Issue 14 §5: GDAL's temporary database of the features of every tile is kept in memory, not written on disk
+    beside the tiles (20 % of the demo's tile writing at its first view), and freed once the tiles are written."""
+    import pyogrio
+
+    seen = []
+    write = pyogrio.write_dataframe
+    monkeypatch.setattr(pyogrio, "write_dataframe", lambda *a, **kw: seen.append(kw) or write(*a, **kw))
+    b = grid_blocks(4, hostile=False)
+    for _ in range(2):
+        write_tiles(block_tile_frame(b, territory_tile_layers(b)), tmp_path / "t")
+    databases = [kw["dataset_options"]["TEMPORARY_DB"] for kw in seen]
+    assert len(set(databases)) == 2 and all(d.startswith("/vsimem/") for d in databases)
+    assert not [p for p in pyogrio.vsi_listtree("/vsimem/") if "ilots-tiles" in p]
+    assert not list(tmp_path.rglob("*.db")) and read_tileset(tmp_path / "t").n_features == 16
+
+
 def test_bad_frames_raise_a_tile_error_and_write_nothing(tmp_path):
     b = grid_blocks(2, hostile=False)
     with pytest.raises(TileError, match="no feature"):
