@@ -10,7 +10,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 __all__ = ["FLOOR_HEIGHT_M", "normalise_buildings", "impute_heights"]
 
@@ -67,6 +66,8 @@ def impute_heights(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if known.any():
             pts = out.geometry.representative_point()
             xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+            from scipy.spatial import cKDTree  # here: 0.05 s of imports a build without missing heights skips
+
             tree = cKDTree(xy[known])
             k = int(min(_LOCAL_NEIGHBOURS, known.sum()))
             _, idx = tree.query(xy[missing], k=k)

@@ -211,10 +211,12 @@ def test_no_build_imports_momepy():
     code = (
         "import sys, shapely, numpy as np, ilots.build, ilots.cli, ilots.blocks; "
         "ilots.blocks.enclosures(np.array([shapely.LineString([(0, 5), (10, 5)])]), shapely.box(0, 0, 10, 10)); "
-        "print('momepy' in sys.modules, 'libpysal' in sys.modules, 'scipy.stats' in sys.modules)"
+        "print('momepy' in sys.modules, 'libpysal' in sys.modules, 'scipy.stats' in sys.modules, "
+        "'scipy.spatial' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False", "False"], out.stdout
+    # scipy.spatial (its k-d tree) only when some buildings' heights are missing: 0.05 s the Lyon build skips
+    assert out.stdout.split() == ["False", "False", "False", "False"], out.stdout
 
 
 def test_the_command_line_answers_help_without_pandas():
