@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,13 @@ from rasterio.transform import from_origin
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real"
+
+
+def python_prints(code: str, *args: str) -> str:
+    """What ``python -c code args…`` prints, run from the checkout in a fresh interpreter (its imports start empty:
+    the tests of what a module loads run there)."""
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, python_prints
 
 
 def test_the_server_prepares_the_demo_and_fits_it_before_any_visit(tmp_path):
@@ -49,8 +49,7 @@ def test_the_server_start_imports_nothing_heavy():
         "import sys; sys.path.insert(0, '.'); import dashboard, ui.startup, ui.jobs; "
         "print([m for m in ('geopandas', 'pandas', 'rasterio', 'shapely', 'ilots.store') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert python_prints(code).strip().splitlines()[-1] == "[]"
 
 
 def _job(code: str):

@@ -2,7 +2,7 @@
 
 import ast
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, python_prints
 
 # Each module may import the modules of the floors listed for it (and the standard/third-party world).
 FLOORS = {
@@ -169,17 +169,14 @@ def test_fetch_acquires_and_never_builds():
 def test_viewing_a_page_does_not_load_the_builder():
     """Issue 13 §2: the shared UI module loads the store only; the builder, its readers and the model load when a
     page needs them (a demo to build, a model to fit)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys; import ui.common; "
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('ilots', 'momepy', 'libpysal', 'rioxarray', 'exactextract', 'sklearn', 'dask'))))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = python_prints(code)
     light = {"ilots", "ilots.errors", "ilots.fr", "ilots.store", "ilots.folders"}
-    assert set(out.stdout.strip().split(",")) <= light, out.stdout
+    assert set(out.strip().split(",")) <= light, out
 
 
 def test_pages_import_only_the_library_and_the_shared_ui_package():
@@ -205,36 +202,22 @@ def test_the_ui_package_uses_no_private_streamlit_api():
 def test_no_build_imports_momepy():
     """Issue 14 §1: blocks are cut from roads with shapely alone; momepy (and libpysal, scipy.stats behind it: 1.2 s
     of imports) is not loaded by the builder, even when it cuts blocks."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, shapely, numpy as np, ilots.build, ilots.cli, ilots.blocks; "
         "ilots.blocks.enclosures(np.array([shapely.LineString([(0, 5), (10, 5)])]), shapely.box(0, 0, 10, 10)); "
         "print('momepy' in sys.modules, 'libpysal' in sys.modules, 'scipy.stats' in sys.modules, "
         "'scipy.spatial' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = python_prints(code)
     # scipy.spatial (its k-d tree) only when some buildings' heights are missing: 0.05 s the Lyon build skips
-    assert out.stdout.split() == ["False", "False", "False", "False"], out.stdout
+    assert out.split() == ["False", "False", "False", "False"], out
 
 
 def test_the_command_line_answers_help_without_pandas():
     """Issue 14 §1: ``python -m ilots --help`` (and argument errors) load neither pandas nor the builder."""
-    import subprocess
-    import sys
-
     code = "import sys, ilots.cli; print('pandas' in sys.modules, 'geopandas' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"], out.stdout
-
-
-def _run(code: str, *args: str) -> list[str]:
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
-    return out.stdout.split()
+    out = python_prints(code)
+    assert out.split() == ["False", "False"], out
 
 
 def test_a_build_and_the_demo_do_not_import_dask_arrays(tmp_path):
@@ -255,9 +238,9 @@ def test_a_build_and_the_demo_do_not_import_dask_arrays(tmp_path):
     code = "import sys, ilots.cli; rc = ilots.cli.main(sys.argv[1:]); print(rc, 'dask.array' in sys.modules)"
     build = ["build", "--out", str(tmp_path / "t"), "--name", "T", "--lst", str(tmp_path / "lst.tif")]
     build += ["--blocks", str(tmp_path / "blocks.gpkg"), "--blocks-id", "code", "--quiet"]
-    assert _run(code, *build)[-2:] == ["0", "False"]
+    assert python_prints(code, *build).split()[-2:] == ["0", "False"]
     demo = ["demo", "--out", str(tmp_path / "demo"), "--size-km", "1", "--quiet"]
-    assert _run(code, *demo)[-2:] == ["0", "False"]
+    assert python_prints(code, *demo).split()[-2:] == ["0", "False"]
 
 
 def test_dask_stays_importable_after_xarray_settled_on_numpy():
@@ -268,4 +251,4 @@ def test_dask_stays_importable_after_xarray_settled_on_numpy():
         "import numpy as np, xarray as xr, dask.array as da; "
         "print(first, without_dask_arrays(), int(da.ones(3).sum().compute()), 'dask' in sys.modules)"
     )
-    assert _run(code) == ["True", "False", "3", "True"]
+    assert python_prints(code).split() == ["True", "False", "3", "True"]
