@@ -298,8 +298,7 @@ def observed_while_fitting(terr: Territory) -> bool:
     def progress() -> None:
         if job.done.is_set():
             st.rerun()
-        line = f"{job.message[:1].lower()}{job.message[1:]}"
-        st.progress(job.fraction, text=f"{prefix}{line}…")
+        st.progress(job.fraction, text=jobs.stage_text(prefix, job.message))
 
     st.info(
         "Le modèle de chaleur s'ajuste sur ce territoire (une seule fois, quelques secondes). La carte montre déjà "

@@ -156,6 +156,13 @@ def demo_preparation(root: Path) -> WorkerJob | None:
     return job
 
 
+def stage_text(prefix: str, message: str, finished: bool = False) -> str:
+    """A progress bar's line: « prefix » then the stage in lower case (as is without a prefix), « … » until the
+    task is finished."""
+    line = f"{message[:1].lower()}{message[1:]}" if prefix else message
+    return f"{prefix}{line}{'' if finished else '…'}"
+
+
 def progress_bar(text: str, prefix: str = ""):
     """An ``st.progress`` bar and the library's ``progress(message, fraction)`` callback that moves it
     (:mod:`ilots.progress`): each line is « prefix » then the stage in lower case, « … » while it is not
@@ -166,8 +173,7 @@ def progress_bar(text: str, prefix: str = ""):
     def report(message: str, fraction: float | None) -> None:
         if fraction is not None:
             shown[0] = min(max(float(fraction), 0.0), 1.0)
-        line = f"{message[:1].lower()}{message[1:]}" if prefix else message
-        bar.progress(shown[0], text=f"{prefix}{line}{'…' if shown[0] < 1 else ''}")
+        bar.progress(shown[0], text=stage_text(prefix, message, finished=shown[0] >= 1))
 
     return bar, report
 
