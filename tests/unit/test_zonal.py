@@ -109,3 +109,30 @@ def test_sparse_mean_equals_exactextract_mean_and_round_trips(tmp_path):
     assert np.allclose(sparse_mean(back, da), expected, atol=1e-6, equal_nan=True)
     with pytest.raises(ValueError, match="grid"):
         sparse_mean(w, make_raster(arr, res=20.0, x0=500_000, y0=6_700_000))
+
+
+def test_sparse_mean_reads_only_the_covered_pixels_and_equals_the_full_product():
+    import tracemalloc
+
+    import geopandas as gpd
+    import shapely
+
+    from ilots.zonal import coverage_weights, sparse_mean
+    from tests.conftest import make_raster
+
+    rng = np.random.default_rng(8)
+    arr = rng.normal(30, 3, (1500, 1500))
+    arr[rng.random(arr.shape) < 0.1] = np.nan
+    da = make_raster(arr, res=10.0, x0=500_000, y0=6_700_000)
+    pts = rng.uniform([500_200, 6_686_000], [501_500, 6_687_500], (30, 2))  # a corner of a 15 km grid
+    blocks = gpd.GeoDataFrame(geometry=shapely.buffer(shapely.points(pts), 60.0), crs=2154)
+    w = coverage_weights(da, blocks)
+    values = np.where(np.isfinite(arr), arr, 0.0).ravel()
+    full = (w.matrix @ values) / (w.matrix @ np.isfinite(arr).ravel().astype("float64"))
+    first = sparse_mean(w, da)
+    tracemalloc.start()
+    again = sparse_mean(w, da)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.array_equal(first.to_numpy(), full) and np.array_equal(again.to_numpy(), full)
+    assert peak < arr.nbytes / 20, peak  # the blocks cover 0.5 % of the grid: no pass over all of it
