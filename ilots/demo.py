@@ -736,7 +736,7 @@ def generate_demo_sources(folder: str | Path, size_km: float = 5.0, seed: int = 
     }
     layers["zone_d_activite_ou_d_interet"] = _places(town, seed)
     for name, gdf in layers.items():
-        _shift(gdf, town).to_file(bdtopo, layer=name, driver="GPKG", engine="pyogrio")
+        _shift(gdf, town).to_file(bdtopo, layer=name, driver="GPKG", engine="pyogrio", use_arrow=True)
     landsat = folder / "landsat" / PRODUCT_ID
     _landsat(town, lc, dark, None, landsat)
     landcover = folder / "worldcover_ilotville_10m.tif"
@@ -883,7 +883,7 @@ def add_monitoring_demo(folder: str | Path, seed: int = 2154) -> dict:
     res = abs(grid.rio.resolution()[0])
     cover = np.zeros((0, *grid.shape))
     if len(works):
-        works.to_file(works_path, layer="realisations", driver="GPKG", engine="pyogrio")
+        works.to_file(works_path, layer="realisations", driver="GPKG", engine="pyogrio", use_arrow=True)
         cover = coverage_weights(grid, works).matrix.toarray().reshape(len(works), *grid.shape)
     seen = np.stack([ndimage.gaussian_filter(c, THERMAL_PSF_SIGMA_M / res, mode="constant") for c in cover])
     base = grid.values.astype("float64")
@@ -934,7 +934,7 @@ def add_creches_demo(folder: str | Path, seed: int = 2154) -> int:
         {"nom": [c[0] for c in DEMO_CRECHES[: len(chosen)]], "type": [c[1] for c in DEMO_CRECHES[: len(chosen)]]},
         geometry=homes.geometry.iloc[chosen].representative_point().values,
         crs=blocks.crs,
-    ).to_file(path, layer="creches", driver="GPKG", engine="pyogrio")
+    ).to_file(path, layer="creches", driver="GPKG", engine="pyogrio", use_arrow=True)
     return add_facilities(folder, read_facilities(path, blocks.crs))
 
 
@@ -1034,5 +1034,5 @@ def add_night_demo(folder: str | Path, seed: int = 2154) -> dict:
     )
     lcz_path = out / "rsu_lcz_ilotville.gpkg"
     lcz_path.unlink(missing_ok=True)
-    lcz.to_file(lcz_path, layer="rsu_lcz", driver="GPKG", engine="pyogrio")
+    lcz.to_file(lcz_path, layer="rsu_lcz", driver="GPKG", engine="pyogrio", use_arrow=True)
     return add_night_inputs(terr, slstr=[str(g) for g in granules], lcz=str(lcz_path))
