@@ -145,8 +145,8 @@ class CoverageWeights:
     @cached_property
     def _used(self) -> tuple[np.ndarray, sparse.csr_matrix]:
         """The pixels some block covers (row-major indices, ascending) and the matrix restricted to them, its
-        entries in the same order (so products are the same to the last bit). A block covers a small part of
-        the grid: reading only those pixels spares two passes over the whole grid per mean."""
+        entries in the same order (so products are the same to the last bit). Each mean then reads those pixels
+        only, not the whole grid: the margin around the blocks, or all but a few works' pixels in monitoring."""
         m = self.matrix.tocsr()
         used = np.zeros(m.shape[1], dtype=bool)
         used[m.indices] = True
