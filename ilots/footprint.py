@@ -38,7 +38,7 @@ from rasterio.features import rasterize
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from .zonal import coverage_weights, sparse_mean
+from .zonal import coverage_weights, sparse_mean_array
 
 __all__ = [
     "THERMAL_FWHM_M",
@@ -78,26 +78,30 @@ def blur(share: xr.DataArray, sigma_m: float = THERMAL_PSF_SIGMA_M, _cache: dict
     """``share`` convolved with a Gaussian of ``sigma_m`` metres; NaN pixels are left out (normalised
     convolution) and stay NaN. The grid must be square-pixelled, in metres. ``_cache`` (a dict) keeps the
     normalisation of each distinct valid-pixel mask for rasters blurred one after another."""
-    res = abs(float(share.rio.resolution()[0]))
-    ok = np.isfinite(share.values)
+    return share.copy(data=_blurred(share.values, abs(float(share.rio.resolution()[0])), sigma_m, _cache))
+
+
+def _blurred(values: np.ndarray, res: float, sigma_m: float, cache: dict | None = None) -> np.ndarray:
+    """:func:`blur` on a plain array of ``res``-metre pixels."""
+    ok = np.isfinite(values)
     if sigma_m <= 0 or not ok.any():
-        return share.copy(data=np.asarray(share.values, dtype="float64"))
+        return np.asarray(values, dtype="float64")
     s = sigma_m / res
     # One float64 array is filled, blurred and divided in place: each new grid-sized array costs its page
     # faults (1.45 million pixels on Lyon's land cover), more than the arithmetic done in it.
-    num = np.where(ok, share.values, np.float64(0.0))
+    num = np.where(ok, values, np.float64(0.0))
     ndimage.gaussian_filter(num, s, output=num, mode="constant", truncate=_TRUNCATE)
-    if _cache is None:
+    if cache is None:
         den = _weights_sum(ok, s)
     else:
         key = (ok.shape, s, hashlib.blake2b(np.packbits(ok).tobytes(), digest_size=16).digest())
-        den = _cache.get(key)
+        den = cache.get(key)
         if den is None:
-            den = _cache[key] = _weights_sum(ok, s)
+            den = cache[key] = _weights_sum(ok, s)
     with np.errstate(invalid="ignore", divide="ignore"):
         np.divide(num, den, out=num)
     num[~ok | (den <= 1e-6)] = np.nan
-    return share.copy(data=num)
+    return num
 
 
 def share_grid(
@@ -212,10 +216,14 @@ def matched_shares(
     weights = {} if weights is None else weights
     norms: dict = {}
     for name, share in shares.items():
-        key = (share.shape, tuple(share.rio.transform())[:6])
+        key = (share.shape, tuple(share.rio.transform())[:6], str(share.rio.crs))
         if key not in weights:
             weights[key] = coverage_weights(share, blocks)
-        value = sparse_mean(weights[key], blur(share, sigma_m, norms))
+        # the blurred share stays a plain array, freed once its means are taken (a DataArray asked for its .rio
+        # would wait for the garbage collector: five 49 MB grids held at once on a 400 km² territory)
+        blurred = _blurred(share.values, abs(float(share.rio.resolution()[0])), sigma_m, norms)
+        value = sparse_mean_array(weights[key], blurred)
+        del blurred
         if clip is not None:
             value = value.clip(*clip)
         out[matched_name(name)] = value.where(exact[name].notna())

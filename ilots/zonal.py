@@ -31,6 +31,7 @@ __all__ = [
     "CoverageWeights",
     "coverage_weights",
     "sparse_mean",
+    "sparse_mean_array",
 ]
 
 
@@ -150,8 +151,9 @@ class CoverageWeights:
         m = self.matrix.tocsr()
         used = np.zeros(m.shape[1], dtype=bool)
         used[m.indices] = True
-        pixels = np.flatnonzero(used)
-        local = (np.cumsum(used, dtype=np.int64 if len(used) > 2**31 - 2 else np.int32) - 1)[m.indices]
+        index_dtype = np.int64 if len(used) > 2**31 - 2 else np.int32
+        pixels = np.flatnonzero(used).astype(index_dtype)
+        local = (np.cumsum(used, dtype=index_dtype) - 1)[m.indices]
         return pixels, sparse.csr_matrix((m.data, local, m.indptr), shape=(m.shape[0], len(pixels)))
 
     def save(self, path) -> None:
@@ -191,12 +193,18 @@ def coverage_weights(grid: xr.DataArray, blocks: gpd.GeoDataFrame) -> CoverageWe
         raise ValueError("coverage_weights expects a north-up grid")
     height, width = grid.shape
     df = _run(grid.copy(data=np.ones((height, width), dtype="float32")), blocks, ["cell_id", "coverage"])
-    ids = [np.asarray(a if a is not None else [], dtype=np.int64) for a in df["cell_id"]]
-    covs = [np.asarray(a if a is not None else [], dtype=np.float64) for a in df["coverage"]]
-    r = np.repeat(np.arange(len(ids), dtype=np.int64), [len(a) for a in ids])
-    c = np.concatenate(ids) if ids else np.array([], dtype=np.int64)
-    v = np.concatenate(covs) if covs else np.array([], dtype=np.float64)
-    m = sparse.csr_matrix((v, (r, c)), shape=(len(blocks), height * width))
+    # The rows straight in CSR form (one block's cells after another's), not through a COO triple: the same
+    # matrix, at half the peak memory (60 → 28 bytes a block-pixel pair; 6.5 million pairs over 400 km²).
+    ids = [a for a in df["cell_id"] if a is not None and len(a)]
+    covs = [a for a in df["coverage"] if a is not None and len(a)]
+    indptr = np.zeros(len(blocks) + 1, dtype=np.int64)
+    np.cumsum([0 if a is None else len(a) for a in df["cell_id"]], out=indptr[1:])
+    index_dtype = np.int32 if height * width < 2**31 and indptr[-1] < 2**31 else np.int64
+    indices = np.concatenate(ids).astype(index_dtype, copy=False) if ids else np.array([], dtype=index_dtype)
+    data = np.concatenate(covs).astype(np.float64, copy=False) if covs else np.array([], dtype=np.float64)
+    del ids, covs, df
+    m = sparse.csr_matrix((data, indices, indptr), shape=(len(blocks), height * width))
+    m.sum_duplicates()  # sorted cells within each row, as the COO route gave them (exactextract's are already)
     return CoverageWeights(m, (height, width), tuple(grid.rio.transform())[:6], grid.rio.crs.to_wkt(), blocks.index)
 
 
@@ -204,10 +212,21 @@ def sparse_mean(weights: CoverageWeights, da: xr.DataArray) -> pd.Series:
     """Coverage-weighted mean of ``da`` per block (NaN pixels ignored), as exactextract's ``mean``."""
     if not weights.matches(da):
         raise ValueError("the raster is not on the grid of these coverage weights")
+    return sparse_mean_array(weights, da.values)
+
+
+def sparse_mean_array(weights: CoverageWeights, values: np.ndarray) -> pd.Series:
+    """:func:`sparse_mean` of a plain 2-D array of the weights' grid (only its shape can be checked). For grids
+    made on the way, such as blurred shares: a DataArray whose ``.rio`` was asked for is tied in a reference
+    cycle, and its pixels then wait for the garbage collector instead of going at once."""
+    values = np.asarray(values)
+    if values.shape != weights.shape:
+        raise ValueError(f"an array of {values.shape} is not the {weights.shape} grid of these coverage weights")
     pixels, matrix = weights._used
-    values = np.asarray(da.values).ravel()[pixels].astype("float64")
+    values = values.ravel()[pixels].astype("float64", copy=False)  # a copy of the covered pixels only
     valid = np.isfinite(values)
-    num = matrix @ np.where(valid, values, 0.0)
+    values[~valid] = 0.0
+    num = matrix @ values
     den = matrix @ valid.astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(den > 0, num / den, np.nan)

@@ -182,3 +182,33 @@ def test_blur_works_in_one_grid_array_and_gives_the_plain_result_to_the_last_bit
     assert peak < 1.6 * grid_f64, peak / grid_f64
     assert np.array_equal(out.values, _reference_blur(field, THERMAL_PSF_SIGMA_M / 8.0), equal_nan=True)
     assert out.dtype == "float64" and out.rio.transform() == share.rio.transform()
+
+
+def test_matched_shares_free_each_blurred_grid_before_the_next_without_the_garbage_collector():
+    import gc
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    height, width = 600, 700
+    shares = {}
+    for k in range(6):
+        field = (rng.random((height, width)) < 0.1 * (k + 1)).astype("float32")
+        field[:30] = np.nan
+        shares[f"s{k}"] = make_raster(field, res=10.0, x0=600_000.0, y0=6_506_000.0)
+    blocks = _grid_blocks(300.0, 3_000.0, x0=601_500.0, y0=6_501_000.0)  # 100 blocks in the middle of the grid
+    exact = pd.DataFrame({name: 0.5 for name in shares}, index=blocks.index)
+    weights: dict = {}
+    expected = matched_shares(blocks, exact, shares, weights=weights)
+    grid_f64 = height * width * 8
+    gc.collect()
+    gc.disable()  # a DataArray tied in a reference cycle (its .rio accessor) would now stay until the end
+    try:
+        tracemalloc.start()
+        again = matched_shares(blocks, exact, shares, weights=weights)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    finally:
+        gc.enable()
+    pd.testing.assert_frame_equal(again, expected)
+    # one blurred share, its normaliser and masks at a time, not the six blurred shares held together
+    assert peak < 4 * grid_f64, peak / grid_f64

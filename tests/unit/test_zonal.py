@@ -136,3 +136,54 @@ def test_sparse_mean_reads_only_the_covered_pixels_and_equals_the_full_product()
     tracemalloc.stop()
     assert np.array_equal(first.to_numpy(), full) and np.array_equal(again.to_numpy(), full)
     assert peak < arr.nbytes / 20, peak  # the blocks cover 0.5 % of the grid: no pass over all of it
+
+
+def _tiled_blocks(n: int, side: float, x0: float, y0: float):
+    import geopandas as gpd
+    import shapely
+
+    boxes = [
+        shapely.box(x0 + i * side + 3, y0 + j * side + 3, x0 + (i + 1) * side - 3, y0 + (j + 1) * side - 3)
+        for i in range(n)
+        for j in range(n)
+    ]
+    return gpd.GeoDataFrame(geometry=boxes, crs=2154)
+
+
+def test_coverage_weights_are_the_coo_route_s_matrix_at_half_its_memory():
+    import tracemalloc
+
+    from scipy import sparse
+
+    from ilots.zonal import _run, coverage_weights
+    from tests.conftest import make_raster
+
+    grid = make_raster(np.zeros((1000, 1000), dtype="float32"), res=10.0, x0=500_000, y0=6_700_000)
+    blocks = _tiled_blocks(10, 1000.0, 500_000, 6_690_000)
+    tracemalloc.start()
+    w = coverage_weights(grid, blocks)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the matrix the (row, column) route gives: sorted cells in each row, the same coverages
+    df = _run(grid.copy(data=np.ones(grid.shape, dtype="float32")), blocks, ["cell_id", "coverage"])
+    rows = np.repeat(np.arange(len(df)), [len(a) for a in df["cell_id"]])
+    coo = sparse.csr_matrix(
+        (np.concatenate(list(df["coverage"])), (rows, np.concatenate(list(df["cell_id"])))), shape=w.matrix.shape
+    )
+    m = w.matrix
+    assert np.array_equal(m.indptr, coo.indptr) and np.array_equal(m.indices, coo.indices)
+    assert np.array_equal(m.data, coo.data) and m.indices.dtype == coo.indices.dtype
+    # 64 bytes a block-pixel pair through a COO triple; one million pairs here
+    assert peak / m.nnz < 40, peak / m.nnz
+
+
+def test_sparse_mean_array_refuses_an_array_of_another_grid():
+    from ilots.zonal import coverage_weights, sparse_mean, sparse_mean_array
+    from tests.conftest import make_raster
+
+    arr = np.arange(400, dtype="float64").reshape(20, 20)
+    da = make_raster(arr, res=10.0, x0=500_000, y0=6_700_000)
+    w = coverage_weights(da, _tiled_blocks(2, 100.0, 500_000, 6_699_800))
+    assert np.array_equal(sparse_mean_array(w, arr).to_numpy(), sparse_mean(w, da).to_numpy())
+    with pytest.raises(ValueError, match="grid"):
+        sparse_mean_array(w, arr[:, :19])
