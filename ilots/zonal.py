@@ -194,7 +194,8 @@ def coverage_weights(grid: xr.DataArray, blocks: gpd.GeoDataFrame) -> CoverageWe
     height, width = grid.shape
     df = _run(grid.copy(data=np.ones((height, width), dtype="float32")), blocks, ["cell_id", "coverage"])
     # The rows straight in CSR form (one block's cells after another's), not through a COO triple: the same
-    # matrix, at half the peak memory (60 → 28 bytes a block-pixel pair; 6.5 million pairs over 400 km²).
+    # matrix, at half the peak memory (64 → 32 bytes a block-pixel pair; 4.4 million pairs on a 400 km² town's
+    # 10 m grid).
     ids = [a for a in df["cell_id"] if a is not None and len(a)]
     covs = [a for a in df["coverage"] if a is not None and len(a)]
     indptr = np.zeros(len(blocks) + 1, dtype=np.int64)
