@@ -33,7 +33,7 @@ from .progress import Progress, noop
 from .search import streets_from_roads
 from .sources import landsat
 from .sources.bdtopo import LAYERS as BDTOPO_LAYERS
-from .sources.bdtopo import BdTopo, known_bdtopo_layers, list_bdtopo_layers, read_bdtopo
+from .sources.bdtopo import BdTopo, known_bdtopo_layers, read_bdtopo
 from .sources.buildings import impute_heights, normalise_buildings
 from .sources.population import read_population
 from .sources.rasters import (
@@ -46,7 +46,7 @@ from .sources.rasters import (
     read_continuous_raster,
     read_lst_geotiff,
 )
-from .sources.vectors import known_layer_info, layer_info, read_vector, require_polygons
+from .sources.vectors import known_layer_info, read_vector, require_polygons
 from .store import (
     COVERAGE,
     FORMAT_VERSION,
@@ -193,11 +193,12 @@ def lst_bounds(source: str, crs) -> tuple:
     return raster_bounds(source, crs)
 
 
-def vector_extent(inputs: BuildInputs, crs) -> tuple | None:
-    """Bounds (in ``crs``) of the vector data that defines the territory, if any."""
+def vector_extent(inputs: BuildInputs, crs, infos: dict | None = None) -> tuple | None:
+    """Bounds (in ``crs``) of the vector data that defines the territory, if any. ``infos``: the layers' metadata
+    kept across reads (:func:`~ilots.sources.vectors.known_layer_info`)."""
 
     def info_bounds(path, layer=None):
-        info = layer_info(path, layer)
+        info = known_layer_info(path, layer, infos)
         if info.get("features", 0) == 0 or info.get("total_bounds") is None or info.get("crs") is None:
             return None
         from rasterio.warp import transform_bounds
@@ -217,7 +218,7 @@ def vector_extent(inputs: BuildInputs, crs) -> tuple | None:
     if inputs.buildings:
         return info_bounds(inputs.buildings)
     if inputs.bdtopo:
-        layers = list_bdtopo_layers(inputs.bdtopo)
+        layers = known_bdtopo_layers(inputs.bdtopo, infos)
         boxes = [b for name in ("troncon_de_route", "batiment") if name in layers and (b := info_bounds(*layers[name]))]
         if boxes:
             arr = np.array(boxes)
@@ -372,22 +373,25 @@ def _duplicate_block_warnings(blocks: gpd.GeoDataFrame) -> list[str]:
     ]
 
 
-def study_extent(inputs: BuildInputs, tile: TilePass | None = None) -> tuple[WorkingCRS, tuple, shapely.Geometry]:
+def study_extent(
+    inputs: BuildInputs, tile: TilePass | None = None, infos: dict | None = None
+) -> tuple[WorkingCRS, tuple, shapely.Geometry]:
     """Where a build works: the working CRS chosen from where the data lie (vector data first: they define the
     territory), the study bounds (the first LST's footprint restricted to the vector data, and to the tile), and
     the study polygon (those bounds cut by ``--area`` when given). Raises :class:`NoOverlapError` when the area
-    misses the temperature raster."""
+    misses the temperature raster. ``infos``: the layers' metadata kept across reads (a tile's own when given)."""
+    if tile is not None:
+        infos = tile.infos
     if tile is not None and tile.territory is not None:
         wcrs, study = tile.territory
     else:
-        probe = vector_extent(inputs, 4326) or lst_bounds(inputs.lst[0], 4326)
+        probe = vector_extent(inputs, 4326, infos) or lst_bounds(inputs.lst[0], 4326)
         wcrs = choose_working_crs((probe[0] + probe[2]) / 2, (probe[1] + probe[3]) / 2)
-        study = intersect_bounds(lst_bounds(inputs.lst[0], wcrs.crs), vector_extent(inputs, wcrs.crs))
+        study = intersect_bounds(lst_bounds(inputs.lst[0], wcrs.crs), vector_extent(inputs, wcrs.crs, infos))
     if tile is not None:
         study = intersect_bounds(study, tile.study_bounds)
     area_geom = shapely.box(*study)
     if inputs.area:
-        infos = tile.infos if tile is not None else None
         area = require_polygons(read_vector(inputs.area, wcrs.crs, allow_empty=False, infos=infos), "Zone d'étude")
         area_geom = shapely.intersection(shapely.union_all(area.geometry.values), area_geom)
         if area_geom.is_empty:
@@ -568,8 +572,10 @@ def compute_territory(
     _check_exists(inputs)
     progress("Analyse des fichiers", 0.02)
 
-    # 1–2. Working CRS and study area.
-    wcrs, study, area_geom = study_extent(inputs, tile)
+    # 1–2. Working CRS and study area. Each vector layer's metadata is read once for the whole build (a tile's
+    # were read once for all the tiles), not again by each step that needs its extent or reads it.
+    infos = tile.infos if tile is not None else {}
+    wcrs, study, area_geom = study_extent(inputs, tile, infos)
     crs = wcrs.crs
 
     # 3. Temperatures (masked, converted, composited), and NDVI from Landsat SR where present.
@@ -579,7 +585,6 @@ def compute_territory(
 
     # 4–5. Vector layers, then blocks.
     progress("Lecture des couches vectorielles", 0.25)
-    infos = tile.infos if tile is not None else None
     bd, buildings, buildings_known = read_vector_layers(inputs, crs, study, area_geom, infos)
     progress("Découpage des îlots", 0.35)
     if tile is not None and tile.blocks is not None:

@@ -228,7 +228,8 @@ def build_tiled(
         raise BuildError(
             f"Tuiles de {tile_m / 1000:g} km : il faut des tuiles d'au moins 0,5 km et une marge positive."
         )
-    wcrs, study, _ = study_extent(inputs)  # the untiled rule, found once for every tile
+    infos = vector_infos(inputs)  # each layer's metadata read once, not once per tile and layer (~2.6 ms each)
+    wcrs, study, _ = study_extent(inputs, infos=infos)  # the untiled rule, found once for every tile
     crs, territory = wcrs.crs, (wcrs, study)
     tiles = _tiles(study, tile_m)
     progress("Lecture des rasters (une fois pour tout le territoire)", 0.0)
@@ -236,7 +237,6 @@ def build_tiled(
     parts, streets, manifests = [], [], []
     height_sources, widened, n_computed = {}, 0, 0
     t0 = time.perf_counter()
-    infos = vector_infos(inputs)  # each layer's metadata read once, not once per tile and layer (~2.6 ms each)
     jobs = [(inputs, rasters, territory, tile, halo_m, infos) for tile in tiles]
     with _tile_runner(workers) as run:
         for k, done in enumerate(run(_build_tile, jobs)):

@@ -226,6 +226,29 @@ def test_a_tiled_build_reads_each_layers_metadata_once(inputs, untiled, tmp_path
     assert list(tiled.blocks.index) == list(untiled.blocks.index)
 
 
+def test_an_untiled_build_reads_each_layers_metadata_once(inputs, tmp_path, monkeypatch):
+    """The working CRS, the study's bounds and the reading of the layers all need a layer's metadata: one read for
+    all of them (the roads' and buildings' were read three times, the BD TOPO listed three times)."""
+    from collections import Counter
+
+    import pyogrio
+
+    import ilots.sources.bdtopo as bdtopo
+
+    reads, lists = Counter(), Counter()
+    real_info, real_list = pyogrio.read_info, bdtopo.list_bdtopo_layers
+
+    def info(path, layer=None, *a, **k):
+        reads[(str(path), layer)] += 1
+        return real_info(path, layer, *a, **k)
+
+    monkeypatch.setattr(pyogrio, "read_info", info)
+    monkeypatch.setattr(bdtopo, "list_bdtopo_layers", lambda *a: lists.update([str(a[0])]) or real_list(*a))
+    build_territory(inputs, tmp_path / "u")
+    assert reads and max(reads.values()) == 1, reads
+    assert list(lists.values()) == [1], lists
+
+
 def test_build_command_line_builds_by_tiles(sources, tmp_path, capsys):
     args = ["build", "--quiet", "--name", "Îlotville", "--lst", str(sources.landsat), "--bdtopo", str(sources.bdtopo)]
     assert main([*args, "--out", str(tmp_path / "t"), "--tile-km", "1", "--workers", "2"]) == 0
