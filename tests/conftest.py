@@ -45,6 +45,22 @@ def make_raster(data, res: float = 1.0, x0: float = 0.0, y0: float | None = None
     return da.rio.write_crs(crs).rio.write_transform(transform)
 
 
+def square_blocks(side_m: float, extent_m: float, x0: float = 600_000.0, y0: float = 6_500_000.0):
+    """Square blocks of ``side_m`` tiling an ``extent_m`` square from (x0, y0), Lambert-93, ids b0, b1…"""
+    import geopandas as gpd
+    import shapely
+
+    n = int(extent_m // side_m)
+    boxes = [
+        shapely.box(x0 + i * side_m, y0 + j * side_m, x0 + (i + 1) * side_m, y0 + (j + 1) * side_m)
+        for i in range(n)
+        for j in range(n)
+    ]
+    return gpd.GeoDataFrame({"block_id": [f"b{k}" for k in range(len(boxes))]}, geometry=boxes, crs=2154).set_index(
+        "block_id"
+    )
+
+
 def write_tif(path: Path, arr: np.ndarray, transform=None, crs=2154, nodata=None, **kw) -> Path:
     arr = np.asarray(arr)
     transform = transform or from_origin(0, arr.shape[0], 1, 1)

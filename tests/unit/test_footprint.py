@@ -18,22 +18,10 @@ from ilots.footprint import (
 )
 from ilots.model import fit_models
 from ilots.zonal import coverage_weights, sparse_mean
-from tests.conftest import make_raster
+from tests.conftest import make_raster, square_blocks
 
 TREE_EFFECT_C = -6.5  # per unit of tree share, i.e. −0.65 °C per +10 points, as the demo town
 RES = 10.0
-
-
-def _grid_blocks(side_m: float, extent_m: float, x0: float = 600_000.0, y0: float = 6_500_000.0) -> gpd.GeoDataFrame:
-    n = int(extent_m // side_m)
-    boxes = [
-        shapely.box(x0 + i * side_m, y0 + j * side_m, x0 + (i + 1) * side_m, y0 + (j + 1) * side_m)
-        for i in range(n)
-        for j in range(n)
-    ]
-    return gpd.GeoDataFrame({"block_id": [f"b{k}" for k in range(len(boxes))]}, geometry=boxes, crs=2154).set_index(
-        "block_id"
-    )
 
 
 def test_blur_keeps_a_uniform_field_and_leaves_missing_pixels_out():
@@ -45,7 +33,7 @@ def test_blur_keeps_a_uniform_field_and_leaves_missing_pixels_out():
 
 
 def test_a_treeless_block_beside_a_wood_is_seen_with_some_trees_and_the_wood_with_fewer():
-    blocks = _grid_blocks(100.0, 300.0)
+    blocks = square_blocks(100.0, 300.0)
     grid = share_grid(tuple(blocks.total_bounds), 2154)
     wood = blocks.geometry.iloc[[4]]  # the middle block is all trees
     share = rasterize_share(wood.values, grid)
@@ -59,7 +47,7 @@ def test_a_treeless_block_beside_a_wood_is_seen_with_some_trees_and_the_wood_wit
 
 
 def test_matched_shares_of_a_surface_far_from_any_edge_are_exact():
-    blocks = _grid_blocks(200.0, 1000.0)
+    blocks = square_blocks(200.0, 1000.0)
     grid = share_grid(tuple(blocks.total_bounds), 2154)
     everywhere = shapely.box(*grid.rio.bounds())
     exact = pd.DataFrame({"road_frac": 1.0}, index=blocks.index)
@@ -68,7 +56,7 @@ def test_matched_shares_of_a_surface_far_from_any_edge_are_exact():
 
 
 def test_build_helper_matches_land_cover_and_vectors_and_keeps_missing_unknown():
-    blocks = _grid_blocks(100.0, 300.0)
+    blocks = square_blocks(100.0, 300.0)
     classes = np.full((60, 60), 50, dtype="uint8")
     classes[25:35, 25:35] = 10  # the middle block is a wood
     landcover = make_raster(classes, res=RES, x0=599_850.0, y0=6_500_450.0)
@@ -100,7 +88,7 @@ def test_ndvi_on_the_land_cover_grid_shares_its_coverage_weights(monkeypatch):
     cover's coverage weights instead of computing them again (0.1 s of exactextract for Lyon), same values."""
     import ilots.footprint as fp
 
-    blocks = _grid_blocks(100.0, 300.0)
+    blocks = square_blocks(100.0, 300.0)
     classes = np.full((60, 60), 50, dtype="uint8")
     classes[25:35, 25:35] = 10
     landcover = make_raster(classes, res=RES, x0=599_850.0, y0=6_500_450.0)
@@ -119,7 +107,7 @@ def _synthetic_town(side_m: float, seed: int = 0) -> gpd.GeoDataFrame:
     linear in tree cover (truth TREE_EFFECT_C), seen through the sensor's Gaussian blur, plus smooth noise."""
     rng = np.random.default_rng(seed)
     extent = 4000.0
-    blocks = _grid_blocks(side_m, extent)
+    blocks = square_blocks(side_m, extent)
     n = int(extent / RES) + 60
     x0, y0 = 600_000.0 - 300.0, 6_500_000.0 + extent + 300.0
     patches = ndimage.gaussian_filter(rng.normal(size=(n, n)), 6.0)
@@ -195,7 +183,7 @@ def test_matched_shares_free_each_blurred_grid_before_the_next_without_the_garba
         field = (rng.random((height, width)) < 0.1 * (k + 1)).astype("float32")
         field[:30] = np.nan
         shares[f"s{k}"] = make_raster(field, res=10.0, x0=600_000.0, y0=6_506_000.0)
-    blocks = _grid_blocks(300.0, 3_000.0, x0=601_500.0, y0=6_501_000.0)  # 100 blocks in the middle of the grid
+    blocks = square_blocks(300.0, 3_000.0, x0=601_500.0, y0=6_501_000.0)  # 100 blocks in the middle of the grid
     exact = pd.DataFrame({name: 0.5 for name in shares}, index=blocks.index)
     weights: dict = {}
     expected = matched_shares(blocks, exact, shares, weights=weights)

@@ -138,28 +138,16 @@ def test_sparse_mean_reads_only_the_covered_pixels_and_equals_the_full_product()
     assert peak < arr.nbytes / 20, peak  # the blocks cover 0.5 % of the grid: no pass over all of it
 
 
-def _tiled_blocks(n: int, side: float, x0: float, y0: float):
-    import geopandas as gpd
-    import shapely
-
-    boxes = [
-        shapely.box(x0 + i * side + 3, y0 + j * side + 3, x0 + (i + 1) * side - 3, y0 + (j + 1) * side - 3)
-        for i in range(n)
-        for j in range(n)
-    ]
-    return gpd.GeoDataFrame(geometry=boxes, crs=2154)
-
-
 def test_coverage_weights_are_the_coo_route_s_matrix_at_half_its_memory():
     import tracemalloc
 
     from scipy import sparse
 
     from ilots.zonal import _run, coverage_weights
-    from tests.conftest import make_raster
+    from tests.conftest import make_raster, square_blocks
 
     grid = make_raster(np.zeros((1000, 1000), dtype="float32"), res=10.0, x0=500_000, y0=6_700_000)
-    blocks = _tiled_blocks(10, 1000.0, 500_000, 6_690_000)
+    blocks = square_blocks(1000.0, 10_000.0, 500_000, 6_690_000)
     tracemalloc.start()
     w = coverage_weights(grid, blocks)
     peak = tracemalloc.get_traced_memory()[1]
@@ -179,11 +167,11 @@ def test_coverage_weights_are_the_coo_route_s_matrix_at_half_its_memory():
 
 def test_sparse_mean_array_refuses_an_array_of_another_grid():
     from ilots.zonal import coverage_weights, sparse_mean, sparse_mean_array
-    from tests.conftest import make_raster
+    from tests.conftest import make_raster, square_blocks
 
     arr = np.arange(400, dtype="float64").reshape(20, 20)
     da = make_raster(arr, res=10.0, x0=500_000, y0=6_700_000)
-    w = coverage_weights(da, _tiled_blocks(2, 100.0, 500_000, 6_699_800))
+    w = coverage_weights(da, square_blocks(100.0, 200.0, 500_000, 6_699_800))
     assert np.array_equal(sparse_mean_array(w, arr).to_numpy(), sparse_mean(w, da).to_numpy())
     with pytest.raises(ValueError, match="grid"):
         sparse_mean_array(w, arr[:, :19])
